@@ -1,10 +1,11 @@
 """Array kernels for convolution and pooling (NHWC, float32).
 
-These are the only functions the layers call for the heavy work. This first
-version favours clarity over speed: patches are gathered with one strided
-slice per kernel offset (``kh * kw`` slices), then a single matrix product
-does the convolution ("im2col"). The signatures are a contract with the
-layers; faster versions must keep them (and the opaque ``cache`` idea).
+These are the only functions the layers call for the heavy work, and they
+run unchanged on desktop CPython (numpy with a BLAS) and in the browser
+(Pyodide: numpy 2.0.2 built *without* BLAS). :mod:`pycnn.reference` holds
+the loop-based versions that say what is computed; this module says how to
+compute it fast. ``docs/PERFORMANCE.md`` has the measurements behind each
+choice.
 
 Shapes
 ------
@@ -16,9 +17,31 @@ out      : (N, H_out, W_out, C_out)
 Output size follows Keras: ``valid`` -> floor((n - k) / s) + 1,
 ``same`` -> ceil(n / s), with the odd extra padding row/column at the
 bottom/right (see :func:`same_padding`).
+
+How the convolution is computed ("im2col")
+------------------------------------------
+Every output pixel's receptive field is copied into one row of a contiguous
+matrix ``cols`` of shape ``(N*H_out*W_out, kh*kw*C_in + 1)``; the extra last
+column is all ones, so the bias is simply the last row of the weight matrix.
+Then:
+
+* forward           ``out   = cols @ [kernel; bias]``        (one GEMM)
+* weight gradient   ``[dkernel; dbias] = cols.T @ grad``     (one GEMM, bias for free)
+* input gradient    ``dcols = grad @ kernel.T``, then *col2im*: ``kh*kw``
+  strided slice-adds back into the (padded) input shape, no scatter.
+
+With BLAS, numpy's ``@`` is the fastest way to do the three products. Without
+BLAS numpy falls back to a plain triple loop for ``@`` that walks one operand
+across rows; its ``einsum`` kernels are about twice as fast there, so in
+that case the products are written as ``einsum`` with both operands in the
+layout its inner loop reads contiguously.
+
+The cache returned by the forward functions is opaque to the layers.
 """
 
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
@@ -30,7 +53,26 @@ __all__ = [
     "max_pool2d_backward",
     "avg_pool2d_forward",
     "avg_pool2d_backward",
+    "HAVE_BLAS",
 ]
+
+
+def _numpy_has_blas() -> bool:
+    """True when numpy's matmul is backed by a BLAS library.
+
+    Pyodide's numpy is built without one; there every product goes through
+    numpy's own loops and a different formulation is faster (see module doc).
+    """
+    if sys.platform == "emscripten":
+        return False
+    try:
+        info = np.show_config(mode="dicts")
+        return bool(info["Build Dependencies"]["blas"].get("found", True))
+    except Exception:  # older/odd builds: assume the usual BLAS-backed wheel
+        return True
+
+
+HAVE_BLAS: bool = _numpy_has_blas()
 
 
 def same_padding(n: int, k: int, s: int) -> tuple[int, int]:
@@ -58,9 +100,13 @@ def _out_size(n_padded: int, k: int, s: int) -> int:
 
 
 def _pad(x: np.ndarray, pad_h, pad_w, value: float = 0.0) -> np.ndarray:
+    """Copy ``x`` into the middle of a ``value``-filled array (no copy if no padding)."""
     if pad_h == (0, 0) and pad_w == (0, 0):
         return x
-    return np.pad(x, ((0, 0), pad_h, pad_w, (0, 0)), mode="constant", constant_values=value)
+    n, h, w, c = x.shape
+    xp = np.full((n, h + pad_h[0] + pad_h[1], w + pad_w[0] + pad_w[1], c), value, dtype=x.dtype)
+    xp[:, pad_h[0] : pad_h[0] + h, pad_w[0] : pad_w[0] + w, :] = x
+    return xp
 
 
 def _window(xp: np.ndarray, i: int, j: int, h_out: int, w_out: int, sh: int, sw: int):
@@ -68,11 +114,61 @@ def _window(xp: np.ndarray, i: int, j: int, h_out: int, w_out: int, sh: int, sw:
     return xp[:, i : i + sh * (h_out - 1) + 1 : sh, j : j + sw * (w_out - 1) + 1 : sw, :]
 
 
+# --------------------------------------------------------------------------- matrix products
+# a: (M, K), b: (K, F) -- each helper returns a C-contiguous result.
+
+
+def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for a C-contiguous (M, K) ``a`` and a small (K, F) ``b``."""
+    if HAVE_BLAS:
+        return a @ b
+    # numpy's no-BLAS einsum reads both operands contiguously along k here.
+    return np.einsum("mk,fk->mf", a, np.ascontiguousarray(b.T))
+
+
+def _mm_tn(a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """``a.T @ g`` for tall C-contiguous ``a`` (M, K) and ``g`` (M, F) -> (K, F)."""
+    if HAVE_BLAS:
+        return a.T @ g  # BLAS reads the transpose in place, no copy
+    return np.ascontiguousarray(np.einsum("mf,mk->fk", g, a).T)
+
+
 # --------------------------------------------------------------------------- conv
 
 
+def _im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, h_out: int, w_out: int):
+    """Patches of ``xp`` as rows, plus a trailing ones column for the bias.
+
+    Returns a C-contiguous ``(N*h_out*w_out, kh*kw*C + 1)`` array; column
+    ``(i*kw + j)*C + c`` holds ``xp[n, r*sh + i, q*sw + j, c]``, the order of
+    ``kernel.reshape(kh*kw*C, F)``.
+    """
+    n, _, _, c = xp.shape
+    k = kh * kw * c
+    cols = np.empty((n * h_out * w_out, k + 1), dtype=xp.dtype)
+    cols[:, k] = 1.0
+    patches = cols[:, :k].reshape(n, h_out, w_out, kh, kw, c)  # a view into cols
+    if c < 4:
+        # Few channels: kh*kw slice copies, each with a long inner run (w_out).
+        for i in range(kh):
+            for j in range(kw):
+                patches[:, :, :, i, j, :] = _window(xp, i, j, h_out, w_out, sh, sw)
+    else:
+        # Many channels: one copy from a 6-D strided view of xp (inner run C).
+        s0, s1, s2, s3 = xp.strides
+        windows = np.lib.stride_tricks.as_strided(
+            xp, (n, h_out, w_out, kh, kw, c), (s0, s1 * sh, s2 * sw, s1, s2, s3), writeable=False
+        )
+        np.copyto(patches, windows)
+    return cols
+
+
 def conv2d_forward(x, kernel, bias, strides: tuple[int, int], padding: str):
-    """2-D cross-correlation plus bias. Returns ``(out, cache)``."""
+    """2-D cross-correlation plus bias. Returns ``(out, cache)``.
+
+    x: (N, H, W, C_in); kernel: (kh, kw, C_in, C_out); bias: (C_out,)
+    out: (N, H_out, W_out, C_out), C-contiguous, dtype of ``x``.
+    """
     n, h, w, c_in = x.shape
     kh, kw, _, c_out = kernel.shape
     sh, sw = strides
@@ -80,37 +176,47 @@ def conv2d_forward(x, kernel, bias, strides: tuple[int, int], padding: str):
     xp = _pad(x, pad_h, pad_w)
     h_out = _out_size(xp.shape[1], kh, sh)
     w_out = _out_size(xp.shape[2], kw, sw)
+    k = kh * kw * c_in
 
-    cols = np.empty((n, h_out, w_out, kh, kw, c_in), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            cols[:, :, :, i, j, :] = _window(xp, i, j, h_out, w_out, sh, sw)
-    cols = cols.reshape(n * h_out * w_out, kh * kw * c_in)  # (N*Ho*Wo, kh*kw*C_in)
-    out = cols @ kernel.reshape(kh * kw * c_in, c_out)  # (N*Ho*Wo, C_out)
-    out += bias
-    out = out.reshape(n, h_out, w_out, c_out)
-    cache = (cols, kernel, x.shape, xp.shape, pad_h, pad_w, (sh, sw))
+    cols = _im2col(xp, kh, kw, sh, sw, h_out, w_out)  # (N*Ho*Wo, k + 1)
+    weights = np.empty((k + 1, c_out), dtype=x.dtype)  # [kernel; bias]
+    weights[:k] = kernel.reshape(k, c_out)
+    weights[k] = bias
+    out = _mm(cols, weights).reshape(n, h_out, w_out, c_out)
+    cache = (cols, weights, x.shape, xp.shape, pad_h, pad_w, (sh, sw), (kh, kw))
     return out, cache
 
 
 def conv2d_backward(grad_out, cache, need_input_grad: bool = True):
-    """Gradients of :func:`conv2d_forward`. Returns ``(dx or None, dkernel, dbias)``."""
-    cols, kernel, x_shape, xp_shape, pad_h, pad_w, (sh, sw) = cache
-    kh, kw, c_in, c_out = kernel.shape
-    n, h_out, w_out, _ = grad_out.shape
-    g = grad_out.reshape(n * h_out * w_out, c_out)  # (N*Ho*Wo, C_out)
+    """Gradients of :func:`conv2d_forward`. Returns ``(dx or None, dkernel, dbias)``.
 
-    dkernel = (cols.T @ g).reshape(kh, kw, c_in, c_out)
-    dbias = g.sum(axis=0)
+    grad_out: (N, H_out, W_out, C_out). The first layer of a model passes
+    ``need_input_grad=False`` and skips the dx product and col2im entirely.
+    """
+    cols, weights, x_shape, xp_shape, pad_h, pad_w, (sh, sw), (kh, kw) = cache
+    n, h_out, w_out, c_out = grad_out.shape
+    c_in = x_shape[3]
+    k = kh * kw * c_in
+    g = np.ascontiguousarray(grad_out).reshape(n * h_out * w_out, c_out)  # (M, C_out)
+
+    dweights = _mm_tn(cols, g)  # (k + 1, C_out): kernel rows, then the bias row
+    dkernel = dweights[:k].reshape(kh, kw, c_in, c_out)
+    dbias = dweights[k].copy()
     if not need_input_grad:
         return None, dkernel, dbias
 
-    dcols = (g @ kernel.reshape(kh * kw * c_in, c_out).T).reshape(n, h_out, w_out, kh, kw, c_in)
-    dxp = np.zeros(xp_shape, dtype=grad_out.dtype)
+    dcols = _mm(g, weights[:k].T)  # (M, k)
+    h, w = x_shape[1], x_shape[2]
+    if kh == kw == 1 and sh == sw == 1:
+        return dcols.reshape(x_shape), dkernel, dbias  # 1x1 conv: no window overlap, no pad
+    dcols6 = dcols.reshape(n, h_out, w_out, kh, kw, c_in)
+    # col2im: each kernel offset adds its slab back where it was read from.
+    dxp = np.zeros(xp_shape, dtype=dcols.dtype)
     for i in range(kh):
         for j in range(kw):
-            _window(dxp, i, j, h_out, w_out, sh, sw)[...] += dcols[:, :, :, i, j, :]
-    h, w = x_shape[1], x_shape[2]
+            _window(dxp, i, j, h_out, w_out, sh, sw)[...] += dcols6[:, :, :, i, j, :]
+    if xp_shape[1] == h and xp_shape[2] == w:
+        return dxp, dkernel, dbias
     dx = dxp[:, pad_h[0] : pad_h[0] + h, pad_w[0] : pad_w[0] + w, :]
     return np.ascontiguousarray(dx), dkernel, dbias
 
@@ -118,8 +224,17 @@ def conv2d_backward(grad_out, cache, need_input_grad: bool = True):
 # --------------------------------------------------------------------------- max pool
 
 
+def _tiles(pool_size, strides, pad_h, pad_w) -> bool:
+    """Windows tile the input exactly (no overlap, no padding): the fast path."""
+    return tuple(pool_size) == tuple(strides) and pad_h == (0, 0) and pad_w == (0, 0)
+
+
 def max_pool2d_forward(x, pool_size: tuple[int, int], strides: tuple[int, int], padding: str):
-    """Max pooling; ``same`` pads with -inf so padding never wins."""
+    """Max pooling; ``same`` pads with -inf so padding never wins.
+
+    Computed as a running ``np.maximum`` over the ``ph*pw`` strided views (one
+    per window offset); nothing but the output is stored for the backward.
+    """
     n, h, w, c = x.shape
     ph, pw = pool_size
     sh, sw = strides
@@ -128,28 +243,54 @@ def max_pool2d_forward(x, pool_size: tuple[int, int], strides: tuple[int, int], 
     h_out = _out_size(xp.shape[1], ph, sh)
     w_out = _out_size(xp.shape[2], pw, sw)
 
-    out = np.full((n, h_out, w_out, c), -np.inf, dtype=x.dtype)
-    argmax = np.zeros((n, h_out, w_out, c), dtype=np.int32)  # flat offset i*pw+j
+    out = np.array(_window(xp, 0, 0, h_out, w_out, sh, sw), dtype=x.dtype)  # (N, Ho, Wo, C)
     for i in range(ph):
         for j in range(pw):
-            win = _window(xp, i, j, h_out, w_out, sh, sw)
-            better = win > out  # strict: the first maximum wins ties
-            out = np.where(better, win, out)
-            argmax[better] = i * pw + j
-    cache = (argmax, x.shape, xp.shape, pad_h, pad_w, (ph, pw), (sh, sw))
+            if i or j:
+                np.maximum(out, _window(xp, i, j, h_out, w_out, sh, sw), out=out)
+    cache = (xp, out, x.shape, pad_h, pad_w, (ph, pw), (sh, sw))
     return out, cache
 
 
 def max_pool2d_backward(grad_out, cache):
-    """Route each output gradient to the input element that was the maximum."""
-    argmax, x_shape, xp_shape, pad_h, pad_w, (ph, pw), (sh, sw) = cache
-    h_out, w_out = grad_out.shape[1], grad_out.shape[2]
-    dxp = np.zeros(xp_shape, dtype=grad_out.dtype)
-    for i in range(ph):
-        for j in range(pw):
-            mask = argmax == i * pw + j
-            _window(dxp, i, j, h_out, w_out, sh, sw)[...] += np.where(mask, grad_out, 0)
+    """Route each output gradient to the input element that was the maximum.
+
+    Ties go to the first maximum in window order (row by row), like
+    ``argmax``. ``rest`` holds the gradient not yet routed: offset by offset,
+    the elements equal to the maximum take it and it drops to zero, so the
+    last offset simply takes whatever is left.
+    """
+    xp, out, x_shape, pad_h, pad_w, (ph, pw), (sh, sw) = cache
+    h_out, w_out = out.shape[1], out.shape[2]
+    tiles = _tiles((ph, pw), (sh, sw), pad_h, pad_w)
+    covers_all = tiles and xp.shape[1] == h_out * ph and xp.shape[2] == w_out * pw
+    dxp = (np.empty if covers_all else np.zeros)(xp.shape, dtype=grad_out.dtype)
+
+    rest = np.array(grad_out, dtype=grad_out.dtype)  # a private copy we may overwrite
+    hit = np.empty(out.shape, dtype=bool)
+    taken = np.empty(out.shape, dtype=grad_out.dtype)
+    offsets = [(i, j) for i in range(ph) for j in range(pw)]
+    for idx, (i, j) in enumerate(offsets):
+        dst = _window(dxp, i, j, h_out, w_out, sh, sw)
+        last = idx == len(offsets) - 1
+        if tiles:  # disjoint windows: write straight into dx
+            if last:
+                dst[...] = rest
+            else:
+                np.equal(_window(xp, i, j, h_out, w_out, sh, sw), out, out=hit)
+                np.multiply(rest, hit, out=dst)
+                np.subtract(rest, dst, out=rest)
+        else:  # overlapping windows: accumulate
+            if last:
+                dst += rest
+            else:
+                np.equal(_window(xp, i, j, h_out, w_out, sh, sw), out, out=hit)
+                np.multiply(rest, hit, out=taken)
+                dst += taken
+                np.subtract(rest, taken, out=rest)
     h, w = x_shape[1], x_shape[2]
+    if xp.shape[1] == h and xp.shape[2] == w:
+        return dxp
     return np.ascontiguousarray(dxp[:, pad_h[0] : pad_h[0] + h, pad_w[0] : pad_w[0] + w, :])
 
 
@@ -163,19 +304,25 @@ def avg_pool2d_forward(x, pool_size, strides, padding):
     sh, sw = strides
     pad_h, pad_w = _pads(h, w, ph, pw, strides, padding)
     xp = _pad(x, pad_h, pad_w)
-    ones = _pad(np.ones((1, h, w, 1), dtype=x.dtype), pad_h, pad_w)
     h_out = _out_size(xp.shape[1], ph, sh)
     w_out = _out_size(xp.shape[2], pw, sw)
 
-    total = np.zeros((n, h_out, w_out, c), dtype=x.dtype)
-    count = np.zeros((1, h_out, w_out, 1), dtype=x.dtype)
+    total = np.array(_window(xp, 0, 0, h_out, w_out, sh, sw), dtype=x.dtype)
     for i in range(ph):
         for j in range(pw):
-            total += _window(xp, i, j, h_out, w_out, sh, sw)
-            count += _window(ones, i, j, h_out, w_out, sh, sw)
-    out = total / count
+            if i or j:
+                total += _window(xp, i, j, h_out, w_out, sh, sw)
+    if pad_h == (0, 0) and pad_w == (0, 0):
+        count = np.full((1, 1, 1, 1), ph * pw, dtype=x.dtype)
+    else:  # how many real (unpadded) elements each window holds
+        ones = _pad(np.ones((1, h, w, 1), dtype=x.dtype), pad_h, pad_w)
+        count = np.zeros((1, h_out, w_out, 1), dtype=x.dtype)
+        for i in range(ph):
+            for j in range(pw):
+                count += _window(ones, i, j, h_out, w_out, sh, sw)
+    total /= count
     cache = (count, x.shape, xp.shape, pad_h, pad_w, (ph, pw), (sh, sw))
-    return out, cache
+    return total, cache
 
 
 def avg_pool2d_backward(grad_out, cache):
@@ -183,9 +330,17 @@ def avg_pool2d_backward(grad_out, cache):
     count, x_shape, xp_shape, pad_h, pad_w, (ph, pw), (sh, sw) = cache
     h_out, w_out = grad_out.shape[1], grad_out.shape[2]
     share = grad_out / count
-    dxp = np.zeros(xp_shape, dtype=grad_out.dtype)
+    tiles = _tiles((ph, pw), (sh, sw), pad_h, pad_w)
+    covers_all = tiles and xp_shape[1] == h_out * ph and xp_shape[2] == w_out * pw
+    dxp = (np.empty if covers_all else np.zeros)(xp_shape, dtype=share.dtype)
     for i in range(ph):
         for j in range(pw):
-            _window(dxp, i, j, h_out, w_out, sh, sw)[...] += share
+            dst = _window(dxp, i, j, h_out, w_out, sh, sw)
+            if tiles:
+                dst[...] = share
+            else:
+                dst += share
     h, w = x_shape[1], x_shape[2]
+    if xp_shape[1] == h and xp_shape[2] == w:
+        return dxp
     return np.ascontiguousarray(dxp[:, pad_h[0] : pad_h[0] + h, pad_w[0] : pad_w[0] + w, :])
