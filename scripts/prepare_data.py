@@ -200,7 +200,7 @@ def cache_dir() -> Path:
 
 def _run(cmd: list[str], cwd: Path) -> None:
     log("  $ " + " ".join(cmd))
-    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    result = subprocess.run(cmd, check=False, cwd=cwd, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(
             f"command failed (exit {result.returncode}): {' '.join(cmd)}\n"
