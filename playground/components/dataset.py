@@ -1,0 +1,99 @@
+"""Dataset picker: which images the model trains on, with a preview and the class names."""
+
+from __future__ import annotations
+
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from playground.components.text import esc
+from playground.state import DATASETS, PlaygroundState, dataset_info
+
+__all__ = ["DatasetPicker"]
+
+PER_CLASS = 3
+
+
+class DatasetPicker(Viewer):
+    """A Select for the dataset, its description and a grid of sample images per class."""
+
+    state = param.ClassSelector(class_=PlaygroundState)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        s = self.state
+        self._select = pn.widgets.Select.from_param(
+            s.param.dataset, name="Dataset", options={dataset_info(n).title: n for n in DATASETS},
+            width=240, css_classes=["cp-dataset"],
+        )
+        self._about = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cp-dataset-about"])
+        self._preview = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cp-preview"])
+        s.param.watch(self._on_dataset, "dataset")
+        s.param.watch(lambda e: setattr(self._select, "disabled", e.new), "training")
+        self._describe()
+        self._loaded_for: str | None = None
+
+    def _describe(self) -> None:
+        info = dataset_info(self.state.dataset)
+        h, w, c = info.input_shape
+        try:
+            from pycnn.datasets import info as full_info
+
+            meta = full_info(info.name)
+            names = list(meta.class_names)
+            detail = f"{meta.n_train:,} training and {meta.n_test:,} test images. {meta.description}"
+            credit = meta.attribution
+        except Exception:  # noqa: BLE001 - the registry is optional for the picker
+            names, detail, credit = [], info.blurb, ""
+        self._about.object = (
+            f"<div><b>Input shape:</b> {h}×{w}×{c} · <b>{info.num_classes} classes:</b> "
+            f"{esc(', '.join(names))}</div><div>{esc(detail)}</div>"
+            + (f'<div style="color:#777;font-size:11px">{esc(credit)}</div>' if credit else "")
+        )
+
+    async def _on_dataset(self, _event) -> None:
+        self._describe()
+        await self.load_preview()
+
+    async def load_preview(self) -> None:
+        """Show a few samples of each class (downloads the dataset in the browser if needed)."""
+        name = self.state.dataset
+        if self._loaded_for == name:
+            return
+        self._preview.object = "<i>Loading sample images…</i>"
+        try:
+            from playground.data import get_dataset
+
+            await get_dataset(name)
+            from pycnn.datasets import preview
+
+            from playground.components.images import grid, png_data_uri
+
+            x, y, class_names = preview(name, per_class=PER_CLASS)
+        except Exception as exc:  # noqa: BLE001 - show why, keep the page
+            self._preview.object = f"<i>Could not load the images: {esc(exc)}</i>"
+            return
+        if name != self.state.dataset:
+            return  # the learner picked another dataset meanwhile
+        cells = []
+        scale = max(1, 28 // x.shape[1])  # show 8×8 digits as big as 28×28 MNIST
+        for k, cname in enumerate(class_names):
+            picks = x[y == k][:PER_CLASS]
+            if not len(picks):
+                continue
+            tiles = grid(picks, columns=PER_CLASS, invert=True)
+            uri = png_data_uri(tiles)
+            size = tiles.shape[1] * scale
+            cells.append(
+                f'<figure style="margin:2px;text-align:center"><img src="{uri}" alt="{esc(cname)}" '
+                f'style="image-rendering:pixelated;width:{size}px"><figcaption style="font-size:11px">'
+                f"{k}: {esc(cname)}</figcaption></figure>"
+            )
+        self._preview.object = f'<div style="display:flex;flex-wrap:wrap">{"".join(cells)}</div>'
+        self._loaded_for = name
+
+    def __panel__(self):
+        return pn.Column(
+            pn.pane.HTML("<h3>Data</h3>", margin=(0, 10)),
+            self._select, self._about, self._preview, sizing_mode="stretch_width",
+        )

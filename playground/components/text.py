@@ -1,0 +1,39 @@
+"""Small helpers to show numbers and user-controlled text safely in HTML panes.
+
+Everything that can come from a link, a layer name or an error message goes
+through :func:`esc` before it is put into HTML: a link's content is shown as
+text, never interpreted as markup.
+"""
+
+from __future__ import annotations
+
+import html
+
+__all__ = ["esc", "fmt_bytes", "fmt_int", "shape_text", "text_block"]
+
+
+def esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def fmt_int(value: int | None) -> str:
+    return "—" if value is None else f"{int(value):,}"
+
+
+def fmt_bytes(n: int) -> str:
+    for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= size:
+            return f"{n / size:,.2f} {unit}"
+    return f"{n} B"
+
+
+def shape_text(shape: tuple | None) -> str:
+    if shape is None:
+        return "—"
+    return "(None, " + ", ".join(str(v) for v in shape) + ")"
+
+
+def text_block(text: str, cls: str = "") -> str:
+    """An escaped paragraph (newlines kept) for an HTML pane."""
+    body = "<br>".join(esc(line) for line in str(text).split("\n"))
+    return f'<div class="{esc(cls)}">{body}</div>' if cls else f"<div>{body}</div>"
