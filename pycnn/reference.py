@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["pad_amounts", "conv2d_naive", "max_pool2d_naive", "avg_pool2d_naive"]
+__all__ = ["avg_pool2d_naive", "conv2d_naive", "max_pool2d_naive", "pad_amounts"]
 
 
 def pad_amounts(n: int, k: int, s: int, padding: str) -> tuple[int, int]:

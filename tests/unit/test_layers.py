@@ -52,8 +52,14 @@ def test_pool_forward_matches_reference(seed, fast, naive):
 
 @pytest.mark.parametrize(
     "n, k, s, expected",
-    [(5, 3, 1, (1, 1)), (6, 3, 2, (0, 1)), (5, 2, 1, (0, 1)), (7, 3, 3, (1, 1)), (4, 1, 2, (0, 0)),
-     (2, 5, 1, (2, 2))],
+    [
+        (5, 3, 1, (1, 1)),
+        (6, 3, 2, (0, 1)),
+        (5, 2, 1, (0, 1)),
+        (7, 3, 3, (1, 1)),
+        (4, 1, 2, (0, 0)),
+        (2, 5, 1, (2, 2)),
+    ],
 )
 def test_same_padding_puts_extra_at_the_end(n, k, s, expected):
     assert ops.same_padding(n, k, s) == expected

@@ -1,0 +1,69 @@
+"""Dense (fully connected): every input feature connected to every unit."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import initializers, shapes
+from .activated import ActivatedLayer
+
+__all__ = ["Dense"]
+
+
+class Dense(ActivatedLayer):
+    """``y = activation(x @ kernel + bias)``.
+
+    Shapes: input ``(N, in)`` -> output ``(N, units)``; ``kernel`` ``(in, units)``,
+    ``bias`` ``(units,)``. Parameters: ``(in + 1) * units``.
+
+    The input must be flat: put ``Flatten()`` between the last
+    convolution/pooling layer and the first Dense layer.
+    """
+
+    trainable_keys = ("kernel", "bias")
+
+    def __init__(self, units: int, activation: str | None = None, name: str | None = None) -> None:
+        super().__init__(activation=activation, name=name)
+        self.units = shapes.normalize_positive_int(
+            units, "units", self.kind, "Use a whole number of units, e.g. 10 for 10 classes"
+        )
+        self._x = None
+
+    def get_config(self):
+        return {"name": self.name, "units": self.units, "activation": self.activation}
+
+    def output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) != 1:
+            raise self._error(
+                f"Dense expects a flat input (features,), but its input has shape {input_shape}",
+                "Add Flatten before it",
+                f"input_shape={input_shape}",
+            )
+        return (self.units,)
+
+    def param_count(self, input_shape):
+        self.output_shape(input_shape)
+        return shapes.dense_params(input_shape, self.units)
+
+    def macs(self, input_shape):
+        self.output_shape(input_shape)
+        return shapes.dense_macs(input_shape, self.units)
+
+    def build(self, input_shape, rng=None):
+        super().build(input_shape)
+        rng = rng if rng is not None else np.random.default_rng()
+        self.params = {
+            "kernel": initializers.glorot_uniform((self.input_shape[0], self.units), rng),
+            "bias": initializers.zeros((self.units,)),
+        }
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def _linear_forward(self, x):
+        self._x = x  # (N, in)
+        return x @ self.params["kernel"] + self.params["bias"]  # (N, units)
+
+    def backward_pre_activation(self, grad_z, need_input_grad=True):
+        x = self._require_forward(self._x)
+        self.grads = {"kernel": x.T @ grad_z, "bias": grad_z.sum(axis=0)}
+        return grad_z @ self.params["kernel"].T if need_input_grad else None

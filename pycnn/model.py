@@ -1,0 +1,626 @@
+"""The :class:`Sequential` model: a stack of layers, trained like Keras.
+
+Shapes, names and parameter counts are settled when the model is created
+(or a layer is added), before any data. Training is a generator of
+:class:`~pycnn.events.TrainEvent` (:meth:`Sequential.fit_iter`) so a UI can
+stream progress and stop by simply no longer iterating; :meth:`Sequential.fit`
+runs it to the end and returns a Keras-like history dict.
+
+Randomness comes only from ``seed``: one stream initialises the weights
+(in layer order) and one drives shuffling and dropout. The same seed, data
+and calls give the same numbers.
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import losses, optimizers, serialization, shapes
+from .errors import ModelError
+from .events import TrainEvent
+from .layers import ActivatedLayer, Dropout, Layer
+from .layers.base import assign_default_names
+
+__all__ = ["Sequential", "SummaryRow"]
+
+BYTES_PER_FLOAT = 4  # float32
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One row of :meth:`Sequential.summary` (Keras: Layer (type) / Output Shape / Param #)."""
+
+    index: int
+    name: str
+    kind: str
+    output_shape: tuple[int, ...]
+    params: int
+    macs: int
+
+
+class Sequential:
+    """A linear stack of layers.
+
+    Parameters
+    ----------
+    layers : list of Layer, optional
+    input_shape : tuple of int, optional
+        One example's shape without the batch size, e.g. ``(28, 28, 1)``.
+        Without it the model is built on the first ``fit``/``predict``.
+    seed : int or None, default 0
+        Makes initial weights, shuffling and dropout reproducible.
+        ``None`` draws fresh randomness from the OS.
+    name : str, default "sequential"
+    """
+
+    def __init__(
+        self,
+        layers: list[Layer] | None = None,
+        input_shape: tuple[int, ...] | None = None,
+        seed: int | None = 0,
+        name: str = "sequential",
+    ) -> None:
+        if seed is not None and (not isinstance(seed, numbers.Integral) or seed < 0):
+            raise ModelError(
+                "seed must be a non-negative integer or None",
+                "Use e.g. seed=0",
+                f"seed={seed!r}",
+                layer_kind="Model",
+            )
+        self.name = name
+        self.seed = None if seed is None else int(seed)
+        seed_seq = np.random.SeedSequence(self.seed)
+        init_seq, train_seq = seed_seq.spawn(2)
+        self._init_rng = np.random.default_rng(init_seq)
+        self._train_seq = train_seq
+        self._train_rng = np.random.default_rng(train_seq.spawn(1)[0])
+        self.layers: list[Layer] = []
+        self.input_shape: tuple[int, ...] | None = None
+        self._output_shapes: list[tuple[int, ...]] = []
+        self.optimizer: optimizers.Optimizer | None = None
+        self.loss: str | None = None
+        self.metrics: list[str] = []
+        if input_shape is not None:
+            self.input_shape = shapes.normalize_input_shape(input_shape)
+        for layer in layers or []:
+            self.add(layer)
+
+    # ------------------------------------------------------------------ building
+
+    def add(self, layer: Layer) -> None:
+        """Append a layer; with a known input shape it is checked and built now."""
+        index = len(self.layers)
+        if not isinstance(layer, Layer):
+            raise ModelError(
+                "only pycnn layers can be added to a Sequential model",
+                "Use Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dense or Dropout",
+                f"{type(layer).__name__}: {layer!r}",
+                layer_index=index,
+            )
+        if any(layer is other for other in self.layers):
+            raise ModelError(
+                "the same layer object is already in this model",
+                "Create a new layer instead of reusing one",
+                repr(layer),
+                layer_index=index,
+                layer_name=layer.name,
+                layer_kind=layer.kind,
+            )
+        if layer.name and any(layer.name == other.name for other in self.layers):
+            raise ModelError(
+                "all layers in a model need unique names",
+                "Give the layer another name, or leave name out for an automatic one",
+                f"name={layer.name!r}",
+                layer_index=index,
+                layer_name=layer.name,
+                layer_kind=layer.kind,
+            )
+        self.layers.append(layer)
+        assign_default_names(self.layers)
+        if isinstance(layer, Dropout) and layer.seed is None:
+            layer.rng = np.random.default_rng(self._train_seq.spawn(1)[0])
+        if self.input_shape is not None:
+            try:
+                self._build_layer(index)
+            except ModelError:
+                self.layers.pop()
+                raise
+
+    def _build_layer(self, index: int) -> None:
+        layer = self.layers[index]
+        in_shape = self._output_shapes[index - 1] if index else self.input_shape
+        try:
+            out_shape = layer.output_shape(in_shape)
+            layer.build(in_shape, self._init_rng)
+        except ModelError as err:
+            raise err.located(index, layer.name, layer.kind) from None
+        self._output_shapes.append(tuple(out_shape))
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        """Fix the input shape and build every layer (done for you when possible)."""
+        if self.input_shape is not None:
+            return
+        self.input_shape = shapes.normalize_input_shape(input_shape)
+        for index in range(len(self.layers)):
+            self._build_layer(index)
+
+    @property
+    def built(self) -> bool:
+        return self.input_shape is not None
+
+    def _require_built(self, what: str) -> None:
+        if self.input_shape is None:
+            raise ModelError(
+                f"{what} needs the input shape, which is not known yet",
+                "Pass input_shape=(height, width, channels) to Sequential",
+                "input_shape=None",
+                layer_kind="Model",
+            )
+        if not self.layers:
+            raise ModelError(
+                f"{what} needs at least one layer",
+                "Add layers, e.g. Flatten() and Dense(10)",
+                "layers=[]",
+                layer_kind="Model",
+            )
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        self._require_built("output_shape")
+        return self._output_shapes[-1]
+
+    # ------------------------------------------------------------------ resources
+
+    def summary(self) -> list[SummaryRow]:
+        """Rows like Keras's ``model.summary()`` (the library never prints)."""
+        self._require_built("summary()")
+        rows = []
+        in_shape = self.input_shape
+        for i, (layer, out) in enumerate(zip(self.layers, self._output_shapes)):
+            rows.append(
+                SummaryRow(
+                    i,
+                    layer.name,
+                    layer.kind,
+                    out,
+                    layer.param_count(in_shape),
+                    layer.macs(in_shape),
+                )
+            )
+            in_shape = out
+        return rows
+
+    def summary_text(self) -> str:
+        """The summary as a plain-text table (for notebooks and logs)."""
+        rows = self.summary()
+        lines = [
+            f'Model: "{self.name}"',
+            f"{'Layer (type)':<32}{'Output Shape':<22}{'Param #':>10}",
+        ]
+        for r in rows:
+            shape = "(None, " + ", ".join(str(d) for d in r.output_shape) + ")"
+            lines.append(f"{f'{r.name} ({r.kind})':<32}{shape:<22}{r.params:>10,}")
+        lines.append(f"Total params: {self.count_params():,}")
+        return "\n".join(lines)
+
+    def count_params(self) -> int:
+        return sum(row.params for row in self.summary())
+
+    def count_macs(self) -> int:
+        """Multiply-adds for one example's forward pass (backward is about 2x more)."""
+        return sum(row.macs for row in self.summary())
+
+    def activation_memory(self, batch_size: int) -> int:
+        """Bytes of float32 activations plus their gradients for one training batch.
+
+        Counts the input and every layer output, each twice (value and
+        gradient). Temporary buffers of the kernels (e.g. im2col patches)
+        and the parameters are not included.
+        """
+        batch_size = shapes.normalize_positive_int(batch_size, "batch_size", "Model")
+        self._require_built("activation_memory()")
+        floats = shapes.flat_size(self.input_shape)
+        floats += sum(shapes.flat_size(s) for s in self._output_shapes)
+        return 2 * BYTES_PER_FLOAT * batch_size * floats
+
+    # ------------------------------------------------------------------ compile
+
+    def compile(self, optimizer="adam", loss="sparse_categorical_crossentropy", metrics=None):
+        """Choose the optimizer, the loss and the metrics (``["accuracy"]``)."""
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = losses.normalize_name(loss)
+        metrics = list(metrics or [])
+        for m in metrics:
+            if m not in ("accuracy", "acc"):
+                raise ModelError(
+                    "unknown metric",
+                    "Use metrics=['accuracy']",
+                    f"metrics={metrics!r}",
+                    layer_kind="Model",
+                )
+        self.metrics = ["accuracy" for _ in metrics[:1]]
+        if self.layers:
+            self._check_output_layer()
+
+    def _check_output_layer(self) -> None:
+        index = len(self.layers) - 1
+        last = self.layers[index]
+        if not isinstance(last, ActivatedLayer) or last.activation not in ("softmax", "linear"):
+            activation = getattr(last, "activation", None)
+            raise ModelError(
+                "the last layer must output class scores for sparse_categorical_crossentropy",
+                "End the model with Dense(number_of_classes, activation='softmax')",
+                f"last layer {last.kind}"
+                + (f" with activation='{activation}'" if activation else ""),
+                layer_index=index,
+                layer_name=last.name,
+                layer_kind=last.kind,
+            )
+        if self.built and len(self._output_shapes[-1]) != 1:
+            raise ModelError(
+                "the last layer must output one score per class, a flat vector",
+                "Add Flatten() and Dense(number_of_classes, activation='softmax') at the end",
+                f"output_shape={self._output_shapes[-1]}",
+                layer_index=index,
+                layer_name=last.name,
+                layer_kind=last.kind,
+            )
+
+    # ------------------------------------------------------------------ data checks
+
+    def _prepare_x(self, x: Any, arg: str = "x") -> np.ndarray:
+        x = _as_array(x, arg)
+        if not np.issubdtype(x.dtype, np.floating):
+            hint = "Convert images to floats in [0, 1], e.g. x.astype('float32') / 255"
+            raise ModelError(
+                f"{arg} must hold floating-point values",
+                hint,
+                f"{arg}.dtype={x.dtype}",
+                layer_kind="Input",
+            )
+        if not self.built:
+            if x.ndim < 2:
+                raise ModelError(
+                    f"{arg} must be a batch of examples (N, ...)",
+                    "Pass input_shape to Sequential, or a batch such as (N, 28, 28, 1)",
+                    f"{arg}.shape={x.shape}",
+                    layer_kind="Input",
+                )
+            self.build(x.shape[1:])
+        expected = (x.shape[0],) + self.input_shape if x.ndim else None
+        if x.ndim != len(self.input_shape) + 1 or x.shape != expected:
+            raise ModelError(
+                f"{arg} must have shape (N, {', '.join(map(str, self.input_shape))})",
+                _shape_hint(x.shape, self.input_shape),
+                f"{arg}.shape={x.shape}",
+                layer_kind="Input",
+            )
+        if x.shape[0] == 0:
+            raise ModelError(
+                f"{arg} holds no examples",
+                "Pass at least one example",
+                f"{arg}.shape={x.shape}",
+                layer_kind="Input",
+            )
+        return x.astype(np.float32, copy=False)
+
+    def _prepare_y(self, y: Any, n: int, arg: str = "y") -> np.ndarray:
+        self._require_built("training")
+        y = _as_array(y, arg)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1 or y.shape[0] != n:
+            raise ModelError(
+                f"{arg} must hold one integer class label per example",
+                "Pass labels shaped (N,), e.g. array([3, 0, 7, ...])",
+                f"{arg}.shape={y.shape} for {n} examples",
+                layer_kind="Input",
+            )
+        if not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)):
+            raise ModelError(
+                f"{arg} must hold integer class labels",
+                "Use integer labels 0, 1, 2, ...",
+                f"{arg}.dtype={y.dtype}",
+                layer_kind="Input",
+            )
+        if np.issubdtype(y.dtype, np.floating) and not np.all(np.isfinite(y) & (y == np.round(y))):
+            raise ModelError(
+                f"{arg} must hold whole-number class labels",
+                "Use integer class indices, not one-hot vectors or probabilities",
+                f"{arg}.dtype={y.dtype}",
+                layer_kind="Input",
+            )
+        classes = self._output_shapes[-1][-1]
+        low, high = (int(y.min()), int(y.max())) if y.size else (0, 0)
+        if low < 0 or high >= classes:
+            index = len(self.layers) - 1
+            last = self.layers[index]
+            raise ModelError(
+                f"labels must be class indices in [0, {classes - 1}] for its {classes} outputs",
+                f"Give the last layer one unit per class (e.g. Dense({max(high + 1, classes)}, "
+                "activation='softmax')), or check the labels",
+                f"labels from {low} to {high}",
+                layer_index=index,
+                layer_name=last.name,
+                layer_kind=last.kind,
+            )
+        return y.astype(np.intp, copy=False)
+
+    # ------------------------------------------------------------------ forward / backward
+
+    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x, training=training)
+        return x
+
+    def _scores(self) -> np.ndarray:
+        """Logits of the last forward (softmax layers keep them; linear output is logits)."""
+        last = self.layers[-1]
+        return last.logits if last.activation == "softmax" else last._y
+
+    def train_on_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """One optimizer step on prepared arrays; returns (loss, accuracy) of the batch."""
+        out = self._forward(x, training=True)
+        loss, grad = losses.softmax_cross_entropy(self._scores(), y)
+        accuracy = float(np.mean(out.argmax(axis=-1) == y))
+        # layers before the first one with parameters need no gradient at all
+        first = next((i for i, layer in enumerate(self.layers) if layer.trainable_keys), None)
+        if first is not None:
+            last = len(self.layers) - 1
+            grad = self.layers[last].backward_pre_activation(grad, need_input_grad=last > first)
+            for i in range(last - 1, first - 1, -1):
+                grad = self.layers[i].backward(grad, need_input_grad=i > first)
+            self.optimizer.apply_gradients(
+                (layer.grads[k], layer.params[k])
+                for layer in self.layers
+                for k in layer.trainable_keys
+            )
+        return loss, accuracy
+
+    # ------------------------------------------------------------------ training
+
+    def fit_iter(
+        self,
+        x,
+        y,
+        epochs: int = 1,
+        batch_size: int = 32,
+        validation_split: float = 0.0,
+        validation_data: tuple | None = None,
+        shuffle: bool = True,
+    ) -> Iterator[TrainEvent]:
+        """Train, yielding a :class:`TrainEvent` after each batch and each epoch.
+
+        Arguments are checked immediately (not on the first ``next``). Like
+        Keras, ``validation_split`` holds out the *last* fraction of ``x``
+        before shuffling. To stop early, stop iterating (``break``); the
+        weights keep the updates done so far.
+        """
+        if self.optimizer is None:
+            raise ModelError(
+                "the model must be compiled before training",
+                "Call model.compile(optimizer=Adam(1e-3), "
+                "loss='sparse_categorical_crossentropy', metrics=['accuracy'])",
+                "optimizer=None",
+                layer_kind="Model",
+            )
+        epochs = shapes.normalize_positive_int(epochs, "epochs", "Model")
+        batch_size = shapes.normalize_positive_int(batch_size, "batch_size", "Model")
+        x = self._prepare_x(x)
+        self._check_output_layer()
+        y = self._prepare_y(y, x.shape[0])
+        val = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ModelError(
+                    "validation_data must be a pair (x_val, y_val)",
+                    "Pass validation_data=(x_val, y_val)",
+                    f"{type(validation_data).__name__}",
+                    layer_kind="Model",
+                )
+            vx = self._prepare_x(validation_data[0], "x_val")
+            val = (vx, self._prepare_y(validation_data[1], vx.shape[0], "y_val"))
+        elif validation_split:
+            x, y, val = _split(x, y, validation_split)
+        return self._fit_gen(x, y, epochs, batch_size, val, bool(shuffle))
+
+    def _fit_gen(self, x, y, epochs, batch_size, val, shuffle) -> Iterator[TrainEvent]:
+        n = x.shape[0]
+        steps = -(-n // batch_size)
+        total = steps * epochs
+        start = time.perf_counter()
+        global_step = 0
+        for epoch in range(1, epochs + 1):
+            order = self._train_rng.permutation(n) if shuffle else np.arange(n)
+            epoch_start = time.perf_counter()
+            seen, loss_sum, correct_sum = 0, 0.0, 0.0
+            for step in range(1, steps + 1):
+                idx = order[(step - 1) * batch_size : step * batch_size]
+                batch_loss, batch_acc = self.train_on_batch(x[idx], y[idx])
+                global_step += 1
+                seen += idx.size
+                loss_sum += batch_loss * idx.size
+                correct_sum += batch_acc * idx.size
+                now = time.perf_counter()
+                yield TrainEvent(
+                    "batch",
+                    epoch,
+                    epochs,
+                    step,
+                    steps,
+                    global_step,
+                    total,
+                    loss_sum / seen,
+                    correct_sum / seen,
+                    batch_loss,
+                    None,
+                    None,
+                    seen,
+                    seen / max(now - epoch_start, 1e-9),
+                    now - start,
+                )
+            train_time = time.perf_counter() - epoch_start
+            val_loss = val_acc = None
+            if val is not None:
+                val_loss, val_acc = self.evaluate(*val)
+            yield TrainEvent(
+                "epoch",
+                epoch,
+                epochs,
+                steps,
+                steps,
+                global_step,
+                total,
+                loss_sum / seen,
+                correct_sum / seen,
+                None,
+                val_loss,
+                val_acc,
+                seen,
+                seen / max(train_time, 1e-9),
+                time.perf_counter() - start,
+            )
+
+    def fit(
+        self,
+        x,
+        y,
+        epochs: int = 1,
+        batch_size: int = 32,
+        validation_split: float = 0.0,
+        validation_data=None,
+        shuffle: bool = True,
+        verbose: int = 0,
+    ) -> dict[str, list[float]]:
+        """Train to the end; returns ``{"loss": [...], "accuracy": [...], "val_loss": ...}``.
+
+        ``accuracy`` keys appear when compiled with ``metrics=["accuracy"]``,
+        ``val_*`` keys with validation data. ``verbose`` is accepted for
+        Keras compatibility and ignored (the library never prints).
+        """
+        history: dict[str, list[float]] = {}
+        for event in self.fit_iter(
+            x, y, epochs, batch_size, validation_split, validation_data, shuffle
+        ):
+            if event.kind != "epoch":
+                continue
+            values = {"loss": event.loss}
+            if self.metrics:
+                values["accuracy"] = event.accuracy
+            if event.val_loss is not None:
+                values["val_loss"] = event.val_loss
+                if self.metrics:
+                    values["val_accuracy"] = event.val_accuracy
+            for key, value in values.items():
+                history.setdefault(key, []).append(value)
+        return history
+
+    # ------------------------------------------------------------------ inference
+
+    def predict(self, x, batch_size: int = 256) -> np.ndarray:
+        """Outputs of the last layer (class probabilities for softmax), float32."""
+        batch_size = shapes.normalize_positive_int(batch_size, "batch_size", "Model")
+        x = self._prepare_x(x)
+        parts = [
+            self._forward(x[i : i + batch_size], training=False)
+            for i in range(0, x.shape[0], batch_size)
+        ]
+        return np.concatenate(parts, axis=0)
+
+    def evaluate(self, x, y, batch_size: int = 256) -> tuple[float, float]:
+        """``(loss, accuracy)`` over the whole set (batch-size weighted means)."""
+        batch_size = shapes.normalize_positive_int(batch_size, "batch_size", "Model")
+        x = self._prepare_x(x)
+        self._check_output_layer()
+        y = self._prepare_y(y, x.shape[0])
+        loss_sum = correct = 0.0
+        for i in range(0, x.shape[0], batch_size):
+            xb, yb = x[i : i + batch_size], y[i : i + batch_size]
+            out = self._forward(xb, training=False)
+            loss, _ = losses.softmax_cross_entropy(self._scores(), yb, need_grad=False)
+            loss_sum += loss * xb.shape[0]
+            correct += float(np.sum(out.argmax(axis=-1) == yb))
+        return loss_sum / x.shape[0], correct / x.shape[0]
+
+    def activations(self, x) -> dict[str, np.ndarray]:
+        """Every layer's output for ``x`` (inference mode), keyed by layer name, in order."""
+        x = self._prepare_x(x)
+        outputs = {}
+        for layer in self.layers:
+            x = layer.forward(x, training=False)
+            outputs[layer.name] = x
+        return outputs
+
+    # ------------------------------------------------------------------ weights and config
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of all parameters in layer order (kernel, bias per layer)."""
+        return [layer.params[k].copy() for layer in self.layers for k in layer.trainable_keys]
+
+    def set_weights(self, weights: list[np.ndarray]) -> None:
+        serialization.set_model_weights(self, weights)
+
+    def to_config(self) -> dict:
+        return serialization.model_to_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict) -> Sequential:
+        return serialization.model_from_config(config, cls)
+
+    def save_weights(self, file) -> None:
+        serialization.save_weights(self, file)
+
+    def load_weights(self, file) -> None:
+        serialization.load_weights(self, file)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([{inner}], input_shape={self.input_shape}, seed={self.seed})"
+
+
+def _split(x, y, validation_split):
+    ok = isinstance(validation_split, numbers.Real) and 0 <= validation_split < 1
+    if not ok:
+        raise ModelError(
+            "validation_split must be a number in [0, 1)",
+            "Use e.g. validation_split=0.1 to hold out the last 10%",
+            f"validation_split={validation_split!r}",
+            layer_kind="Model",
+        )
+    split_at = int(x.shape[0] * (1 - validation_split))
+    if split_at == 0 or split_at == x.shape[0]:
+        raise ModelError(
+            "validation_split leaves no training or no validation examples",
+            "Use more examples or a different validation_split",
+            f"validation_split={validation_split!r} with {x.shape[0]} examples",
+            layer_kind="Model",
+        )
+    return x[:split_at], y[:split_at], (x[split_at:], y[split_at:])
+
+
+def _as_array(value: Any, arg: str) -> np.ndarray:
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as err:  # e.g. ragged nested lists
+        raise ModelError(
+            f"{arg} cannot be turned into an array",
+            "Pass a NumPy array",
+            f"{type(value).__name__} ({err})",
+            layer_kind="Input",
+        ) from None
+
+
+def _shape_hint(got: tuple[int, ...], want: tuple[int, ...]) -> str:
+    if got == want:
+        return "This is a single example: add a batch axis, e.g. x[None]"
+    if len(got) == len(want) and got[1:] == want[:-1] and want[-1] == 1:
+        return "Add a channel axis, e.g. x[..., None]"
+    if len(got) == len(want) + 1 and got[-1] != want[-1] and got[1:-1] == want[:-1]:
+        return f"The model expects {want[-1]} channel(s); change input_shape or the data"
+    return "Make the data and the model's input_shape agree"
