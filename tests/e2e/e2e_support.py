@@ -1,0 +1,463 @@
+"""Plumbing for the end-to-end tests and the load benchmark (no pytest in here).
+
+Used by ``tests/e2e/conftest.py`` and ``benchmarks/bench_load.py``:
+
+- :func:`find_chromium` / :func:`launch_chromium` — which Chromium runs the tests.
+- :class:`LocalServer` — ``build.make_server`` in a background thread.
+- :class:`Monitor` — everything a test must fail on: requests leaving localhost,
+  uncaught page errors, Python tracebacks in the console, worker errors,
+  failed same-origin responses.
+- :func:`instrument_context` — routes every request of a browser context through
+  the allow-list and attaches the monitor to every page of it.
+- :class:`BlackholeProxy` — a second line of defence: Chromium's proxy for all
+  non-loopback traffic, so a request that escapes Playwright routing (from a
+  service worker, say) is still refused and recorded.
+- :func:`wait_until_live` — open the app and wait for ``.cp-ready``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import socketserver
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Requests made by a service worker are only visible to (and routable by)
+# Playwright with this switch; it must be set before the Playwright driver starts.
+os.environ.setdefault("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")
+
+CHROMIUM_ENV = "CNN_PLAYGROUND_CHROMIUM"
+SITE_ENV = "CNN_PLAYGROUND_SITE"
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+#: The app is live (rendered and interactive) when this is in the page (docs/ARCHITECTURE.md).
+#: The app appends it last, as a zero-height pane, so we wait for "attached" (Playwright's
+#: "visible" needs a non-empty box).
+READY_SELECTOR = ".cp-ready"
+READY_STATE = "attached"
+#: Loader page: the element that says what is loading / why loading failed.
+#: Several spellings are accepted until the loader template settles on one.
+LOADING_STATUS_SELECTOR = ".cp-loading-status, .cp-loading, #cp-loading-status"
+LOAD_ERROR_SELECTOR = ".cp-load-error, #cp-load-error"
+
+LIVE_TIMEOUT_S = float(os.environ.get("CNN_PLAYGROUND_LIVE_TIMEOUT", "120"))
+
+TRACEBACK_MARKERS = ("Traceback (most recent call last)", "PythonError")
+
+
+# --------------------------------------------------------------------------- Chromium
+
+
+def find_chromium() -> str | None:
+    """Return the Chromium executable to use, or None for Playwright's bundled one.
+
+    Order: ``$CNN_PLAYGROUND_CHROMIUM`` (must exist), then ``chromium`` or
+    ``chromium-browser`` on PATH, then None (Playwright's own, installed with
+    ``playwright install chromium``).
+    """
+    explicit = os.environ.get(CHROMIUM_ENV)
+    if explicit:
+        path = shutil.which(explicit) or explicit
+        if not Path(path).is_file():
+            raise FileNotFoundError(
+                f"${CHROMIUM_ENV}={explicit!r} is not an executable file. "
+                "Point it at a Chromium/Chrome binary or unset it."
+            )
+        return path
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def describe_chromium() -> str:
+    exe = find_chromium()
+    return exe if exe else "Playwright's bundled Chromium"
+
+
+def launch_chromium(playwright, proxy_port: int | None = None):
+    """Launch headless Chromium with the project's flags (see docs/TESTING.md)."""
+    kwargs: dict = {"headless": True, "args": list(CHROMIUM_ARGS)}
+    exe = find_chromium()
+    if exe:
+        kwargs["executable_path"] = exe
+    if proxy_port is not None:
+        # Passed as raw flags: Playwright's `proxy` option would also proxy loopback.
+        # Chromium never proxies loopback by itself, so only external traffic reaches it.
+        kwargs["args"] += [
+            f"--proxy-server=http://127.0.0.1:{proxy_port}",
+            "--proxy-bypass-list=<loopback>",
+        ]
+    try:
+        return playwright.chromium.launch(**kwargs)
+    except Exception as exc:  # noqa: BLE001 - turn into an actionable message
+        hint = (
+            f"Set ${CHROMIUM_ENV} to a Chromium binary, install Debian's `chromium` "
+            "(apt-get install chromium), or run `playwright install chromium`."
+        )
+        raise RuntimeError(f"Could not launch {describe_chromium()}: {exc}\n{hint}") from exc
+
+
+# --------------------------------------------------------------------------- servers
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _import_make_server():
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    from build import make_server  # noqa: PLC0415 - build.py lives at the repo root
+
+    return make_server
+
+
+class LocalServer:
+    """``build.make_server`` for ``root`` mounted at ``prefix``, in a daemon thread."""
+
+    def __init__(self, root: Path, prefix: str = "/", host: str = "127.0.0.1", port: int = 0):
+        make_server = _import_make_server()
+        self.root = Path(root)
+        self.prefix = prefix if prefix.endswith("/") else prefix + "/"
+        self.host = host
+        self._server = make_server(self.root, host, port, self.prefix)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        self.running = True
+
+    @property
+    def origin(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """Address of the site root, ending in '/'."""
+        return self.origin + self.prefix
+
+    def stop(self) -> None:
+        """Stop serving and close the listening socket (connections are then refused)."""
+        if self.running:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(timeout=10)
+            self.running = False
+
+    def __enter__(self) -> "LocalServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+#: Hosts Chromium itself talks to (component updater, sign-in, optimization guide,
+#: safe browsing, network time) even with the flags above. They reach the proxy from
+#: the browser process, never from the site; the proxy refuses them too but they do
+#: not fail tests. Page, frame and worker requests never get here: Playwright routing
+#: sees those first, so e.g. fonts.googleapis.com from the site is always a failure.
+BROWSER_SERVICE_HOSTS = (
+    "accounts.google.com",
+    "clients2.google.com",
+    "clients1.google.com",
+    "update.googleapis.com",
+    "optimizationguide-pa.googleapis.com",
+    "safebrowsing.googleapis.com",
+    "sb-ssl.google.com",
+    "content-autofill.googleapis.com",
+    "clientservices.googleapis.com",
+    "edgedl.me.gvt1.com",
+    "redirector.gvt1.com",
+    "android.clients.google.com",
+)
+
+
+def is_browser_service(url: str) -> bool:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    return host in BROWSER_SERVICE_HOSTS
+
+
+class BlackholeProxy:
+    """An HTTP proxy that refuses everything and records what was asked for.
+
+    Chromium sends all non-loopback traffic here (``launch_chromium(proxy_port=...)``),
+    including requests Playwright routing does not see. ``hits`` is a list of URLs
+    (``https://host:443`` for CONNECT tunnels, whose path is encrypted); Chromium's
+    own service traffic (:data:`BROWSER_SERVICE_HOSTS`) goes to ``browser_service_hits``.
+    """
+
+    def __init__(self) -> None:
+        self.hits: list[str] = []
+        self.browser_service_hits: list[str] = []
+        self.on_hit: Callable[[str], None] | None = None
+        proxy = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                try:
+                    line = self.rfile.readline(8192).decode("latin-1").strip()
+                except OSError:
+                    return
+                if not line:
+                    return
+                parts = line.split()
+                method, target = (parts + ["", ""])[:2]
+                url = f"https://{target}" if method.upper() == "CONNECT" else target
+                if is_browser_service(url):
+                    proxy.browser_service_hits.append(url)
+                else:
+                    proxy.hits.append(url)
+                    if proxy.on_hit:
+                        proxy.on_hit(url)
+                body = b"blocked by the CNN Playground e2e harness: no external requests\n"
+                try:
+                    self.wfile.write(
+                        b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\n"
+                        b"Connection: close\r\nContent-Length: "
+                        + str(len(body)).encode()
+                        + b"\r\n\r\n"
+                        + body
+                    )
+                except OSError:
+                    pass
+
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+# --------------------------------------------------------------------------- monitoring
+
+
+def is_local(url: str, allowed_ports: set[int] | None = None) -> bool:
+    """True for URLs that never leave the machine: loopback http(s)/ws, data:, blob:, about:."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme in ("data", "blob", "about", "chrome-error"):
+        return True
+    if parts.scheme not in ("http", "https", "ws", "wss"):
+        return False
+    if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        return False
+    if allowed_ports is None:
+        return True
+    return parts.port in allowed_ports
+
+
+@dataclass
+class Monitor:
+    """What a test saw that must fail it. One per test (shared by its contexts).
+
+    ``external_requests``: URLs that were refused because they leave localhost.
+    ``page_errors``: uncaught exceptions in a page (``pageerror``).
+    ``python_tracebacks``: console messages (any level, page or worker) carrying a
+    Python traceback / ``PythonError``.
+    ``worker_errors``: ``error`` events of Web Workers (reported by an init script).
+    ``http_errors``: same-origin responses with status >= 400 (a missing site file).
+    ``console``: every console message, kept for failure reports.
+    """
+
+    allowed_ports: set[int] = field(default_factory=set)
+    #: A live reference to ports allowed for the whole session (servers started later count).
+    shared_ports: set[int] = field(default_factory=set)
+    external_requests: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    python_tracebacks: list[str] = field(default_factory=list)
+    worker_errors: list[str] = field(default_factory=list)
+    http_errors: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+    #: http_errors for these URL path endings are not failures (browsers ask for them).
+    ignored_http_error_suffixes: tuple[str, ...] = ("/favicon.ico",)
+
+    def is_allowed(self, url: str) -> bool:
+        ports = self.allowed_ports | self.shared_ports
+        return is_local(url, ports)
+
+    def problems(self, *, external=True, errors=True) -> list[str]:
+        out: list[str] = []
+        if external:
+            out += [f"external request attempted (blocked): {u}" for u in self.external_requests]
+        if errors:
+            out += [f"uncaught page error: {e}" for e in self.page_errors]
+            out += [f"Python traceback in the console:\n{t}" for t in self.python_tracebacks]
+            out += [f"Web Worker error: {e}" for e in self.worker_errors]
+            out += [f"HTTP error from the site: {e}" for e in self.http_errors]
+        return out
+
+    def console_tail(self, n: int = 40) -> str:
+        return "\n".join(self.console[-n:])
+
+
+# Installed in every page and frame before its own scripts: report Worker `error`
+# events (a crashed pyodide worker) and fetch/XHR calls are left alone.
+_WORKER_ERROR_INIT_SCRIPT = r"""
+(() => {
+  if (window.__cpWorkerHooked) return;
+  window.__cpWorkerHooked = true;
+  const Native = window.Worker;
+  if (!Native) return;
+  window.Worker = new Proxy(Native, {
+    construct(target, args, newTarget) {
+      const w = Reflect.construct(target, args, newTarget);
+      w.addEventListener('error', (ev) => {
+        const where = ev.filename ? ` (${ev.filename}:${ev.lineno})` : '';
+        console.error('[cp-e2e] Web Worker error: ' + (ev.message || 'failed to load or crashed') + where);
+      });
+      return w;
+    },
+  });
+})();
+"""
+WORKER_ERROR_PREFIX = "[cp-e2e] Web Worker error: "
+
+
+def attach_page(page, monitor: Monitor) -> None:
+    """Record page errors, console tracebacks and worker errors of `page` into `monitor`."""
+
+    def on_console(msg) -> None:
+        try:
+            text = msg.text
+        except Exception:  # noqa: BLE001 - page gone
+            return
+        monitor.console.append(f"[{msg.type}] {text}")
+        if text.startswith(WORKER_ERROR_PREFIX):
+            monitor.worker_errors.append(text[len(WORKER_ERROR_PREFIX) :])
+        elif any(m in text for m in TRACEBACK_MARKERS):
+            monitor.python_tracebacks.append(text)
+
+    def on_pageerror(err) -> None:
+        text = f"{err}"
+        stack = getattr(err, "stack", None)
+        monitor.page_errors.append(text if not stack else f"{text}\n{stack}")
+        if any(m in text for m in TRACEBACK_MARKERS):
+            monitor.python_tracebacks.append(text)
+
+    def on_response(resp) -> None:
+        try:
+            url, status = resp.url, resp.status
+        except Exception:  # noqa: BLE001
+            return
+        if status >= 400 and is_local(url) and not url.split("?")[0].endswith(
+            monitor.ignored_http_error_suffixes
+        ):
+            monitor.http_errors.append(f"{status} {url}")
+
+    page.on("console", on_console)
+    page.on("pageerror", on_pageerror)
+    page.on("response", on_response)
+
+
+def instrument_context(context, monitor: Monitor) -> None:
+    """Allow only loopback requests on the monitored ports; abort and record the rest."""
+
+    def route_handler(route, request) -> None:
+        url = request.url
+        monitor.requests.append(url)
+        if monitor.is_allowed(url):
+            route.continue_()
+        else:
+            monitor.external_requests.append(url)
+            route.abort("blockedbyclient")
+
+    context.route("**/*", route_handler)
+    context.add_init_script(_WORKER_ERROR_INIT_SCRIPT)
+    for page in context.pages:
+        attach_page(page, monitor)
+    context.on("page", lambda p: attach_page(p, monitor))
+
+
+# --------------------------------------------------------------------------- waiting
+
+
+class AppNotLive(AssertionError):
+    pass
+
+
+def wait_until_live(target, monitor: Monitor | None = None, timeout_s: float = LIVE_TIMEOUT_S):
+    """Wait until ``.cp-ready`` is in ``target`` (a Page, Frame or FrameLocator).
+
+    Fails early (without using up the timeout) if the monitor records a page
+    error, a Python traceback or a worker error, or the loader shows an error.
+    """
+    ready = target.locator(READY_SELECTOR).first
+    load_error = target.locator(LOAD_ERROR_SELECTOR).first
+    deadline = time.monotonic() + timeout_s
+    last_status = ""
+    while True:
+        try:
+            ready.wait_for(state=READY_STATE, timeout=500)
+            return
+        except Exception:  # noqa: BLE001 - playwright TimeoutError; keep polling
+            pass
+        try:
+            status = target.locator(LOADING_STATUS_SELECTOR).first.inner_text(timeout=200)
+            last_status = status.strip() or last_status
+        except Exception:  # noqa: BLE001
+            pass
+        problems = monitor.problems(external=False) if monitor else []
+        error_text = ""
+        try:
+            if load_error.is_visible():
+                error_text = load_error.inner_text(timeout=200)
+        except Exception:  # noqa: BLE001
+            pass
+        if problems or error_text:
+            detail = "\n".join(problems)
+            if error_text:
+                detail += f"\nloader error message: {error_text}"
+            raise AppNotLive(
+                f"the app failed while loading (last loader status: {last_status!r}):\n{detail}"
+            )
+        if time.monotonic() > deadline:
+            tail = monitor.console_tail() if monitor else ""
+            raise AppNotLive(
+                f"{READY_SELECTOR} not in the page after {timeout_s:.0f} s; last loader status: "
+                f"{last_status!r}\nlast console messages:\n{tail}"
+            )
+
+
+def build_site(site_dir: Path | None = None) -> Path:
+    """Return a built site directory: ``$CNN_PLAYGROUND_SITE`` as is, else run the build."""
+    import subprocess  # noqa: PLC0415
+
+    env_site = os.environ.get(SITE_ENV)
+    if env_site:
+        path = Path(env_site).resolve()
+        if not (path / "index.html").is_file():
+            raise FileNotFoundError(f"${SITE_ENV}={env_site} has no index.html: not a built site")
+        return path
+    cmd = [sys.executable, str(REPO_ROOT / "build.py"), "build"]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"`{' '.join(cmd)}` failed with exit code {proc.returncode}")
+    path = site_dir or REPO_ROOT / "site"
+    if not (path / "index.html").is_file():
+        raise FileNotFoundError(f"`python3 build.py build` succeeded but {path}/index.html is missing")
+    return path
