@@ -1,0 +1,278 @@
+"""Training and inference throughput of pycnn vs PyTorch (CPU), side by side.
+
+Model: Keras's "Simple MNIST convnet" -- Conv2D(32,3,relu) - MaxPool(2) -
+Conv2D(64,3,relu) - MaxPool(2) - Flatten - Dropout(0.5) - Dense(10,softmax) on
+28x28x1 inputs, float32, Adam(1e-3), sparse categorical cross-entropy.
+
+A training step is forward + backward + optimizer update on one batch
+(pycnn: ``Sequential.train_on_batch``; torch: zero_grad/forward/loss/backward/step).
+The two libraries are timed *interleaved* (a few steps of one, then of the
+other, round after round) so that load from other processes on a shared
+machine hits both alike; the script prints medians and their ratio.
+PyTorch gets the same number of threads as numpy's BLAS. If torch is not
+installed its side is skipped with a message.
+
+Peak memory of ``fit`` is measured with ``tracemalloc`` (numpy reports its
+buffers to it): the peak of traced allocations during ``fit`` minus what was
+allocated before it started (so the dataset itself is not counted).
+
+Usage::
+
+    python benchmarks/bench_engine.py                 # batch 128, all figures
+    python benchmarks/bench_engine.py --profile       # + per-layer forward/backward times
+    python benchmarks/bench_engine.py --batch 32 --rounds 5
+
+This prints figures; it is not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pycnn import (  # noqa: E402
+    Adam,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    MaxPooling2D,
+    Sequential,
+    ops,
+)
+
+INPUT_SHAPE = (28, 28, 1)
+CLASSES = 10
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def blas_info() -> tuple[list[dict], int]:
+    """threadpoolctl's view of the BLAS numpy uses, and its thread count."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        threads = int(os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+                      or os.cpu_count() or 1)
+        return [], threads
+    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    threads = pools[0]["num_threads"] if pools else (os.cpu_count() or 1)
+    return pools, threads
+
+
+def print_environment(pools: list[dict], threads: int) -> None:
+    print(f"python {platform.python_version()}  numpy {np.__version__}  "
+          f"machine {platform.machine()}  cpus {os.cpu_count()}")
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        print(f"  {var}={os.environ.get(var, '(unset)')}")
+    if pools:
+        for p in pools:
+            print(f"  BLAS: {p.get('internal_api')} {p.get('version')} "
+                  f"kernel={p.get('architecture')} threads={p.get('num_threads')} "
+                  f"({Path(p.get('filepath', '')).name})")
+    else:
+        print("  BLAS: threadpoolctl not installed; numpy.show_config() says:")
+        try:
+            blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+            print(f"    {blas.get('name')} {blas.get('version')}")
+        except Exception as exc:  # pragma: no cover - informational only
+            print(f"    (unavailable: {exc})")
+    print(f"  pycnn.ops.HAVE_BLAS={ops.HAVE_BLAS}; BLAS threads used for both sides: {threads}")
+
+
+# --------------------------------------------------------------------------- models
+
+
+def pycnn_model(seed: int = 0) -> Sequential:
+    model = Sequential(
+        [Conv2D(32, 3, activation="relu"), MaxPooling2D(2),
+         Conv2D(64, 3, activation="relu"), MaxPooling2D(2),
+         Flatten(), Dropout(0.5), Dense(CLASSES, activation="softmax")],
+        input_shape=INPUT_SHAPE, seed=seed)
+    model.compile(optimizer=Adam(1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def torch_side(threads: int, batch: int, x: np.ndarray, y: np.ndarray):
+    """(train_step, infer, description) for the same network in PyTorch, or None."""
+    try:
+        import torch
+        from torch import nn
+    except ImportError:
+        print("\nPyTorch is not installed: skipping the PyTorch side "
+              "(pip install torch==2.13.0 to compare).")
+        return None
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dropout(0.5), nn.Linear(64 * 5 * 5, CLASSES))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = nn.CrossEntropyLoss()
+    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))  # NCHW, torch's own
+    yt = torch.from_numpy(y.astype(np.int64))
+
+    def train_step():
+        net.train()
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(net(xt), yt)
+        loss.backward()
+        opt.step()
+
+    def infer():
+        net.eval()
+        with torch.inference_mode():
+            net(xt)
+
+    desc = (f"torch {torch.__version__}, threads={torch.get_num_threads()}, "
+            f"mkldnn={torch.backends.mkldnn.is_available()}")
+    return train_step, infer, desc
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def interleaved(fns: dict, rounds: int, steps: int) -> dict[str, list[float]]:
+    """Per-call seconds of each function, alternating ``steps`` calls each per round."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            for _ in range(steps):
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def report(title: str, times: dict[str, list[float]], batch: int, steps: int) -> None:
+    print(f"\n{title} (batch {batch}; median of {len(next(iter(times.values())))} calls each)")
+    med = {name: statistics.median(t) for name, t in times.items()}
+    for name, m in med.items():
+        print(f"  {name:6s} {1e3 * m:8.2f} ms/batch  {batch / m:9.0f} samples/s")
+    if "torch" in med:
+        ratio = med["torch"] / med["pycnn"]
+        # the same ratio round by round (each round is a pair run back to back)
+        per_round = [statistics.median(tp) / statistics.median(tq) for tp, tq in zip(
+            _chunks(times["torch"], steps), _chunks(times["pycnn"], steps))]
+        print(f"  pycnn / torch throughput: {ratio:.2f}x   "
+              f"(per-round ratios: min {min(per_round):.2f}, median "
+              f"{statistics.median(per_round):.2f}, max {max(per_round):.2f})")
+
+
+def _chunks(seq, n):
+    return [seq[i:i + n] for i in range(0, len(seq), n)]
+
+
+def profile_layers(model: Sequential, x: np.ndarray, y: np.ndarray, repeats: int = 10) -> None:
+    """Median forward and backward time of every layer inside a training step."""
+    from pycnn import losses
+
+    fwd = {i: [] for i in range(len(model.layers))}
+    bwd = {i: [] for i in range(len(model.layers))}
+    first = next(i for i, layer in enumerate(model.layers) if layer.trainable_keys)
+    last = len(model.layers) - 1
+    for _ in range(repeats):
+        h = x
+        for i, layer in enumerate(model.layers):
+            t0 = time.perf_counter()
+            h = layer.forward(h, training=True)
+            fwd[i].append(time.perf_counter() - t0)
+        _, grad = losses.softmax_cross_entropy(model.layers[-1].logits, y)
+        t0 = time.perf_counter()
+        grad = model.layers[last].backward_pre_activation(grad, need_input_grad=True)
+        bwd[last].append(time.perf_counter() - t0)
+        for i in range(last - 1, first - 1, -1):
+            t0 = time.perf_counter()
+            grad = model.layers[i].backward(grad, need_input_grad=i > first)
+            bwd[i].append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        model.optimizer.apply_gradients(
+            (layer.grads[k], layer.params[k]) for layer in model.layers for k in layer.trainable_keys)
+        bwd.setdefault("update", []).append(time.perf_counter() - t0)
+    print("\npycnn per-layer time inside a training step (median ms)")
+    print(f"  {'layer':28s} {'forward':>8s} {'backward':>9s}")
+    for i, layer in enumerate(model.layers):
+        f = 1e3 * statistics.median(fwd[i])
+        b = 1e3 * statistics.median(bwd[i]) if bwd[i] else 0.0
+        print(f"  {i} {layer.kind + ' ' + layer.name:26s} {f:8.2f} {b:9.2f}")
+    print(f"  {'optimizer update':28s} {'':8s} {1e3 * statistics.median(bwd['update']):9.2f}")
+
+
+def fit_peak_memory(batch: int, n_samples: int) -> tuple[float, float]:
+    """(peak MiB traced during fit, MiB held before) for one epoch on ``n_samples``."""
+    rng = np.random.default_rng(1)
+    x = rng.random((n_samples, *INPUT_SHAPE), dtype=np.float32)
+    y = rng.integers(0, CLASSES, n_samples)
+    model = pycnn_model()
+    tracemalloc.start()
+    before, _ = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    model.fit(x, y, epochs=1, batch_size=batch)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return (peak - before) / 2**20, before / 2**20
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--rounds", type=int, default=8, help="interleaved rounds")
+    ap.add_argument("--steps", type=int, default=4, help="calls of each side per round")
+    ap.add_argument("--no-torch", action="store_true", help="time pycnn only")
+    ap.add_argument("--profile", action="store_true", help="also print per-layer times")
+    ap.add_argument("--no-memory", action="store_true", help="skip the fit peak-memory figure")
+    args = ap.parse_args(argv)
+
+    pools, threads = blas_info()
+    print_environment(pools, threads)
+
+    rng = np.random.default_rng(0)
+    x = rng.random((args.batch, *INPUT_SHAPE), dtype=np.float32)
+    y = rng.integers(0, CLASSES, args.batch).astype(np.intp)
+
+    model = pycnn_model()
+    torch_fns = None if args.no_torch else torch_side(threads, args.batch, x, y)
+    if torch_fns:
+        print(f"  {torch_fns[2]}")
+
+    train = {"pycnn": lambda: model.train_on_batch(x, y)}
+    infer = {"pycnn": lambda: model.predict(x, batch_size=args.batch)}
+    if torch_fns:
+        train["torch"], infer["torch"] = torch_fns[0], torch_fns[1]
+    for fn in (*train.values(), *infer.values()):  # warm up (allocator, BLAS threads)
+        for _ in range(3):
+            fn()
+
+    report("Training step: forward + backward + Adam update",
+           interleaved(train, args.rounds, args.steps), args.batch, args.steps)
+    report("Inference: forward only",
+           interleaved(infer, args.rounds, args.steps), args.batch, args.steps)
+
+    if args.profile:
+        profile_layers(model, x, y)
+    if not args.no_memory:
+        n = 10 * args.batch
+        peak, before = fit_peak_memory(args.batch, n)
+        print(f"\nPeak memory of fit (batch {args.batch}, {n} samples, 1 epoch): "
+              f"{peak:.1f} MiB above the {before:.1f} MiB held before "
+              "(tracemalloc: numpy buffers + Python objects)")
+
+
+if __name__ == "__main__":
+    main()

