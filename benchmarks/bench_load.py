@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""Load-time figures of the built site in headless Chromium (issue 3, "Numbers to report").
+
+    python3 build.py bench-load            (or, inside the project venv:)
+    python benchmarks/bench_load.py [--site DIR] [--runs 5] [--json out.json]
+
+Measures, against the real ``site/`` served locally (every non-localhost request
+blocked, exactly as in the end-to-end tests):
+
+- cold load: fresh browser profile (new context: empty HTTP cache, no service
+  worker), navigation start -> ``.cp-ready`` in the page; median of ``--runs``;
+- warm load: second and later visits in the same profile (HTTP cache and service
+  worker filled by a first visit that is not counted); median of ``--runs``;
+- bytes transferred on a cold load (response bodies + headers, every request of
+  the page, its workers and its service worker; responses the service worker
+  answered are not counted twice), up to ``.cp-ready`` and after the service
+  worker has finished caching; the largest transfers;
+- the size of ``site/`` on disk, by kind of file;
+- where the time goes on a cold load: when each large file finished arriving,
+  the loader's status messages and the console messages, in ms since navigation.
+
+Prints tables; never run as a test. Times are ``performance.now()`` of the page
+at the moment the harness saw ``.cp-ready`` (navigation start = 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+import e2e_support as sup  # noqa: E402 - shared with the e2e fixtures
+
+MB = 1024 * 1024
+
+
+class Run:
+    """One navigation: timings, transfers, loader messages."""
+
+    def __init__(self) -> None:
+        self.ready_ms: float = float("nan")
+        self.requests: list = []
+        self.transfers: list[tuple[str, int, float | None, bool]] = []
+        self.status: list[tuple[float, str]] = []  # (ms since navigation, loader text)
+        self.console: list[tuple[float, str]] = []
+        self.time_origin: float = 0.0  # epoch ms of navigation start
+        self.t0: float = 0.0  # monotonic at goto
+
+    def since_nav_ms(self) -> float:
+        return (time.monotonic() - self.t0) * 1000
+
+
+def _open_and_time(context, url: str, monitor: sup.Monitor, timeout_s: float) -> tuple:
+    run = Run()
+    page = context.new_page()
+    page.on("request", lambda r: run.requests.append(r))
+    page.on("console", lambda m: run.console.append((run.since_nav_ms(), f"[{m.type}] {m.text}")))
+    run.t0 = time.monotonic()
+    page.goto(url, wait_until="commit")
+    status = page.locator(sup.LOADING_STATUS_SELECTOR).first
+    ready = page.locator(sup.READY_SELECTOR).first
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            ready.wait_for(state=sup.READY_STATE, timeout=50)
+            break
+        except Exception:  # noqa: BLE001 - keep polling the loader text
+            pass
+        try:
+            text = " ".join(status.inner_text(timeout=50).split())
+        except Exception:  # noqa: BLE001
+            text = ""
+        if text and (not run.status or run.status[-1][1] != text):
+            run.status.append((run.since_nav_ms(), text))
+        problems = monitor.problems()
+        if problems:
+            raise RuntimeError("the page failed to load:\n" + "\n".join(problems))
+        if time.monotonic() > deadline:
+            raise RuntimeError(f".cp-ready not reached in {timeout_s} s; loader: {run.status[-3:]}")
+    run.ready_ms = page.evaluate("performance.now()")
+    run.time_origin = page.evaluate("performance.timeOrigin")
+    # Python-side timestamps are relative to goto(); shift them onto the page clock.
+    shift = run.ready_ms - run.since_nav_ms()
+    run.status = [(t + shift, s) for t, s in run.status]
+    run.console = [(t + shift, s) for t, s in run.console]
+    return page, run
+
+
+def _transfers(requests) -> list[tuple[str, int, float | None, bool]]:
+    """(url, bytes, finished at epoch ms or None, answered by the service worker)."""
+    out = []
+    for req in requests:
+        try:
+            resp = req.response()
+        except Exception:  # noqa: BLE001
+            resp = None
+        if resp is None:
+            continue
+        from_sw = bool(getattr(resp, "from_service_worker", False))
+        try:
+            sizes = req.sizes()
+            size = sizes["responseBodySize"] + sizes["responseHeadersSize"]
+        except Exception:  # noqa: BLE001 - aborted / unfinished
+            size = 0
+        timing = req.timing
+        end = None
+        if timing and timing.get("responseEnd", -1) >= 0 and timing.get("startTime", 0) > 0:
+            end = timing["startTime"] + timing["responseEnd"]
+        out.append((req.url, size, end, from_sw))
+    return out
+
+
+def _site_size(site: Path) -> tuple[int, dict[str, int]]:
+    total, by_kind = 0, defaultdict(int)
+    for f in site.rglob("*"):
+        if f.is_file():
+            n = f.stat().st_size
+            total += n
+            name = f.name
+            kind = ".whl" if name.endswith(".whl") else (f.suffix or name)
+            by_kind[kind] += n
+    return total, dict(by_kind)
+
+
+def _wait_for_sw_cache(page, timeout_s: float = 120) -> int:
+    js = """async () => {
+      const reg = await navigator.serviceWorker.getRegistration();
+      let n = 0;
+      for (const k of await caches.keys()) n += (await (await caches.open(k)).keys()).length;
+      return {active: !!(reg && reg.active && reg.active.state === 'activated'), n};
+    }"""
+    deadline = time.monotonic() + timeout_s
+    last, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        state = page.evaluate(js)
+        if state["n"] != last:
+            last, since = state["n"], time.monotonic()
+        elif state["active"] and state["n"] > 0 and time.monotonic() - since > 3:
+            return state["n"]
+        page.wait_for_timeout(500)
+    return last
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--site", type=Path, help="built site dir (default: $CNN_PLAYGROUND_SITE or build)")
+    ap.add_argument("--runs", type=int, default=5, help="runs per measurement (>= 5 for the report)")
+    ap.add_argument("--timeout", type=float, default=sup.LIVE_TIMEOUT_S)
+    ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    args = ap.parse_args(argv)
+
+    site = args.site.resolve() if args.site else sup.build_site()
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    server = sup.LocalServer(site, "/")
+    proxy = sup.BlackholeProxy()
+    monitor = sup.Monitor(allowed_ports={server.port})
+    proxy.on_hit = lambda url: monitor.external_requests.append(url)
+    cold: list[Run] = []
+    warm: list[Run] = []
+    sw_bytes_after_ready = 0
+    print(f"site: {site}\nserver: {server.url}\nbrowser: {sup.describe_chromium()}\n", flush=True)
+    try:
+        with sync_playwright() as pw:
+            browser = sup.launch_chromium(pw, proxy_port=proxy.port)
+            print(f"Chromium {browser.version}; {args.runs} cold + {args.runs} warm loads", flush=True)
+            for i in range(args.runs):
+                context = browser.new_context(service_workers="allow")
+                sup.instrument_context(context, monitor)
+                ctx_requests: list = []
+                context.on("request", lambda r: ctx_requests.append(r))  # includes the service worker's own
+                page, run = _open_and_time(context, server.url, monitor, args.timeout)
+                n_at_ready = len(ctx_requests)
+                run.requests = list(ctx_requests[:n_at_ready])
+                run.transfers = [t for t in _transfers(run.requests) if not t[3]]
+                if i == 0:
+                    _wait_for_sw_cache(page)
+                    later = _transfers(ctx_requests[n_at_ready:])
+                    sw_bytes_after_ready = sum(b for _, b, _, sw in later if not sw)
+                cold.append(run)
+                print(f"  cold {i + 1}: {run.ready_ms / 1000:6.2f} s", flush=True)
+                context.close()
+
+            context = browser.new_context(service_workers="allow")
+            sup.instrument_context(context, monitor)
+            page, first = _open_and_time(context, server.url, monitor, args.timeout)
+            _wait_for_sw_cache(page)
+            page.close()
+            print(f"  first visit of the warm profile: {first.ready_ms / 1000:6.2f} s", flush=True)
+            for i in range(args.runs):
+                page, run = _open_and_time(context, server.url, monitor, args.timeout)
+                warm.append(run)
+                print(f"  warm {i + 1}: {run.ready_ms / 1000:6.2f} s", flush=True)
+                page.close()
+            context.close()
+            browser.close()
+    finally:
+        server.stop()
+        proxy.stop()
+
+    if monitor.external_requests:
+        print("\nEXTERNAL REQUESTS ATTEMPTED (blocked):", *monitor.external_requests, sep="\n  ")
+
+    cold_ms = [r.ready_ms for r in cold]
+    warm_ms = [r.ready_ms for r in warm]
+    ref = sorted(cold, key=lambda r: r.ready_ms)[len(cold) // 2]  # the median cold run
+    transfers = ref.transfers
+    cold_bytes = sum(b for _, b, _, _ in transfers)
+    cold_bytes_all = [sum(b for _, b, _, _ in r.transfers) for r in cold]
+    site_total, by_kind = _site_size(site)
+
+    print("\n== Load time (navigation -> .cp-ready), headless Chromium ==")
+    print(f"{'':<8}{'median':>9}{'min':>9}{'max':>9}   goal")
+    print(f"{'cold':<8}{statistics.median(cold_ms) / 1000:>8.2f}s{min(cold_ms) / 1000:>8.2f}s"
+          f"{max(cold_ms) / 1000:>8.2f}s   <= 8 s")
+    print(f"{'warm':<8}{statistics.median(warm_ms) / 1000:>8.2f}s{min(warm_ms) / 1000:>8.2f}s"
+          f"{max(warm_ms) / 1000:>8.2f}s   <= 4 s")
+
+    print("\n== Bytes ==")
+    print(f"cold transfer up to .cp-ready : {cold_bytes / MB:8.2f} MB  (goal <= 30 MB; "
+          f"all runs {min(cold_bytes_all) / MB:.2f}-{max(cold_bytes_all) / MB:.2f} MB, "
+          f"{len(transfers)} responses)")
+    print(f"  + service worker caching after ready (first run): {sw_bytes_after_ready / MB:.2f} MB")
+    print(f"site/ on disk                 : {site_total / MB:8.2f} MB")
+    for kind, n in sorted(by_kind.items(), key=lambda kv: -kv[1])[:8]:
+        print(f"    {kind:<18}{n / MB:8.2f} MB")
+    print("largest cold transfers:")
+    for url, n, _, _ in sorted(transfers, key=lambda t: -t[1])[:10]:
+        print(f"    {n / MB:7.2f} MB  {url.split('/', 3)[-1][:100]}")
+
+    print(f"\n== Where the time goes (median cold run, {ref.ready_ms / 1000:.2f} s), ms since navigation ==")
+    events: list[tuple[float, str]] = []
+    for url, n, end, _ in transfers:
+        if end is not None and n >= 200 * 1024:
+            events.append((end - ref.time_origin, f"received {url.rsplit('/', 1)[-1]} ({n / MB:.1f} MB)"))
+    events += [(t, f"loader: {s}") for t, s in ref.status]
+    events += [(t, f"console {s[:110]}") for t, s in ref.console]
+    events.append((ref.ready_ms, ".cp-ready (app live)"))
+    for t, what in sorted(events):
+        print(f"  {t:8.0f}  {what}")
+
+    if args.json:
+        args.json.write_text(json.dumps({
+            "cold_ms": cold_ms, "warm_ms": warm_ms,
+            "cold_median_ms": statistics.median(cold_ms), "warm_median_ms": statistics.median(warm_ms),
+            "cold_bytes": cold_bytes, "sw_bytes_after_ready": sw_bytes_after_ready,
+            "site_bytes": site_total, "site_bytes_by_kind": by_kind,
+            "timeline_ms": sorted(events), "external_requests": monitor.external_requests,
+        }, indent=2))
+    return 1 if monitor.external_requests else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
