@@ -27,6 +27,11 @@ class ActivatedLayer(Layer):
         self.logits: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if not self.built:
+            raise RuntimeError(
+                f"{self.kind} '{self.name}': call build(input_shape) before forward(), "
+                "or put the layer in a Sequential with an input_shape"
+            )
         z = self._linear_forward(x)
         y = self._act.forward(z)
         self._y = y
