@@ -2,12 +2,18 @@
 
 Served with ``panel serve playground/app.py`` and compiled to the static site
 with ``panel convert --to pyodide-worker``. No relative imports (the converted
-app imports the installed ``playground`` and ``pycnn`` packages); heavy
-modules are imported lazily by the components that need them.
+app imports the installed ``playground`` and ``pycnn`` packages); heavy work
+(dataset arrays, training) starts only when needed.
 """
 
 import panel as pn
 
+from playground.components.builder import Builder
+from playground.components.dataset import DatasetPicker
+from playground.components.insight import DenseComparison
+from playground.components.plots import TrainingPlots
+from playground.components.shapeflow import ShapeFlow
+from playground.components.share import ShareLink
 from playground.components.summary import ModelProblems, SummaryTable
 from playground.components.trainer import Trainer
 from playground.state import PlaygroundState
@@ -18,15 +24,48 @@ pn.extension(design="native", notifications=False)
 state = PlaygroundState()
 controller = TrainingController(state)
 
-page = pn.Column(
-    pn.pane.HTML("<h1>CNN Playground</h1>", margin=(0, 10)),
+share = ShareLink(state=state)  # reads the link first, so every view starts from it
+dataset = DatasetPicker(state=state)
+
+build_column = pn.Column(dataset, Builder(state=state), width=640)
+see_column = pn.Column(
     pn.pane.HTML("<h3>Model summary</h3>", margin=(0, 10)),
     SummaryTable(state=state),
     ModelProblems(state=state),
-    Trainer(state=state, controller=controller),
+    DenseComparison(state=state),
+    ShapeFlow(state=state),
     sizing_mode="stretch_width",
-    max_width=1100,
+    min_width=420,
 )
-# Last: the marker the end-to-end tests wait for.
-page.append(pn.pane.HTML("", css_classes=["cp-ready"], height=0, margin=0))
+# Room for later views (learned filters, feature maps, confusion matrix,
+# draw-a-digit), the lesson path and exports: each is one more component here.
+page = pn.Column(
+    pn.pane.HTML(
+        "<h1 style='margin-bottom:0'>CNN Playground</h1>"
+        "<div style='color:#555'>Build a convolutional network from blocks, watch the shapes "
+        "and parameters, and train it right here in your browser.</div>",
+        margin=(0, 10),
+    ),
+    share,
+    pn.Row(build_column, see_column, sizing_mode="stretch_width"),
+    Trainer(state=state, controller=controller),
+    TrainingPlots(controller=controller),
+    sizing_mode="stretch_width",
+    max_width=1400,
+)
+
+_ready_marker = pn.pane.HTML("", css_classes=["cp-ready"], height=0, margin=0)
+
+
+def _on_ready(*_events) -> None:
+    if _ready_marker not in page.objects:
+        page.append(_ready_marker)  # last: the page is live and the link is applied
+        pn.state.execute(dataset.load_preview)
+
+
+if share.ready:
+    _on_ready()
+else:
+    share.param.watch(_on_ready, "ready")
+
 page.servable(title="CNN Playground")

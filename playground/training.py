@@ -73,7 +73,8 @@ class TrainingController(param.Parameterized):
     message = param.String(default="", doc="Why training stopped early, if it did")
     test_accuracy = param.Number(default=None, allow_None=True)
     last_loss = param.Number(default=None, allow_None=True)
-    run_id = param.Integer(default=0, doc="Increments at every Train press (plots reset)")
+    run_id = param.Integer(default=0, doc="Increments at every Train press")
+    session = param.Integer(default=0, doc="Increments when a fresh model is built (plots restart)")
 
     def __init__(self, state: PlaygroundState, dataset_loader: Callable | None = None, **params):
         super().__init__(**params)
@@ -98,6 +99,7 @@ class TrainingController(param.Parameterized):
             self._model_key = key
             self.trained_epochs = 0
             self.test_accuracy = None
+            self.session += 1
         return self.model
 
     def reset_weights(self) -> None:
@@ -186,6 +188,7 @@ class TrainingController(param.Parameterized):
         started = time.perf_counter()
         last_yield = started
         last_ui = 0.0
+        last_position = 0.0
         seen = 0
         outcome = "done"
         while True:
@@ -226,6 +229,7 @@ class TrainingController(param.Parameterized):
             now = time.perf_counter()
             # Each change is a message to the page: update the text at most ~10 times a second.
             self.last_loss = p.loss
+            last_position = p.position
             if p.kind == "epoch" or now - last_ui >= UI_SECONDS:
                 self.param.update(progress=min(1.0, p.position / epochs), status=self._status_text(p))
                 last_ui = now
@@ -238,7 +242,7 @@ class TrainingController(param.Parameterized):
         if outcome == "diverged":
             self.status = "Stopped: the loss exploded. " + self.message
             return outcome
-        self.trained_epochs += epochs if outcome == "done" else 0
+        self.trained_epochs += int(round(last_position))
         self.status = ("Stopped. " if outcome == "stopped" else "Done. ") + "Measuring test accuracy…"
         await asyncio.sleep(0)
         loss, acc = await self._evaluate(x_test, y_test)

@@ -31,7 +31,7 @@ OPTIONS: dict[str, list] = {
 _CSS = """
 :host(.cp-block) { border: 1px solid #d0d7de; border-radius: 6px; padding: 2px 6px; margin: 3px 0; background: #fafbfc; }
 :host(.cp-block-error) { border-color: #d33; background: #fff5f5; }
-.cp-block-title { font-weight: 600; font-family: ui-monospace, Menlo, Consolas, monospace; min-width: 170px; padding-top: 22px; }
+.cp-block-title { font-weight: 600; font-family: ui-monospace, Menlo, Consolas, monospace; }
 """
 
 KIND_COLORS = {
@@ -44,9 +44,10 @@ def _options(arg_name: str, kind: str, value) -> dict[str, object]:
     if arg_name == "activation":
         values = list(ACTIVATIONS if kind == "dense" else HIDDEN_ACTIVATIONS)
     elif arg_name == "strides" and kind in ("maxpool", "avgpool"):
-        out = {"= pool size": None}
+        # Panel's Select cannot hold None: 0 stands for "strides = pool size" (Keras default).
+        out = {"= pool size": 0}
         out.update({str(v): v for v in OPTIONS["strides"]})
-        if value is not None and value not in out.values():
+        if value and value not in out.values():
             out[str(value)] = value
         return out
     else:
@@ -54,6 +55,14 @@ def _options(arg_name: str, kind: str, value) -> dict[str, object]:
         if value not in values:
             values = sorted([*values, value])
     return {(f"{v:g}" if isinstance(v, float) else str(v)): v for v in values}
+
+
+def _to_widget(name: str, value):
+    return 0 if name == "strides" and value is None else value
+
+
+def _from_widget(name: str, value):
+    return None if name == "strides" and value == 0 else value
 
 
 class BlockEditor(Viewer):
@@ -67,25 +76,31 @@ class BlockEditor(Viewer):
         info = block.info
         self.widgets: dict[str, pn.widgets.Select] = {}
         for arg in info.args:
+            value = _to_widget(arg.name, block.args[arg.name])
             widget = pn.widgets.Select(
-                name=arg.label, options=_options(arg.name, block.kind, block.args[arg.name]),
-                value=block.args[arg.name], width=110, css_classes=[f"cp-arg-{arg.name}"],
+                name=arg.label, options=_options(arg.name, block.kind, value),
+                value=value, width=100, css_classes=[f"cp-arg-{arg.name}"],
             )
-            widget.param.watch(lambda e, name=arg.name: builder._edit(self.index, name, e.new), "value")
+            widget.param.watch(
+                lambda e, name=arg.name: builder._edit(self.index, name, _from_widget(name, e.new)), "value"
+            )
             self.widgets[arg.name] = widget
-        self.title = pn.pane.HTML("", css_classes=["cp-block-title"], stylesheets=[_CSS], width=190)
-        b = dict(width=38, margin=(22, 2, 0, 2), button_type="light")
+        self.title = pn.pane.HTML("", css_classes=["cp-block-title"], stylesheets=[_CSS], width=220, margin=(4, 5))
+        b = dict(width=40, margin=(2, 2), button_type="light")
         self.up = pn.widgets.Button(name="↑", description="Move up", css_classes=["cp-up"], **b)
         self.down = pn.widgets.Button(name="↓", description="Move down", css_classes=["cp-down"], **b)
-        self.dup = pn.widgets.Button(name="⧉", description="Duplicate", css_classes=["cp-duplicate"], **b)
+        self.dup = pn.widgets.Button(name="×2", description="Duplicate", css_classes=["cp-duplicate"], **b)
         self.remove = pn.widgets.Button(name="✕", description="Remove", css_classes=["cp-remove"], **b)
         self.up.on_click(lambda _e: builder.state.move(self.index, -1))
         self.down.on_click(lambda _e: builder.state.move(self.index, +1))
         self.dup.on_click(lambda _e: builder.state.duplicate(self.index))
         self.remove.on_click(lambda _e: builder.state.remove(self.index))
-        self.row = pn.Row(
-            self.title, *self.widgets.values(), pn.layout.HSpacer(), self.up, self.down, self.dup, self.remove,
-            css_classes=["cp-block", f"cp-block-{block.kind}"], stylesheets=[_CSS], sizing_mode="stretch_width",
+        head = pn.Row(self.title, pn.layout.HSpacer(), self.up, self.down, self.dup, self.remove,
+                      sizing_mode="stretch_width")
+        parts = [head, pn.Row(*self.widgets.values())] if self.widgets else [head]
+        self.row = pn.Column(
+            *parts, css_classes=["cp-block", f"cp-block-{block.kind}"], stylesheets=[_CSS],
+            sizing_mode="stretch_width",
         )
         self.show(block, count=1, error=False)
 
@@ -95,7 +110,7 @@ class BlockEditor(Viewer):
             f'<span style="color:{color}">{self.index + 1}. {esc(block.info.keras)}</span>'
         )
         for name, widget in self.widgets.items():
-            value = block.args[name]
+            value = _to_widget(name, block.args[name])
             if widget.value != value:
                 widget.options = _options(name, block.kind, value)
                 widget.value = value
@@ -126,8 +141,8 @@ class Builder(Viewer):
         self._editors: list[BlockEditor] = []
         self._syncing = False
         self._stack = pn.Column(sizing_mode="stretch_width", css_classes=["cp-stack"])
-        self._palette = pn.Row(css_classes=["cp-palette"], sizing_mode="stretch_width")
-        self._presets = pn.Row(
+        self._palette = pn.FlexBox(css_classes=["cp-palette"], sizing_mode="stretch_width")
+        self._presets = pn.FlexBox(
             *[self._preset_button(key) for key in PRESETS], css_classes=["cp-presets"],
             sizing_mode="stretch_width",
         )

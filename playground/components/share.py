@@ -1,0 +1,120 @@
+"""Share links: read the model from the page address, write every edit back to it.
+
+The address holds the model in DESIGN.md's format (``?dataset=…&layers=…``).
+Opening a link rebuilds the model; a malformed link loads the default model
+and says which token is wrong and why. Edits update the address through
+Panel's Location (no reload), so copying the address shares the model.
+
+Under ``panel serve`` the query is known when the script runs. In the
+pyodide-worker build it arrives a moment after the first render (the page
+sends ``window.location`` to the worker), so the link is applied then, and
+``ready`` turns True only after that — the app shows ``cp-ready`` on it.
+Nothing from a link is ever put into HTML unescaped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from playground.components.text import esc
+from playground.state import PlaygroundState
+
+__all__ = ["ShareLink"]
+
+_WATCHED = ["layers", "dataset", "epochs", "batch_size", "learning_rate", "optimizer", "seed", "validation_split"]
+READY_FALLBACK_SECONDS = 4.0
+
+
+class ShareLink(Viewer):
+    state = param.ClassSelector(class_=PlaygroundState)
+    location = param.Parameter(default=None, doc="Panel Location (default: pn.state.location)")
+    ready = param.Boolean(default=False, doc="True once the page's own link has been read")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        if self.location is None:
+            self.location = pn.state.location
+        self._written: str | None = None
+        self._synced = False
+        self._link = pn.widgets.TextInput(
+            name="Share this model: copy the link", value="", sizing_mode="stretch_width",
+            css_classes=["cp-share-link"],
+        )
+        self._problems = pn.pane.HTML("", css_classes=["cp-link-error"], sizing_mode="stretch_width",
+                                      stylesheets=[".cp-link-problem { color: #8a1c1c; }"])
+        self.state.param.watch(self._write, _WATCHED)
+        self.state.param.watch(self._show_problems, "link_problems")
+        loc = self.location
+        if loc is None:
+            self._mark_ready()
+        else:
+            loc.param.watch(self._on_location, ["search", "href"])
+            if loc.href or loc.search:  # panel serve: the request's address is already here
+                self._sync_from(loc.search)
+            elif sys.platform == "emscripten":
+                self._schedule_fallback()
+            else:
+                self._mark_ready()
+        self._update_link()
+
+    # ---- reading
+    def _sync_from(self, search: str) -> None:
+        self._synced = True
+        if search and search != self._written:
+            self.state.apply_query(search)
+        self._mark_ready()
+        self._update_link()
+
+    def _on_location(self, event) -> None:
+        loc = self.location
+        if not self._synced or (event.name == "search" and loc.search != self._written):
+            self._sync_from(loc.search)
+        else:
+            self._update_link()
+
+    def _mark_ready(self) -> None:
+        if not self.ready:
+            self.ready = True
+
+    def _schedule_fallback(self) -> None:
+        """If the page never reports its address (unexpected), still become ready."""
+        try:
+            loop = asyncio.get_event_loop()
+            loop.call_later(READY_FALLBACK_SECONDS, self._mark_ready)
+        except RuntimeError:
+            self._mark_ready()
+
+    # ---- writing
+    def _write(self, *_events) -> None:
+        query = self.state.query()
+        loc = self.location
+        if loc is not None and self._synced and loc.search != query:
+            self._written = query
+            loc.search = query
+        self._update_link()
+
+    def _update_link(self) -> None:
+        loc = self.location
+        base = ""
+        if loc is not None and loc.href:
+            base = loc.href.split("?")[0].split("#")[0]
+        self._link.value = base + self.state.query()
+
+    def _show_problems(self, *_events) -> None:
+        problems = self.state.link_problems
+        if not problems:
+            self._problems.object = ""
+            return
+        items = "".join(f"<li>{esc(p.message)}</li>" for p in problems)
+        self._problems.object = (
+            '<div class="cp-link-problem"><b>This link could not be read completely:</b>'
+            f"<ul>{items}</ul></div>"
+        )
+
+    def __panel__(self):
+        return pn.Column(self._problems, self._link, sizing_mode="stretch_width")
