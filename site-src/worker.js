@@ -1,0 +1,103 @@
+// CNN Playground: the Pyodide web worker (template; build.py fills the /*@…@*/ markers).
+//
+// Everything is loaded from this site (relative to this file), never from a CDN. The
+// packages are listed in our own pyodide-lock.json with their sha256, so Pyodide checks
+// the integrity of every wheel. Progress is reported to the page (loader.js) as
+// {type: 'cp-progress'} messages, failures as {type: 'cp-error'}.
+"use strict";
+
+const CP = /*@CP_CONFIG@*/;
+const SITE_URL = new URL("./", self.location.href).href;
+const PYODIDE_URL = new URL("pyodide/", SITE_URL).href;
+
+importScripts(PYODIDE_URL + "pyodide.js");
+
+function post(msg) {
+  self.postMessage(msg);
+}
+
+function timing(name) {
+  // Absolute time, so the page can relate it to its own navigation start.
+  post({ type: "cp-timing", name: name, t: performance.timeOrigin + performance.now() });
+}
+
+let currentStage = "runtime";
+function stage(name, text) {
+  currentStage = name;
+  post({ type: "cp-progress", stage: name, text: text });
+  timing("stage-" + name);
+}
+
+// Count what arrives so the page can say how far along the downloads are. Pyodide fetches
+// the runtime and every wheel with the global fetch; we only observe, never alter.
+const fileSizes = CP.sizes;
+const totalBytes = Object.values(fileSizes).reduce((a, b) => a + b, 0);
+let doneBytes = 0;
+let doneFiles = 0;
+const nativeFetch = self.fetch.bind(self);
+self.fetch = async function (input, init) {
+  const response = await nativeFetch(input, init);
+  const url = String(input instanceof Request ? input.url : input);
+  const name = decodeURIComponent(url.split("?")[0].split("/").pop());
+  if (name in fileSizes) {
+    if (!response.ok) {
+      throw new Error(`Could not download ${name}: HTTP ${response.status} ${response.statusText}`);
+    }
+    doneBytes += fileSizes[name];
+    doneFiles += 1;
+    post({ type: "cp-progress", stage: currentStage, file: name, doneBytes: doneBytes,
+           totalBytes: totalBytes, doneFiles: doneFiles,
+           totalFiles: Object.keys(fileSizes).length });
+  }
+  return response;
+};
+
+function sendPatch(patch, buffers, msg_id) {
+  post({ type: "patch", patch: patch, buffers: buffers });
+}
+
+function lastLine(text) {
+  const lines = String(text).split("\n").map((l) => l.trim()).filter((l) => l);
+  return lines.length ? lines[lines.length - 1] : String(text);
+}
+
+async function startApplication() {
+  try {
+    stage("runtime", `Downloading and starting Python (Pyodide ${CP.pyodide})`);
+    self.pyodide = await loadPyodide({ indexURL: PYODIDE_URL });
+    self.pyodide.globals.set("sendPatch", sendPatch);
+    timing("pyodide-ready");
+
+    stage("packages", `Loading ${CP.packages.length} packages (NumPy, pandas, Panel, Bokeh, pycnn…)`);
+    const failures = [];
+    await self.pyodide.loadPackage(CP.packages, {
+      checkIntegrity: true,
+      messageCallback: (msg) => {
+        if (msg.startsWith("Loaded")) post({ type: "cp-progress", stage: "packages", text: msg });
+      },
+      errorCallback: (msg) => {
+        failures.push(msg);
+        console.error(msg);
+      },
+    });
+    if (failures.length) {
+      throw new Error("Some packages failed to load: " + failures.join("; "));
+    }
+    timing("packages-loaded");
+
+    stage("app", "Starting the playground (importing Panel and pycnn, building the page)");
+    const code = /*@CP_APP_CODE@*/;
+    const [docs_json, render_items, root_ids] = await self.pyodide.runPythonAsync(code);
+    timing("app-ready");
+    stage("render", "Drawing the page");
+    post({ type: "render", docs_json: docs_json, render_items: render_items, root_ids: root_ids });
+  } catch (e) {
+    const text = String(e && e.message ? e.message : e);
+    console.error(`CNN Playground failed while loading (${currentStage}):\n${text}`);
+    post({ type: "cp-error", stage: currentStage, message: lastLine(text), detail: text });
+  }
+}
+
+// ---- Panel's own message handlers (from `panel convert`), unchanged ----
+/*@CP_PANEL_HANDLERS@*/
+startApplication();
