@@ -31,6 +31,17 @@ class Dropout(Layer):
                 layer_name=name,
                 layer_kind=self.kind,
             )
+        seed_ok = seed is None or (
+            isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0
+        )
+        if not seed_ok:
+            raise ModelError(
+                "seed must be a non-negative integer or None",
+                "Leave seed out: the model's seed then drives the dropout mask",
+                f"seed={seed!r}",
+                layer_name=name,
+                layer_kind=self.kind,
+            )
         self.rate = float(rate)
         self.seed = seed
         self.rng = np.random.default_rng(seed)

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pycnn import (
@@ -342,3 +342,87 @@ def test_invalid_arguments_raise_value_error_only(value, arg):
         return
     # accepted values must be usable
     assert layer.output_shape((9, 9, 2) if arg != "units" and arg != "activation" else (5,))
+
+
+junk = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 12),
+    st.floats(allow_nan=True),
+    st.text(max_size=6),
+    st.lists(st.integers(-1, 5), max_size=3),
+    st.sampled_from(["same", "valid", "relu", "softmax", "tanh"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    items=st.lists(
+        st.fixed_dictionaries(
+            {
+                "class_name": st.sampled_from(
+                    [
+                        "Conv2D",
+                        "MaxPooling2D",
+                        "AveragePooling2D",
+                        "Flatten",
+                        "Dense",
+                        "Dropout",
+                        "Conv3D",
+                        7,
+                    ]
+                )
+            },
+            optional={
+                "config": st.dictionaries(
+                    st.sampled_from(
+                        [
+                            "filters",
+                            "kernel_size",
+                            "strides",
+                            "padding",
+                            "activation",
+                            "pool_size",
+                            "units",
+                            "rate",
+                            "seed",
+                            "name",
+                            "bogus",
+                        ]
+                    ),
+                    junk,
+                    max_size=4,
+                )
+            },
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    input_shape=st.one_of(
+        st.tuples(st.integers(1, 9), st.integers(1, 9), st.integers(1, 3)),
+        st.tuples(st.integers(-1, 9)),
+        junk,
+    ),
+)
+@example(
+    items=[{"class_name": "Dropout", "config": {"rate": 0.5, "seed": "abc"}}], input_shape=(3, 3, 1)
+)
+@example(
+    items=[{"class_name": "Dropout", "config": {"rate": 0.5, "seed": 1.5}}], input_shape=(3, 3, 1)
+)
+@example(
+    items=[{"class_name": "Conv2D", "config": {"filters": 2, "kernel_size": [None, 3]}}],
+    input_shape=(3, 3, 1),
+)
+@example(items=[{"class_name": "Dense", "config": {"units": 3, "name": 5}}], input_shape=(4,))
+def test_check_layers_never_raises_on_arbitrary_configs(items, input_shape):
+    """What a UI might send: every row is either a shape or a located ModelError."""
+    rows = check_layers(items, input_shape)
+    assert len(rows) == len(items)
+    for i, row in enumerate(rows):
+        assert row.index == i and isinstance(row.name, str)
+        if row.error is None:
+            assert all(isinstance(d, int) and d > 0 for d in row.output_shape)
+        else:
+            assert isinstance(row.error, ValueError) and row.error.layer_index == i
+            assert "Received: " in str(row.error)
