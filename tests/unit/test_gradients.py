@@ -140,3 +140,10 @@ def test_gradient_check_catches_a_wrong_gradient():
     with pytest.raises(GradientMismatch, match="analytic .* vs numeric"):
         check_gradient(lambda: float(np.sum(x**2)), x, 2 * x * 1.01, name="x")
     check_gradient(lambda: float(np.sum(x**2)), x, 2 * x, name="x")  # and accepts the right one
+
+
+@pytest.mark.parametrize("cls", [Conv2D, MaxPooling2D, AveragePooling2D])
+def test_gradients_when_window_exceeds_input_with_same_padding(cls):
+    layer = cls(2, 4, strides=2, padding="same") if cls is Conv2D else cls(4, 2, padding="same")
+    layer = _built(layer, (3, 2, 2))
+    check_layer(layer, _x((2, 3, 2, 2), seed=11))

@@ -180,3 +180,34 @@ def test_backward_before_forward_is_a_clear_error():
     layer.build((3,))
     with pytest.raises(RuntimeError, match="before forward"):
         layer.backward(np.ones((1, 2), np.float32))
+
+
+def test_same_padding_extra_goes_bottom_right_in_the_real_conv():
+    # 4x4 input, 2x2 kernel, stride 1, same: one padding row/col, placed after
+    x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    kernel = np.ones((2, 2, 1, 1), np.float32)
+    out, _ = ops.conv2d_forward(x, kernel, np.zeros(1, np.float32), (1, 1), "same")
+    assert out.shape == (1, 4, 4, 1)
+    assert out[0, 0, 0, 0] == 0 + 1 + 4 + 5  # no padding above/left
+    assert out[0, 3, 3, 0] == 15  # bottom-right window sees only x[3, 3] and padding
+    pooled, _ = ops.max_pool2d_forward(-x, (2, 2), (1, 1), "same")
+    assert pooled[0, 3, 3, 0] == -15  # -inf padding never wins, even over negatives
+    avg, _ = ops.avg_pool2d_forward(x, (2, 2), (1, 1), "same")
+    assert avg[0, 3, 3, 0] == 15 and avg[0, 3, 2, 0] == (14 + 15) / 2  # real elements only
+
+
+@pytest.mark.parametrize("size, k, s", [(2, 5, 1), (1, 3, 2), (3, 4, 3), (2, 2, 3)])
+def test_same_padding_when_window_exceeds_input(size, k, s):
+    x = rng.standard_normal((1, size, size + 1, 2)).astype(np.float32)
+    kernel = rng.standard_normal((k, k, 2, 3)).astype(np.float32)
+    bias = np.zeros(3, np.float32)
+    out, _ = ops.conv2d_forward(x, kernel, bias, (s, s), "same")
+    expected = reference.conv2d_naive(x, kernel, bias, (s, s), "same")
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
+    for fast, naive in (
+        (ops.max_pool2d_forward, reference.max_pool2d_naive),
+        (ops.avg_pool2d_forward, reference.avg_pool2d_naive),
+    ):
+        np.testing.assert_allclose(
+            fast(x, (k, k), (s, s), "same")[0], naive(x, (k, k), (s, s), "same"), rtol=1e-5
+        )
