@@ -9,6 +9,7 @@ from .flatten import Flatten
 from .pooling import AveragePooling2D, MaxPooling2D
 
 __all__ = [
+    "LAYER_CLASSES",
     "ActivatedLayer",
     "AveragePooling2D",
     "Conv2D",

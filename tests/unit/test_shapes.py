@@ -426,3 +426,22 @@ def test_check_layers_never_raises_on_arbitrary_configs(items, input_shape):
         else:
             assert isinstance(row.error, ValueError) and row.error.layer_index == i
             assert "Received: " in str(row.error)
+
+
+def test_model_error_parts_and_pickling():
+    import pickle
+
+    with pytest.raises(ModelError) as info:
+        Conv2D(0, 3)
+    err = info.value
+    assert str(err) == (
+        "Conv2D: filters must be a positive integer. Use a whole number of filters such as "
+        "8, 16 or 32. Received: filters=0."
+    )
+    assert (err.layer_index, err.layer_kind, err.where) == (None, "Conv2D", "Conv2D")
+    assert err.problem == "filters must be a positive integer" and err.received == "filters=0"
+    located = err.located(4, "conv2d_2", "Conv2D")
+    assert str(located).startswith("Layer 4 (conv2d_2, Conv2D): filters must be")
+    copy = pickle.loads(pickle.dumps(located))
+    assert isinstance(copy, ValueError) and str(copy) == str(located)
+    assert (copy.layer_index, copy.hint) == (4, located.hint)
