@@ -275,6 +275,13 @@ class Sequential:
     # ------------------------------------------------------------------ data checks
 
     def _prepare_x(self, x: Any, arg: str = "x") -> np.ndarray:
+        if not self.layers:
+            raise ModelError(
+                "the model has no layers",
+                "Add layers, e.g. Flatten() and Dense(10, activation='softmax')",
+                "layers=[]",
+                layer_kind="Model",
+            )
         x = _as_array(x, arg)
         if not np.issubdtype(x.dtype, np.floating):
             hint = "Convert images to floats in [0, 1], e.g. x.astype('float32') / 255"

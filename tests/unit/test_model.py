@@ -241,6 +241,13 @@ def test_compile_and_fit_errors():
         Sequential([Conv2D(4, 3, activation="softmax")], input_shape=(8, 8, 1)).compile()
     with pytest.raises(ModelError, match="seed"):
         Sequential(seed=-1)
+    empty = Sequential(input_shape=(8, 8, 1))
+    empty.compile()
+    for call in (lambda: empty.fit(x, y), lambda: empty.predict(x), lambda: empty.evaluate(x, y)):
+        with pytest.raises(ModelError, match="no layers"):
+            call()
+    with pytest.raises(ModelError, match="cannot be turned into an array"):
+        small_model().predict([[1.0, 2.0], [3.0]])
 
 
 def test_linear_output_is_treated_as_logits():
