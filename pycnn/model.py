@@ -29,9 +29,6 @@ from .layers.base import assign_default_names
 
 __all__ = ["Sequential", "SummaryRow"]
 
-BYTES_PER_FLOAT = 4  # float32
-
-
 @dataclass(frozen=True)
 class SummaryRow:
     """One row of :meth:`Sequential.summary` (Keras: Layer (type) / Output Shape / Param #)."""
@@ -221,13 +218,12 @@ class Sequential:
 
         Counts the input and every layer output, each twice (value and
         gradient). Temporary buffers of the kernels (e.g. im2col patches)
-        and the parameters are not included.
+        and the parameters are not included. Without building a model:
+        :func:`pycnn.shapes.activation_memory`.
         """
         batch_size = shapes.normalize_positive_int(batch_size, "batch_size", "Model")
         self._require_built("activation_memory()")
-        floats = shapes.flat_size(self.input_shape)
-        floats += sum(shapes.flat_size(s) for s in self._output_shapes)
-        return 2 * BYTES_PER_FLOAT * batch_size * floats
+        return shapes.activation_memory(self.input_shape, self._output_shapes, batch_size)
 
     # ------------------------------------------------------------------ compile
 

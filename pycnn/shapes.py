@@ -24,6 +24,7 @@ from .errors import ModelError
 __all__ = [
     "PADDINGS",
     "LayerCheck",
+    "activation_memory",
     "check_layers",
     "conv2d_macs",
     "conv2d_output_shape",
@@ -198,6 +199,18 @@ def flat_size(shape: tuple[int, ...]) -> int:
     for d in shape:
         size *= d
     return size
+
+
+def activation_memory(input_shape, output_shapes, batch_size: int) -> int:
+    """Bytes of float32 activations plus their gradients for one training batch.
+
+    Counts the input and every layer output (``output_shapes``, e.g. from
+    :func:`check_layers` rows), each twice: value and gradient. Kernel
+    scratch buffers (im2col patches) and the parameters are not included.
+    Pure arithmetic, so a UI can refuse a model before allocating it.
+    """
+    floats = flat_size(input_shape) + sum(flat_size(s) for s in output_shapes)
+    return 2 * 4 * int(batch_size) * floats
 
 
 # --------------------------------------------------------------------------- whole model

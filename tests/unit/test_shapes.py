@@ -16,7 +16,7 @@ from pycnn import (
     Sequential,
     check_layers,
 )
-from pycnn.shapes import conv_output_length
+from pycnn.shapes import activation_memory, conv_output_length
 
 KERAS_MNIST_CONVNET = [
     ("conv2d", "Conv2D", (26, 26, 32), 320),
@@ -63,6 +63,8 @@ def test_macs_and_activation_memory():
     assert model.count_macs() == sum(macs)
     values = 28 * 28 + 26 * 26 * 32 + 13 * 13 * 32 + 11 * 11 * 64 + 5 * 5 * 64 + 1600 + 1600 + 10
     assert model.activation_memory(128) == 128 * values * 4 * 2
+    rows = check_layers(model.layers, (28, 28, 1))  # same figure without building a model
+    assert activation_memory((28, 28, 1), [r.output_shape for r in rows], 128) == 128 * values * 8
     with pytest.raises(ValueError, match="batch_size"):
         model.activation_memory(0)
 
