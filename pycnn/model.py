@@ -31,7 +31,12 @@ __all__ = ["Sequential", "SummaryRow"]
 
 @dataclass(frozen=True)
 class SummaryRow:
-    """One row of :meth:`Sequential.summary` (Keras: Layer (type) / Output Shape / Param #)."""
+    """One row of :meth:`Sequential.summary` (Keras: Layer (type) / Output Shape / Param #).
+
+    ``output_shape`` has no batch dimension. ``macs`` counts the
+    multiply-adds of one example's forward pass in Conv2D and Dense layers
+    (pooling, Flatten and Dropout report 0).
+    """
 
     index: int
     name: str
