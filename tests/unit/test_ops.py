@@ -100,6 +100,8 @@ NAMED_CASES = [
     ((2, 9, 10, 6), (5, 4), (3, 2), "same", 2),
     ((1, 3, 3, 4), (5, 5), (1, 1), "same", 2),
     ((1, 6, 6, 3), (2, 2), (2, 2), "valid", 2),
+    # many rows, few columns: the chunked weight-gradient product (and its remainder)
+    ((8, 28, 28, 1), (3, 3), (1, 1), "valid", 4),
 ]
 
 
