@@ -63,14 +63,10 @@ def _open_and_time(context, url: str, monitor: sup.Monitor, timeout_s: float) ->
     run.t0 = time.monotonic()
     page.goto(url, wait_until="commit")
     status = page.locator(sup.LOADING_STATUS_SELECTOR).first
-    ready = page.locator(sup.READY_SELECTOR).first
     deadline = time.monotonic() + timeout_s
     while True:
-        try:
-            ready.wait_for(state=sup.READY_STATE, timeout=50)
+        if sup.is_live(page, wait_ms=50):
             break
-        except Exception:  # noqa: BLE001 - keep polling the loader text
-            pass
         try:
             text = " ".join(status.inner_text(timeout=50).split())
         except Exception:  # noqa: BLE001

@@ -52,10 +52,14 @@ CHROMIUM_ARGS = [
 #: "visible" needs a non-empty box).
 READY_SELECTOR = ".cp-ready"
 READY_STATE = "attached"
-#: Loader page: the element that says what is loading / why loading failed.
-#: Several spellings are accepted until the loader template settles on one.
-LOADING_STATUS_SELECTOR = ".cp-loading-status, .cp-loading, #cp-loading-status"
-LOAD_ERROR_SELECTOR = ".cp-load-error, #cp-load-error"
+#: `panel convert` pages embed a static pre-render of the app (``.cp-ready`` included)
+#: at once and keep ``pn-loading`` on <body> until the Python worker's live document
+#: replaces it: the app is live when the marker is there AND this matches nothing.
+STILL_LOADING_SELECTOR = "body.pn-loading"
+#: Loader page (site-src loader): the line that says what is loading right now, and
+#: the box (``hidden`` until then) that says why loading failed.
+LOADING_STATUS_SELECTOR = "#cp-loader-detail"
+LOAD_ERROR_SELECTOR = "#cp-loader-error"
 
 LIVE_TIMEOUT_S = float(os.environ.get("CNN_PLAYGROUND_LIVE_TIMEOUT", "120"))
 
@@ -400,22 +404,37 @@ class AppNotLive(AssertionError):
     pass
 
 
+def is_live(target, wait_ms: int = 0) -> bool:
+    """``.cp-ready`` is in the page and Panel no longer shows its loading state.
+
+    With ``wait_ms`` > 0, wait up to that long for the marker first.
+    """
+    try:
+        if wait_ms > 0:
+            try:
+                target.locator(READY_SELECTOR).first.wait_for(state=READY_STATE, timeout=wait_ms)
+            except Exception:  # noqa: BLE001 - playwright TimeoutError
+                return False
+        return (
+            target.locator(READY_SELECTOR).count() > 0
+            and target.locator(STILL_LOADING_SELECTOR).count() == 0
+        )
+    except Exception:  # noqa: BLE001 - navigating / frame not there yet
+        return False
+
+
 def wait_until_live(target, monitor: Monitor | None = None, timeout_s: float = LIVE_TIMEOUT_S):
     """Wait until ``.cp-ready`` is in ``target`` (a Page, Frame or FrameLocator).
 
     Fails early (without using up the timeout) if the monitor records a page
     error, a Python traceback or a worker error, or the loader shows an error.
     """
-    ready = target.locator(READY_SELECTOR).first
     load_error = target.locator(LOAD_ERROR_SELECTOR).first
     deadline = time.monotonic() + timeout_s
     last_status = ""
     while True:
-        try:
-            ready.wait_for(state=READY_STATE, timeout=500)
+        if is_live(target, wait_ms=500):
             return
-        except Exception:  # noqa: BLE001 - playwright TimeoutError; keep polling
-            pass
         try:
             status = target.locator(LOADING_STATUS_SELECTOR).first.inner_text(timeout=200)
             last_status = status.strip() or last_status

@@ -272,10 +272,9 @@ def test_works_offline_after_first_visit(new_context, start_server, site_dir, mo
 def test_loading_page_shows_progress(page, site_url, monitor):
     page.goto(site_url, wait_until="commit")
     seen: list[str] = []
-    ready = page.locator(sup.READY_SELECTOR).first
     status = page.locator(sup.LOADING_STATUS_SELECTOR).first
     deadline = time.monotonic() + sup.LIVE_TIMEOUT_S
-    while ready.count() == 0:
+    while not sup.is_live(page):
         assert time.monotonic() < deadline, f"not live in time; loader said: {seen}"
         assert not monitor.problems(), monitor.problems()
         try:
@@ -320,5 +319,5 @@ def test_missing_runtime_file_shows_an_error(page, site_dir, start_server, tmp_p
     error.wait_for(state="visible", timeout=sup.LIVE_TIMEOUT_S * 1000)
     message = error.inner_text()
     assert re.search(r"numpy", message, re.I), f"error does not name what failed: {message!r}"
-    assert page.locator(sup.READY_SELECTOR).count() == 0
+    assert not sup.is_live(page)
     assert any(missing.name in e for e in monitor.http_errors), monitor.http_errors
