@@ -16,10 +16,12 @@ from playground.components.shapeflow import ShapeFlow
 from playground.components.share import ShareLink
 from playground.components.summary import ModelProblems, SummaryTable
 from playground.components.trainer import Trainer
+from playground.runtime import fix_worker_document, is_live
 from playground.state import PlaygroundState
 from playground.training import TrainingController
 
 pn.extension(design="native", notifications=False)
+fix_worker_document()
 
 state = PlaygroundState()
 controller = TrainingController(state)
@@ -58,7 +60,7 @@ _ready_marker = pn.pane.HTML("", css_classes=["cp-ready"], height=0, margin=0)
 
 
 def _on_ready(*_events) -> None:
-    if _ready_marker not in page.objects:
+    if is_live() and _ready_marker not in page.objects:
         page.append(_ready_marker)  # last: the page is live and the link is applied
         pn.state.execute(dataset.load_preview)
 

@@ -70,9 +70,10 @@ class ShareLink(Viewer):
         self._mark_ready()
         self._update_link()
 
-    def _on_location(self, event) -> None:
+    def _on_location(self, *events) -> None:
         loc = self.location
-        if not self._synced or (event.name == "search" and loc.search != self._written):
+        search_changed = any(e.name == "search" for e in events)
+        if not self._synced or (search_changed and loc.search != self._written):
             self._sync_from(loc.search)
         else:
             self._update_link()
