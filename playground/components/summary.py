@@ -48,8 +48,11 @@ def summary_html(a: Analysis) -> str:
                 f'<tr class="cp-row-message" data-index="{row.index}"><td></td>'
                 f'<td colspan="4">⚠ {esc(a.error)}</td></tr>'
             )
+    label = "Total params" if a.error_index is None or a.rows[a.error_index].error is None else (
+        "Total params (without the invalid layer)"
+    )
     totals = (
-        f'<div class="cp-totals">Total params: <b class="cp-total-params">{a.total_params:,}</b> '
+        f'<div class="cp-totals">{label}: <b class="cp-total-params">{a.total_params:,}</b> '
         f"({fmt_bytes(a.bytes)}) · Multiply-adds per image: {a.total_macs:,}</div>"
     )
     return f'<table class="cp-table"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>{totals}'

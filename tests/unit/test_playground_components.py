@@ -1,0 +1,162 @@
+"""Playground components without a browser: they drive the state and show text safely."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pn = pytest.importorskip("panel")
+
+from panel.io.location import Location  # noqa: E402
+from panel.util import edit_readonly  # noqa: E402
+
+from playground.components.builder import Builder  # noqa: E402
+from playground.components.share import ShareLink  # noqa: E402
+from playground.components.shapeflow import shapeflow_svg  # noqa: E402
+from playground.components.summary import ModelProblems, summary_html  # noqa: E402
+from playground.components.trainer import Trainer  # noqa: E402
+from playground.spec import format_layers, parse_layers  # noqa: E402
+from playground.state import DEFAULT_LAYERS, PRESETS, PlaygroundState  # noqa: E402
+from playground.training import TrainingController  # noqa: E402
+
+EVIL = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+
+
+def _location(href: str = "", search: str = "") -> Location:
+    loc = Location()
+    with edit_readonly(loc):
+        loc.param.update(href=href, search=search)
+    return loc
+
+
+def _no_markup_from(text_html: str) -> None:
+    assert "<script" not in text_html and "<img" not in text_html.replace('<img src="data:', "")
+
+
+# --------------------------------------------------------------------------- share
+
+
+def test_link_known_at_start_is_applied_and_edits_write_the_address():
+    keras = PRESETS["keras"].layers
+    loc = _location("http://host/app?dataset=mnist&layers=" + keras, f"?dataset=mnist&layers={keras}")
+    state = PlaygroundState()
+    share = ShareLink(state=state, location=loc)
+    assert share.ready and state.dataset == "mnist" and state.analysis.total_params == 34_826
+    state.remove(5)  # the Dropout
+    assert "dropout" not in loc.search and loc.search == state.query()
+    assert share._link.value == "http://host/app" + state.query()
+
+
+def test_link_arriving_after_render_is_applied_then_ready():
+    """The pyodide-worker order: the address reaches Python after the first render."""
+    loc = _location()
+    state = PlaygroundState()
+    share = ShareLink(state=state, location=loc)
+    state.update(0, filters=4)  # before the address is known: must not overwrite it
+    assert loc.search == ""
+    with edit_readonly(loc):
+        loc.param.update(href="http://h/?layers=flatten,dense:10:softmax", search="?layers=flatten,dense:10:softmax")
+    assert share.ready
+    assert format_layers(state.layers) == "flatten,dense:10:softmax"
+
+
+def test_malformed_link_shows_escaped_text_and_the_default_model():
+    search = "?layers=conv2d:8:3," + EVIL + "&dataset=" + EVIL
+    state = PlaygroundState()
+    share = ShareLink(state=state, location=_location("http://h/" + search, search))
+    assert format_layers(state.layers) == DEFAULT_LAYERS
+    html = share._problems.object
+    _no_markup_from(html)
+    assert "&lt;script&gt;" in html and "token 2" in html
+    assert "Unknown dataset" in html
+
+
+# --------------------------------------------------------------------------- summary / problems
+
+
+def test_summary_marks_the_offending_row_and_escapes_messages():
+    state = PlaygroundState()
+    state.layers = parse_layers("conv2d:8:3,maxpool:2,conv2d:16:5,flatten,dense:10:softmax")
+    html = summary_html(state.analysis)
+    rows = re.findall(r'<tr class="([^"]*)" data-index="(\d)"', html)
+    assert ("cp-row cp-row-error", "2") in rows
+    assert html.count("cp-row-message") == 1
+    # the layers after it are still computed (as if it were absent), and the total says so
+    assert "Total params (without the invalid layer): " in html and 'cp-total-params">810<' in html
+
+
+def test_problems_box_offers_fixes_that_work():
+    state = PlaygroundState()
+    state.layers = parse_layers("conv2d:8:3,dense:10:softmax")
+    box = ModelProblems(state=state)
+    assert box._box.visible
+    [flatten, _remove] = box._fixes.objects
+    flatten.clicks += 1
+    assert state.analysis.valid and not box._box.visible
+
+
+# --------------------------------------------------------------------------- builder
+
+
+def test_builder_add_edit_duplicate_move_remove_undo():
+    state = PlaygroundState()
+    builder = Builder(state=state)
+    assert len(builder._editors) == 4
+    [add_dropout] = [b for b in builder._palette.objects if "cp-add-dropout" in b.css_classes]
+    add_dropout.clicks += 1
+    assert [b.kind for b in state.layers] == ["conv2d", "maxpool", "flatten", "dropout", "dense"]
+    assert len(builder._editors) == 5
+    builder._editors[0].widgets["filters"].value = 16
+    assert state.layers[0].args["filters"] == 16
+    builder._editors[0].dup.clicks += 1
+    assert [b.kind for b in state.layers][:2] == ["conv2d", "conv2d"]
+    builder._editors[1].down.clicks += 1
+    assert state.layers[2].kind == "conv2d"
+    builder._editors[2].remove.clicks += 1
+    assert len(state.layers) == 5
+    builder._undo.clicks += 1
+    assert len(state.layers) == 6 and len(builder._editors) == 6
+
+
+def test_builder_offers_only_sensible_values_and_keeps_odd_link_values():
+    state = PlaygroundState()
+    state.layers = parse_layers("conv2d:13:3,maxpool:2:strides=1,flatten,dense:10:softmax")
+    builder = Builder(state=state)
+    filters = builder._editors[0].widgets["filters"]
+    assert 13 in filters.options.values() and filters.value == 13
+    padding = builder._editors[0].widgets["padding"]
+    assert list(padding.options.values()) == ["valid", "same"]
+    stride = builder._editors[1].widgets["strides"]
+    stride.value = 0  # "= pool size"
+    assert state.layers[1].args["strides"] is None
+
+
+def test_locked_kinds_show_locked_in_the_palette():
+    state = PlaygroundState(unlocked_kinds=["conv2d", "flatten", "dense"])
+    builder = Builder(state=state)
+    locked = [b for b in builder._palette.objects if b.disabled]
+    assert {b.name for b in locked} == {"🔒 MaxPooling2D", "🔒 AveragePooling2D", "🔒 Dropout"}
+    state.unlocked_kinds = list(state.unlocked_kinds) + ["dropout"]
+    assert not [b for b in builder._palette.objects if "cp-add-dropout" in b.css_classes][0].disabled
+
+
+# --------------------------------------------------------------------------- trainer / shape flow
+
+
+def test_train_disabled_with_a_visible_reason():
+    state = PlaygroundState()
+    trainer = Trainer(state=state, controller=TrainingController(state))
+    assert not trainer._train.disabled
+    state.layers = parse_layers("flatten,dense:3")
+    assert trainer._train.disabled
+    assert "Train is disabled" in trainer._reason.object and "10 classes" in trainer._reason.object
+
+
+def test_shapeflow_draws_one_box_per_layer_with_escaped_labels():
+    state = PlaygroundState(dataset="mnist")
+    state.load_preset("keras")
+    svg = shapeflow_svg(state.analysis)
+    for label in ("28×28×1", "26×26×32", "13×13×32", "5×5×64", "1600", "10"):
+        assert f">{label}<" in svg
+    _no_markup_from(svg)
