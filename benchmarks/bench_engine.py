@@ -90,6 +90,8 @@ def print_environment(pools: list[dict], threads: int) -> None:
         except Exception as exc:  # pragma: no cover - informational only
             print(f"    (unavailable: {exc})")
     print(f"  pycnn.ops.HAVE_BLAS={ops.HAVE_BLAS}; BLAS threads used for both sides: {threads}")
+    if hasattr(os, "getloadavg"):  # other processes distort wall-clock figures: say so
+        print("  load average (1, 5, 15 min): " + ", ".join(f"{v:.1f}" for v in os.getloadavg()))
 
 
 # --------------------------------------------------------------------------- models

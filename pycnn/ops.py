@@ -234,21 +234,22 @@ def conv2d_backward(grad_out, cache, need_input_grad: bool = True):
     if kh == kw == 1 and sh == sw == 1:  # 1x1 conv: no window overlap, no padding
         return _mm(g, weights[:k].T).reshape(x_shape), dkernel, dbias
     # col2im: each kernel offset (i, j) sends g @ kernel[i, j].T back to the window
-    # it read. With BLAS, one batched product gives a contiguous (N, Ho, Wo, C_in)
-    # slab per offset, and adding contiguous slabs is ~3x faster than adding the
-    # strided columns of one (M, kh*kw*C_in) product. Without BLAS the one wide
-    # product is the cheaper part, so that is used.
+    # it read. With BLAS, one product per offset gives a contiguous (N, Ho, Wo, C_in)
+    # slab that is added while still in cache: ~30% faster than adding the strided
+    # columns of one (M, kh*kw*C_in) product, and never holds all slabs at once.
+    # Without BLAS the one wide product is the cheaper part, so that is used.
     dxp = np.zeros(xp_shape, dtype=g.dtype)
-    if HAVE_BLAS:
-        w_blocks = weights[:k].reshape(kh * kw, c_in, c_out)
-        slabs = np.matmul(g, w_blocks.transpose(0, 2, 1))  # (kh*kw, M, C_in)
-        slabs = slabs.reshape(kh, kw, n, h_out, w_out, c_in)
-    else:
+    w_blocks = weights[:k].reshape(kh, kw, c_in, c_out)
+    if not HAVE_BLAS:
         dcols = _mm(g, np.ascontiguousarray(weights[:k].T))  # (M, kh*kw*C_in)
-        slabs = dcols.reshape(n, h_out, w_out, kh, kw, c_in).transpose(3, 4, 0, 1, 2, 5)
+        dcols = dcols.reshape(n, h_out, w_out, kh, kw, c_in)
     for i in range(kh):
         for j in range(kw):
-            _window(dxp, i, j, h_out, w_out, sh, sw)[...] += slabs[i, j]
+            if HAVE_BLAS:
+                slab = (g @ w_blocks[i, j].T).reshape(n, h_out, w_out, c_in)
+            else:
+                slab = dcols[:, :, :, i, j, :]
+            _window(dxp, i, j, h_out, w_out, sh, sw)[...] += slab
     if xp_shape[1] == h and xp_shape[2] == w:
         return dxp, dkernel, dbias
     dx = dxp[:, pad_h[0] : pad_h[0] + h, pad_w[0] : pad_w[0] + w, :]
