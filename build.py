@@ -7,6 +7,7 @@
     python3 build.py dev       panel serve playground/app.py --autoreload (server-side Python)
     python3 build.py clean     remove site/ and build artefacts (--all: the download cache too)
     python3 build.py lock      maintainers: re-pin every external artefact in runtime.lock.json
+    python3 build.py bench-load   cold/warm load times (median of 5) in headless Chromium
 
 Only the standard library is imported at top level: this file runs on a bare Python >= 3.11.
 Everything else is installed into the project venv `.venv/`. docs/SITE.md explains how the
@@ -138,6 +139,7 @@ class _SiteHandler(http.server.SimpleHTTPRequestHandler):
 
 class _SiteServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the page fetches ~30 files at once; the default backlog is 5
 
     def handle_error(self, request, client_address) -> None:
         # A browser that navigates away mid-download resets the connection: not an error.
@@ -607,6 +609,31 @@ def _patch_cdn_root(text: str) -> str:
     return text.replace(CDN_ROOT_LINE, CDN_ROOT_PATCH)
 
 
+GET_RANGE_OLD = """\
+    import pandas as pd
+    from pandas.core.groupby import GroupBy
+
+    if range_input is None:
+        return DataRange1d()
+"""
+GET_RANGE_NEW = """\
+    # Patched by cnn-playground's build.py: answer the two cases that need no pandas
+    # before importing it, so figure() does not load pandas at start-up in the browser.
+    if range_input is None:
+        return DataRange1d()
+    if isinstance(range_input, Range):
+        return range_input
+    import pandas as pd
+    from pandas.core.groupby import GroupBy
+
+"""
+
+
+def _patch_get_range(text: str) -> str:
+    # Same behaviour: neither None nor a Range instance is a pandas object.
+    return text.replace(GET_RANGE_OLD, GET_RANGE_NEW) if text.count(GET_RANGE_OLD) == 1 else text
+
+
 def _drop_compiled(name: str) -> bool:
     return name.endswith((".so", ".pyd", ".c", ".pyx", ".pxd"))
 
@@ -645,8 +672,9 @@ def build_wheels(lock: dict, archives: dict[str, Path], out: Path) -> dict[str, 
                                 patch={"panel/io/resources.py": _patch_cdn_root})
             note = "dist/ stripped, CDN_ROOT -> static/panel/"
         elif name == "bokeh":
-            whl = rewrite_wheel(src, out, drop=_bokeh_drop)
-            note = "server/static stripped"
+            whl = rewrite_wheel(src, out, drop=_bokeh_drop,
+                                patch={"bokeh/plotting/_plot.py": _patch_get_range})
+            note = "server/static stripped, figure() without pandas"
         elif not src.name.endswith("-none-any.whl"):
             # PyYAML/MarkupSafe: pure-Python fallbacks exist; drop the native extension.
             whl = rewrite_wheel(src, out, drop=_drop_compiled, retag="py3-none-any")
@@ -669,7 +697,7 @@ def _lock_entry(name: str, whl: Path) -> dict:
     }
 
 
-def build_project_wheel(python: Path, out: Path, data_dir: Path) -> tuple[Path, list[Path]]:
+def build_project_wheel(python: Path, out: Path, data_dir: Path) -> tuple[Path, list[tuple[Path, str]]]:
     """Build cnn-playground's own wheel (pycnn + playground), datasets split out.
 
     Large .npz files are not put into the wheel: they are served as data/<name>.npz and
@@ -684,7 +712,7 @@ def build_project_wheel(python: Path, out: Path, data_dir: Path) -> tuple[Path, 
         if res.returncode != 0 or len(wheels) != 1:
             raise StepError("project-wheel", f"pip wheel failed: {res.stderr.strip()[-1500:]}",
                             "fix the packaging error above (pyproject.toml, pycnn/, playground/)")
-        shipped: list[Path] = []
+        shipped: list[tuple[Path, str]] = []  # (file in site/data, its path in the wheel)
         data_dir.mkdir(parents=True, exist_ok=True)
         big = set()
         with zipfile.ZipFile(wheels[0]) as zf:
@@ -693,10 +721,10 @@ def build_project_wheel(python: Path, out: Path, data_dir: Path) -> tuple[Path, 
                     big.add(info.filename)
                     target = data_dir / posixpath.basename(info.filename)
                     target.write_bytes(zf.read(info.filename))
-                    shipped.append(target)
+                    shipped.append((target, info.filename))
         # Built wheels are always remade so the shipped file has no build timestamps.
         whl = rewrite_wheel(wheels[0], out, drop=lambda n: n in big or "/__pycache__/" in n)
-        for path in shipped:
+        for path, _ in shipped:
             detail(f"data/{path.name} ({path.stat().st_size / 1e6:.2f} MB, fetched on demand)")
         detail(f"{whl.name} ({whl.stat().st_size / 1e3:.0f} kB)")
         return whl, shipped
@@ -835,6 +863,129 @@ def check_no_external_urls(site: Path) -> None:
                         "map them to local files in build.py (copy_static / make_page)")
 
 
+PRECOMPILE_JS = r"""
+// Run by build.py under Node.js: compile Python sources with the CPython inside Pyodide
+// (the browser's exact version), so the browser skips compiling at start-up.
+const path = require("path");
+const [pyodideDir, workDir] = process.argv.slice(2);
+const { loadPyodide } = require(path.join(pyodideDir, "pyodide.js"));
+(async () => {
+  // No column tables in the bytecode (-X no_debug_ranges): half the size, and tracebacks
+  // still name the file and line.
+  const py = await loadPyodide({ indexURL: pyodideDir + "/", env: { PYTHONNODEBUGRANGES: "1" } });
+  py.FS.mkdirTree("/work");
+  py.FS.mount(py.FS.filesystems.NODEFS, { root: workDir }, "/work");
+  const failed = py.runPython(`
+import importlib.util, json, os
+from importlib._bootstrap_external import _code_to_hash_pyc
+jobs = json.load(open("/work/jobs.json"))
+failed = []
+for job in jobs:
+    src_root = "/work/in/" + job["id"]
+    for dirpath, _, files in os.walk(src_root):
+        for name in files:
+            if not name.endswith(".py"):
+                continue
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, src_root)
+            with open(path, "rb") as f:
+                source = f.read()
+            try:
+                code = compile(source, job["prefix"] + rel, "exec", dont_inherit=True)
+            except (SyntaxError, ValueError):
+                failed.append(job["id"] + "/" + rel)
+                continue
+            out = "/work/out/" + job["id"] + "/" + rel + "c"
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            with open(out, "wb") as f:
+                f.write(_code_to_hash_pyc(code, importlib.util.source_hash(source), False))
+json.dumps(failed)
+`);
+  console.log(failed);
+})().catch((e) => { console.error(e); process.exit(1); });
+"""
+
+
+def _pyc_name(py_name: str, keep_source: bool, tag: str) -> str:
+    """Where the compiled file goes: next to the source (sourceless) or in __pycache__."""
+    if not keep_source:
+        return py_name + "c"
+    folder, _, base = py_name.rpartition("/")
+    return (folder + "/" if folder else "") + f"__pycache__/{base[:-3]}.{tag}.pyc"
+
+
+def precompile(archives: list[tuple[Path, str, bool]], pyodide_dir: Path) -> None:
+    """Replace .py by .pyc compiled for the browser's CPython, in place, in each archive.
+
+    `archives` holds (wheel or zip, path prefix the files have at run time, keep_source).
+    Third-party code ships sourceless (smaller, nothing to compile); our own packages keep
+    their .py next to an unchecked-hash .pyc so tracebacks still show source lines.
+    Results are cached by input hash, so a rebuild costs nothing. Needs Node.js; without
+    it the site still works, only slower to start.
+    """
+    cfg = runtime_config()
+    tag = "cpython-" + cfg["python"].replace(".", "")
+    node = shutil.which("node")
+    pyc_cache = cache_dir() / "pyc"
+    recipe = sha256_bytes((PRECOMPILE_JS + cfg["pyodide"]).encode())[:12]
+    todo = []
+    for path, prefix, keep in archives:
+        key = f"{sha256_file(path)[:24]}-{recipe}-{int(keep)}-{path.name}"
+        cached = pyc_cache / key
+        if cached.exists():
+            shutil.copyfile(cached, path)
+        else:
+            todo.append((path, prefix, keep, cached))
+    if not todo:
+        detail(f"{len(archives)} archives precompiled (cached)")
+        return
+    if not node:
+        detail("Node.js not found: skipping bytecode precompilation (the site starts slower)")
+        return
+    log(f"Precompiling Python bytecode for the browser ({len(todo)} archives, Node.js + Pyodide)")
+    with tempfile.TemporaryDirectory(prefix="cnn-playground-pyc-") as tmp:
+        work = Path(tmp)
+        jobs = []
+        for i, (path, prefix, _keep, _cached) in enumerate(todo):
+            with zipfile.ZipFile(path) as zf:
+                for name in zf.namelist():
+                    if name.endswith(".py") and "/tests/" not in name:
+                        target = work / "in" / str(i) / name
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        target.write_bytes(zf.read(name))
+            jobs.append({"id": str(i), "prefix": prefix})
+        (work / "jobs.json").write_text(json.dumps(jobs))
+        (work / "out").mkdir()
+        (work / "precompile.js").write_text(PRECOMPILE_JS)
+        res = subprocess.run([node, str(work / "precompile.js"), str(pyodide_dir), str(work)],
+                             capture_output=True, text=True)
+        if res.returncode != 0:
+            raise StepError("precompile", f"Node.js/Pyodide compile failed:\n{res.stderr[-2000:]}",
+                            "check `node --version` (>= 18); or uninstall node to skip this step")
+        for i, (path, _prefix, keep, cached) in enumerate(todo):
+            out_root = work / "out" / str(i)
+            compiled = {p.relative_to(out_root).as_posix()[:-1]: p.read_bytes()
+                        for p in out_root.rglob("*.pyc")}
+            add = {_pyc_name(n, keep, tag): data for n, data in compiled.items()}
+            drop = (lambda n: False) if keep else (lambda n, c=compiled: n in c)
+            if path.suffix == ".whl":
+                new = rewrite_wheel(path, work / "new" / str(i), drop=drop, add=add)
+            else:
+                new = work / "new" / str(i) / path.name
+                new.parent.mkdir(parents=True)
+                with zipfile.ZipFile(path) as src, zipfile.ZipFile(new, "w", zipfile.ZIP_DEFLATED) as dst:
+                    for info in src.infolist():
+                        if not drop(info.filename):
+                            dst.writestr(info, src.read(info.filename))
+                    for name, data in sorted(add.items()):
+                        dst.writestr(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), data,
+                                     compress_type=zipfile.ZIP_DEFLATED)
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(new, cached)
+            shutil.copyfile(new, path)
+            detail(f"{path.name}: {len(compiled)} modules compiled")
+
+
 def cmd_build(args: argparse.Namespace | None = None) -> int:
     t0 = time.time()
     cfg = runtime_config()
@@ -861,6 +1012,14 @@ def cmd_build(args: argparse.Namespace | None = None) -> int:
     project_whl, datasets = build_project_wheel(python, pyo, stage / "data")
     packages["cnn-playground"] = _lock_entry("cnn-playground", project_whl)
 
+    site_packages = f"/lib/python{cfg['python']}/site-packages/"
+    (pyo / "pyodide-lock.json").write_bytes(verified_member(by_name["pyodide-lock.json"], archives))
+    precompile([(pyo / "python_stdlib.zip", f"/lib/python{cfg['python'].replace('.', '')}.zip/",
+                 False)]
+               + [(pyo / p["file_name"], site_packages, name == "cnn-playground")
+                  for name, p in packages.items()], pyo)
+    for p in packages.values():  # precompiled wheels have new hashes
+        p["sha256"] = sha256_file(pyo / p["file_name"])
     official = json.loads(read_member(archives[f"pyodide-{cfg['pyodide']}.tgz"],
                                       "package/pyodide-lock.json"))
     custom_lock = {"info": official["info"], "packages": dict(sorted(packages.items()))}
@@ -875,7 +1034,9 @@ def cmd_build(args: argparse.Namespace | None = None) -> int:
              for p in packages}
     for name in CORE_FILES[:-1]:
         sizes[name] = (pyo / name).stat().st_size
-    worker_cfg = {"pyodide": cfg["pyodide"], "packages": load_order, "sizes": sizes}
+    lazy = [{"path": site_packages + member, "url": f"data/{p.name}"} for p, member in datasets]
+    worker_cfg = {"pyodide": cfg["pyodide"], "packages": load_order, "sizes": sizes,
+                  "lazyFiles": lazy, "lazyImports": cfg.get("lazy-imports", [])}
     (stage / "app.js").write_text(make_worker(panel_js, worker_cfg))
     (stage / "index.html").write_text(make_page(html, cfg))
 
@@ -901,7 +1062,7 @@ def cmd_build(args: argparse.Namespace | None = None) -> int:
     info = {
         "inputs": input_fingerprint(), "version": version,
         "pyodide": cfg["pyodide"], "panel": cfg["panel"], "bokeh": cfg["bokeh"],
-        "packages": load_order, "datasets": [f"data/{p.name}" for p in datasets],
+        "packages": load_order, "datasets": [f"data/{p.name}" for p, _ in datasets],
         "size_bytes": total,
         "startup_bytes": sum(sizes.values()) + sum((stage / f).stat().st_size for f in files
                                                    if f.startswith("static/") or "/" not in f),
@@ -978,6 +1139,80 @@ def cmd_test(args: argparse.Namespace) -> int:
     return subprocess.run(cmd, cwd=str(ROOT), env=env).returncode
 
 
+BENCH_JS_LIVE = "document.documentElement.dataset.cpLoad === 'live'"
+BENCH_JS_OFFLINE = "document.documentElement.dataset.cpOffline === 'ready'"
+BENCH_MILESTONES = ["pyodide-ready", "packages-loaded", "app-ready", "live"]
+
+
+def cmd_bench_load(args: argparse.Namespace) -> int:
+    """Cold and warm load times (median of N) and bytes served, in headless Chromium."""
+    import statistics
+    import threading
+
+    python = ensure_venv(["app", "build", "test"])
+    if os.environ.get("CNN_PLAYGROUND_BENCH_CHILD") != "1":
+        # Re-run inside the venv, where Playwright is installed.
+        chromium = find_chromium(python)
+        if not args.no_build:
+            ensure_site()
+        env = dict(os.environ, CNN_PLAYGROUND_BENCH_CHILD="1")
+        if chromium:
+            env["CNN_PLAYGROUND_CHROMIUM"] = chromium
+        return subprocess.run([str(python), __file__, "bench-load", "--no-build",
+                               "--runs", str(args.runs)], env=env).returncode
+    from playwright.sync_api import sync_playwright
+
+    served = {"bytes": 0}
+
+    class CountingHandler(_SiteHandler):
+        def copyfile(self, source, outputfile) -> None:
+            served["bytes"] += os.fstat(source.fileno()).st_size
+            super().copyfile(source, outputfile)
+
+    server = make_server(SITE, "127.0.0.1", 0)
+    server.RequestHandlerClass = functools.partial(
+        type("H", (CountingHandler,), {"prefix": "/", "quiet": True}), directory=str(SITE))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run"]
+    results: dict[str, list[dict]] = {"cold": [], "warm": []}
+    log(f"Measuring {args.runs} cold + warm loads of {url} in headless Chromium")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=os.environ.get("CNN_PLAYGROUND_CHROMIUM"),
+                                     args=flags)
+        for run in range(args.runs):
+            context = browser.new_context()
+            for kind in ("cold", "warm"):
+                page = context.new_page()
+                served["bytes"] = 0
+                page.goto(url)
+                page.wait_for_function(BENCH_JS_LIVE, timeout=180_000, polling=50)
+                timings = page.evaluate("window.cpLoadTimings")
+                timings["bytes"] = served["bytes"]
+                results[kind].append(timings)
+                detail(f"run {run + 1} {kind}: live at {timings['live'] / 1000:.2f} s, "
+                       f"{timings['bytes'] / 1e6:.1f} MB served")
+                if kind == "cold":
+                    page.wait_for_function(BENCH_JS_OFFLINE, timeout=120_000)
+                page.close()
+            context.close()
+        browser.close()
+    server.shutdown()
+    server.server_close()
+    info = json.loads((SITE / "build-info.json").read_text())
+    print(f"\nsite/: {info['size_bytes'] / 1e6:.1f} MB; loaded at start: "
+          f"{info['startup_bytes'] / 1e6:.1f} MB (uncompressed)")
+    print(f"{'median of ' + str(args.runs):<14}" + "".join(f"{m:>17}" for m in BENCH_MILESTONES)
+          + f"{'served':>11}")
+    for kind, runs in results.items():
+        row = [statistics.median(r.get(m, float("nan")) for r in runs) / 1000
+               for m in BENCH_MILESTONES]
+        mb = statistics.median(r["bytes"] for r in runs) / 1e6
+        print(f"{kind:<14}" + "".join(f"{v:>16.2f}s" for v in row) + f"{mb:>8.1f} MB")
+    return 0
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     ensure_venv(["app", "build"])
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -1025,9 +1260,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all", action="store_true", help="also the download cache")
     p.add_argument("--venv", action="store_true", help="also .venv/")
     sub.add_parser("lock", help="re-pin every external artefact in runtime.lock.json")
+    p = sub.add_parser("bench-load", help="cold/warm load time and transfer in headless Chromium")
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--no-build", action="store_true")
     args = parser.parse_args(argv)
     commands = {"build": cmd_build, "serve": cmd_serve, "test": cmd_test, "dev": cmd_dev,
-                "clean": cmd_clean, "lock": cmd_lock}
+                "clean": cmd_clean, "lock": cmd_lock, "bench-load": cmd_bench_load}
     try:
         return commands[args.command](args)
     except StepError as exc:

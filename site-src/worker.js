@@ -84,6 +84,42 @@ async function startApplication() {
       throw new Error("Some packages failed to load: " + failures.join("; "));
     }
     timing("packages-loaded");
+    // Large datasets are not in the wheel: they appear as files that are downloaded (by a
+    // synchronous request from this worker) the first time Python reads them.
+    for (const lazy of CP.lazyFiles) {
+      const slash = lazy.path.lastIndexOf("/");
+      self.pyodide.FS.mkdirTree(lazy.path.slice(0, slash));
+      self.pyodide.FS.createLazyFile(lazy.path.slice(0, slash), lazy.path.slice(slash + 1),
+                                     new URL(lazy.url, SITE_URL).href, true, false);
+    }
+
+    if (CP.lazyImports.length) {
+      // Stand-ins for modules that are imported at start-up but rarely used then: the real
+      // module is imported the first time one of its attributes is used, or in the
+      // background once the page is live (warmLazyImports).
+      self.pyodide.globals.set("_cp_lazy", self.pyodide.toPy(CP.lazyImports));
+      self.pyodide.runPython(`
+import importlib, importlib.util, sys, types
+
+class _CpLazyModule(types.ModuleType):
+    def __getattr__(self, attr):
+        return getattr(_cp_load_lazy(self.__name__), attr)
+
+def _cp_load_lazy(name):
+    if isinstance(sys.modules.get(name), _CpLazyModule):
+        del sys.modules[name]
+    return importlib.import_module(name)
+
+for _name in _cp_lazy:
+    _spec = importlib.util.find_spec(_name)
+    if _spec is not None and _name not in sys.modules:
+        _stub = _CpLazyModule(_name)
+        _stub.__spec__ = _spec
+        sys.modules[_name] = _stub
+sys.modules["__main__"]._cp_load_lazy = _cp_load_lazy
+del _cp_lazy
+`);
+    }
 
     stage("app", "Starting the playground (importing Panel and pycnn, building the page)");
     const code = /*@CP_APP_CODE@*/;
@@ -97,6 +133,23 @@ async function startApplication() {
     post({ type: "cp-error", stage: currentStage, message: lastLine(text), detail: text });
   }
 }
+
+function warmLazyImports() {
+  for (const name of CP.lazyImports) {
+    try {
+      self.pyodide.runPython(`_cp_load_lazy(${JSON.stringify(name)})`);
+    } catch (e) {
+      console.warn(`could not import ${name} in the background: ${e}`);
+    }
+  }
+  timing("lazy-imports-done");
+}
+self.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "rendered" && CP.lazyImports.length) {
+    // Once the page is live, import the deferred modules while the learner reads it.
+    setTimeout(warmLazyImports, 1500);
+  }
+});
 
 // ---- Panel's own message handlers (from `panel convert`), unchanged ----
 /*@CP_PANEL_HANDLERS@*/
