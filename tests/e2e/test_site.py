@@ -127,11 +127,21 @@ def _displayed_summary(page) -> tuple[list[tuple[tuple[int, ...], int]], int]:
     return rows, total
 
 
+def _settled_summary(page, expected, timeout_s: float = 15):
+    """The displayed summary once it equals ``expected`` or stopped changing (UI patches are async)."""
+    deadline = time.monotonic() + timeout_s
+    shown = _displayed_summary(page)
+    while shown[0] != expected and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+        shown = _displayed_summary(page)
+    return shown
+
+
 def test_summary_table_matches_pycnn_for_the_default_model(app_page):
     from playground import state  # noqa: PLC0415
 
     expected = _expected_summary(state.DEFAULT_LAYERS, state.DEFAULT_DATASET)
-    rows, total = _displayed_summary(app_page)
+    rows, total = _settled_summary(app_page, expected)
     assert rows == expected, f"browser table {rows} != pycnn {expected}"
     assert total == sum(p for _, p in expected)
 
@@ -141,7 +151,7 @@ def test_summary_table_matches_pycnn_for_a_linked_model(open_app):
     layers = "conv2d:6:5:padding=same,avgpool:2,conv2d:12:3:strides=2,flatten,dense:17,dense:10:softmax"
     page = open_app(f"?dataset=mnist&layers={layers}")
     expected = _expected_summary(layers, "mnist")
-    rows, total = _displayed_summary(page)
+    rows, total = _settled_summary(page, expected)
     assert rows == expected, f"browser table {rows} != pycnn {expected}"
     assert total == sum(p for _, p in expected)
 
