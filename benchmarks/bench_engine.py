@@ -40,7 +40,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pycnn import (  # noqa: E402
+from pycnn import (
     Adam,
     Conv2D,
     Dense,
@@ -87,7 +87,7 @@ def print_environment(pools: list[dict], threads: int) -> None:
         try:
             blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
             print(f"    {blas.get('name')} {blas.get('version')}")
-        except Exception as exc:  # pragma: no cover - informational only
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             print(f"    (unavailable: {exc})")
     print(f"  pycnn.ops.HAVE_BLAS={ops.HAVE_BLAS}; BLAS threads used for both sides: {threads}")
     if hasattr(os, "getloadavg"):  # other processes distort wall-clock figures: say so

@@ -25,16 +25,17 @@ matrix ``cols`` of shape ``(N*H_out*W_out, kh*kw*C_in + 1)``; the extra last
 column is all ones, so the bias is simply the last row of the weight matrix.
 Then:
 
-* forward           ``out   = cols @ [kernel; bias]``        (one GEMM)
-* weight gradient   ``[dkernel; dbias] = cols.T @ grad``     (one GEMM, bias for free)
-* input gradient    ``dcols = grad @ kernel.T``, then *col2im*: ``kh*kw``
-  strided slice-adds back into the (padded) input shape, no scatter.
+* forward           ``out = cols @ [kernel; bias]``            (one GEMM)
+* weight gradient   ``[dkernel; dbias] = cols.T @ grad``       (one GEMM, bias for free)
+* input gradient    ``grad @ kernel[i, j].T`` for each kernel offset, added back
+  into the window that offset read (*col2im*: ``kh*kw`` slice-adds, no
+  scatter). The first layer of a model skips this entirely.
 
-With BLAS, numpy's ``@`` is the fastest way to do the three products. Without
-BLAS numpy falls back to a plain triple loop for ``@`` that walks one operand
-across rows; its ``einsum`` kernels are about twice as fast there, so in
-that case the products are written as ``einsum`` with both operands in the
-layout its inner loop reads contiguously.
+With BLAS, numpy's ``@`` is the fastest way to do the products. Without BLAS
+numpy falls back to a plain triple loop for ``@``; its ``einsum`` kernels are
+about twice as fast there when the innermost loop runs along the longer
+axis, so in that case the products are ``einsum`` calls with the subscript
+order picked from the shapes.
 
 The cache returned by the forward functions is opaque to the layers.
 """
@@ -46,14 +47,14 @@ import sys
 import numpy as np
 
 __all__ = [
-    "same_padding",
-    "conv2d_forward",
-    "conv2d_backward",
-    "max_pool2d_forward",
-    "max_pool2d_backward",
-    "avg_pool2d_forward",
-    "avg_pool2d_backward",
     "HAVE_BLAS",
+    "avg_pool2d_backward",
+    "avg_pool2d_forward",
+    "conv2d_backward",
+    "conv2d_forward",
+    "max_pool2d_backward",
+    "max_pool2d_forward",
+    "same_padding",
 ]
 
 
@@ -68,7 +69,7 @@ def _numpy_has_blas() -> bool:
     try:
         info = np.show_config(mode="dicts")
         return bool(info["Build Dependencies"]["blas"].get("found", True))
-    except Exception:  # older/odd builds: assume the usual BLAS-backed wheel
+    except (AttributeError, KeyError, TypeError, ValueError):  # odd builds: assume BLAS
         return True
 
 
@@ -337,7 +338,7 @@ def max_pool2d_backward(grad_out, cache):
 
 def avg_pool2d_forward(x, pool_size, strides, padding):
     """Average pooling; with ``same`` only real (unpadded) elements are averaged."""
-    n, h, w, c = x.shape
+    _, h, w, _ = x.shape
     ph, pw = pool_size
     sh, sw = strides
     pad_h, pad_w = _pads(h, w, ph, pw, strides, padding)

@@ -197,7 +197,7 @@ def test_conv2d_backward_accepts_a_non_contiguous_gradient():
     r = np.random.default_rng(7)
     x = r.standard_normal((2, 6, 6, 3)).astype(np.float32)
     kernel = r.standard_normal((3, 3, 3, 4)).astype(np.float32)
-    out, cache = ops.conv2d_forward(x, kernel, np.zeros(4, np.float32), (1, 1), "valid")
+    _, cache = ops.conv2d_forward(x, kernel, np.zeros(4, np.float32), (1, 1), "valid")
     g_full = r.standard_normal((2, 4, 4, 8)).astype(np.float32)
     g = g_full[..., ::2]  # strided view
     dx, dkernel, _ = ops.conv2d_backward(g, cache)
