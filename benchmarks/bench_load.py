@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -46,6 +47,7 @@ class Run:
         self.ready_ms: float = float("nan")
         self.requests: list = []
         self.transfers: list[tuple[str, int, float | None, bool]] = []
+        self.marks: dict[str, float] = {}
         self.status: list[tuple[float, str]] = []  # (ms since navigation, loader text)
         self.console: list[tuple[float, str]] = []
         self.time_origin: float = 0.0  # epoch ms of navigation start
@@ -80,6 +82,8 @@ def _open_and_time(context, url: str, monitor: sup.Monitor, timeout_s: float) ->
             raise RuntimeError(f".cp-ready not reached in {timeout_s} s; loader: {run.status[-3:]}")
     run.ready_ms = page.evaluate("performance.now()")
     run.time_origin = page.evaluate("performance.timeOrigin")
+    # Milestones the loader page records (site-src/loader.js), ms since navigation.
+    run.marks = page.evaluate("() => Object.assign({}, window.cpLoadTimings || {})")
     # Python-side timestamps are relative to goto(); shift them onto the page clock.
     shift = run.ready_ms - run.since_nav_ms()
     run.status = [(t + shift, s) for t, s in run.status]
@@ -160,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     cold: list[Run] = []
     warm: list[Run] = []
     sw_bytes_after_ready = 0
-    print(f"site: {site}\nserver: {server.url}\nbrowser: {sup.describe_chromium()}\n", flush=True)
+    print(f"site: {site}\nserver: {server.url}\nbrowser: {sup.describe_chromium()}\n"
+          f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start\n", flush=True)
     try:
         with sync_playwright() as pw:
             browser = sup.launch_chromium(pw, proxy_port=proxy.port)
@@ -210,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     cold_bytes_all = [sum(b for _, b, _, _ in r.transfers) for r in cold]
     site_total, by_kind = _site_size(site)
 
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs): "
+          "figures from a busy machine are upper bounds")
     print("\n== Load time (navigation -> .cp-ready), headless Chromium ==")
     print(f"{'':<8}{'median':>9}{'min':>9}{'max':>9}   goal")
     print(f"{'cold':<8}{statistics.median(cold_ms) / 1000:>8.2f}s{min(cold_ms) / 1000:>8.2f}s"
@@ -234,11 +241,32 @@ def main(argv: list[str] | None = None) -> int:
     for url, n, end, _ in transfers:
         if end is not None and n >= 200 * 1024:
             events.append((end - ref.time_origin, f"received {url.rsplit('/', 1)[-1]} ({n / MB:.1f} MB)"))
+    events += [(float(t), f"milestone: {name}") for name, t in ref.marks.items()]
     events += [(t, f"loader: {s}") for t, s in ref.status]
     events += [(t, f"console {s[:110]}") for t, s in ref.console]
     events.append((ref.ready_ms, ".cp-ready (app live)"))
     for t, what in sorted(events):
         print(f"  {t:8.0f}  {what}")
+
+    def phases(run: Run) -> dict[str, float]:
+        m, out, prev = run.marks, {}, 0.0
+        for name, label in (("pyodide-ready", "Pyodide boot"), ("packages-loaded", "packages"),
+                            ("app-ready", "app import + first document"),
+                            ("render-start", "hand-over to the page"), ("live", "first render")):
+            if name in m:
+                out[label] = m[name] - prev
+                prev = m[name]
+        out["until .cp-ready"] = run.ready_ms - prev
+        return out
+
+    for label, runs in (("cold", cold), ("warm", warm)):
+        per = [phases(r) for r in runs]
+        keys = [k for k in per[0]] if per else []
+        if keys:
+            print(f"\n== Phases, {label} (median of {len(per)} runs, ms) ==")
+            for k in keys:
+                vals = [p[k] for p in per if k in p]
+                print(f"  {k:<30}{statistics.median(vals):8.0f}")
 
     if args.json:
         args.json.write_text(json.dumps({
@@ -246,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
             "cold_median_ms": statistics.median(cold_ms), "warm_median_ms": statistics.median(warm_ms),
             "cold_bytes": cold_bytes, "sw_bytes_after_ready": sw_bytes_after_ready,
             "site_bytes": site_total, "site_bytes_by_kind": by_kind,
-            "timeline_ms": sorted(events), "external_requests": monitor.external_requests,
+            "timeline_ms": sorted(events),
+            "cold_marks": [r.marks for r in cold], "warm_marks": [r.marks for r in warm], "external_requests": monitor.external_requests,
         }, indent=2))
     return 1 if monitor.external_requests else 0
 

@@ -53,6 +53,32 @@ def test_network_guard_blocks_and_records_external_requests(page, site_url, moni
     monitor.external_requests.clear()  # expected here; must not fail this test
 
 
+def test_error_detectors_catch_page_errors_tracebacks_and_worker_crashes(page, site_url, monitor):
+    """The harness sees what must fail a test: without this, 'no errors' proves nothing."""
+    blank = site_url + "__e2e_errors_test__.html"
+    page.route(blank, lambda route: route.fulfill(body="<!doctype html><title>errors</title>",
+                                                  content_type="text/html"))
+    page.goto(blank, wait_until="domcontentloaded")
+    page.evaluate(
+        r"""async () => {
+          setTimeout(() => { throw new Error('e2e-uncaught-boom'); }, 0);
+          // What Pyodide prints when Python code in the worker raises.
+          const src = `console.log('PythonError: Traceback (most recent call last):\\n  File "<exec>", line 1\\nZeroDivisionError: division by zero');
+                       throw new Error('e2e-worker-crash');`;
+          new Worker(URL.createObjectURL(new Blob([src], {type: 'text/javascript'})));
+          await new Promise((r) => setTimeout(r, 1000));
+        }"""
+    )
+    page.wait_for_timeout(500)
+    assert any("e2e-uncaught-boom" in e for e in monitor.page_errors), monitor.page_errors
+    assert any("ZeroDivisionError" in t for t in monitor.python_tracebacks), monitor.console
+    assert any("e2e-worker-crash" in e for e in monitor.worker_errors), monitor.console
+    # Expected here; must not fail this test.
+    monitor.page_errors.clear()
+    monitor.python_tracebacks.clear()
+    monitor.worker_errors.clear()
+
+
 # --------------------------------------------------------------------------- live
 
 
