@@ -53,7 +53,7 @@ class TrainingPlots(Viewer):
                      legend_label="validation")
             fig.scatter("x", key, source=self._val, color="#e07b39", size=6, legend_label="validation")
             fig.legend.location = "top_right" if key == "loss" else "bottom_right"
-        self._test = pn.pane.HTML("", css_classes=["cp-test-accuracy"], sizing_mode="stretch_width")
+        self._test = pn.pane.HTML("", sizing_mode="stretch_width")
         self._base = 0.0
         self._last = 0.0
         self._run = -1
@@ -97,7 +97,7 @@ class TrainingPlots(Viewer):
         acc = event.new
         self._test.object = (
             "" if acc is None else
-            f'<div style="font-size:18px">Test accuracy: <b class="cp-test-value">{esc(f"{acc * 100:.1f}")} %</b> '
+            f'<div class="cp-test-accuracy" style="font-size:18px">Test accuracy: <b class="cp-test-value">{esc(f"{acc * 100:.1f}")} %</b> '
             "<span style='color:#666;font-size:13px'>(images the network never saw while training)</span></div>"
         )
 

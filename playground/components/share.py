@@ -45,7 +45,7 @@ class ShareLink(Viewer):
             name="Share this model: copy the link", value="", sizing_mode="stretch_width",
             css_classes=["cp-share-link"],
         )
-        self._problems = pn.pane.HTML("", css_classes=["cp-link-error"], sizing_mode="stretch_width",
+        self._problems = pn.pane.HTML("", sizing_mode="stretch_width",
                                       stylesheets=[".cp-link-problem { color: #8a1c1c; }"])
         self.state.param.watch(self._write, _WATCHED)
         self.state.param.watch(self._show_problems, "link_problems")
@@ -113,7 +113,7 @@ class ShareLink(Viewer):
             return
         items = "".join(f"<li>{esc(p.message)}</li>" for p in problems)
         self._problems.object = (
-            '<div class="cp-link-problem"><b>This link could not be read completely:</b>'
+            '<div class="cp-link-problem cp-link-error"><b>This link could not be read completely:</b>'
             f"<ul>{items}</ul></div>"
         )
 

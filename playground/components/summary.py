@@ -85,7 +85,7 @@ class ModelProblems(Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._message = pn.pane.HTML("", css_classes=["cp-error"], sizing_mode="stretch_width",
+        self._message = pn.pane.HTML("", sizing_mode="stretch_width",
                                      stylesheets=[".cp-problem { color: #8a1c1c; font-weight: 600; }"])
         self._fixes = pn.Row()
         self._box = pn.Column(self._message, self._fixes, visible=False, sizing_mode="stretch_width")
@@ -96,7 +96,7 @@ class ModelProblems(Viewer):
         a = self.state.analysis
         problem = a.error if not a.valid else size_problem(a, self.state.batch_size)
         self._box.visible = bool(problem)
-        self._message.object = f'<div class="cp-problem">⚠ {esc(problem)}</div>' if problem else ""
+        self._message.object = f'<div class="cp-problem cp-error">⚠ {esc(problem)}</div>' if problem else ""
         buttons = []
         if not a.valid:
             for fix in a.fixes:

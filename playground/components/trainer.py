@@ -52,10 +52,12 @@ class Trainer(Viewer):
         self._stop.on_click(lambda _e: self.controller.request_stop())
         self._reset.on_click(lambda _e: self.controller.reset_weights())
         self._bar = pn.indicators.Progress(value=0, max=1000, sizing_mode="stretch_width", height=16, css_classes=["cp-progress"])
-        self._status = pn.pane.HTML("", css_classes=["cp-status"], sizing_mode="stretch_width")
-        self._reason = pn.pane.HTML("", css_classes=["cp-train-reason"], sizing_mode="stretch_width",
+        # The cp-* markers sit on the text's own element (inside the pane's shadow root), so a
+        # test reading `.cp-status` gets the text, not an empty shadow host.
+        self._status = pn.pane.HTML("", sizing_mode="stretch_width")
+        self._reason = pn.pane.HTML("", sizing_mode="stretch_width",
                                     stylesheets=[".cp-why { color: #8a5a00; }"])
-        self._message = pn.pane.HTML("", css_classes=["cp-train-message"], sizing_mode="stretch_width",
+        self._message = pn.pane.HTML("", sizing_mode="stretch_width",
                                      stylesheets=[".cp-msg { color: #8a1c1c; font-weight: 600; }"])
         self.controller.param.watch(self._show_status, ["status", "progress", "message", "running"])
         s.param.watch(self._show_reason, ["analysis", "batch_size", "training"])
@@ -74,9 +76,9 @@ class Trainer(Viewer):
 
     def _show_status(self, *_events) -> None:
         c = self.controller
-        self._status.object = f"<div>{esc(c.status)}</div>"
+        self._status.object = f'<div class="cp-status">{esc(c.status)}</div>'
         self._bar.value = int(round(c.progress * 1000))
-        self._message.object = f'<div class="cp-msg">{esc(c.message)}</div>' if c.message else ""
+        self._message.object = f'<div class="cp-msg cp-train-message">{esc(c.message)}</div>' if c.message else ""
         running = c.running
         self._stop.disabled = not running
         self._reset.disabled = running
@@ -95,7 +97,7 @@ class Trainer(Viewer):
             text = "Train is disabled: " + reason
         else:
             text = ""
-        self._reason.object = f'<div class="cp-why">{esc(text)}</div>' if text else ""
+        self._reason.object = f'<div class="cp-why cp-train-reason">{esc(text)}</div>' if text else ""
 
     def __panel__(self):
         return pn.Column(

@@ -1,0 +1,231 @@
+"""Issue 4 as a new learner meets it, in real Chromium on the static Pyodide site.
+
+Four page loads in all (each costs ~10 s of Pyodide start-up): build and edit a
+model, open a shared link with an invalid model and fix it, train and stop, and
+open a malformed link carrying markup. Expected shapes and parameter counts are
+computed here with pycnn, not copied from the page.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+KERAS = "conv2d:32:3,maxpool:2,conv2d:64:3,maxpool:2,flatten,dropout:0.5,dense:10:softmax"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _expected(layers: str, dataset: str) -> list[tuple[tuple[int, ...], int]]:
+    """(output shape, params) per layer from a real pycnn model built in this process."""
+    from playground.state import build_model, dataset_info
+
+    model = build_model(layers, dataset_info(dataset).input_shape)
+    return [(tuple(r.output_shape), int(r.params)) for r in model.summary()]
+
+
+def _int(text: str) -> int:
+    return int(re.sub(r"[^\d]", "", text))
+
+
+def _table(page) -> list[tuple[tuple[int, ...], int | None]] | None:
+    """The summary rows, or None if the table was being redrawn while read."""
+    rows = []
+    for row in page.locator(".cp-summary tr.cp-row").all():
+        try:
+            cells = row.locator("td").all_inner_texts()
+        except Exception:  # noqa: BLE001 - the row was replaced meanwhile
+            return None
+        if len(cells) < 4:
+            return None
+        shape = tuple(int(d) for d in re.findall(r"\d+", cells[2]))
+        params = None if cells[3].strip() == "—" else _int(cells[3])
+        rows.append((shape, params))
+    return rows
+
+
+def _wait_table(page, expected, timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = _table(page)
+        if got == expected:
+            return
+        assert time.monotonic() < deadline, f"summary table {got} != pycnn {expected}"
+        page.wait_for_timeout(100)
+
+
+def _total(page) -> int:
+    return _int(page.locator(".cp-total-params").first.inner_text())
+
+
+def _wait_text(locator, pattern: str, timeout_s: float = 30) -> str:
+    deadline = time.monotonic() + timeout_s
+    text = ""
+    while time.monotonic() < deadline:
+        try:
+            text = locator.first.inner_text(timeout=500)
+        except Exception:  # noqa: BLE001 - not rendered yet
+            text = ""
+        if re.search(pattern, text):
+            return text
+        time.sleep(0.1)
+    raise AssertionError(f"{pattern!r} never appeared; last text: {text!r}")
+
+
+def _wait_enabled(locator, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while locator.is_disabled():
+        assert time.monotonic() < deadline, f"{locator} stayed disabled"
+        time.sleep(0.1)
+
+
+def _train_button(page):
+    return page.locator(".cp-train button").first
+
+
+def _bokeh_data(page, name: str) -> dict:
+    return page.evaluate(
+        """(name) => {
+          // The last document is the live one (the pre-rendered page's comes first).
+          for (const doc of [...Bokeh.documents].reverse()) {
+            const m = doc.get_model_by_name(name);
+            if (m) { const d = {}; for (const [k, v] of Object.entries(m.data)) d[k] = Array.from(v); return d; }
+          }
+          return null;
+        }""",
+        name,
+    )
+
+
+# --------------------------------------------------------------------------- build
+
+
+def test_add_edit_undo_and_keras_preset(app_page):
+    page = app_page
+    from playground.state import DEFAULT_DATASET, DEFAULT_LAYERS
+
+    _wait_table(page, _expected(DEFAULT_LAYERS, DEFAULT_DATASET))
+
+    # Add a Dropout: it goes before the output layer and passes the shape through.
+    page.locator(".cp-add-dropout button").first.click()
+    with_dropout = "conv2d:8:3,maxpool:2,flatten,dropout:0.5,dense:10:softmax"
+    _wait_table(page, _expected(with_dropout, "digits"))
+
+    # Edit the first Conv2D: 16 filters of 5x5.
+    page.locator(".cp-block-conv2d .cp-arg-filters select").first.select_option("16")
+    page.locator(".cp-block-conv2d .cp-arg-kernel_size select").first.select_option("5")
+    edited = "conv2d:16:5,maxpool:2,flatten,dropout:0.5,dense:10:softmax"
+    _wait_table(page, _expected(edited, "digits"))
+    assert _total(page) == sum(p for _, p in _expected(edited, "digits"))
+    assert "conv2d:16:5" in page.url  # the address follows every edit, without a reload
+
+    # Remove the Dropout by mistake, then get it back.
+    page.locator(".cp-block-dropout .cp-remove button").first.click()
+    _wait_table(page, _expected("conv2d:16:5,maxpool:2,flatten,dense:10:softmax", "digits"))
+    page.locator(".cp-undo button").first.click()
+    _wait_table(page, _expected(edited, "digits"))
+
+    # The Keras preset needs 28x28 images: it switches to MNIST and shows Keras's total.
+    page.locator(".cp-preset-keras button").first.click()
+    _wait_table(page, _expected(KERAS, "mnist"))
+    assert _total(page) == 34_826
+    assert "dataset=mnist" in page.url and KERAS in page.url
+
+
+# --------------------------------------------------------------------------- shared link, invalid model
+
+
+def test_shared_link_with_an_invalid_model_shows_the_problem_and_the_fix(open_app):
+    layers = "conv2d:8:3,maxpool:2,conv2d:16:5,flatten,dense:10:softmax"
+    page = open_app(f"?dataset=digits&layers={layers}&epochs=3")
+
+    bad = page.locator(".cp-summary tr.cp-row-error").first
+    bad.wait_for(state="visible")
+    assert bad.get_attribute("data-index") == "2"  # the third layer, and only it
+    assert page.locator(".cp-summary tr.cp-row-error").count() == 1
+    assert "conv2d_1 (Conv2D)" in bad.inner_text()
+    error = page.locator(".cp-error").first.inner_text()
+    assert "kernel_size" in error and "larger than its input" in error and "padding='same'" in error
+    # The rest of the table still shows: the layers before and after have shapes.
+    rows = _table(page)
+    assert rows[0] == ((6, 6, 8), 80) and rows[1][0] == (3, 3, 8) and rows[4][0] == (10,)
+    assert _train_button(page).is_disabled()
+    assert "Fix the model first" in page.locator(".cp-train-reason").first.inner_text()
+
+    page.locator(".cp-fix button", has_text="padding='same'").first.click()
+    fixed = "conv2d:8:3,maxpool:2,conv2d:16:5:padding=same,flatten,dense:10:softmax"
+    _wait_table(page, _expected(fixed, "digits"))
+    assert page.locator(".cp-summary tr.cp-row-error").count() == 0
+    _wait_enabled(_train_button(page))
+    assert "padding=same" in page.url
+
+
+# --------------------------------------------------------------------------- train and stop
+
+
+def test_train_on_digits_then_stop_a_longer_run(app_page):
+    page = app_page
+    status = page.locator(".cp-status")
+    epochs = page.locator(".cp-epochs input").first
+    epochs.fill("6")
+    epochs.press("Enter")
+    page.wait_for_timeout(300)
+    _train_button(page).click()
+    _wait_text(status, r"^Finished", timeout_s=120)
+    accuracy_text = _wait_text(page.locator(".cp-test-accuracy"), r"\d+\.\d %")
+
+    train = _bokeh_data(page, "cp-train-source")
+    val = _bokeh_data(page, "cp-val-source")
+    assert train and len(train["loss"]) >= 6, train
+    assert len(val["loss"]) == 6, val
+    assert val["loss"][-1] < val["loss"][0], f"validation loss did not fall: {val['loss']}"
+    assert val["accuracy"][-1] > val["accuracy"][0], f"accuracy did not rise: {val['accuracy']}"
+    assert train["loss"][-1] < train["loss"][0]
+    assert float(re.search(r"(\d+\.\d) %", accuracy_text).group(1)) > 80
+
+    # A much longer run, stopped mid-way: the page answers and the run ends promptly.
+    epochs.fill("100")
+    epochs.press("Enter")
+    page.wait_for_timeout(300)
+    _train_button(page).click()
+    _wait_text(status, r"^Epoch ([2-9]|\d\d)/100", timeout_s=60)
+    assert epochs.is_disabled()  # settings are locked while training...
+    assert "locked while training" in page.locator(".cp-train-reason").first.inner_text()
+    clicked = time.monotonic()
+    page.locator(".cp-stop button").first.click(timeout=5_000)
+    text = _wait_text(status, r"^Stopped", timeout_s=30)
+    elapsed = time.monotonic() - clicked
+    assert elapsed < 5, f"Stop took {elapsed:.1f} s (test accuracy included)"
+    assert "test accuracy" in text
+    _wait_enabled(epochs)  # ...and unlocked after
+    _wait_enabled(_train_button(page))
+    train = _bokeh_data(page, "cp-train-source")
+    assert max(train["x"]) < 6 + 100  # it did not run to the end
+
+
+# --------------------------------------------------------------------------- malformed link
+
+
+def test_malformed_link_with_markup_is_shown_as_text(open_app):
+    evil_layers = "conv2d:8:3,<script>window.__pwned=1</script>,dense:10:softmax"
+    evil_dataset = '<img src=x onerror="window.__pwned=2">'
+    page = open_app(f"?layers={evil_layers}&dataset={evil_dataset}&epochs=2")
+
+    message = page.locator(".cp-link-error").first
+    message.wait_for(state="visible")
+    text = message.inner_text()
+    assert "token 2" in text and "unknown layer kind" in text  # which token, and why
+    assert "<script>" in text  # shown as text...
+    assert "Unknown dataset" in text and "<img" in text
+    assert message.locator("script, img").count() == 0  # ...never as markup
+    assert page.evaluate("() => window.__pwned === undefined")
+
+    from playground.state import DEFAULT_DATASET, DEFAULT_LAYERS
+
+    _wait_table(page, _expected(DEFAULT_LAYERS, DEFAULT_DATASET))  # the default model instead
+    assert page.locator(".cp-epochs input").first.input_value() == "2"  # the valid parts are kept
