@@ -121,6 +121,28 @@ class _SiteHandler(http.server.SimpleHTTPRequestHandler):
         if self._strip_prefix():
             super().do_HEAD()
 
+    def send_head(self):
+        # Serve the precompressed twin (<file>.gz, written by the build) when the browser
+        # accepts gzip: the WebAssembly runtime shrinks from 10 MB to 3 MB on the wire.
+        path = self.translate_path(self.path)
+        if ("gzip" in self.headers.get("Accept-Encoding", "") and os.path.isfile(path)
+                and os.path.isfile(path + ".gz")):
+            f = open(path + ".gz", "rb")  # noqa: SIM115 (closed by the base class)
+            try:
+                stat = os.fstat(f.fileno())
+                self.send_response(200)
+                self.send_header("Content-Type", self.guess_type(path))
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Vary", "Accept-Encoding")
+                self.send_header("Content-Length", str(stat.st_size))
+                self.send_header("Last-Modified", self.date_time_string(int(stat.st_mtime)))
+                self.end_headers()
+                return f
+            except Exception:
+                f.close()
+                raise
+        return super().send_head()
+
     def end_headers(self) -> None:
         # Pages and the service worker are always revalidated so a rebuilt site shows up;
         # everything else may be cached briefly by the browser (the service worker does the
@@ -986,8 +1008,29 @@ def precompile(archives: list[tuple[Path, str, bool]], pyodide_dir: Path) -> Non
             detail(f"{path.name}: {len(compiled)} modules compiled")
 
 
+COMPRESSIBLE = (".wasm", ".js", ".mjs", ".css", ".html", ".json", ".svg", ".txt", ".map")
+
+
+def precompress(stage: Path, files: list[str]) -> int:
+    """Write <file>.gz next to compressible files (make_server serves them); bytes saved."""
+    import gzip
+
+    saved = 0
+    for rel in files:
+        path = stage / rel
+        if not rel.endswith(COMPRESSIBLE) or path.name == "sw.js" or path.stat().st_size < 2048:
+            continue
+        data = path.read_bytes()
+        packed = gzip.compress(data, compresslevel=9, mtime=0)
+        if len(packed) < 0.9 * len(data):
+            path.with_name(path.name + ".gz").write_bytes(packed)
+            saved += len(data) - len(packed)
+    return saved
+
+
 def cmd_build(args: argparse.Namespace | None = None) -> int:
     t0 = time.time()
+    out = Path(args.out).resolve() if args is not None and getattr(args, "out", None) else SITE
     cfg = runtime_config()
     python = ensure_venv(["app", "build"])
     lock = load_runtime_lock()
@@ -1058,20 +1101,22 @@ def cmd_build(args: argparse.Namespace | None = None) -> int:
         "CP_VERSION": json.dumps(version), "CP_PRECACHE": json.dumps(["./", *precache], indent=0)}))
 
     check_no_external_urls(stage)
+    gz_saved = precompress(stage, files)
+    detail(f"gzip twins for the local server: {gz_saved / 1e6:.1f} MB less on the wire")
     total = sum((stage / f).stat().st_size for f in files)
     info = {
         "inputs": input_fingerprint(), "version": version,
         "pyodide": cfg["pyodide"], "panel": cfg["panel"], "bokeh": cfg["bokeh"],
         "packages": load_order, "datasets": [f"data/{p.name}" for p, _ in datasets],
-        "size_bytes": total,
+        "size_bytes": total, "gzip_twins_bytes": sum(p.stat().st_size for p in stage.rglob("*.gz")),
         "startup_bytes": sum(sizes.values()) + sum((stage / f).stat().st_size for f in files
                                                    if f.startswith("static/") or "/" not in f),
     }
     (stage / "build-info.json").write_text(json.dumps(info, indent=1) + "\n")
-    if SITE.exists():
-        shutil.rmtree(SITE)
-    shutil.move(str(stage), SITE)
-    log(f"Built site/ in {time.time() - t0:.0f} s: {len(files) + 2} files, {total / 1e6:.1f} MB")
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.move(str(stage), out)
+    log(f"Built {out.name}/ in {time.time() - t0:.0f} s: {len(files) + 2} files, {total / 1e6:.1f} MB")
     return 0
 
 
@@ -1244,7 +1289,8 @@ def main(argv: list[str] | None = None) -> int:
         description="Build, serve and test the CNN Playground static site.",
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n")[1])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("build", help="assemble site/")
+    p = sub.add_parser("build", help="assemble site/")
+    p.add_argument("--out", help="write the site here instead of site/")
     p = sub.add_parser("serve", help="build if needed, then serve site/")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
