@@ -677,12 +677,18 @@ class PlaygroundState(param.Parameterized):
             self.param.update(**preset.settings)
 
     # ---- share links
-    def apply_query(self, query: str | dict) -> list[LinkProblem]:
-        """Load a share link. Problems are kept in ``link_problems`` (plain text)."""
+    def apply_query(self, query: str | dict, record: bool = False) -> list[LinkProblem]:
+        """Load a share link. Problems are kept in ``link_problems`` (plain text).
+
+        Opening the page's own link is not an edit (``record=False``); a link pasted
+        into the page is (``record=True``), so Undo brings the previous model back.
+        """
+        if self.training:
+            return []
         values, problems = parse_query(query)
         if "layers" not in values:
             values.setdefault("layers", default_blocks())
-        self._restoring = True  # opening a link is not an undoable edit
+        self._restoring = not record
         try:
             self.param.update(**values)
         finally:

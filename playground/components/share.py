@@ -42,9 +42,11 @@ class ShareLink(Viewer):
         self._written: str | None = None
         self._synced = False
         self._link = pn.widgets.TextInput(
-            name="Share this model: copy the link", value="", sizing_mode="stretch_width",
-            css_classes=["cp-share-link"],
+            name="Share this model: copy the link (or paste one and press Enter)", value="",
+            sizing_mode="stretch_width", css_classes=["cp-share-link"],
         )
+        self._showing = ""
+        self._link.param.watch(self._on_typed, "value")
         self._problems = pn.pane.HTML("", sizing_mode="stretch_width",
                                       stylesheets=[".cp-link-problem { color: #8a1c1c; }"])
         self.state.param.watch(self._write, _WATCHED)
@@ -104,7 +106,16 @@ class ShareLink(Viewer):
         base = ""
         if loc is not None and loc.href:
             base = loc.href.split("?")[0].split("#")[0]
-        self._link.value = base + self.state.query()
+        self._showing = base + self.state.query()
+        self._link.value = self._showing
+
+    def _on_typed(self, event) -> None:
+        """A link pasted into the box opens like a link in the address bar."""
+        text = (event.new or "").strip()
+        if text == self._showing or self.state.training:
+            return
+        query = text.split("?", 1)[1] if "?" in text else text
+        self.state.apply_query("?" + query.split("#", 1)[0], record=True)
 
     def _show_problems(self, *_events) -> None:
         problems = self.state.link_problems

@@ -160,3 +160,15 @@ def test_shapeflow_draws_one_box_per_layer_with_escaped_labels():
     for label in ("28×28×1", "26×26×32", "13×13×32", "5×5×64", "1600", "10"):
         assert f">{label}<" in svg
     _no_markup_from(svg)
+
+
+def test_a_link_pasted_into_the_share_box_opens():
+    state = PlaygroundState()
+    share = ShareLink(state=state, location=_location("http://h/", ""))
+    share._link.value = "https://course.example/cnn/?dataset=mnist&layers=" + PRESETS["keras"].layers
+    assert state.dataset == "mnist" and state.analysis.total_params == 34_826
+    assert share._link.value == "http://h/" + state.query()
+    share._link.value = "?layers=nonsense"
+    assert format_layers(state.layers) == DEFAULT_LAYERS and state.link_problems
+    state.undo()  # pasting a link is an edit: the model before it comes back
+    assert state.dataset == "mnist" and state.analysis.total_params == 34_826
