@@ -289,8 +289,11 @@ def max_pool2d_forward(x, pool_size: tuple[int, int], strides: tuple[int, int], 
             source[k] = _window(xp, i, j, h_out, w_out, sh, sw)
     else:
         source = [_window(xp, i, j, h_out, w_out, sh, sw) for i, j in offsets]
-    out = np.array(source[0], dtype=x.dtype)  # (N, Ho, Wo, C)
-    for k in range(1, len(offsets)):
+    if len(offsets) == 1:
+        out = np.array(source[0], dtype=x.dtype)  # (N, Ho, Wo, C)
+    else:
+        out = np.maximum(source[0], source[1])
+    for k in range(2, len(offsets)):
         np.maximum(out, source[k], out=out)
     cache = (source, out, xp.shape, x.shape, pad_h, pad_w, (ph, pw), (sh, sw))
     return out, cache
