@@ -312,15 +312,21 @@ class RendererClock:
         return out
 
     def __call__(self) -> float:
-        total = 0
+        """Nanosecond-resolution run time of every thread (schedstat), else clock ticks."""
+        ns = 0
+        ticks = 0
         for pid in self.pids:
             try:
-                fields = Path(f"/proc/{pid}/stat").read_text()
-                fields = fields[fields.rindex(")") + 2:].split()
-                total += int(fields[11]) + int(fields[12])  # utime + stime
-            except (OSError, ValueError):
-                pass
-        return total / self.tick
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    ns += int((task / "schedstat").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text()
+                    fields = fields[fields.rindex(")") + 2:].split()
+                    ticks += int(fields[11]) + int(fields[12])  # utime + stime
+                except (OSError, ValueError):
+                    pass
+        return ns / 1e9 + ticks / self.tick
 
 
 def measure_training(page, native: Native, rounds: int) -> dict:
@@ -485,6 +491,10 @@ def report(measured: dict, info: dict, app: dict | None, args) -> None:
           + " | ".join(f"{name} {n_digits / wall.sps('starter', side):.2f} s" for side, name in
                        (("pycnn", "browser"), ("native", "native"), ("convnetjs", "ConvNetJS")))
           + "   (goal: browser <= 2 s)")
+    if measured["cpu"]:
+        print(f"  per CPU second (one core to itself): browser {n_digits / cpu.sps('starter', 'pycnn'):.2f} s"
+              f" | native {n_digits / cpu.sps('starter', 'native'):.2f} s"
+              f" | ConvNetJS {n_digits / cpu.sps('starter', 'convnetjs'):.2f} s")
     k32w = med(wall.ratios("keras32", "pycnn", "convnetjs"))
     k32c = med(cpu.ratios("keras32", "pycnn", "convnetjs"))
     print(f"Keras convnet at batch 32: pycnn in the browser = {k32w:.2f}x ConvNetJS by wall "
@@ -495,6 +505,13 @@ def report(measured: dict, info: dict, app: dict | None, args) -> None:
           f"{n_mnist / wall.sps('mnist_default', 'pycnn'):.0f} s at batch 32 (goal: well under "
           f"30 s); the Keras convnet {n_mnist / wall.sps('keras128', 'pycnn'):.0f} s at batch "
           f"128, {n_mnist / wall.sps('keras32', 'pycnn'):.0f} s at batch 32")
+    if measured["cpu"]:
+        print(f"  per CPU second (one core to itself): default layers "
+              f"{n_mnist / cpu.sps('mnist_default', 'pycnn'):.0f} s, Keras convnet "
+              f"{n_mnist / cpu.sps('keras128', 'pycnn'):.0f} s (batch 128), "
+              f"{n_mnist / cpu.sps('keras32', 'pycnn'):.0f} s (batch 32); ConvNetJS would take "
+              f"{n_mnist / cpu.sps('mnist_default', 'convnetjs'):.0f} s and "
+              f"{n_mnist / cpu.sps('keras32', 'convnetjs'):.0f} s")
     if app and app.get("error"):
         print(f"\nsummary update latency: NOT MEASURED, the app edit failed: {app['error'][:2000]}")
     elif app:
