@@ -35,7 +35,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
-import e2e_support as sup  # noqa: E402 - shared with the e2e fixtures
+import e2e_support as sup
 
 MB = 1024 * 1024
 
@@ -159,14 +159,18 @@ def _wait_for_sw_cache(page, timeout_s: float = 120) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--site", type=Path, help="built site dir (default: $CNN_PLAYGROUND_SITE or build)")
-    ap.add_argument("--runs", type=int, default=5, help="runs per measurement (>= 5 for the report)")
+    ap.add_argument(
+        "--site", type=Path, help="built site dir (default: $CNN_PLAYGROUND_SITE or build)"
+    )
+    ap.add_argument(
+        "--runs", type=int, default=5, help="runs per measurement (>= 5 for the report)"
+    )
     ap.add_argument("--timeout", type=float, default=sup.LIVE_TIMEOUT_S)
     ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = ap.parse_args(argv)
 
     site = args.site.resolve() if args.site else sup.build_site()
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+    from playwright.sync_api import sync_playwright
 
     server = sup.LocalServer(site, "/")
     proxy = sup.BlackholeProxy()
@@ -176,17 +180,23 @@ def main(argv: list[str] | None = None) -> int:
     warm: list[Run] = []
     sw_bytes_after_ready = 0
     first_visit_total = 0
-    print(f"site: {site}\nserver: {server.url}\nbrowser: {sup.describe_chromium()}\n"
-          f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start\n", flush=True)
+    print(
+        f"site: {site}\nserver: {server.url}\nbrowser: {sup.describe_chromium()}\n"
+        f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start\n",
+        flush=True,
+    )
     try:
         with sync_playwright() as pw:
             browser = sup.launch_chromium(pw, proxy_port=proxy.port)
-            print(f"Chromium {browser.version}; {args.runs} cold + {args.runs} warm loads", flush=True)
+            print(
+                f"Chromium {browser.version}; {args.runs} cold + {args.runs} warm loads", flush=True
+            )
             for i in range(args.runs):
                 context = browser.new_context(service_workers="allow")
                 sup.instrument_context(context, monitor)
                 ctx_requests: list = []
-                context.on("request", lambda r: ctx_requests.append(r))  # includes the service worker's own
+                # includes the service worker's own requests
+                context.on("request", lambda r, sink=ctx_requests: sink.append(r))
                 page, run = _open_and_time(context, server.url, monitor, args.timeout)
                 n_at_ready = len(ctx_requests)
                 run.requests = list(ctx_requests[:n_at_ready])
@@ -197,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
                     _wait_for_sw_cache(page)
                     later = _transfers(ctx_requests[n_at_ready:])
                     sw_bytes_after_ready = sum(t[1] for t in later if not t[3])
-                    first_visit_total = sum(t[1] for t in everything if not t[3]) + sw_bytes_after_ready
+                    first_visit_total = (
+                        sum(t[1] for t in everything if not t[3]) + sw_bytes_after_ready
+                    )
                 cold.append(run)
                 print(f"  cold {i + 1}: {run.ready_ms / 1000:6.2f} s", flush=True)
                 context.close()
@@ -230,21 +242,31 @@ def main(argv: list[str] | None = None) -> int:
     cold_bytes_all = [sum(t[1] for t in r.transfers) for r in cold]
     site_total, by_kind = _site_size(site)
 
-    print(f"\nload average at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs): "
-          "figures from a busy machine are upper bounds")
+    print(
+        f"\nload average at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs): "
+        "figures from a busy machine are upper bounds"
+    )
     print("\n== Load time (navigation -> .cp-ready), headless Chromium ==")
     print(f"{'':<8}{'median':>9}{'min':>9}{'max':>9}   goal")
-    print(f"{'cold':<8}{statistics.median(cold_ms) / 1000:>8.2f}s{min(cold_ms) / 1000:>8.2f}s"
-          f"{max(cold_ms) / 1000:>8.2f}s   <= 8 s")
-    print(f"{'warm':<8}{statistics.median(warm_ms) / 1000:>8.2f}s{min(warm_ms) / 1000:>8.2f}s"
-          f"{max(warm_ms) / 1000:>8.2f}s   <= 4 s")
+    print(
+        f"{'cold':<8}{statistics.median(cold_ms) / 1000:>8.2f}s{min(cold_ms) / 1000:>8.2f}s"
+        f"{max(cold_ms) / 1000:>8.2f}s   <= 8 s"
+    )
+    print(
+        f"{'warm':<8}{statistics.median(warm_ms) / 1000:>8.2f}s{min(warm_ms) / 1000:>8.2f}s"
+        f"{max(warm_ms) / 1000:>8.2f}s   <= 4 s"
+    )
 
     print("\n== Bytes ==")
-    print(f"cold transfer by the page up to .cp-ready: {cold_bytes / MB:8.2f} MB  (goal <= 30 MB; "
-          f"all runs {min(cold_bytes_all) / MB:.2f}-{max(cold_bytes_all) / MB:.2f} MB, "
-          f"{len(transfers)} responses)")
-    print(f"whole first visit incl. the service worker's own downloads (run 1): "
-          f"{first_visit_total / MB:.2f} MB")
+    print(
+        f"cold transfer by the page up to .cp-ready: {cold_bytes / MB:8.2f} MB  (goal <= 30 MB; "
+        f"all runs {min(cold_bytes_all) / MB:.2f}-{max(cold_bytes_all) / MB:.2f} MB, "
+        f"{len(transfers)} responses)"
+    )
+    print(
+        f"whole first visit incl. the service worker's own downloads (run 1): "
+        f"{first_visit_total / MB:.2f} MB"
+    )
     print(f"site/ on disk                 : {site_total / MB:8.2f} MB")
     for kind, n in sorted(by_kind.items(), key=lambda kv: -kv[1])[:8]:
         print(f"    {kind:<18}{n / MB:8.2f} MB")
@@ -252,11 +274,15 @@ def main(argv: list[str] | None = None) -> int:
     for url, n, *_ in sorted(transfers, key=lambda t: -t[1])[:10]:
         print(f"    {n / MB:7.2f} MB  {url.split('/', 3)[-1][:100]}")
 
-    print(f"\n== Where the time goes (median cold run, {ref.ready_ms / 1000:.2f} s), ms since navigation ==")
+    print(
+        f"\n== Where the time goes (median cold run, {ref.ready_ms / 1000:.2f} s), ms since navigation =="
+    )
     events: list[tuple[float, str]] = []
     for url, n, end, *_ in transfers:
         if end is not None and n >= 200 * 1024:
-            events.append((end - ref.time_origin, f"received {url.rsplit('/', 1)[-1]} ({n / MB:.1f} MB)"))
+            events.append(
+                (end - ref.time_origin, f"received {url.rsplit('/', 1)[-1]} ({n / MB:.1f} MB)")
+            )
     events += [(float(t), f"milestone: {name}") for name, t in ref.marks.items()]
     events += [(t, f"loader: {s}") for t, s in ref.status]
     seen_console: set[str] = set()
@@ -270,9 +296,13 @@ def main(argv: list[str] | None = None) -> int:
 
     def phases(run: Run) -> dict[str, float]:
         m, out, prev = run.marks, {}, 0.0
-        for name, label in (("pyodide-ready", "Pyodide boot"), ("packages-loaded", "packages"),
-                            ("app-ready", "app import + first document"),
-                            ("render-start", "hand-over to the page"), ("live", "first render")):
+        for name, label in (
+            ("pyodide-ready", "Pyodide boot"),
+            ("packages-loaded", "packages"),
+            ("app-ready", "app import + first document"),
+            ("render-start", "hand-over to the page"),
+            ("live", "first render"),
+        ):
             if name in m:
                 out[label] = m[name] - prev
                 prev = m[name]
@@ -289,14 +319,25 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {k:<30}{statistics.median(vals):8.0f}")
 
     if args.json:
-        args.json.write_text(json.dumps({
-            "cold_ms": cold_ms, "warm_ms": warm_ms,
-            "cold_median_ms": statistics.median(cold_ms), "warm_median_ms": statistics.median(warm_ms),
-            "cold_bytes": cold_bytes, "first_visit_total_bytes": first_visit_total,
-            "site_bytes": site_total, "site_bytes_by_kind": by_kind,
-            "timeline_ms": sorted(events),
-            "cold_marks": [r.marks for r in cold], "warm_marks": [r.marks for r in warm], "external_requests": monitor.external_requests,
-        }, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "cold_ms": cold_ms,
+                    "warm_ms": warm_ms,
+                    "cold_median_ms": statistics.median(cold_ms),
+                    "warm_median_ms": statistics.median(warm_ms),
+                    "cold_bytes": cold_bytes,
+                    "first_visit_total_bytes": first_visit_total,
+                    "site_bytes": site_total,
+                    "site_bytes_by_kind": by_kind,
+                    "timeline_ms": sorted(events),
+                    "cold_marks": [r.marks for r in cold],
+                    "warm_marks": [r.marks for r in warm],
+                    "external_requests": monitor.external_requests,
+                },
+                indent=2,
+            )
+        )
     return 1 if monitor.external_requests else 0
 
 

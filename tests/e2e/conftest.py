@@ -33,13 +33,13 @@ Fixtures (see docs/TESTING.md):
 
 from __future__ import annotations
 
+import contextlib
 import re
 import urllib.parse
 from pathlib import Path
 
-import pytest
-
 import e2e_support as sup
+import pytest
 
 _current_monitor: sup.Monitor | None = None
 _session_ports: set[int] = set()
@@ -202,10 +202,8 @@ def new_context(request, chromium_browser, monitor):
     if failed:
         _save_failure_artifacts(request.node, contexts, monitor)
     for context in contexts:
-        try:
+        with contextlib.suppress(Exception):  # the browser may be gone
             context.close()
-        except Exception:  # noqa: BLE001 - browser may be gone
-            pass
 
 
 def _save_failure_artifacts(node, contexts, monitor) -> None:
@@ -216,10 +214,8 @@ def _save_failure_artifacts(node, contexts, monitor) -> None:
     n = 0
     for context in contexts:
         for pg in context.pages:
-            try:
+            with contextlib.suppress(Exception):
                 pg.screenshot(path=str(out / f"{stem}.{n}.png"), full_page=True, timeout=10_000)
-            except Exception:  # noqa: BLE001
-                pass
             n += 1
 
 

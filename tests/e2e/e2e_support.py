@@ -17,6 +17,7 @@ Used by ``tests/e2e/conftest.py`` and ``benchmarks/bench_load.py``:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -25,9 +26,10 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Self
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -112,7 +114,7 @@ def launch_chromium(playwright, proxy_port: int | None = None):
         ]
     try:
         return playwright.chromium.launch(**kwargs)
-    except Exception as exc:  # noqa: BLE001 - turn into an actionable message
+    except Exception as exc:
         hint = (
             f"Set ${CHROMIUM_ENV} to a Chromium binary, install Debian's `chromium` "
             "(apt-get install chromium), or run `playwright install chromium`."
@@ -132,7 +134,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 def _import_make_server():
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))
-    from build import make_server  # noqa: PLC0415 - build.py lives at the repo root
+    from build import make_server
 
     return make_server
 
@@ -168,7 +170,7 @@ class LocalServer:
             self._thread.join(timeout=10)
             self.running = False
 
-    def __enter__(self) -> "LocalServer":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -368,8 +370,10 @@ def attach_page(page, monitor: Monitor) -> None:
             url, status = resp.url, resp.status
         except Exception:  # noqa: BLE001
             return
-        if status >= 400 and is_local(url) and not url.split("?")[0].endswith(
-            monitor.ignored_http_error_suffixes
+        if (
+            status >= 400
+            and is_local(url)
+            and not url.split("?")[0].endswith(monitor.ignored_http_error_suffixes)
         ):
             monitor.http_errors.append(f"{status} {url}")
 
@@ -435,18 +439,14 @@ def wait_until_live(target, monitor: Monitor | None = None, timeout_s: float = L
     while True:
         if is_live(target, wait_ms=500):
             return
-        try:
+        with contextlib.suppress(Exception):  # not rendered (yet / any more)
             status = target.locator(LOADING_STATUS_SELECTOR).first.inner_text(timeout=200)
             last_status = status.strip() or last_status
-        except Exception:  # noqa: BLE001
-            pass
         problems = monitor.problems(external=False) if monitor else []
         error_text = ""
-        try:
+        with contextlib.suppress(Exception):
             if load_error.is_visible():
                 error_text = load_error.inner_text(timeout=200)
-        except Exception:  # noqa: BLE001
-            pass
         if problems or error_text:
             detail = "\n".join(problems)
             if error_text:
@@ -469,7 +469,7 @@ def build_site(site_dir: Path | None = None) -> Path:
     ``site/`` — rebuilt with ``python3 build.py build`` unless build.py says it is
     current (``build.site_is_current()``), so ``python3 build.py test`` builds once.
     """
-    import subprocess  # noqa: PLC0415
+    import subprocess
 
     env_site = os.environ.get(SITE_ENV)
     if env_site:
@@ -481,7 +481,7 @@ def build_site(site_dir: Path | None = None) -> Path:
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))
     try:
-        import build  # noqa: PLC0415
+        import build
 
         current = (path / "index.html").is_file() and bool(build.site_is_current())
     except Exception:  # noqa: BLE001 - older build.py: just build
@@ -489,7 +489,7 @@ def build_site(site_dir: Path | None = None) -> Path:
     if not current:
         cmd = [sys.executable, str(REPO_ROOT / "build.py"), "build"]
         print(f"e2e: building the site: {' '.join(cmd)}", flush=True)
-        proc = subprocess.run(cmd, cwd=REPO_ROOT)
+        proc = subprocess.run(cmd, cwd=REPO_ROOT, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"`{' '.join(cmd)}` failed with exit code {proc.returncode}")
     if not (path / "index.html").is_file():
