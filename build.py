@@ -710,6 +710,11 @@ def build_wheels(lock: dict, archives: dict[str, Path], out: Path) -> dict[str, 
     return entries
 
 
+def _sri(sha256_hex: str) -> str:
+    """Subresource-integrity string, as Pyodide builds it from the lock's sha256."""
+    return "sha256-" + base64.b64encode(bytes.fromhex(sha256_hex)).decode()
+
+
 def _lock_entry(name: str, whl: Path) -> dict:
     version = whl.name.split("-")[1]
     return {
@@ -1079,7 +1084,8 @@ def cmd_build(args: argparse.Namespace | None = None) -> int:
         sizes[name] = (pyo / name).stat().st_size
     lazy = [{"path": site_packages + member, "url": f"data/{p.name}"} for p, member in datasets]
     worker_cfg = {"pyodide": cfg["pyodide"], "packages": load_order, "sizes": sizes,
-                  "lazyFiles": lazy, "lazyImports": cfg.get("lazy-imports", [])}
+                  "lazyFiles": lazy, "lazyImports": cfg.get("lazy-imports", []),
+                  "integrity": {p["file_name"]: _sri(p["sha256"]) for p in packages.values()}}
     (stage / "app.js").write_text(make_worker(panel_js, worker_cfg))
     (stage / "index.html").write_text(make_page(html, cfg))
 
@@ -1195,16 +1201,17 @@ def cmd_bench_load(args: argparse.Namespace) -> int:
     import threading
 
     python = ensure_venv(["app", "build", "test"])
+    site = Path(args.site).resolve() if args.site else SITE
     if os.environ.get("CNN_PLAYGROUND_BENCH_CHILD") != "1":
         # Re-run inside the venv, where Playwright is installed.
         chromium = find_chromium(python)
-        if not args.no_build:
+        if not args.no_build and not args.site:
             ensure_site()
         env = dict(os.environ, CNN_PLAYGROUND_BENCH_CHILD="1")
         if chromium:
             env["CNN_PLAYGROUND_CHROMIUM"] = chromium
         return subprocess.run([str(python), __file__, "bench-load", "--no-build",
-                               "--runs", str(args.runs)], env=env).returncode
+                               "--runs", str(args.runs), "--site", str(site)], env=env).returncode
     from playwright.sync_api import sync_playwright
 
     served = {"bytes": 0}
@@ -1214,9 +1221,9 @@ def cmd_bench_load(args: argparse.Namespace) -> int:
             served["bytes"] += os.fstat(source.fileno()).st_size
             super().copyfile(source, outputfile)
 
-    server = make_server(SITE, "127.0.0.1", 0)
+    server = make_server(site, "127.0.0.1", 0)
     server.RequestHandlerClass = functools.partial(
-        type("H", (CountingHandler,), {"prefix": "/", "quiet": True}), directory=str(SITE))
+        type("H", (CountingHandler,), {"prefix": "/", "quiet": True}), directory=str(site))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -1245,8 +1252,9 @@ def cmd_bench_load(args: argparse.Namespace) -> int:
         browser.close()
     server.shutdown()
     server.server_close()
-    info = json.loads((SITE / "build-info.json").read_text())
-    print(f"\nsite/: {info['size_bytes'] / 1e6:.1f} MB; loaded at start: "
+    info = json.loads((site / "build-info.json").read_text())
+    print(f"\nload average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; "
+          f"site: {info['size_bytes'] / 1e6:.1f} MB; loaded at start: "
           f"{info['startup_bytes'] / 1e6:.1f} MB (uncompressed)")
     print(f"{'median of ' + str(args.runs):<14}" + "".join(f"{m:>17}" for m in BENCH_MILESTONES)
           + f"{'served':>11}")
@@ -1309,6 +1317,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("bench-load", help="cold/warm load time and transfer in headless Chromium")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--no-build", action="store_true")
+    p.add_argument("--site", help="measure this built site instead of site/")
     args = parser.parse_args(argv)
     commands = {"build": cmd_build, "serve": cmd_serve, "test": cmd_test, "dev": cmd_dev,
                 "clean": cmd_clean, "lock": cmd_lock, "bench-load": cmd_bench_load}

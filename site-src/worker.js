@@ -35,9 +35,22 @@ const totalBytes = Object.values(fileSizes).reduce((a, b) => a + b, 0);
 let doneBytes = 0;
 let doneFiles = 0;
 const nativeFetch = self.fetch.bind(self);
+
+// Start downloading every package while Python boots (same request Pyodide will make,
+// with the same integrity check); Pyodide's own fetch then receives the response.
+const prefetched = new Map();
+for (const [file, integrity] of Object.entries(CP.integrity)) {
+  const url = PYODIDE_URL + file;
+  const pending = nativeFetch(url, { integrity: integrity });
+  pending.catch(() => {}); // a failure is reported when Pyodide asks for the file
+  prefetched.set(url, pending);
+}
+
 self.fetch = async function (input, init) {
-  const response = await nativeFetch(input, init);
   const url = String(input instanceof Request ? input.url : input);
+  const early = prefetched.get(url);
+  prefetched.delete(url);
+  const response = await (early || nativeFetch(input, init));
   const name = decodeURIComponent(url.split("?")[0].split("/").pop());
   if (name in fileSizes) {
     if (!response.ok) {
