@@ -64,18 +64,30 @@ MNIST_IMAGES = 2048  # MNIST training images handed to both trainers (batches cy
 PROJECT_WHEEL_GLOB = "cnn_playground-*.whl"
 
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
-import e2e_support as sup  # noqa: E402 - Chromium launch, request blocking, servers
+import e2e_support as sup
 
 # (task, batch) -> steps per round for each side. One "step" is one timed call.
 TASKS = [
-    {"key": "keras32", "task": "keras", "batch": 32,
-     "steps": {"pycnn": 3, "convnetjs": 1, "native": 10}},
-    {"key": "keras128", "task": "keras", "batch": 128,
-     "steps": {"pycnn": 2, "native": 5}},
-    {"key": "starter", "task": "starter_epoch", "batch": 32,
-     "steps": {"pycnn": 5, "convnetjs": 2, "native": 5}},
-    {"key": "mnist_default", "task": "keras", "model": "mnist_default", "batch": 32,
-     "steps": {"pycnn": 12, "convnetjs": 4, "native": 20}},
+    {
+        "key": "keras32",
+        "task": "keras",
+        "batch": 32,
+        "steps": {"pycnn": 3, "convnetjs": 1, "native": 10},
+    },
+    {"key": "keras128", "task": "keras", "batch": 128, "steps": {"pycnn": 2, "native": 5}},
+    {
+        "key": "starter",
+        "task": "starter_epoch",
+        "batch": 32,
+        "steps": {"pycnn": 5, "convnetjs": 2, "native": 5},
+    },
+    {
+        "key": "mnist_default",
+        "task": "keras",
+        "model": "mnist_default",
+        "batch": 32,
+        "steps": {"pycnn": 12, "convnetjs": 4, "native": 20},
+    },
 ]
 SIDES = ("pycnn", "convnetjs", "native")
 
@@ -146,7 +158,7 @@ def ensure_site(site_arg: Path | None) -> Path:
             if (site / "index.html").is_file():
                 break
             log(f"no built site in {site}: running python3 build.py build (attempt {attempt + 1})")
-            subprocess.run(["python3", str(REPO / "build.py"), "build"], cwd=REPO)
+            subprocess.run(["python3", str(REPO / "build.py"), "build"], cwd=REPO, check=False)
     if not (site / "index.html").is_file():
         sys.exit(f"no built site at {site} (python3 build.py build failed?)")
     return site
@@ -158,7 +170,9 @@ def copy_site(site: Path, dest: Path) -> Path:
         shutil.rmtree(dest, ignore_errors=True)
         try:
             shutil.copytree(site, dest)
-            if (dest / "index.html").is_file() and list((dest / "pyodide").glob(PROJECT_WHEEL_GLOB)):
+            if (dest / "index.html").is_file() and list(
+                (dest / "pyodide").glob(PROJECT_WHEEL_GLOB)
+            ):
                 return dest
         except (shutil.Error, OSError) as exc:
             log(f"copying {site} failed ({exc}); retrying")
@@ -172,8 +186,19 @@ def ensure_convnetjs() -> Path:
         if npm is None:
             sys.exit("npm is needed to install convnetjs@0.3.0 (the reference trainer)")
         log(f"installing {CONVNETJS} into {PAGE_DIR / 'node_modules'} (npm)")
-        subprocess.run([npm, "install", "--no-save", "--no-package-lock", "--prefix",
-                        str(PAGE_DIR), CONVNETJS], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                npm,
+                "install",
+                "--no-save",
+                "--no-package-lock",
+                "--prefix",
+                str(PAGE_DIR),
+                CONVNETJS,
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     version = json.loads((CONVNETJS_JS.parents[1] / "package.json").read_text())["version"]
     if version != CONVNETJS.split("@")[1]:
         sys.exit(f"{CONVNETJS_JS.parents[1]} holds convnetjs {version}, need {CONVNETJS}")
@@ -198,8 +223,9 @@ open(f"{out}/meta.json", "w").write(json.dumps({"mnist_train": int(x.shape[0])})
 def write_data(out: Path) -> None:
     """Raw float32/int32 files both trainers read (from the repository's shipped subsets)."""
     out.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-c", DATA_SCRIPT, str(out), str(MNIST_IMAGES)],
-                   cwd=REPO, check=True)
+    subprocess.run(
+        [sys.executable, "-c", DATA_SCRIPT, str(out), str(MNIST_IMAGES)], cwd=REPO, check=True
+    )
 
 
 def native_pycnn(site: Path, scratch: Path, source: bool) -> Path:
@@ -230,15 +256,22 @@ def site_description(site: Path, site_copy: Path) -> str:
     if site == REPO / "site":
         try:
             sys.path.insert(0, str(REPO))
-            import build  # noqa: PLC0415
+            import build
 
-            text += (" (current with the sources)" if build.site_is_current()
-                     else " (OLDER than the sources: `python3 build.py build` to refresh)")
+            text += (
+                " (current with the sources)"
+                if build.site_is_current()
+                else " (OLDER than the sources: `python3 build.py build` to refresh)"
+            )
         except Exception as exc:  # noqa: BLE001
             text += f" (freshness unknown: {exc})"
     try:
-        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
         text += f"; repository HEAD {head}"
     except OSError:
         pass
@@ -254,7 +287,7 @@ class Native:
     def __init__(self, pycnn_root: Path, data_dir: Path) -> None:
         sys.path.insert(0, str(PAGE_DIR))
         sys.path.insert(0, str(pycnn_root))
-        import pycnn_steps  # noqa: PLC0415
+        import pycnn_steps
 
         self.steps = pycnn_steps
         self.info = json.loads(pycnn_steps.setup(str(data_dir)))
@@ -269,8 +302,12 @@ def call(page, worker: str, cmd: str, arg) -> dict:
 
 def task_arg(t: dict, side: str) -> dict:
     n = t["steps"][side]
-    return {"task": t["task"], "batch": t["batch"], "model": t.get("model", "keras"),
-            ("epochs" if t["task"] == "starter_epoch" else "steps"): n}
+    return {
+        "task": t["task"],
+        "batch": t["batch"],
+        "model": t.get("model", "keras"),
+        ("epochs" if t["task"] == "starter_epoch" else "steps"): n,
+    }
 
 
 class RendererClock:
@@ -293,7 +330,7 @@ class RendererClock:
             if d.name.isdigit():
                 try:
                     stat = (d / "stat").read_text()
-                    parent[int(d.name)] = int(stat[stat.rindex(")") + 2:].split()[1])
+                    parent[int(d.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
                 except (OSError, ValueError):
                     pass
         mine, todo = set(), [os.getpid()]
@@ -322,7 +359,7 @@ class RendererClock:
             except (OSError, ValueError, IndexError):
                 try:
                     fields = Path(f"/proc/{pid}/stat").read_text()
-                    fields = fields[fields.rindex(")") + 2:].split()
+                    fields = fields[fields.rindex(")") + 2 :].split()
                     ticks += int(fields[11]) + int(fields[12])  # utime + stime
                 except (OSError, ValueError):
                     pass
@@ -368,11 +405,17 @@ def measure_training(page, native: Native, rounds: int) -> dict:
             for side in order:
                 res = run(side, t)
                 key = (t["key"], side)
-                out["wall"].setdefault(key, []).append(res["samples"] / statistics.median(res["times"]))
+                out["wall"].setdefault(key, []).append(
+                    res["samples"] / statistics.median(res["times"])
+                )
                 if res["cpu"]:
-                    out["cpu"].setdefault(key, []).append(res["samples"] * len(res["times"]) / res["cpu"])
-        log(f"  round {r + 1}/{rounds}: {time.monotonic() - t_round:5.1f} s  " + "  ".join(
-            f"{k}/{s[:2]} {v[-1]:.0f}" for (k, s), v in out["wall"].items()))
+                    out["cpu"].setdefault(key, []).append(
+                        res["samples"] * len(res["times"]) / res["cpu"]
+                    )
+        log(
+            f"  round {r + 1}/{rounds}: {time.monotonic() - t_round:5.1f} s  "
+            + "  ".join(f"{k}/{s[:2]} {v[-1]:.0f}" for (k, s), v in out["wall"].items())
+        )
     return out
 
 
@@ -418,10 +461,12 @@ def spread(values) -> str:
     return f"{min(values):.2f}-{max(values):.2f}" if values else "-"
 
 
-ROWS = [("keras32", "Keras MNIST convnet, MNIST 28x28", 32),
-        ("keras128", "Keras MNIST convnet, MNIST 28x28", 128),
-        ("starter", "starter model, digits 8x8 (epochs)", 32),
-        ("mnist_default", "starter layers on MNIST 28x28", 32)]
+ROWS = [
+    ("keras32", "Keras MNIST convnet, MNIST 28x28", 32),
+    ("keras128", "Keras MNIST convnet, MNIST 28x28", 128),
+    ("starter", "starter model, digits 8x8 (epochs)", 32),
+    ("mnist_default", "starter layers on MNIST 28x28", 32),
+]
 
 
 class Figures:
@@ -440,8 +485,10 @@ class Figures:
 
     def table(self, title: str) -> None:
         print(f"\n{title}")
-        head = (f"{'model / data':34s} {'batch':>5s} {'pycnn browser':>14s} {'native':>10s} "
-                f"{'ConvNetJS':>10s} {'browser/ConvNetJS':>21s} {'browser/native':>15s}")
+        head = (
+            f"{'model / data':34s} {'batch':>5s} {'pycnn browser':>14s} {'native':>10s} "
+            f"{'ConvNetJS':>10s} {'browser/ConvNetJS':>21s} {'browser/native':>15s}"
+        )
         print(head)
         print("-" * len(head))
         for key, label, batch in ROWS:
@@ -456,8 +503,10 @@ class Figures:
             rc = f"{med(r_cj):.2f}x{star} ({spread(r_cj)})" if r_cj else "-"
             r_nat = self.ratios(key, "pycnn", "native")
             rn = f"{med(r_nat):.3f}x" if r_nat else "-"
-            print(f"{label:34s} {batch:5d} {self.sps(key, 'pycnn'):14.0f} "
-                  f"{self.sps(key, 'native'):10.0f} {cj_txt} {rc:>21s} {rn:>15s}")
+            print(
+                f"{label:34s} {batch:5d} {self.sps(key, 'pycnn'):14.0f} "
+                f"{self.sps(key, 'native'):10.0f} {cj_txt} {rc:>21s} {rn:>15s}"
+            )
 
 
 def report(measured: dict, info: dict, app: dict | None, args) -> None:
@@ -465,68 +514,104 @@ def report(measured: dict, info: dict, app: dict | None, args) -> None:
     py, cj, nat = info["pycnn"], info["convnetjs"], info["native"]
     print()
     print("=" * 100)
-    print(f"Chromium {info['chromium']} (headless), {info['cpus']} CPUs shared with other work "
-          f"(load average {info['load']}); {args.rounds} interleaved rounds")
-    print(f"pycnn in the browser: Pyodide {info['pyodide']} from the site's files, "
-          f"numpy {py['numpy']} ({'BLAS' if py['have_blas'] else 'no BLAS'}), "
-          f"pycnn from {'repository source' if args.source else 'the site wheel'}, in a Web Worker; "
-          f"worker ready in {py['load_ms']['total'] / 1000:.1f} s")
+    print(
+        f"Chromium {info['chromium']} (headless), {info['cpus']} CPUs shared with other work "
+        f"(load average {info['load']}); {args.rounds} interleaved rounds"
+    )
+    print(
+        f"pycnn in the browser: Pyodide {info['pyodide']} from the site's files, "
+        f"numpy {py['numpy']} ({'BLAS' if py['have_blas'] else 'no BLAS'}), "
+        f"pycnn from {'repository source' if args.source else 'the site wheel'}, in a Web Worker; "
+        f"worker ready in {py['load_ms']['total'] / 1000:.1f} s"
+    )
     print(f"site: {info['site']}")
-    print(f"native pycnn: CPython {nat['python']}, numpy {nat['numpy']} "
-          f"({'BLAS' if nat['have_blas'] else 'no BLAS'}), BLAS threads: {info['native_threads']}")
-    print(f"ConvNetJS {CONVNETJS} in a Web Worker (sgd, momentum 0.9, lr 0.01, batch 32); "
-          f"pycnn: SGD(0.01, momentum=0.9)")
+    print(
+        f"native pycnn: CPython {nat['python']}, numpy {nat['numpy']} "
+        f"({'BLAS' if nat['have_blas'] else 'no BLAS'}), BLAS threads: {info['native_threads']}"
+    )
+    print(
+        f"ConvNetJS {CONVNETJS} in a Web Worker (sgd, momentum 0.9, lr 0.01, batch 32); "
+        f"pycnn: SGD(0.01, momentum=0.9)"
+    )
     print(f"parameters  pycnn: {py['params']}  ConvNetJS: {cj['params']}")
-    wall.table("WALL CLOCK -- samples/s = batch / median step time within a round; "
-               "figures: median over rounds")
+    wall.table(
+        "WALL CLOCK -- samples/s = batch / median step time within a round; "
+        "figures: median over rounds"
+    )
     if measured["cpu"]:
-        cpu.table("CPU TIME -- samples/s per CPU second (browser: the renderer process; "
-                  "native: this thread); figures: median over rounds")
-    print("ratios: median of the per-round ratios (range in parentheses); * = against ConvNetJS's "
-          "batch-32 figure (it trains one sample per call, so its cost per sample does not "
-          "depend on the batch size)")
+        cpu.table(
+            "CPU TIME -- samples/s per CPU second (browser: the renderer process; "
+            "native: this thread); figures: median over rounds"
+        )
+    print(
+        "ratios: median of the per-round ratios (range in parentheses); * = against ConvNetJS's "
+        "batch-32 figure (it trains one sample per call, so its cost per sample does not "
+        "depend on the batch size)"
+    )
 
     n_digits = py["digits_images"]
-    print(f"\nstarter model, one digits epoch ({n_digits} images, batch 32), wall clock: "
-          + " | ".join(f"{name} {n_digits / wall.sps('starter', side):.2f} s" for side, name in
-                       (("pycnn", "browser"), ("native", "native"), ("convnetjs", "ConvNetJS")))
-          + "   (goal: browser <= 2 s)")
+    print(
+        f"\nstarter model, one digits epoch ({n_digits} images, batch 32), wall clock: "
+        + " | ".join(
+            f"{name} {n_digits / wall.sps('starter', side):.2f} s"
+            for side, name in (
+                ("pycnn", "browser"),
+                ("native", "native"),
+                ("convnetjs", "ConvNetJS"),
+            )
+        )
+        + "   (goal: browser <= 2 s)"
+    )
     if measured["cpu"]:
-        print(f"  per CPU second (one core to itself): browser {n_digits / cpu.sps('starter', 'pycnn'):.2f} s"
-              f" | native {n_digits / cpu.sps('starter', 'native'):.2f} s"
-              f" | ConvNetJS {n_digits / cpu.sps('starter', 'convnetjs'):.2f} s")
+        print(
+            f"  per CPU second (one core to itself): browser {n_digits / cpu.sps('starter', 'pycnn'):.2f} s"
+            f" | native {n_digits / cpu.sps('starter', 'native'):.2f} s"
+            f" | ConvNetJS {n_digits / cpu.sps('starter', 'convnetjs'):.2f} s"
+        )
     k32w = med(wall.ratios("keras32", "pycnn", "convnetjs"))
     k32c = med(cpu.ratios("keras32", "pycnn", "convnetjs"))
-    print(f"Keras convnet at batch 32: pycnn in the browser = {k32w:.2f}x ConvNetJS by wall "
-          f"clock, {k32c:.2f}x by CPU time (goal >= 5x)")
+    print(
+        f"Keras convnet at batch 32: pycnn in the browser = {k32w:.2f}x ConvNetJS by wall "
+        f"clock, {k32c:.2f}x by CPU time (goal >= 5x)"
+    )
     n_mnist = info["mnist_train"]
-    print(f"one epoch of the shipped MNIST training subset ({n_mnist} images) in the browser, "
-          f"from the wall-clock step rate: the app's default layers (starter layers on 28x28) "
-          f"{n_mnist / wall.sps('mnist_default', 'pycnn'):.0f} s at batch 32 (goal: well under "
-          f"30 s); the Keras convnet {n_mnist / wall.sps('keras128', 'pycnn'):.0f} s at batch "
-          f"128, {n_mnist / wall.sps('keras32', 'pycnn'):.0f} s at batch 32")
+    print(
+        f"one epoch of the shipped MNIST training subset ({n_mnist} images) in the browser, "
+        f"from the wall-clock step rate: the app's default layers (starter layers on 28x28) "
+        f"{n_mnist / wall.sps('mnist_default', 'pycnn'):.0f} s at batch 32 (goal: well under "
+        f"30 s); the Keras convnet {n_mnist / wall.sps('keras128', 'pycnn'):.0f} s at batch "
+        f"128, {n_mnist / wall.sps('keras32', 'pycnn'):.0f} s at batch 32"
+    )
     if measured["cpu"]:
-        print(f"  per CPU second (one core to itself): default layers "
-              f"{n_mnist / cpu.sps('mnist_default', 'pycnn'):.0f} s, Keras convnet "
-              f"{n_mnist / cpu.sps('keras128', 'pycnn'):.0f} s (batch 128), "
-              f"{n_mnist / cpu.sps('keras32', 'pycnn'):.0f} s (batch 32); ConvNetJS would take "
-              f"{n_mnist / cpu.sps('mnist_default', 'convnetjs'):.0f} s and "
-              f"{n_mnist / cpu.sps('keras32', 'convnetjs'):.0f} s")
+        print(
+            f"  per CPU second (one core to itself): default layers "
+            f"{n_mnist / cpu.sps('mnist_default', 'pycnn'):.0f} s, Keras convnet "
+            f"{n_mnist / cpu.sps('keras128', 'pycnn'):.0f} s (batch 128), "
+            f"{n_mnist / cpu.sps('keras32', 'pycnn'):.0f} s (batch 32); ConvNetJS would take "
+            f"{n_mnist / cpu.sps('mnist_default', 'convnetjs'):.0f} s and "
+            f"{n_mnist / cpu.sps('keras32', 'convnetjs'):.0f} s"
+        )
     if app and app.get("error"):
         print(f"\nsummary update latency: NOT MEASURED, the app edit failed: {app['error'][:2000]}")
     elif app:
         dom = [e["dom_ms"] for e in app["edits"]]
         frame = [e["frame_ms"] for e in app["edits"]]
-        print(f"\nsummary update latency in the app ({len(dom)} Conv2D filters edits; app live in "
-              f"{app['live_s']:.1f} s): median {med(dom):.0f} ms until the summary shows the new "
-              f"parameter count (range {min(dom):.0f}-{max(dom):.0f}), {med(frame):.0f} ms to the "
-              f"next animation frame (goal <= 200 ms); first edit after load, not counted: "
-              f"{app['first']['dom_ms']:.0f} ms")
-        print("  edits (filters -> total params, ms): " + ", ".join(
-            f"{e['value']}->{e['after']} {e['dom_ms']:.0f}" for e in app["edits"]))
+        print(
+            f"\nsummary update latency in the app ({len(dom)} Conv2D filters edits; app live in "
+            f"{app['live_s']:.1f} s): median {med(dom):.0f} ms until the summary shows the new "
+            f"parameter count (range {min(dom):.0f}-{max(dom):.0f}), {med(frame):.0f} ms to the "
+            f"next animation frame (goal <= 200 ms); first edit after load, not counted: "
+            f"{app['first']['dom_ms']:.0f} ms"
+        )
+        print(
+            "  edits (filters -> total params, ms): "
+            + ", ".join(f"{e['value']}->{e['after']} {e['dom_ms']:.0f}" for e in app["edits"])
+        )
     ext = info.get("external", [])
-    print(f"\nrequests leaving localhost: {len(ext)} (blocked)"
-          + (": " + ", ".join(ext[:5]) if ext else ""))
+    print(
+        f"\nrequests leaving localhost: {len(ext)} (blocked)"
+        + (": " + ", ".join(ext[:5]) if ext else "")
+    )
 
 
 # --------------------------------------------------------------------------- main
@@ -534,15 +619,26 @@ def report(measured: dict, info: dict, app: dict | None, args) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--site", type=Path, help="a built site (default: the repo's site/, built if missing)")
-    ap.add_argument("--rounds", type=int, default=7, help="interleaved measuring rounds (default 7)")
+    ap.add_argument(
+        "--site", type=Path, help="a built site (default: the repo's site/, built if missing)"
+    )
+    ap.add_argument(
+        "--rounds", type=int, default=7, help="interleaved measuring rounds (default 7)"
+    )
     ap.add_argument("--edits", type=int, default=9, help="counted summary edits (default 9)")
     ap.add_argument("--no-app", action="store_true", help="skip the summary latency in the app")
-    ap.add_argument("--source", action="store_true",
-                    help="pycnn from the repository's pycnn/ (both sides) instead of the site wheel")
-    ap.add_argument("--native-threads", type=int, default=1,
-                    help="BLAS threads for native numpy (default 1, like the browser's single "
-                         "worker thread and steady on a shared machine; 0 = numpy's default)")
+    ap.add_argument(
+        "--source",
+        action="store_true",
+        help="pycnn from the repository's pycnn/ (both sides) instead of the site wheel",
+    )
+    ap.add_argument(
+        "--native-threads",
+        type=int,
+        default=1,
+        help="BLAS threads for native numpy (default 1, like the browser's single "
+        "worker thread and steady on a shared machine; 0 = numpy's default)",
+    )
     ap.add_argument("--json", type=Path, help="also write the raw figures here")
     args = ap.parse_args(argv)
 
@@ -560,7 +656,13 @@ def main(argv=None) -> int:
 
 
 def _run(args, site: Path, convnetjs_js: Path, scratch: Path) -> int:
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sys.exit(
+            "this benchmark needs Playwright for Python: run it with a Python that has "
+            "`pip install playwright numpy` (e.g. a scratch venv), see docs/BROWSER_BENCH.md"
+        )
 
     log(f"site: {site} (copied to {scratch})")
     site_copy = copy_site(site, scratch / "root" / "site")
@@ -572,8 +674,11 @@ def _run(args, site: Path, convnetjs_js: Path, scratch: Path) -> int:
     if args.source:
         source_zip(data / "pycnn-src.zip")
     native = Native(native_pycnn(site_copy, scratch, args.source), data)
-    info = {"native": native.info, "cpus": os.cpu_count(),
-            "native_threads": args.native_threads or "numpy default"}
+    info = {
+        "native": native.info,
+        "cpus": os.cpu_count(),
+        "native_threads": args.native_threads or "numpy default",
+    }
     pyodide_version = json.loads((site_copy / "pyodide" / "pyodide-lock.json").read_text())
     info["pyodide"] = pyodide_version["info"]["version"]
     info["mnist_train"] = json.loads((data / "meta.json").read_text())["mnist_train"]
@@ -594,18 +699,33 @@ def _run(args, site: Path, convnetjs_js: Path, scratch: Path) -> int:
             page.goto(server.url + "bench/index.html")
             base = server.url
             t0 = time.monotonic()
-            info["pycnn"] = call(page, "pycnn", "init", {
-                "pyodideBase": base + "site/pyodide/", "dataBase": base + "data/",
-                "stepsUrl": base + "bench/pycnn_steps.py",
-                "sourceZip": base + "data/pycnn-src.zip" if args.source else None})
-            log(f"pycnn worker ready in {time.monotonic() - t0:.1f} s "
-                f"(Pyodide {info['pyodide']}, numpy {info['pycnn']['numpy']})")
-            info["convnetjs"] = call(page, "convnetjs", "init", {
-                "libUrl": base + "convnetjs/convnet.js", "dataBase": base + "data/"})
+            info["pycnn"] = call(
+                page,
+                "pycnn",
+                "init",
+                {
+                    "pyodideBase": base + "site/pyodide/",
+                    "dataBase": base + "data/",
+                    "stepsUrl": base + "bench/pycnn_steps.py",
+                    "sourceZip": base + "data/pycnn-src.zip" if args.source else None,
+                },
+            )
+            log(
+                f"pycnn worker ready in {time.monotonic() - t0:.1f} s "
+                f"(Pyodide {info['pyodide']}, numpy {info['pycnn']['numpy']})"
+            )
+            info["convnetjs"] = call(
+                page,
+                "convnetjs",
+                "init",
+                {"libUrl": base + "convnetjs/convnet.js", "dataBase": base + "data/"},
+            )
             for model, n in info["pycnn"]["params"].items():
                 if info["convnetjs"]["params"][model] != n:
-                    log(f"WARNING: {model}: ConvNetJS has {info['convnetjs']['params'][model]} "
-                        f"parameters, pycnn {n}")
+                    log(
+                        f"WARNING: {model}: ConvNetJS has {info['convnetjs']['params'][model]} "
+                        f"parameters, pycnn {n}"
+                    )
             log(f"measuring: {args.rounds} rounds of pycnn-in-browser / ConvNetJS / native")
             info["load"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
             measured = measure_training(page, native, args.rounds)
@@ -626,10 +746,19 @@ def _run(args, site: Path, convnetjs_js: Path, scratch: Path) -> int:
         log("page problems seen:\n  " + "\n  ".join(problems[:10]))
     report(measured, info, app, args)
     if args.json:
-        args.json.write_text(json.dumps({
-            "info": info, "app": app,
-            "per_round": {clock: {f"{k}/{s}": v for (k, s), v in figures.items()}
-                          for clock, figures in measured.items()}}, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "info": info,
+                    "app": app,
+                    "per_round": {
+                        clock: {f"{k}/{s}": v for (k, s), v in figures.items()}
+                        for clock, figures in measured.items()
+                    },
+                },
+                indent=1,
+            )
+        )
     return 1 if info["external"] else 0
 
 

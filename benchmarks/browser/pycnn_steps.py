@@ -40,41 +40,72 @@ def setup(data_dir: str) -> str:
     _STATE["y_digits"] = _read(f"{data_dir}/digits-y.i32", "<i4", ()).astype(np.intp)
 
     def compiled(model):
-        model.compile(optimizer=SGD(0.01, momentum=0.9), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+        model.compile(
+            optimizer=SGD(0.01, momentum=0.9),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
         return model
 
     def keras():
-        return compiled(Sequential(
-            [Conv2D(32, 3, activation="relu"), MaxPooling2D(2),
-             Conv2D(64, 3, activation="relu"), MaxPooling2D(2),
-             Flatten(), Dropout(0.5), Dense(10, activation="softmax")],
-            input_shape=(28, 28, 1), seed=0))
+        return compiled(
+            Sequential(
+                [
+                    Conv2D(32, 3, activation="relu"),
+                    MaxPooling2D(2),
+                    Conv2D(64, 3, activation="relu"),
+                    MaxPooling2D(2),
+                    Flatten(),
+                    Dropout(0.5),
+                    Dense(10, activation="softmax"),
+                ],
+                input_shape=(28, 28, 1),
+                seed=0,
+            )
+        )
 
     def starter():
-        return compiled(Sequential(
-            [Conv2D(8, 3, activation="relu"), MaxPooling2D(2), Flatten(),
-             Dense(10, activation="softmax")],
-            input_shape=(8, 8, 1), seed=0))
+        return compiled(
+            Sequential(
+                [
+                    Conv2D(8, 3, activation="relu"),
+                    MaxPooling2D(2),
+                    Flatten(),
+                    Dense(10, activation="softmax"),
+                ],
+                input_shape=(8, 8, 1),
+                seed=0,
+            )
+        )
 
     def mnist_default():  # the app's default layers once the dataset is MNIST
-        return compiled(Sequential(
-            [Conv2D(8, 3, activation="relu"), MaxPooling2D(2), Flatten(),
-             Dense(10, activation="softmax")],
-            input_shape=(28, 28, 1), seed=0))
+        return compiled(
+            Sequential(
+                [
+                    Conv2D(8, 3, activation="relu"),
+                    MaxPooling2D(2),
+                    Flatten(),
+                    Dense(10, activation="softmax"),
+                ],
+                input_shape=(28, 28, 1),
+                seed=0,
+            )
+        )
 
     _STATE["models"] = {"keras": keras(), "starter": starter(), "mnist_default": mnist_default()}
     _STATE["cursor"] = 0
-    return json.dumps({
-        "numpy": np.__version__,
-        "python": sys.version.split()[0],
-        "platform": sys.platform,
-        "pycnn_file": getattr(pycnn, "__file__", "?"),
-        "have_blas": bool(getattr(ops, "HAVE_BLAS", False)),
-        "params": {k: int(m.count_params()) for k, m in _STATE["models"].items()},
-        "mnist_images": int(_STATE["x_mnist"].shape[0]),
-        "digits_images": int(_STATE["x_digits"].shape[0]),
-    })
+    return json.dumps(
+        {
+            "numpy": np.__version__,
+            "python": sys.version.split()[0],
+            "platform": sys.platform,
+            "pycnn_file": getattr(pycnn, "__file__", "?"),
+            "have_blas": bool(getattr(ops, "HAVE_BLAS", False)),
+            "params": {k: int(m.count_params()) for k, m in _STATE["models"].items()},
+            "mnist_images": int(_STATE["x_mnist"].shape[0]),
+            "digits_images": int(_STATE["x_digits"].shape[0]),
+        }
+    )
 
 
 def run(task_json: str) -> str:
@@ -99,7 +130,7 @@ def run(task_json: str) -> str:
             if i + batch > x.shape[0]:
                 i = 0
             _STATE["cursor"] = i + batch
-            xb, yb = x[i:i + batch], y[i:i + batch]
+            xb, yb = x[i : i + batch], y[i : i + batch]
             t0 = time.perf_counter()
             model.train_on_batch(xb, yb)
             times.append(time.perf_counter() - t0)
