@@ -8,7 +8,6 @@ end-to-end tests can read the plotted numbers in the page.
 
 from __future__ import annotations
 
-import sys
 import time
 
 import panel as pn
@@ -16,6 +15,7 @@ import param
 from panel.viewable import Viewer
 
 from playground.components.text import esc
+from playground.runtime import IN_BROWSER
 from playground.training import Progress, TrainingController
 
 __all__ = ["TrainingPlots"]
@@ -27,7 +27,7 @@ def _on_document(fn) -> None:
     """Run a direct Bokeh model change safely: under ``panel serve`` it must hold the
     document lock, so it is queued on the session; in Pyodide it runs at once."""
     doc = pn.state.curdoc
-    if sys.platform != "emscripten" and doc is not None and doc.session_context is not None:
+    if not IN_BROWSER and doc is not None and doc.session_context is not None:
         doc.add_next_tick_callback(fn)
     else:
         fn()
@@ -38,21 +38,12 @@ class TrainingPlots(Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        from bokeh.models import ColumnDataSource, Legend  # noqa: F401 - loaded with Panel anyway
-        from bokeh.plotting import figure
-
-        self._train = ColumnDataSource(data=dict(x=[], loss=[], accuracy=[]), name="cp-train-source")
-        self._val = ColumnDataSource(data=dict(x=[], loss=[], accuracy=[]), name="cp-val-source")
-        common = dict(height=260, sizing_mode="stretch_width", tools="pan,wheel_zoom,reset,hover",
-                      toolbar_location="right", x_axis_label="epoch")
-        self._loss_fig = figure(title="Loss (lower is better)", **common)
-        self._acc_fig = figure(title="Accuracy (higher is better)", y_range=(0, 1), **common)
-        for fig, key in ((self._loss_fig, "loss"), (self._acc_fig, "accuracy")):
-            fig.line("x", key, source=self._train, color="#3b7dd8", line_width=2, legend_label="training")
-            fig.line("x", key, source=self._val, color="#e07b39", line_width=2, line_dash="dashed",
-                     legend_label="validation")
-            fig.scatter("x", key, source=self._val, color="#e07b39", size=6, legend_label="validation")
-            fig.legend.location = "top_right" if key == "loss" else "bottom_right"
+        self._train = self._val = None
+        self._placeholder = pn.pane.HTML(
+            "<div style='color:#666'>Loss and accuracy curves appear here when you train.</div>",
+            sizing_mode="stretch_width",
+        )
+        self._figures = pn.Column(self._placeholder, sizing_mode="stretch_width")
         self._test = pn.pane.HTML("", sizing_mode="stretch_width")
         self._base = 0.0
         self._last = 0.0
@@ -60,9 +51,41 @@ class TrainingPlots(Viewer):
         self.controller.listeners.append(self._on_progress)
         self.controller.param.watch(self._on_test, "test_accuracy")
         self.controller.param.watch(self._on_session, "session")
+        self.controller.param.watch(self._build, "run_id")
+        if not IN_BROWSER:
+            # On a server start-up time matters less, and figures added later in a session
+            # could receive streamed points before the page knows them.
+            self._build()
+
+    def _build(self, *_events) -> None:
+        """Create the figures at the first Train press: Bokeh's plotting module and the
+        first figure cost about a second of start-up in the browser otherwise."""
+        if self._train is not None:
+            return
+        from bokeh.models import ColumnDataSource
+        from bokeh.plotting import figure
+
+        self._train = ColumnDataSource(data=dict(x=[], loss=[], accuracy=[]), name="cp-train-source")
+        self._val = ColumnDataSource(data=dict(x=[], loss=[], accuracy=[]), name="cp-val-source")
+        common = dict(height=260, sizing_mode="stretch_width", tools="pan,wheel_zoom,reset,hover",
+                      toolbar_location="right", x_axis_label="epoch")
+        loss_fig = figure(title="Loss (lower is better)", **common)
+        acc_fig = figure(title="Accuracy (higher is better)", y_range=(0, 1), **common)
+        for fig, key in ((loss_fig, "loss"), (acc_fig, "accuracy")):
+            fig.line("x", key, source=self._train, color="#3b7dd8", line_width=2, legend_label="training")
+            fig.line("x", key, source=self._val, color="#e07b39", line_width=2, line_dash="dashed",
+                     legend_label="validation")
+            fig.scatter("x", key, source=self._val, color="#e07b39", size=6, legend_label="validation")
+            fig.legend.location = "top_right" if key == "loss" else "bottom_right"
+        self._figures.objects = [
+            pn.Row(pn.pane.Bokeh(loss_fig, sizing_mode="stretch_width"),
+                   pn.pane.Bokeh(acc_fig, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+        ]
 
     def _on_session(self, _event) -> None:
         """A fresh model (new spec or reset weights): start new curves."""
+        if self._train is None:
+            return
         def clear():
             self._train.data = dict(x=[], loss=[], accuracy=[])
             self._val.data = dict(x=[], loss=[], accuracy=[])
@@ -71,6 +94,8 @@ class TrainingPlots(Viewer):
         self._test.object = ""
 
     def _on_progress(self, p: Progress) -> None:
+        if self._train is None:
+            self._build()
         c = self.controller
         if c.run_id != self._run:  # first event of a run: continue after earlier runs' epochs
             self._run = c.run_id
@@ -102,9 +127,4 @@ class TrainingPlots(Viewer):
         )
 
     def __panel__(self):
-        return pn.Column(
-            pn.Row(pn.pane.Bokeh(self._loss_fig, sizing_mode="stretch_width"),
-                   pn.pane.Bokeh(self._acc_fig, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
-            self._test,
-            sizing_mode="stretch_width",
-        )
+        return pn.Column(self._figures, self._test, sizing_mode="stretch_width")

@@ -172,3 +172,27 @@ def test_a_link_pasted_into_the_share_box_opens():
     assert format_layers(state.layers) == DEFAULT_LAYERS and state.link_problems
     state.undo()  # pasting a link is an edit: the model before it comes back
     assert state.dataset == "mnist" and state.analysis.total_params == 34_826
+
+
+def test_plots_are_built_at_the_first_run_and_stream_every_epoch():
+    import asyncio
+
+    from pycnn.datasets import load
+
+    from playground.components.plots import TrainingPlots
+    from playground.runtime import IN_BROWSER
+
+    state = PlaygroundState(epochs=3)
+    controller = TrainingController(state, dataset_loader=load)
+    plots = TrainingPlots(controller=controller)
+    if IN_BROWSER:
+        assert plots._train is None  # nothing heavy at start-up in the browser
+    asyncio.run(controller.train())
+    val = plots._val.data
+    assert len(val["x"]) == 3 and val["x"] == [1.0, 2.0, 3.0]
+    assert len(plots._train.data["loss"]) >= 3
+    assert "Test accuracy" in plots._test.object
+    asyncio.run(controller.train(epochs=1))  # continuing: the curve goes on at epoch 4
+    assert plots._val.data["x"][-1] == 4.0
+    controller.reset_weights()
+    assert plots._val.data["x"] == []
