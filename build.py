@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import functools
 import hashlib
 import http.server
@@ -41,7 +42,6 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 SITE = ROOT / "site"
 SITE_SRC = ROOT / "site-src"
-WORK = ROOT / "build" / "site-work"
 LOCK_PATH = ROOT / "runtime.lock.json"
 
 # Stage names used in error messages ("step 'fetch' failed: …").
@@ -1033,9 +1033,36 @@ def precompress(stage: Path, files: list[str]) -> int:
     return saved
 
 
+@contextlib.contextmanager
+def build_lock():
+    """Serialise builds of this checkout (tests and people may start one at the same time)."""
+    (ROOT / "build").mkdir(exist_ok=True)
+    with open(ROOT / "build" / ".build.lock", "w") as handle:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock
+            yield
+            return
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log("Another build of this checkout is running; waiting for it to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def cmd_build(args: argparse.Namespace | None = None) -> int:
-    t0 = time.time()
     out = Path(args.out).resolve() if args is not None and getattr(args, "out", None) else SITE
+    with build_lock():
+        work = Path(tempfile.mkdtemp(prefix="site-work-", dir=ROOT / "build"))
+        try:
+            return _build(out, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _build(out: Path, work: Path) -> int:
+    t0 = time.time()
     cfg = runtime_config()
     python = ensure_venv(["app", "build"])
     lock = load_runtime_lock()
@@ -1046,8 +1073,7 @@ def cmd_build(args: argparse.Namespace | None = None) -> int:
     archives = {a["filename"]: fetch(a) for a in lock["artefacts"]}
     detail(f"{len(archives)} artefacts verified by sha256")
 
-    shutil.rmtree(WORK, ignore_errors=True)
-    stage = WORK / "site"
+    stage = work / "site"
     pyo = stage / "pyodide"
     pyo.mkdir(parents=True)
     log(f"Adding the Pyodide {cfg['pyodide']} runtime")
@@ -1074,7 +1100,7 @@ def cmd_build(args: argparse.Namespace | None = None) -> int:
     (pyo / "pyodide-lock.json").write_text(json.dumps(custom_lock, indent=1))
     detail(f"pyodide-lock.json: {len(packages)} packages (info.version {official['info']['version']})")
 
-    html, panel_js = convert_app(python, WORK)
+    html, panel_js = convert_app(python, work)
     html = copy_static(html, archives, lock, stage)
     load_order = [p for p in cfg["load-first"] if p in packages] + \
                  [p for p in packages if p not in cfg["load-first"]]
@@ -1129,8 +1155,16 @@ def cmd_build(args: argparse.Namespace | None = None) -> int:
 def ensure_site() -> None:
     if site_is_current():
         log("site/ is up to date")
-    else:
-        cmd_build()
+        return
+    with build_lock():
+        if site_is_current():  # built by whoever held the lock
+            log("site/ is up to date")
+            return
+        work = Path(tempfile.mkdtemp(prefix="site-work-", dir=ROOT / "build"))
+        try:
+            _build(SITE, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------------
