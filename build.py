@@ -1177,8 +1177,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ensure_site()
     server = make_server(SITE, args.host, args.port, args.prefix, quiet=args.quiet)
     port = server.server_address[1]
-    log(f"Serving site/ at http://{args.host}:{port}{server.RequestHandlerClass.prefix}  "
-        "(Ctrl-C stops)")
+    prefix = "/" + args.prefix.strip("/") + "/" if args.prefix.strip("/") else "/"
+    log(f"Serving site/ at http://{args.host}:{port}{prefix}  (Ctrl-C stops)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
