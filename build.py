@@ -631,29 +631,35 @@ def _patch_cdn_root(text: str) -> str:
     return text.replace(CDN_ROOT_LINE, CDN_ROOT_PATCH)
 
 
-GET_RANGE_OLD = """\
-    import pandas as pd
+GET_RANGE_HELPER = '''
+def _cnn_playground_pandas_types():
+    # Patched by cnn-playground's build.py: before pandas is really imported no pandas
+    # object can exist, so figure() need not import it (it costs seconds in the browser).
+    import sys
+    pd = sys.modules.get("pandas")
+    if pd is None or getattr(pd, "__cp_lazy__", False):
+        return (), ()
     from pandas.core.groupby import GroupBy
+    return GroupBy, pd.Series
 
-    if range_input is None:
-        return DataRange1d()
-"""
-GET_RANGE_NEW = """\
-    # Patched by cnn-playground's build.py: answer the two cases that need no pandas
-    # before importing it, so figure() does not load pandas at start-up in the browser.
-    if range_input is None:
-        return DataRange1d()
-    if isinstance(range_input, Range):
-        return range_input
-    import pandas as pd
-    from pandas.core.groupby import GroupBy
 
-"""
+def get_range('''
+GET_RANGE_PATCHES = [
+    ("    import pandas as pd\n    from pandas.core.groupby import GroupBy\n\n"
+     "    if range_input is None:",
+     "    GroupBy, Series = _cnn_playground_pandas_types()\n\n    if range_input is None:"),
+    ("    if isinstance(range_input, pd.Series):", "    if isinstance(range_input, Series):"),
+    ("\ndef get_range(", GET_RANGE_HELPER),
+]
 
 
 def _patch_get_range(text: str) -> str:
-    # Same behaviour: neither None nor a Range instance is a pandas object.
-    return text.replace(GET_RANGE_OLD, GET_RANGE_NEW) if text.count(GET_RANGE_OLD) == 1 else text
+    """Same behaviour as Bokeh's get_range, without importing pandas when unneeded."""
+    if any(text.count(old) != 1 for old, _ in GET_RANGE_PATCHES):
+        return text  # rewrite_wheel then reports "patch changed nothing"
+    for old, new in GET_RANGE_PATCHES:
+        text = text.replace(old, new)
+    return text
 
 
 def _drop_compiled(name: str) -> bool:

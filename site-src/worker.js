@@ -115,6 +115,8 @@ async function startApplication() {
 import importlib, importlib.util, sys, types
 
 class _CpLazyModule(types.ModuleType):
+    __cp_lazy__ = True  # patched Bokeh checks this: no objects of this module exist yet
+
     def __getattr__(self, attr):
         return getattr(_cp_load_lazy(self.__name__), attr)
 
@@ -160,7 +162,7 @@ function warmLazyImports() {
 self.addEventListener("message", (event) => {
   if (event.data && event.data.type === "rendered" && CP.lazyImports.length) {
     // Once the page is live, import the deferred modules while the learner reads it.
-    setTimeout(warmLazyImports, 1500);
+    setTimeout(warmLazyImports, 3000);
   }
 });
 
