@@ -180,38 +180,48 @@ def _chunks(seq, n):
 
 
 def profile_layers(model: Sequential, x: np.ndarray, y: np.ndarray, repeats: int = 10) -> None:
-    """Median forward and backward time of every layer inside a training step."""
+    """Median forward and backward time of every step of a training step.
+
+    A step is a layer, or a Conv2D + MaxPooling2D pair that the model runs
+    fused (``Sequential._steps``), as ``train_on_batch`` runs them.
+    """
     from pycnn import losses
 
-    fwd = {i: [] for i in range(len(model.layers))}
-    bwd = {i: [] for i in range(len(model.layers))}
-    first = next(i for i, layer in enumerate(model.layers) if layer.trainable_keys)
-    last = len(model.layers) - 1
+    steps = model._steps()
+    fwd = {i: [] for i in range(len(steps))}
+    bwd = {i: [] for i in range(len(steps))}
+    first = next(i for i, step in enumerate(steps) if step.trainable_keys)
+    last = len(steps) - 1
     for _ in range(repeats):
         h = x
-        for i, layer in enumerate(model.layers):
+        for i, step in enumerate(steps):
             t0 = CLOCK()
-            h = layer.forward(h, training=True)
+            h = step.forward(h, training=True)
             fwd[i].append(CLOCK() - t0)
-        _, grad = losses.softmax_cross_entropy(model.layers[-1].logits, y)
         t0 = CLOCK()
-        grad = model.layers[last].backward_pre_activation(grad, need_input_grad=True)
+        _, grad = losses.softmax_cross_entropy(model.layers[-1].logits, y)
+        bwd.setdefault("loss", []).append(CLOCK() - t0)
+        t0 = CLOCK()
+        grad = steps[last].backward_pre_activation(grad, need_input_grad=True)
         bwd[last].append(CLOCK() - t0)
         for i in range(last - 1, first - 1, -1):
             t0 = CLOCK()
-            grad = model.layers[i].backward(grad, need_input_grad=i > first)
+            grad = steps[i].backward(grad, need_input_grad=i > first)
             bwd[i].append(CLOCK() - t0)
         t0 = CLOCK()
         model.optimizer.apply_gradients(
             (layer.grads[k], layer.params[k]) for layer in model.layers for k in layer.trainable_keys)
         bwd.setdefault("update", []).append(CLOCK() - t0)
-    print("\npycnn per-layer time inside a training step (median ms)")
-    print(f"  {'layer':28s} {'forward':>8s} {'backward':>9s}")
-    for i, layer in enumerate(model.layers):
+    print("\npycnn per-step time inside a training step (median ms)")
+    print(f"  {'step':52s} {'forward':>8s} {'backward':>9s}")
+    for i, step in enumerate(steps):
         f = 1e3 * statistics.median(fwd[i])
         b = 1e3 * statistics.median(bwd[i]) if bwd[i] else 0.0
-        print(f"  {i} {layer.kind + ' ' + layer.name:26s} {f:8.2f} {b:9.2f}")
-    print(f"  {'optimizer update':28s} {'':8s} {1e3 * statistics.median(bwd['update']):9.2f}")
+        layers = [step.conv, step.pool] if hasattr(step, "conv") else [step]
+        label = " + ".join(f"{layer.kind} {layer.name}" for layer in layers)
+        print(f"  {i} {label:50s} {f:8.2f} {b:9.2f}")
+    print(f"  {'loss (softmax cross-entropy)':52s} {'':8s} {1e3 * statistics.median(bwd['loss']):9.2f}")
+    print(f"  {'optimizer update':52s} {'':8s} {1e3 * statistics.median(bwd['update']):9.2f}")
 
 
 def fit_peak_memory(batch: int, n_samples: int) -> tuple[float, float]:

@@ -26,6 +26,7 @@ from .errors import ModelError
 from .events import TrainEvent
 from .layers import ActivatedLayer, Dropout, Layer
 from .layers.base import assign_default_names
+from .layers.fused import ConvMaxPool
 
 __all__ = ["Sequential", "SummaryRow"]
 
@@ -363,8 +364,37 @@ class Sequential:
     # ------------------------------------------------------------------ forward / backward
 
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        """Every layer one by one (each keeps what its own ``backward`` needs)."""
         for layer in self.layers:
             x = layer.forward(x, training=training)
+        return x
+
+    def _steps(self) -> list:
+        """The layers as training and prediction run them.
+
+        A Conv2D with ReLU (or no activation) directly followed by a
+        MaxPooling2D whose windows tile its output becomes one
+        :class:`~pycnn.layers.fused.ConvMaxPool` step: the same numbers, less
+        work. Every other layer is its own step.
+        """
+        steps: list = []
+        i = 0
+        while i < len(self.layers):
+            layer = self.layers[i]
+            after = self.layers[i + 1] if i + 1 < len(self.layers) else None
+            built = i < len(self._output_shapes)
+            if built and ConvMaxPool.can_fuse(layer, after, self._output_shapes[i]):
+                steps.append(ConvMaxPool(layer, after))
+                i += 2
+            else:
+                steps.append(layer)
+                i += 1
+        return steps
+
+    @staticmethod
+    def _run(steps: list, x: np.ndarray, training: bool) -> np.ndarray:
+        for step in steps:
+            x = step.forward(x, training=training)
         return x
 
     def _scores(self) -> np.ndarray:
@@ -374,16 +404,17 @@ class Sequential:
 
     def train_on_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """One optimizer step on prepared arrays; returns (loss, accuracy) of the batch."""
-        out = self._forward(x, training=True)
+        steps = self._steps()
+        out = self._run(steps, x, training=True)
         loss, grad = losses.softmax_cross_entropy(self._scores(), y)
         accuracy = float(np.mean(out.argmax(axis=-1) == y))
-        # layers before the first one with parameters need no gradient at all
-        first = next((i for i, layer in enumerate(self.layers) if layer.trainable_keys), None)
+        # steps before the first one with parameters need no gradient at all
+        first = next((i for i, step in enumerate(steps) if step.trainable_keys), None)
         if first is not None:
-            last = len(self.layers) - 1
-            grad = self.layers[last].backward_pre_activation(grad, need_input_grad=last > first)
+            last = len(steps) - 1  # the output layer, never fused (it ends in softmax/linear)
+            grad = steps[last].backward_pre_activation(grad, need_input_grad=last > first)
             for i in range(last - 1, first - 1, -1):
-                grad = self.layers[i].backward(grad, need_input_grad=i > first)
+                grad = steps[i].backward(grad, need_input_grad=i > first)
             self.optimizer.apply_gradients(
                 (layer.grads[k], layer.params[k])
                 for layer in self.layers
@@ -535,8 +566,9 @@ class Sequential:
         """Outputs of the last layer (class probabilities for softmax), float32."""
         batch_size = shapes.normalize_positive_int(batch_size, "batch_size", "Model")
         x = self._prepare_x(x)
+        steps = self._steps()
         parts = [
-            self._forward(x[i : i + batch_size], training=False)
+            self._run(steps, x[i : i + batch_size], training=False)
             for i in range(0, x.shape[0], batch_size)
         ]
         return np.concatenate(parts, axis=0)
@@ -548,9 +580,10 @@ class Sequential:
         self._check_output_layer()
         y = self._prepare_y(y, x.shape[0])
         loss_sum = correct = 0.0
+        steps = self._steps()
         for i in range(0, x.shape[0], batch_size):
             xb, yb = x[i : i + batch_size], y[i : i + batch_size]
-            out = self._forward(xb, training=False)
+            out = self._run(steps, xb, training=False)
             loss, _ = losses.softmax_cross_entropy(self._scores(), yb, need_grad=False)
             loss_sum += loss * xb.shape[0]
             correct += float(np.sum(out.argmax(axis=-1) == yb))

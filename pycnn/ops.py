@@ -37,6 +37,16 @@ about twice as fast there when the innermost loop runs along the longer
 axis, so in that case the products are ``einsum`` calls with the subscript
 order picked from the shapes.
 
+Conv + ReLU + max pool, fused
+-----------------------------
+When a max pool's windows tile the conv output (the usual 2x2 pool after a
+ReLU conv), :func:`conv2d_maxpool_forward` computes the three together:
+the im2col rows are grouped by offset inside the pool window, so the pool
+is a maximum over contiguous blocks of the product; conv outputs no window
+covers are never computed; and ReLU runs on the pooled map (max and ReLU
+commute). The model uses it for training and prediction
+(:class:`pycnn.layers.fused.ConvMaxPool`).
+
 The cache returned by the forward functions is opaque to the layers.
 """
 
@@ -52,8 +62,11 @@ __all__ = [
     "avg_pool2d_forward",
     "conv2d_backward",
     "conv2d_forward",
+    "conv2d_maxpool_backward",
+    "conv2d_maxpool_forward",
     "max_pool2d_backward",
     "max_pool2d_forward",
+    "max_pool_tiles",
     "same_padding",
 ]
 
@@ -162,18 +175,40 @@ _TN_CHUNK = 2048
 # --------------------------------------------------------------------------- conv
 
 
-def _im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, h_out: int, w_out: int):
+def _im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, h_out: int, w_out: int,
+            pool: tuple[int, int] = (1, 1)) -> np.ndarray:
     """Patches of ``xp`` as rows, plus a trailing ones column for the bias.
 
-    Returns a C-contiguous ``(N*h_out*w_out, kh*kw*C + 1)`` array; column
-    ``(i*kw + j)*C + c`` holds ``xp[n, r*sh + i, q*sw + j, c]``, the order of
-    ``kernel.reshape(kh*kw*C, F)``.
+    Returns a C-contiguous ``(ph*pw*N*h_out*w_out, kh*kw*C + 1)`` array;
+    column ``(i*kw + j)*C + c`` holds input channel ``c`` at kernel offset
+    ``(i, j)``, the order of ``kernel.reshape(kh*kw*C, F)``.
+
+    Row order. With ``pool=(1, 1)`` (a plain convolution) row ``(n, r, q)``
+    is output pixel ``(r, q)`` of image ``n``. With ``pool=(ph, pw)`` (the
+    fused conv + max pool, see :func:`conv2d_maxpool_forward`) the rows come
+    in ``ph*pw`` blocks, one per offset ``(a, b)`` inside a pool window:
+    row ``(a, b, n, r, q)`` is output pixel ``(r*ph + a, q*pw + b)``, and
+    ``h_out, w_out`` count pool windows.
     """
     n, _, _, c = xp.shape
+    ph, pw = pool
     k = kh * kw * c
-    cols = np.empty((n * h_out * w_out, k + 1), dtype=xp.dtype)
+    cols = np.empty((ph * pw * n * h_out * w_out, k + 1), dtype=xp.dtype)
     cols[:, k] = 1.0
-    patches = cols[:, :k].reshape(n, h_out, w_out, kh, kw, c)  # a view into cols
+    blocks = cols[:, :k].reshape(ph, pw, n, h_out, w_out, kh, kw, c)  # a view into cols
+    for a in range(ph):
+        for b in range(pw):
+            # output pixel (r*ph + a, q*pw + b) reads xp from row (r*ph + a)*sh = a*sh + r*(ph*sh)
+            _copy_patches(blocks[a, b], xp[:, a * sh :, b * sw :, :], ph * sh, pw * sw)
+    return cols
+
+
+def _copy_patches(patches: np.ndarray, xp: np.ndarray, sh: int, sw: int) -> None:
+    """``patches[n, r, q, i, j, c] = xp[n, r*sh + i, q*sw + j, c]``.
+
+    patches: (N, h_out, w_out, kh, kw, C), a view into the im2col matrix.
+    """
+    n, h_out, w_out, kh, kw, c = patches.shape
     if c < 4:
         # Few channels: kh*kw slice copies, each with a long inner run (w_out).
         for i in range(kh):
@@ -186,7 +221,16 @@ def _im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, h_out: int, w_ou
             xp, (n, h_out, w_out, kh, kw, c), (s0, s1 * sh, s2 * sw, s1, s2, s3), writeable=False
         )
         np.copyto(patches, windows)
-    return cols
+
+
+def _weight_matrix(kernel: np.ndarray, bias: np.ndarray, dtype) -> np.ndarray:
+    """``[kernel; bias]``: the (kh*kw*C_in + 1, C_out) matrix the im2col rows multiply."""
+    kh, kw, c_in, c_out = kernel.shape
+    k = kh * kw * c_in
+    weights = np.empty((k + 1, c_out), dtype=dtype)
+    weights[:k] = kernel.reshape(k, c_out)
+    weights[k] = bias
+    return weights
 
 
 def conv2d_forward(x, kernel, bias, strides: tuple[int, int], padding: str):
@@ -195,19 +239,16 @@ def conv2d_forward(x, kernel, bias, strides: tuple[int, int], padding: str):
     x: (N, H, W, C_in); kernel: (kh, kw, C_in, C_out); bias: (C_out,)
     out: (N, H_out, W_out, C_out), C-contiguous, dtype of ``x``.
     """
-    n, h, w, c_in = x.shape
+    n, h, w, _ = x.shape
     kh, kw, _, c_out = kernel.shape
     sh, sw = strides
     pad_h, pad_w = _pads(h, w, kh, kw, strides, padding)
     xp = _pad(x, pad_h, pad_w)
     h_out = _out_size(xp.shape[1], kh, sh)
     w_out = _out_size(xp.shape[2], kw, sw)
-    k = kh * kw * c_in
 
     cols = _im2col(xp, kh, kw, sh, sw, h_out, w_out)  # (N*Ho*Wo, k + 1)
-    weights = np.empty((k + 1, c_out), dtype=x.dtype)  # [kernel; bias]
-    weights[:k] = kernel.reshape(k, c_out)
-    weights[k] = bias
+    weights = _weight_matrix(kernel, bias, x.dtype)  # (k + 1, C_out)
     out = _mm(cols, weights).reshape(n, h_out, w_out, c_out)
     cache = (cols, weights, x.shape, xp.shape, pad_h, pad_w, (sh, sw), (kh, kw))
     return out, cache
@@ -219,21 +260,40 @@ def conv2d_backward(grad_out, cache, need_input_grad: bool = True):
     grad_out: (N, H_out, W_out, C_out). The first layer of a model passes
     ``need_input_grad=False`` and skips the dx product and col2im entirely.
     """
-    cols, weights, x_shape, xp_shape, pad_h, pad_w, (sh, sw), (kh, kw) = cache
-    n, h_out, w_out, c_out = grad_out.shape
-    c_in = x_shape[3]
-    k = kh * kw * c_in
-    g = np.ascontiguousarray(grad_out).reshape(n * h_out * w_out, c_out)  # (M, C_out)
-
-    dweights = _mm_tn(cols, g)  # (k + 1, C_out): kernel rows, then the bias row
-    dkernel = dweights[:k].reshape(kh, kw, c_in, c_out)
-    dbias = dweights[k].copy()
+    cols, weights, x_shape, xp_shape, pad_h, pad_w, strides, kernel_size = cache
+    g = np.ascontiguousarray(grad_out)  # (N, H_out, W_out, C_out)
+    dkernel, dbias = _param_grads(cols, g.reshape(-1, g.shape[3]), kernel_size)
     if not need_input_grad:
         return None, dkernel, dbias
+    dx = _input_grad(g, weights, x_shape, xp_shape, pad_h, pad_w, strides, kernel_size)
+    return dx, dkernel, dbias
 
+
+def _param_grads(cols: np.ndarray, g: np.ndarray, kernel_size: tuple[int, int]):
+    """``(dkernel, dbias)`` from the im2col rows ``cols`` (M, k + 1) and their gradients ``g`` (M, C_out)."""
+    kh, kw = kernel_size
+    k = cols.shape[1] - 1
+    dweights = _mm_tn(cols, g)  # (k + 1, C_out): kernel rows, then the bias row
+    dkernel = dweights[:k].reshape(kh, kw, k // (kh * kw), g.shape[1])
+    return dkernel, dweights[k].copy()
+
+
+def _input_grad(g, weights, x_shape, xp_shape, pad_h, pad_w, strides, kernel_size):
+    """dL/dx from the gradient ``g`` (N, H_out, W_out, C_out) of the conv output (col2im).
+
+    ``H_out, W_out`` may be fewer rows/columns than the convolution has (the
+    fused conv + max pool never computes the ones no pool window covers):
+    those had no effect on the loss, so they add nothing here.
+    """
+    n, h_out, w_out, c_out = g.shape
+    sh, sw = strides
+    kh, kw = kernel_size
+    c_in = x_shape[3]
+    k = kh * kw * c_in
+    g = g.reshape(n * h_out * w_out, c_out)  # (M, C_out)
     h, w = x_shape[1], x_shape[2]
-    if kh == kw == 1 and sh == sw == 1:  # 1x1 conv: no window overlap, no padding
-        return _mm(g, weights[:k].T).reshape(x_shape), dkernel, dbias
+    if kh == kw == 1 and sh == sw == 1 and (h_out, w_out) == (h, w):
+        return _mm(g, weights[:k].T).reshape(x_shape)  # 1x1 conv: no overlap, no padding
     # col2im: each kernel offset (i, j) sends g @ kernel[i, j].T back to the window
     # it read. With BLAS, one product per offset gives a contiguous (N, Ho, Wo, C_in)
     # slab that is added while still in cache: ~30% faster than adding the strided
@@ -252,9 +312,105 @@ def conv2d_backward(grad_out, cache, need_input_grad: bool = True):
                 slab = dcols[:, :, :, i, j, :]
             _window(dxp, i, j, h_out, w_out, sh, sw)[...] += slab
     if xp_shape[1] == h and xp_shape[2] == w:
-        return dxp, dkernel, dbias
-    dx = dxp[:, pad_h[0] : pad_h[0] + h, pad_w[0] : pad_w[0] + w, :]
-    return np.ascontiguousarray(dx), dkernel, dbias
+        return dxp
+    return np.ascontiguousarray(dxp[:, pad_h[0] : pad_h[0] + h, pad_w[0] : pad_w[0] + w, :])
+
+
+# --------------------------------------------------------------------------- conv + max pool
+
+
+def max_pool_tiles(conv_hw: tuple[int, int], pool_size, strides, padding: str) -> bool:
+    """True when a max pool's windows tile its ``(H, W)`` input without padding.
+
+    That is ``strides == pool_size`` and no padding is added (``valid``, or
+    ``same`` where the size is already a multiple); the last rows/columns
+    may be left out (``valid`` with an odd size). Then
+    :func:`conv2d_maxpool_forward` can compute a convolution and the pool together.
+    """
+    if tuple(pool_size) != tuple(strides):
+        return False
+    pad_h, pad_w = _pads(conv_hw[0], conv_hw[1], pool_size[0], pool_size[1], strides, padding)
+    return pad_h == (0, 0) and pad_w == (0, 0)
+
+
+def conv2d_maxpool_forward(x, kernel, bias, strides, padding, pool_size, relu: bool):
+    """Conv2D, then ReLU if ``relu``, then a tiling max pool, computed together.
+
+    The result equals ``conv2d_forward`` -> ``max(z, 0)`` -> ``max_pool2d_forward``
+    with ``strides=pool_size`` and no pool padding (:func:`max_pool_tiles`),
+    with less work:
+
+    * The im2col rows come in ``ph*pw`` blocks, one per offset inside a
+      pool window (see :func:`_im2col`), so the product ``z`` holds the
+      window's candidates as ``ph*pw`` contiguous blocks: the max is a few
+      ``np.maximum`` calls on contiguous arrays, with no gather copy.
+    * Conv output pixels that no pool window covers (the last row/column of
+      an odd-sized output with ``valid`` pooling) are never computed. In the
+      Keras convnet that is 21 of the second conv layer's 121 pixels.
+    * ReLU runs on the pooled map, ``ph*pw`` times smaller: max and ReLU
+      commute because ReLU never decreases, ``max(relu(z)) = relu(max(z))``.
+
+    x: (N, H, W, C_in); kernel: (kh, kw, C_in, C_out); bias: (C_out,)
+    out: (N, Hp, Wp, C_out) with ``Hp = H_conv // ph``, ``Wp = W_conv // pw``.
+    """
+    n, h, w, _ = x.shape
+    kh, kw, _, c_out = kernel.shape
+    sh, sw = strides
+    ph, pw = pool_size
+    pad_h, pad_w = _pads(h, w, kh, kw, strides, padding)
+    xp = _pad(x, pad_h, pad_w)
+    h_pool = _out_size(xp.shape[1], kh, sh) // ph  # pool windows per column
+    w_pool = _out_size(xp.shape[2], kw, sw) // pw
+
+    cols = _im2col(xp, kh, kw, sh, sw, h_pool, w_pool, pool=(ph, pw))  # (P*N*Hp*Wp, k + 1)
+    weights = _weight_matrix(kernel, bias, x.dtype)
+    z = _mm(cols, weights).reshape(ph * pw, n, h_pool, w_pool, c_out)  # block per window offset
+    z_max = np.maximum(z[0], z[1]) if ph * pw > 1 else z[0].copy()  # (N, Hp, Wp, C_out)
+    for offset in range(2, ph * pw):
+        np.maximum(z_max, z[offset], out=z_max)
+    out = np.maximum(z_max, 0) if relu else z_max.copy()
+    cache = (cols, weights, z, z_max, relu, x.shape, xp.shape, pad_h, pad_w, (sh, sw), (kh, kw),
+             (ph, pw))
+    return out, cache
+
+
+def conv2d_maxpool_backward(grad_out, cache, need_input_grad: bool = True):
+    """Gradients of :func:`conv2d_maxpool_forward`: ``(dx or None, dkernel, dbias)``.
+
+    grad_out: (N, Hp, Wp, C_out). The ReLU mask is applied to the pooled
+    gradient (where the window's maximum was positive), then each window's
+    gradient goes to the first offset holding the maximum, like
+    :func:`max_pool2d_backward`, into the block layout of the im2col rows:
+    the weight gradient is one product over contiguous arrays.
+    """
+    cols, weights, z, z_max, relu, x_shape, xp_shape, pad_h, pad_w, strides, kernel_size, pool = cache
+    offsets, n, h_pool, w_pool, c_out = z.shape
+    ph, pw = pool
+    dz = np.empty(z.shape, dtype=grad_out.dtype)  # (P, N, Hp, Wp, C_out), like z
+    # ``rest`` is the gradient not yet routed; it lives in the last block, which takes
+    # whatever is left once the earlier offsets took theirs.
+    rest = dz[offsets - 1]
+    if relu:
+        np.multiply(grad_out, z_max > 0, out=rest)
+    else:
+        np.copyto(rest, grad_out)
+    hit = np.empty(z_max.shape, dtype=bool)
+    for offset in range(offsets - 1):
+        np.equal(z[offset], z_max, out=hit)
+        np.multiply(rest, hit, out=dz[offset])
+        np.subtract(rest, dz[offset], out=rest)
+
+    dkernel, dbias = _param_grads(cols, dz.reshape(-1, c_out), kernel_size)
+    if not need_input_grad:
+        return None, dkernel, dbias
+    # dx: the blocks back in image order, (N, Hp*ph, Wp*pw, C_out), for the usual col2im
+    g = np.empty((n, h_pool, ph, w_pool, pw, c_out), dtype=dz.dtype)
+    for a in range(ph):
+        for b in range(pw):
+            g[:, :, a, :, b, :] = dz[a * pw + b]
+    g = g.reshape(n, h_pool * ph, w_pool * pw, c_out)
+    dx = _input_grad(g, weights, x_shape, xp_shape, pad_h, pad_w, strides, kernel_size)
+    return dx, dkernel, dbias
 
 
 # --------------------------------------------------------------------------- max pool

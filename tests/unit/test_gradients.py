@@ -147,3 +147,29 @@ def test_gradients_when_window_exceeds_input_with_same_padding(cls):
     layer = cls(2, 4, strides=2, padding="same") if cls is Conv2D else cls(4, 2, padding="same")
     layer = _built(layer, (3, 2, 2))
     check_layer(layer, _x((2, 3, 2, 2), seed=11))
+
+
+@pytest.mark.parametrize("activation", ["relu", "linear"])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_fused_conv_maxpool_gradients(activation, padding):
+    """The fused training step (Conv2D + MaxPooling2D as one) against central differences."""
+    from pycnn.layers.fused import ConvMaxPool
+
+    conv = _built(Conv2D(3, 3, strides=1, padding=padding, activation=activation), (9, 8, 2))
+    pool = MaxPooling2D(2)
+    conv_out = conv.output_shape((9, 8, 2))  # odd rows: the pool leaves the last one out
+    assert ConvMaxPool.can_fuse(conv, pool, conv_out)
+    for key in conv.params:
+        conv.params[key] = conv.params[key].astype(np.float64)
+    step = ConvMaxPool(conv, pool)
+    x = _x((2, 9, 8, 2), seed=4)
+    weights = np.random.default_rng(5).standard_normal(pool.output_shape(conv_out))
+
+    def loss():
+        return float(np.sum(step.forward(x, training=True) * weights))
+
+    loss()
+    dx = step.backward(np.broadcast_to(weights, (2, *weights.shape)).copy())
+    check_gradient(loss, x, dx, name="x")
+    for key in conv.trainable_keys:
+        check_gradient(loss, conv.params[key], conv.grads[key], name=key)

@@ -257,3 +257,57 @@ def test_linear_output_is_treated_as_logits():
     before = model.evaluate(x, y)[0]
     model.fit(x, y, epochs=5, batch_size=10)
     assert model.evaluate(x, y)[0] < before
+
+
+def keras_convnet(seed=0, activation="relu", pool_padding="valid"):
+    model = Sequential(
+        [
+            Conv2D(6, 3, activation=activation),
+            MaxPooling2D(2, padding=pool_padding),
+            Conv2D(8, 3, activation=activation),
+            MaxPooling2D(2, padding=pool_padding),
+            Flatten(),
+            Dropout(0.5),
+            Dense(4, activation="softmax"),
+        ],
+        input_shape=(16, 16, 1),  # conv 14x14, pool 7x7, conv 5x5 (odd), pool 2x2
+        seed=seed,
+    )
+    model.compile(optimizer=Adam(1e-2), metrics=["accuracy"])
+    return model
+
+
+def test_conv_relu_then_tiling_max_pool_runs_as_one_step():
+    from pycnn.layers.fused import ConvMaxPool
+
+    kinds = [type(s).__name__ for s in keras_convnet()._steps()]
+    assert kinds == ["ConvMaxPool", "ConvMaxPool", "Flatten", "Dropout", "Dense"]
+    # tanh would change which tied maximum gets the gradient; "same" here would pad
+    assert not any(isinstance(s, ConvMaxPool) for s in keras_convnet(activation="tanh")._steps())
+    steps = keras_convnet(pool_padding="same")._steps()  # 14x14 tiles, 5x5 would need padding
+    assert [type(s).__name__ for s in steps][:3] == ["ConvMaxPool", "Conv2D", "MaxPooling2D"]
+
+
+def test_fused_training_and_prediction_equal_the_layer_by_layer_ones(monkeypatch):
+    from pycnn.layers.fused import ConvMaxPool
+
+    # Both sum the same products in other orders (last-bit differences), never enough
+    # to change which pool candidate is the maximum for this data.
+    rng = np.random.default_rng(0)
+    x = rng.random((48, 16, 16, 1), dtype=np.float32)
+    y = rng.integers(0, 4, 48)
+    fused, plain = keras_convnet(seed=5), keras_convnet(seed=5)
+    history_fused = fused.fit(x, y, epochs=2, batch_size=16)
+    with monkeypatch.context() as patch:
+        patch.setattr(ConvMaxPool, "can_fuse", staticmethod(lambda *args: False))
+        assert all(not isinstance(s, ConvMaxPool) for s in plain._steps())
+        history_plain = plain.fit(x, y, epochs=2, batch_size=16)
+        probs_plain = plain.predict(x)
+    for key in history_plain:
+        np.testing.assert_allclose(history_fused[key], history_plain[key], rtol=1e-4)
+    for a, b in zip(fused.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(fused.predict(x), probs_plain, rtol=1e-4, atol=1e-6)
+    # activations() runs layer by layer: the conv's own (unpooled) feature maps
+    acts = fused.activations(x[:2])
+    assert acts["conv2d"].shape == (2, 14, 14, 6) and acts["conv2d"].min() == 0

@@ -271,3 +271,92 @@ def test_pool_backward_does_not_modify_the_gradient():
         g_copy = g.copy()
         bwd(g, cache)
         np.testing.assert_array_equal(g, g_copy)
+
+
+# --------------------------------------------------------------------------- fused conv + max pool
+
+
+def _fusable_case(seed):
+    """A random conv whose output a random tiling max pool can cover (maybe leaving an edge)."""
+    r = np.random.default_rng(1000 + seed)
+    kh, kw = int(r.integers(1, 4)), int(r.integers(1, 4))
+    sh, sw = int(r.integers(1, 3)), int(r.integers(1, 3))
+    ph, pw = int(r.integers(1, 4)), int(r.integers(1, 4))
+    padding = str(r.choice(["valid", "same"]))
+    h = int(r.integers(kh + sh * ph, kh + sh * ph + 7))  # conv output at least one window
+    w = int(r.integers(kw + sw * pw, kw + sw * pw + 7))
+    n, c_in, c_out = int(r.integers(1, 3)), int(r.integers(1, 7)), int(r.integers(1, 5))
+    # small integers: every product is exact in float32, and ties (also ReLU zeros) abound
+    x = r.integers(-2, 3, size=(n, h, w, c_in)).astype(np.float32)
+    kernel = r.integers(-1, 2, size=(kh, kw, c_in, c_out)).astype(np.float32)
+    bias = r.integers(-1, 2, size=c_out).astype(np.float32)
+    return x, kernel, bias, (sh, sw), padding, (ph, pw), r
+
+
+FUSED_CASES = [("seed", s) for s in range(40)] + [
+    # the Keras convnet's two pairs (small batch): even 26x26 and odd 11x11 conv outputs
+    ("keras", ((2, 28, 28, 1), 8)),
+    ("keras", ((2, 13, 13, 8), 6)),
+]
+
+
+def _fused_id(which):
+    kind, arg = which
+    return f"seed{arg}" if kind == "seed" else f"keras{arg[0][1]}x{arg[0][2]}x{arg[0][3]}"
+
+
+def _fused_case(which):
+    kind, arg = which
+    if kind == "seed":
+        return _fusable_case(arg)
+    shape, c_out = arg
+    r = np.random.default_rng(shape[3])
+    x = r.standard_normal(shape).astype(np.float32)
+    kernel = r.standard_normal((3, 3, shape[3], c_out)).astype(np.float32)
+    bias = r.standard_normal(c_out).astype(np.float32)
+    return x, kernel, bias, (1, 1), "valid", (2, 2), r
+
+
+@pytest.mark.parametrize("relu", [True, False], ids=["relu", "linear"])
+@pytest.mark.parametrize("which", FUSED_CASES, ids=_fused_id)
+def test_fused_conv_maxpool_equals_conv_then_relu_then_pool(which, relu, products):
+    # Oracle: the loop-based conv, ReLU, the loop-based pool, and their loop-based
+    # gradients chained one after the other (ties to the first maximum, like the pool).
+    x, kernel, bias, strides, padding, pool, r = _fused_case(which)
+    z = reference.conv2d_naive(x, kernel, bias, strides, padding)
+    assert ops.max_pool_tiles(z.shape[1:3], pool, pool, "valid")
+    y = np.maximum(z, 0) if relu else z
+    expected = reference.max_pool2d_naive(y, pool, pool, "valid")
+
+    out, cache = ops.conv2d_maxpool_forward(x, kernel, bias, strides, padding, pool, relu)
+    assert out.dtype == np.float32 and out.flags.c_contiguous
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+
+    g = r.standard_normal(out.shape).astype(np.float32)
+    grad_y = _pool_backward_naive(y, g, pool, pool, "valid", "max")
+    grad_z = grad_y * (y > 0) if relu else grad_y
+    want = conv2d_backward_naive(x, kernel, grad_z, strides, padding)
+    got = ops.conv2d_maxpool_backward(g, cache)
+    for name, a, b in zip(("dx", "dkernel", "dbias"), got, want):
+        assert a.dtype == np.float32 and a.shape == b.shape, name
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4, err_msg=name)
+    none, dkernel, dbias = ops.conv2d_maxpool_backward(g, cache, need_input_grad=False)
+    assert none is None
+    np.testing.assert_array_equal(dkernel, got[1])
+    np.testing.assert_array_equal(dbias, got[2])
+
+
+@pytest.mark.parametrize(
+    "conv_hw, pool, strides, padding, tiles",
+    [
+        ((26, 26), (2, 2), (2, 2), "valid", True),
+        ((11, 11), (2, 2), (2, 2), "valid", True),  # the last row/column is left out
+        ((12, 9), (3, 3), (3, 3), "same", True),  # "same" that adds no padding
+        ((11, 11), (2, 2), (2, 2), "same", False),  # would pad
+        ((11, 11), (3, 3), (1, 1), "valid", False),  # overlapping windows
+        ((8, 8), (2, 2), (2, 1), "valid", False),
+    ],
+)
+def test_max_pool_tiles(conv_hw, pool, strides, padding, tiles):
+    assert ops.max_pool_tiles(conv_hw, pool, strides, padding) is tiles

@@ -1,0 +1,79 @@
+"""Conv2D followed by MaxPooling2D, run as one step when training and predicting.
+
+Not a layer a user adds: :class:`~pycnn.model.Sequential` builds one for
+each ``Conv2D(activation="relu" or None)`` directly followed by a
+``MaxPooling2D`` whose windows tile the convolution's output
+(``strides == pool_size``, no padding added). The pair then computes the
+same numbers as the two layers one after the other, with less work
+(:func:`pycnn.ops.conv2d_maxpool_forward` says how): in the Keras convnet
+the first pair skips three passes over its 11 MB output, and the second
+computes 100 instead of 121 output pixels per image.
+
+``model.activations(x)`` still runs the layers one by one, so the
+convolution's own feature maps can be shown.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ops
+from .conv import Conv2D
+from .pooling import MaxPooling2D
+
+__all__ = ["ConvMaxPool"]
+
+
+class ConvMaxPool:
+    """A Conv2D and the MaxPooling2D after it, with the two layers' interface.
+
+    ``forward(x, training)`` returns the pool's output; ``backward(grad_out,
+    need_input_grad)`` fills ``conv.grads`` and returns dL/dx. The layers
+    themselves keep their parameters; nothing is copied.
+    """
+
+    def __init__(self, conv: Conv2D, pool: MaxPooling2D) -> None:
+        self.conv = conv
+        self.pool = pool
+        self.trainable_keys = conv.trainable_keys
+        self._cache = None
+
+    @staticmethod
+    def can_fuse(layer, next_layer, conv_output_shape: tuple[int, ...]) -> bool:
+        """Whether ``layer`` then ``next_layer`` can run as one :class:`ConvMaxPool`.
+
+        ``conv_output_shape`` is ``layer``'s output shape (no batch axis).
+        Other activations are left alone: ReLU (and linear) are the ones whose
+        ties in the pool give exactly the unfused gradients.
+        """
+        return (
+            isinstance(layer, Conv2D)
+            and layer.activation in ("relu", "linear")
+            and isinstance(next_layer, MaxPooling2D)
+            and ops.max_pool_tiles(
+                conv_output_shape[:2], next_layer.pool_size, next_layer.strides, next_layer.padding
+            )
+        )
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        conv = self.conv
+        out, cache = ops.conv2d_maxpool_forward(
+            x,
+            conv.params["kernel"],
+            conv.params["bias"],
+            conv.strides,
+            conv.padding,
+            self.pool.pool_size,
+            relu=conv.activation == "relu",
+        )
+        self._cache = cache if training else None
+        # the layers' own caches are not filled by this step: make a stray
+        # layer.backward() fail clearly instead of using an older forward
+        conv._y = conv._cache = self.pool._cache = None
+        return out  # (N, H_pool, W_pool, C_out)
+
+    def backward(self, grad_out: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        cache = self.conv._require_forward(self._cache)
+        dx, dkernel, dbias = ops.conv2d_maxpool_backward(grad_out, cache, need_input_grad)
+        self.conv.grads = {"kernel": dkernel, "bias": dbias}
+        return dx
