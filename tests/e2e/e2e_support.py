@@ -427,12 +427,26 @@ def is_live(target, wait_ms: int = 0) -> bool:
         return False
 
 
-def wait_until_live(target, monitor: Monitor | None = None, timeout_s: float = LIVE_TIMEOUT_S):
+#: After this many loads timed out in one session the app is evidently broken: later
+#: waits are capped at SHORT_LIVE_TIMEOUT_S so a failing CI run ends well within its budget.
+TIMEOUTS_BEFORE_SHORTENING = 2
+SHORT_LIVE_TIMEOUT_S = 45.0
+_live_timeouts = 0
+
+
+def wait_until_live(target, monitor: Monitor | None = None, timeout_s: float | None = None):
     """Wait until ``.cp-ready`` is in ``target`` (a Page, Frame or FrameLocator).
 
     Fails early (without using up the timeout) if the monitor records a page
     error, a Python traceback or a worker error, or the loader shows an error.
+    Timeout: ``timeout_s``, else ``$CNN_PLAYGROUND_LIVE_TIMEOUT`` (120 s), shortened to
+    45 s once two loads of the session have timed out.
     """
+    global _live_timeouts
+    if timeout_s is None:
+        timeout_s = LIVE_TIMEOUT_S
+    if _live_timeouts >= TIMEOUTS_BEFORE_SHORTENING:
+        timeout_s = min(timeout_s, SHORT_LIVE_TIMEOUT_S)
     load_error = target.locator(LOAD_ERROR_SELECTOR).first
     deadline = time.monotonic() + timeout_s
     last_status = ""
@@ -455,6 +469,7 @@ def wait_until_live(target, monitor: Monitor | None = None, timeout_s: float = L
                 f"the app failed while loading (last loader status: {last_status!r}):\n{detail}"
             )
         if time.monotonic() > deadline:
+            _live_timeouts += 1
             tail = monitor.console_tail() if monitor else ""
             raise AppNotLive(
                 f"{READY_SELECTOR} not in the page after {timeout_s:.0f} s; last loader status: "
