@@ -1225,6 +1225,15 @@ def cmd_test(args: argparse.Namespace) -> int:
     ensure_site()
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     extra = [a for a in args.pytest_args if a != "--"]
+    if not any((ROOT / a.split("::")[0]).exists() for a in extra if not a.startswith("-")):
+        # Whole suite: browser tests last. Playwright's sync API keeps an event loop running
+        # in the main thread while its session browser is open, which breaks asyncio.run()
+        # in unit tests collected after it.
+        tests = ROOT / "tests"
+        extra += [str(p.relative_to(ROOT)) for p in sorted(tests.iterdir())
+                  if p.name != "e2e" and (p.is_dir() and p.name != "__pycache__"
+                                          or p.name.startswith("test_"))]
+        extra += ["tests/e2e"] if (tests / "e2e").exists() else []
     cmd = [str(python), "-m", "pytest", *extra]
     log("Running " + " ".join(["pytest", *extra]))
     return subprocess.run(cmd, cwd=str(ROOT), env=env).returncode
