@@ -21,6 +21,9 @@ Usage::
     python benchmarks/bench_engine.py                 # batch 128, all figures
     python benchmarks/bench_engine.py --profile       # + per-layer forward/backward times
     python benchmarks/bench_engine.py --batch 32 --rounds 5
+    # + an older pycnn timed in the same rounds (before/after of a change):
+    git archive <commit> pycnn | tar -x -C /tmp/before
+    python benchmarks/bench_engine.py --baseline /tmp/before
 
 This prints figures; it is not a test.
 """
@@ -40,16 +43,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pycnn import (
-    Adam,
-    Conv2D,
-    Dense,
-    Dropout,
-    Flatten,
-    MaxPooling2D,
-    Sequential,
-    ops,
-)
+import pycnn
+from pycnn import Sequential, ops
 
 INPUT_SHAPE = (28, 28, 1)
 CLOCK = time.perf_counter  # --cpu-time switches to time.process_time
@@ -97,15 +92,30 @@ def print_environment(pools: list[dict], threads: int) -> None:
 # --------------------------------------------------------------------------- models
 
 
-def pycnn_model(seed: int = 0) -> Sequential:
-    model = Sequential(
-        [Conv2D(32, 3, activation="relu"), MaxPooling2D(2),
-         Conv2D(64, 3, activation="relu"), MaxPooling2D(2),
-         Flatten(), Dropout(0.5), Dense(CLASSES, activation="softmax")],
+def pycnn_model(seed: int = 0, package=None) -> Sequential:
+    """The Keras convnet in pycnn, or in another copy of it (``package``, see --baseline)."""
+    p = package or pycnn
+    model = p.Sequential(
+        [p.Conv2D(32, 3, activation="relu"), p.MaxPooling2D(2),
+         p.Conv2D(64, 3, activation="relu"), p.MaxPooling2D(2),
+         p.Flatten(), p.Dropout(0.5), p.Dense(CLASSES, activation="softmax")],
         input_shape=INPUT_SHAPE, seed=seed)
-    model.compile(optimizer=Adam(1e-3), loss="sparse_categorical_crossentropy",
+    model.compile(optimizer=p.Adam(1e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     return model
+
+
+def load_baseline(folder: str):
+    """Import ``folder/pycnn`` as the package ``pycnn_baseline`` (its imports are relative)."""
+    import importlib.util
+
+    init = Path(folder) / "pycnn" / "__init__.py"
+    spec = importlib.util.spec_from_file_location(
+        "pycnn_baseline", init, submodule_search_locations=[str(init.parent)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["pycnn_baseline"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def torch_side(threads: int, batch: int, x: np.ndarray, y: np.ndarray):
@@ -173,6 +183,10 @@ def report(title: str, times: dict[str, list[float]], batch: int, steps: int) ->
         print(f"  pycnn / torch throughput: {ratio:.2f}x   "
               f"(per-round ratios: min {min(per_round):.2f}, median "
               f"{statistics.median(per_round):.2f}, max {max(per_round):.2f})")
+    if "before" in med and "torch" in med:
+        print(f"  before / torch throughput: {med['torch'] / med['before']:.2f}x")
+    if "before" in med:
+        print(f"  pycnn speed-up over before: {med['before'] / med['pycnn']:.2f}x")
 
 
 def _chunks(seq, n):
@@ -250,6 +264,9 @@ def main(argv=None) -> None:
     ap.add_argument("--no-torch", action="store_true", help="time pycnn only")
     ap.add_argument("--profile", action="store_true", help="also print per-layer times")
     ap.add_argument("--no-memory", action="store_true", help="skip the fit peak-memory figure")
+    ap.add_argument("--baseline", metavar="DIR",
+                    help="also time DIR/pycnn (e.g. an older commit, via git archive) in the "
+                         "same interleaved rounds, as 'before'")
     ap.add_argument("--cpu-time", action="store_true",
                     help="time with process CPU time instead of wall time: steadier on a busy "
                          "machine, meaningful with one thread (OPENBLAS_NUM_THREADS=1)")
@@ -273,6 +290,11 @@ def main(argv=None) -> None:
 
     train = {"pycnn": lambda: model.train_on_batch(x, y)}
     infer = {"pycnn": lambda: model.predict(x, batch_size=args.batch)}
+    if args.baseline:
+        before = pycnn_model(package=load_baseline(args.baseline))
+        print(f"  before: {args.baseline}/pycnn")
+        train["before"] = lambda: before.train_on_batch(x, y)
+        infer["before"] = lambda: before.predict(x, batch_size=args.batch)
     if torch_fns:
         train["torch"], infer["torch"] = torch_fns[0], torch_fns[1]
     for fn in (*train.values(), *infer.values()):  # warm up (allocator, BLAS threads)
