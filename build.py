@@ -939,6 +939,9 @@ json.dumps(failed)
 """
 
 
+DEV_ONLY_SUFFIXES = (".pyi", ".pxd", ".pyx", ".h", ".ts", ".less", ".c", ".cpp")
+
+
 def _pyc_name(py_name: str, keep_source: bool, tag: str) -> str:
     """Where the compiled file goes: next to the source (sourceless) or in __pycache__."""
     if not keep_source:
@@ -960,7 +963,7 @@ def precompile(archives: list[tuple[Path, str, bool]], pyodide_dir: Path) -> Non
     tag = "cpython-" + cfg["python"].replace(".", "")
     node = shutil.which("node")
     pyc_cache = cache_dir() / "pyc"
-    recipe = sha256_bytes((PRECOMPILE_JS + cfg["pyodide"]).encode())[:12]
+    recipe = sha256_bytes((PRECOMPILE_JS + cfg["pyodide"] + str(DEV_ONLY_SUFFIXES)).encode())[:12]
     todo = []
     for path, prefix, keep in archives:
         key = f"{sha256_file(path)[:24]}-{recipe}-{int(keep)}-{path.name}"
@@ -1000,7 +1003,9 @@ def precompile(archives: list[tuple[Path, str, bool]], pyodide_dir: Path) -> Non
             compiled = {p.relative_to(out_root).as_posix()[:-1]: p.read_bytes()
                         for p in out_root.rglob("*.pyc")}
             add = {_pyc_name(n, keep, tag): data for n, data in compiled.items()}
-            drop = (lambda n: False) if keep else (lambda n, c=compiled: n in c)
+            # Sourceless archives also lose files only a compiler or type checker reads.
+            drop = (lambda n: False) if keep else (
+                lambda n, c=compiled: n in c or n.endswith(DEV_ONLY_SUFFIXES))
             if path.suffix == ".whl":
                 new = rewrite_wheel(path, work / "new" / str(i), drop=drop, add=add)
             else:
