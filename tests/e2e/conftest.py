@@ -18,7 +18,7 @@ Fixtures (see docs/TESTING.md):
 ``site_dir``          Path of the built site (built once per session, or ``$CNN_PLAYGROUND_SITE``).
 ``site_url``          ``http://127.0.0.1:<port>/`` — the site at the root of a local server.
 ``subpath_url``       ``http://127.0.0.1:<port>/courses/cnn/`` — the same site below a sub-path.
-``chromium_browser``  the session's Playwright ``Browser``.
+``chromium_browser``  the Playwright ``Browser`` (one per test module).
 ``monitor``           the test's :class:`e2e_support.Monitor` (errors, requests, console).
 ``external_requests`` list of blocked external URLs of this test (normally empty).
 ``new_context()``     a fresh, instrumented browser context (fresh profile); closed at teardown.
@@ -140,8 +140,11 @@ def blackhole_proxy():
     proxy.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium_browser(blackhole_proxy):
+    # Module scope, not session: while Playwright's sync API is running, the main thread
+    # has a running asyncio loop and asyncio.run() fails, so it must be stopped before
+    # the unit tests that follow (tests/unit uses asyncio.run). A launch costs ~1 s.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
