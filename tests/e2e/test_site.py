@@ -357,6 +357,8 @@ def _site_copy_without(site_dir: Path, dest: Path, pattern: str) -> Path:
     shutil.copytree(site_dir, dest, copy_function=link_or_copy)
     missing = dest / victims[0].relative_to(site_dir)
     missing.unlink()
+    for twin in (".gz", ".br"):  # pre-compressed copies the local server may prefer
+        missing.with_name(missing.name + twin).unlink(missing_ok=True)
     return missing
 
 
