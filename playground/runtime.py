@@ -24,7 +24,7 @@ def fix_worker_document() -> None:
     """In the browser, let held layout updates reach the page (see module docstring)."""
     doc = pn.state.curdoc
     if IN_BROWSER and doc is not None:
-        pn.state._loaded[doc] = True  # noqa: SLF001 - Panel 1.7.5 workaround, see above
+        pn.state._loaded[doc] = True
 
 
 def is_live() -> bool:

@@ -18,14 +18,15 @@ This module is pure Python (no numpy, no Panel) so parsing a link is instant.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
     "ACTIVATIONS",
+    "KINDS",
     "Arg",
     "Block",
-    "KINDS",
     "KindInfo",
     "SpecError",
     "format_block",
@@ -94,7 +95,7 @@ class Arg:
                 value = float(value)
             except (TypeError, ValueError):
                 raise ValueError(f"{self.name} must be a number") from None
-            if value != value or value in (float("inf"), float("-inf")):
+            if not math.isfinite(value):
                 raise ValueError(f"{self.name} must be a finite number")
         if self.low is not None and value < self.low:
             raise ValueError(f"{self.name} must be at least {self.low:g}")
@@ -207,7 +208,7 @@ class Block:
     args: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
 
     @classmethod
-    def make(cls, kind: str, **args: Any) -> "Block":
+    def make(cls, kind: str, **args: Any) -> Block:
         info = KINDS[kind]
         full = info.defaults()
         for name, value in args.items():
@@ -216,7 +217,7 @@ class Block:
             full["strides"] = None  # Keras default: strides = pool size
         return cls(kind, full)
 
-    def replace(self, **args: Any) -> "Block":
+    def replace(self, **args: Any) -> Block:
         merged = dict(self.args)
         merged.update(args)
         return Block.make(self.kind, **merged)

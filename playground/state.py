@@ -15,6 +15,7 @@ No Panel import here: the module is unit-tested without a browser.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -483,7 +484,7 @@ def parse_query(query: str | dict) -> tuple[dict[str, Any], list[LinkProblem]]:
             kind, low, high = SETTINGS_LIMITS[key]
             try:
                 number = kind(raw.strip())
-                if number != number:
+                if not math.isfinite(number):
                     raise ValueError
             except ValueError:
                 problems.append(LinkProblem(key, f"'{key}' must be a {'whole ' if kind is int else ''}number. Received: '{_show(raw)}'."))
@@ -496,7 +497,7 @@ def parse_query(query: str | dict) -> tuple[dict[str, Any], list[LinkProblem]]:
     return values, problems
 
 
-def format_query(state: "PlaygroundState") -> str:
+def format_query(state: PlaygroundState) -> str:
     """The share-link query for ``state`` in DESIGN.md's format (starts with '?')."""
     items = [
         ("dataset", state.dataset),

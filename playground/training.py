@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import param
 
@@ -245,7 +246,7 @@ class TrainingController(param.Parameterized):
         if outcome == "diverged":
             self.status = "Stopped: the loss exploded. " + self.message
             return outcome
-        self.trained_epochs += int(round(last_position))
+        self.trained_epochs += round(last_position)
         self.status = ("Stopped. " if outcome == "stopped" else "Done. ") + "Measuring test accuracy…"
         await asyncio.sleep(0)
         n_test = min(len(x_test), TEST_LIMIT)

@@ -15,7 +15,7 @@ from playground.components.text import esc
 from playground.spec import ACTIVATIONS, HIDDEN_ACTIVATIONS, KINDS, PADDINGS, Block
 from playground.state import PRESETS, PlaygroundState
 
-__all__ = ["Builder", "OPTIONS"]
+__all__ = ["OPTIONS", "Builder"]
 
 # Sensible values offered for each argument (a value from a link is added if missing).
 OPTIONS: dict[str, list] = {
@@ -68,7 +68,7 @@ def _from_widget(name: str, value):
 class BlockEditor(Viewer):
     """One block of the stack: its widgets and the duplicate / move / remove buttons."""
 
-    def __init__(self, builder: "Builder", index: int, block: Block, **params):
+    def __init__(self, builder: Builder, index: int, block: Block, **params):
         super().__init__(**params)
         self.builder = builder
         self.index = index
@@ -86,7 +86,7 @@ class BlockEditor(Viewer):
             )
             self.widgets[arg.name] = widget
         self.title = pn.pane.HTML("", css_classes=["cp-block-title"], stylesheets=[_CSS], width=220, margin=(4, 5))
-        b = dict(width=40, margin=(2, 2), button_type="light")
+        b = {"width": 40, "margin": (2, 2), "button_type": "light"}
         self.up = pn.widgets.Button(name="↑", description="Move up", css_classes=["cp-up"], **b)
         self.down = pn.widgets.Button(name="↓", description="Move down", css_classes=["cp-down"], **b)
         self.dup = pn.widgets.Button(name="×2", description="Duplicate", css_classes=["cp-duplicate"], **b)

@@ -65,9 +65,8 @@ class DatasetPicker(Viewer):
             from playground.data import get_dataset
 
             await get_dataset(name)
-            from pycnn.datasets import preview
-
             from playground.components.images import grid, png_data_uri
+            from pycnn.datasets import preview
 
             x, y, class_names = preview(name, per_class=PER_CLASS)
         except Exception as exc:  # noqa: BLE001 - show why, keep the page

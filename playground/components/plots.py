@@ -65,10 +65,10 @@ class TrainingPlots(Viewer):
         from bokeh.models import ColumnDataSource
         from bokeh.plotting import figure
 
-        self._train = ColumnDataSource(data=dict(x=[], loss=[], accuracy=[]), name="cp-train-source")
-        self._val = ColumnDataSource(data=dict(x=[], loss=[], accuracy=[]), name="cp-val-source")
-        common = dict(height=260, sizing_mode="stretch_width", tools="pan,wheel_zoom,reset,hover",
-                      toolbar_location="right", x_axis_label="epoch")
+        self._train = ColumnDataSource(data={"x": [], "loss": [], "accuracy": []}, name="cp-train-source")
+        self._val = ColumnDataSource(data={"x": [], "loss": [], "accuracy": []}, name="cp-val-source")
+        common = {"height": 260, "sizing_mode": "stretch_width", "tools": "pan,wheel_zoom,reset,hover",
+                  "toolbar_location": "right", "x_axis_label": "epoch"}
         loss_fig = figure(title="Loss (lower is better)", **common)
         acc_fig = figure(title="Accuracy (higher is better)", y_range=(0, 1), **common)
         for fig, key in ((loss_fig, "loss"), (acc_fig, "accuracy")):
@@ -87,8 +87,8 @@ class TrainingPlots(Viewer):
         if self._train is None:
             return
         def clear():
-            self._train.data = dict(x=[], loss=[], accuracy=[])
-            self._val.data = dict(x=[], loss=[], accuracy=[])
+            self._train.data = {"x": [], "loss": [], "accuracy": []}
+            self._val.data = {"x": [], "loss": [], "accuracy": []}
 
         _on_document(clear)
         self._test.object = ""
@@ -106,10 +106,11 @@ class TrainingPlots(Viewer):
         if p.kind == "batch" and now - self._last < STREAM_SECONDS:
             return
         self._last = now
-        train = dict(x=[x], loss=[p.loss], accuracy=[p.accuracy if p.accuracy is not None else float("nan")])
+        accuracy = p.accuracy if p.accuracy is not None else float("nan")
+        train = {"x": [x], "loss": [p.loss], "accuracy": [accuracy]}
         val = None
         if p.kind == "epoch" and p.val_loss is not None:
-            val = dict(x=[x], loss=[p.val_loss], accuracy=[p.val_accuracy])
+            val = {"x": [x], "loss": [p.val_loss], "accuracy": [p.val_accuracy]}
 
         def stream():
             self._train.stream(train)

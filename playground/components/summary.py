@@ -29,8 +29,10 @@ def summary_html(a: Analysis) -> str:
         '<th class="num">Param #</th><th class="num">MACs</th></tr>'
     )
     body = [
-        f'<tr class="cp-row-input"><td></td><td>input</td><td>{esc(shape_text(a.input_shape))}</td>'
-        '<td class="num"></td><td class="num"></td></tr>'
+        (
+            f'<tr class="cp-row-input"><td></td><td>input</td><td>{esc(shape_text(a.input_shape))}</td>'
+            '<td class="num"></td><td class="num"></td></tr>'
+        )
     ]
     for row in a.rows:
         cls = "cp-row"

@@ -77,7 +77,7 @@ class Trainer(Viewer):
     def _show_status(self, *_events) -> None:
         c = self.controller
         self._status.object = f'<div class="cp-status">{esc(c.status)}</div>'
-        self._bar.value = int(round(c.progress * 1000))
+        self._bar.value = round(c.progress * 1000)
         self._message.object = f'<div class="cp-msg cp-train-message">{esc(c.message)}</div>' if c.message else ""
         running = c.running
         self._stop.disabled = not running

@@ -8,17 +8,17 @@ import pytest
 
 pn = pytest.importorskip("panel")
 
-from panel.io.location import Location  # noqa: E402
-from panel.util import edit_readonly  # noqa: E402
+from panel.io.location import Location
+from panel.util import edit_readonly
 
-from playground.components.builder import Builder  # noqa: E402
-from playground.components.share import ShareLink  # noqa: E402
-from playground.components.shapeflow import shapeflow_svg  # noqa: E402
-from playground.components.summary import ModelProblems, summary_html  # noqa: E402
-from playground.components.trainer import Trainer  # noqa: E402
-from playground.spec import format_layers, parse_layers  # noqa: E402
-from playground.state import DEFAULT_LAYERS, PRESETS, PlaygroundState  # noqa: E402
-from playground.training import TrainingController  # noqa: E402
+from playground.components.builder import Builder
+from playground.components.shapeflow import shapeflow_svg
+from playground.components.share import ShareLink
+from playground.components.summary import ModelProblems, summary_html
+from playground.components.trainer import Trainer
+from playground.spec import format_layers, parse_layers
+from playground.state import DEFAULT_LAYERS, PRESETS, PlaygroundState
+from playground.training import TrainingController
 
 EVIL = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
@@ -138,7 +138,8 @@ def test_locked_kinds_show_locked_in_the_palette():
     locked = [b for b in builder._palette.objects if b.disabled]
     assert {b.name for b in locked} == {"🔒 MaxPooling2D", "🔒 AveragePooling2D", "🔒 Dropout"}
     state.unlocked_kinds = list(state.unlocked_kinds) + ["dropout"]
-    assert not [b for b in builder._palette.objects if "cp-add-dropout" in b.css_classes][0].disabled
+    dropout = next(b for b in builder._palette.objects if "cp-add-dropout" in b.css_classes)
+    assert not dropout.disabled
 
 
 # --------------------------------------------------------------------------- trainer / shape flow
@@ -177,10 +178,9 @@ def test_a_link_pasted_into_the_share_box_opens():
 def test_plots_are_built_at_the_first_run_and_stream_every_epoch():
     import asyncio
 
-    from pycnn.datasets import load
-
     from playground.components.plots import TrainingPlots
     from playground.runtime import IN_BROWSER
+    from pycnn.datasets import load
 
     state = PlaygroundState(epochs=3)
     controller = TrainingController(state, dataset_loader=load)
