@@ -1141,7 +1141,8 @@ def _build(out: Path, work: Path) -> int:
         digest.update(f.encode() + b"\0" + sha256_file(stage / f).encode())
     version = digest.hexdigest()[:16]
     (stage / "sw.js").write_text(_fill((SITE_SRC / "sw.js").read_text(), {
-        "CP_VERSION": json.dumps(version), "CP_PRECACHE": json.dumps(["./", *precache], indent=0)}))
+        "CP_VERSION": json.dumps(version), "CP_PRECACHE": json.dumps(["./", *precache], indent=0),
+        "CP_LATER": json.dumps([f for f in files if f.startswith("data/")])}))
 
     check_no_external_urls(stage)
     gz_saved = precompress(stage, files)

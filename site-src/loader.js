@@ -123,8 +123,10 @@
     navigator.serviceWorker
       .register("sw.js", { scope: "./" })
       .then(() => navigator.serviceWorker.ready)
-      .then(() => {
+      .then((registration) => {
         document.documentElement.dataset.cpOffline = "ready";
+        // Then the datasets, so MNIST/Fashion also work offline later.
+        if (registration.active) registration.active.postMessage({ type: "cp-cache-datasets" });
       })
       .catch((err) => {
         // Offline use is a bonus: the page works without it.

@@ -2,13 +2,15 @@
 //
 // On install it stores every file of this build (the list and version are filled in by
 // build.py) in a cache named after the build; requests are answered from that cache first,
-// so the app starts with the server stopped. Datasets (data/*.npz) are cached the first
-// time they are fetched. A new build has a new version: it is cached in full, then the old
+// so the app starts with the server stopped. Datasets (data/*.npz) are cached afterwards,
+// in the background, when the page asks (after it is live), or when first fetched. A new build has a new version: it is cached in full, then the old
 // cache is deleted. All URLs are relative to this file, so the site works from a sub-path.
 "use strict";
 
 const VERSION = /*@CP_VERSION@*/;
 const PRECACHE = /*@CP_PRECACHE@*/;
+// Datasets (several MB each): cached after the page is live, when the page asks.
+const LATER = /*@CP_LATER@*/;
 const CACHE = "cnn-playground-" + VERSION;
 const SCOPE = new URL("./", self.location.href).href;
 
@@ -33,7 +35,18 @@ self.addEventListener("activate", (event) => {
 
 self.addEventListener("fetch", (event) => {
   const request = event.request;
-  if (request.method !== "GET" || !request.url.startsWith(SCOPE)) return;
+  if (!request.url.startsWith(SCOPE)) return;
+  if (request.method === "HEAD") {
+    // Lazy dataset files first ask for their size with HEAD: answer from the cache too.
+    event.respondWith(
+      caches
+        .open(CACHE)
+        .then((cache) => cache.match(request.url, { ignoreSearch: true }))
+        .then((cached) => cached ? new Response(null, { status: cached.status, headers: cached.headers }) : fetch(request))
+    );
+    return;
+  }
+  if (request.method !== "GET") return;
   event.respondWith(
     (async () => {
       const cache = await caches.open(CACHE);
@@ -47,5 +60,17 @@ self.addEventListener("fetch", (event) => {
       }
       return response;
     })()
+  );
+});
+
+self.addEventListener("message", (event) => {
+  if (!event.data || event.data.type !== "cp-cache-datasets") return;
+  event.waitUntil(
+    caches.open(CACHE).then((cache) => Promise.all(LATER.map(async (path) => {
+      const url = new URL(path, SCOPE).href;
+      if (await cache.match(url)) return;
+      const response = await fetch(url);
+      if (response.ok) await cache.put(url, response);
+    }))).catch((err) => console.warn("CNN Playground: datasets not cached for offline use:", err))
   );
 });
