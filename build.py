@@ -1157,9 +1157,16 @@ def _build(out: Path, work: Path) -> int:
                                                    if f.startswith("static/") or "/" not in f),
     }
     (stage / "build-info.json").write_text(json.dumps(info, indent=1) + "\n")
+    # Swap by renames: a server (or test) using the old site sees files vanish for
+    # microseconds instead of for the whole delete.
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
     if out.exists():
-        shutil.rmtree(out)
-    shutil.move(str(stage), out)
+        os.replace(out, old)
+    try:
+        os.replace(stage, out)
+    except OSError:  # another file system (--out elsewhere)
+        shutil.move(str(stage), out)
+    shutil.rmtree(old, ignore_errors=True)
     log(f"Built {out.name}/ in {time.time() - t0:.0f} s: {len(files) + 2} files, {total / 1e6:.1f} MB")
     return 0
 
