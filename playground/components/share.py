@@ -19,12 +19,30 @@ import sys
 
 import panel as pn
 import param
+from panel.reactive import ReactiveHTML
 from panel.viewable import Viewer
 
 from playground.components.text import esc
 from playground.state import PlaygroundState
 
-__all__ = ["ShareLink"]
+__all__ = ["AddressBar", "ShareLink"]
+
+
+class AddressBar(ReactiveHTML):
+    """Writes the page address with ``history.replaceState``: no reload and, unlike
+    Panel's Location (``pushState``), no extra Back-button entry per edit — after
+    Back the address would no longer match the model on the page."""
+
+    query = param.String(default="", doc="'?dataset=…' — the new query part of the address")
+
+    _template = '<div id="address" style="display:none"></div>'
+    # Panel hands string parameters to scripts HTML-escaped ('&' -> '&amp;'): decode with
+    # DOMParser (parsing only, nothing runs) before writing the address.
+    _SET = (
+        "if (data.query) { const q = new DOMParser().parseFromString(data.query, 'text/html')"
+        ".documentElement.textContent; window.history.replaceState(window.history.state, '', q) }"
+    )
+    _scripts = {"render": _SET, "query": _SET}  # noqa: RUF012 - Panel's declaration style
 
 _WATCHED = ["layers", "dataset", "epochs", "batch_size", "learning_rate", "optimizer", "seed", "validation_split"]
 READY_FALLBACK_SECONDS = 4.0
@@ -47,6 +65,7 @@ class ShareLink(Viewer):
         )
         self._showing = ""
         self._link.param.watch(self._on_typed, "value")
+        self._address = AddressBar(height=0, width=0, margin=0)
         self._problems = pn.pane.HTML("", sizing_mode="stretch_width",
                                       stylesheets=[".cp-link-problem { color: #8a1c1c; }"])
         self.state.param.watch(self._write, _WATCHED)
@@ -98,7 +117,9 @@ class ShareLink(Viewer):
         loc = self.location
         if loc is not None and self._synced and loc.search != query:
             self._written = query
-            loc.search = query
+            with param.parameterized.discard_events(loc):
+                loc.search = query  # Python's copy only; the page address is written below
+            self._address.query = query
         self._update_link()
 
     def _update_link(self) -> None:
@@ -129,4 +150,4 @@ class ShareLink(Viewer):
         )
 
     def __panel__(self):
-        return pn.Column(self._problems, self._link, sizing_mode="stretch_width")
+        return pn.Column(self._problems, self._link, self._address, sizing_mode="stretch_width")

@@ -110,6 +110,7 @@ def test_add_edit_undo_and_keras_preset(app_page):
     from playground.state import DEFAULT_DATASET, DEFAULT_LAYERS
 
     _wait_table(page, _expected(DEFAULT_LAYERS, DEFAULT_DATASET))
+    history = page.evaluate("() => history.length")
 
     # Add a Dropout: it goes before the output layer and passes the shape through.
     page.locator(".cp-add-dropout button").first.click()
@@ -118,6 +119,7 @@ def test_add_edit_undo_and_keras_preset(app_page):
 
     # Edit the first Conv2D: 16 filters of 5x5.
     page.locator(".cp-block-conv2d .cp-arg-filters select").first.select_option("16")
+    _wait_table(page, _expected("conv2d:16:3,maxpool:2,flatten,dropout:0.5,dense:10:softmax", "digits"))
     page.locator(".cp-block-conv2d .cp-arg-kernel_size select").first.select_option("5")
     edited = "conv2d:16:5,maxpool:2,flatten,dropout:0.5,dense:10:softmax"
     _wait_table(page, _expected(edited, "digits"))
@@ -135,6 +137,9 @@ def test_add_edit_undo_and_keras_preset(app_page):
     _wait_table(page, _expected(KERAS, "mnist"))
     assert _total(page) == 34_826
     assert "dataset=mnist" in page.url and KERAS in page.url
+    # The address is replaced, not pushed: Back leaves the page instead of walking
+    # through edits the page would not follow.
+    assert page.evaluate("() => history.length") == history
 
 
 # --------------------------------------------------------------------------- shared link, invalid model
