@@ -8,6 +8,7 @@ end-to-end tests can read the plotted numbers in the page.
 
 from __future__ import annotations
 
+import math
 import time
 
 import panel as pn
@@ -62,15 +63,22 @@ class TrainingPlots(Viewer):
         first figure cost about a second of start-up in the browser otherwise."""
         if self._train is not None:
             return
-        from bokeh.models import ColumnDataSource
+        from bokeh.models import ColumnDataSource, Range1d
         from bokeh.plotting import figure
 
         self._train = ColumnDataSource(data={"x": [], "loss": [], "accuracy": []}, name="cp-train-source")
         self._val = ColumnDataSource(data={"x": [], "loss": [], "accuracy": []}, name="cp-val-source")
         common = {"height": 260, "sizing_mode": "stretch_width", "tools": "pan,wheel_zoom,reset,hover",
                   "toolbar_location": "right", "x_axis_label": "epoch"}
-        loss_fig = figure(title="Loss (lower is better)", **common)
-        acc_fig = figure(title="Accuracy (higher is better)", y_range=(0, 1), **common)
+        # Fixed ranges set from Python: auto-ranging (DataRange1d) makes the page send a
+        # range update to the worker at every streamed point, and in the pyodide worker
+        # that traffic can crowd out a click (Stop) — see the report of this change.
+        self._x_range = Range1d(0, 1)
+        self._loss_range = Range1d(0, 2.5)
+        loss_fig = figure(title="Loss (lower is better)", x_range=self._x_range, y_range=self._loss_range,
+                          **common)
+        acc_fig = figure(title="Accuracy (higher is better)", x_range=self._x_range,
+                         y_range=Range1d(0, 1.02), **common)
         for fig, key in ((loss_fig, "loss"), (acc_fig, "accuracy")):
             fig.line("x", key, source=self._train, color="#3b7dd8", line_width=2, legend_label="training")
             fig.line("x", key, source=self._val, color="#e07b39", line_width=2, line_dash="dashed",
@@ -89,6 +97,7 @@ class TrainingPlots(Viewer):
         def clear():
             self._train.data = {"x": [], "loss": [], "accuracy": []}
             self._val.data = {"x": [], "loss": [], "accuracy": []}
+            self._loss_range.end = 2.5
 
         _on_document(clear)
         self._test.object = ""
@@ -112,7 +121,13 @@ class TrainingPlots(Viewer):
         if p.kind == "epoch" and p.val_loss is not None:
             val = {"x": [x], "loss": [p.val_loss], "accuracy": [p.val_accuracy]}
 
+        end = self._base + p.epochs
+        top = 1.1 * max([v for v in (p.loss, p.val_loss or 0.0) if math.isfinite(v)] + [0.0])
+
         def stream():
+            if self._x_range.end != end:
+                self._x_range.end = end
+            self._loss_range.end = max(self._loss_range.end, top)
             self._train.stream(train)
             if val is not None:
                 self._val.stream(val)
