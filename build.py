@@ -843,6 +843,31 @@ def _fill(template: str, values: dict[str, str]) -> str:
     return template
 
 
+# Panel 1.7.5's worker parks each patch from the page in a Python global and applies it in
+# `runPythonAsync`, which awaits before running: a second patch arriving meanwhile overwrote the
+# first, so under load a learner's click or edit was silently lost. We apply every patch at once,
+# synchronously and in arrival order, through one Python function.
+PANEL_PATCH_HANDLER = re.compile(
+    r"self\.pyodide\.globals\.set\('patch', msg\.patch\)\s*self\.pyodide\.runPythonAsync\(`[^`]*"
+    r"apply_json_patch\(_convert_json_patch\(patch\), setter='js'\)\s*`\)", re.S)
+APPLY_PATCH_JS = """
+// ---- Apply each patch from the page immediately, in order (see build.py: PANEL_PATCH_HANDLER)
+let cpPatchApplier = null;
+function cpApplyPatch(patch) {
+  if (cpPatchApplier === null) {
+    cpPatchApplier = self.pyodide.runPython(`
+def _cp_apply_patch(patch):
+    from panel.io.pyodide import _convert_json_patch
+    from panel.io.state import state
+    state.curdoc.apply_json_patch(_convert_json_patch(patch), setter='js')
+_cp_apply_patch
+`);
+  }
+  cpPatchApplier(patch);
+}
+"""
+
+
 def make_worker(panel_js: str, config: dict) -> str:
     """Our worker: panel's app code and message handlers, our local, parallel loader."""
     m = re.search(r"const code = `(.*?)`\n", panel_js, re.S)
@@ -851,6 +876,11 @@ def make_worker(panel_js: str, config: dict) -> str:
         raise StepError("worker", "the worker from `panel convert` has an unexpected layout",
                         "Panel changed its pyodide-worker template; update make_worker()")
     handlers = panel_js[tail_at:].replace("startApplication()", "").rstrip() + "\n"
+    handlers, found = PANEL_PATCH_HANDLER.subn("cpApplyPatch(msg.patch)", handlers)
+    if found != 1:
+        raise StepError("worker", "the patch handler from `panel convert` has an unexpected layout",
+                        "Panel changed its pyodide-worker template; update PANEL_PATCH_HANDLER")
+    handlers = APPLY_PATCH_JS + handlers
     template = (SITE_SRC / "worker.js").read_text()
     return _fill(template, {
         "CP_CONFIG": json.dumps(config, indent=1),
