@@ -291,14 +291,6 @@ def layer_config(block: Block) -> dict[str, Any]:
     return {"class_name": block.info.keras, "config": config}
 
 
-def _one_based(message: str, index: int) -> str:
-    """pycnn counts layers from 0 in its messages; the page numbers them from 1."""
-    prefix = f"Layer {index} ("
-    if message.startswith(prefix):
-        return f"Layer {index + 1} (" + message[len(prefix):]
-    return message
-
-
 def analyze(blocks: list[Block], input_shape, num_classes: int) -> Analysis:
     """Summary rows for ``blocks`` on ``input_shape`` — also when the model is invalid.
 
@@ -321,7 +313,7 @@ def analyze(blocks: list[Block], input_shape, num_classes: int) -> Analysis:
                 None if c.output_shape is None else tuple(int(v) for v in c.output_shape),
                 None if c.error is not None else int(c.params),
                 None if c.error is not None else int(c.macs),
-                None if c.error is None else _one_based(str(c.error), c.index),
+                None if c.error is None else str(c.error),
             )
         )
     result.rows = rows

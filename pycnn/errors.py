@@ -7,14 +7,18 @@ learner always find them in the same place::
     (2, 2). Use a smaller kernel_size, or padding='same'. Received:
     input_shape=(2, 2, 64), kernel_size=(3, 3), padding='valid'.
 
-* where: ``Layer <index> (<name>, <kind>)`` (index and name may be unknown
-  when a layer is created outside a model; then only ``<kind>`` is shown),
+* where: ``Layer <number> (<name>, <kind>)``, where ``<number>`` counts from 1
+  as learners (and the playground) do, so the third layer is ``Layer 3``
+  (index and name may be unknown when a layer is created outside a model;
+  then only ``<kind>`` is shown),
 * what is wrong (``problem``),
 * how to fix it (``hint``),
 * what was received (``received``), always last.
 
 The parts are also attributes, so a UI can mark the offending layer
-(``layer_index``) and show the hint on its own.
+(``layer_index``) and show the hint on its own. ``layer_index`` is a Python
+index into ``model.layers`` (0-based); only the text counts from 1:
+``layer_index == 2`` reads ``Layer 3 (…)``.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ class ModelError(ValueError):
     received : str
         The offending values, e.g. ``"input_shape=(2, 2, 64)"``.
     layer_index : int or None
-        Position of the layer in the model (0-based), if known.
+        Position of the layer in the model, 0-based like ``model.layers[i]``,
+        if known. The message shows it 1-based (``Layer {layer_index + 1}``).
     layer_name : str or None
         The layer's name (``conv2d_1``), if known.
     layer_kind : str or None
@@ -61,10 +66,11 @@ class ModelError(ValueError):
 
     @property
     def where(self) -> str:
-        """``Layer 3 (conv2d_1, Conv2D)``, ``Conv2D`` or ``""``."""
+        """``Layer 3 (conv2d_1, Conv2D)`` (numbered from 1), ``Conv2D`` or ``""``."""
         if self.layer_index is not None:
+            number = self.layer_index + 1  # people count layers from 1
             label = ", ".join(p for p in (self.layer_name, self.layer_kind) if p)
-            return f"Layer {self.layer_index} ({label})" if label else f"Layer {self.layer_index}"
+            return f"Layer {number} ({label})" if label else f"Layer {number}"
         if self.layer_name and self.layer_kind:
             return f"{self.layer_kind} '{self.layer_name}'"
         return self.layer_kind or self.layer_name or ""
@@ -78,7 +84,7 @@ class ModelError(ValueError):
         return " ".join(parts)
 
     def located(self, index: int, name: str | None, kind: str | None) -> ModelError:
-        """A copy of this error that names the layer's position in a model."""
+        """A copy of this error that names the layer's position (0-based ``index``) in a model."""
         return ModelError(
             self.problem,
             self.hint,

@@ -173,8 +173,9 @@ def test_layer_added_later_gets_next_default_name():
     assert [layer.name for layer in model.layers] == ["conv2d", "conv2d_1", "flatten"]
     with pytest.raises(ModelError, match="unique names"):
         model.add(Dense(2, name="flatten"))
-    with pytest.raises(ModelError, match="Add Flatten|Layer 3"):
+    with pytest.raises(ModelError, match=r"^Layer 4 \(conv2d_2, Conv2D\)") as info:
         model.add(Conv2D(2, 3))  # after Flatten: not an image
+    assert info.value.layer_index == 3 and "Flatten" in str(info.value)
     assert len(model.layers) == 3  # the failed layer was not kept
 
 

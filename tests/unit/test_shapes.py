@@ -126,7 +126,8 @@ def _located_error(layers, input_shape):
 def test_kernel_larger_than_input_names_layer_and_fix():
     err = _located_error([Conv2D(8, 3), MaxPooling2D(2), Conv2D(8, 5)], (8, 8, 1))
     message = str(err)
-    assert message.startswith("Layer 2 (conv2d_1, Conv2D): kernel_size (5, 5) is larger")
+    # the text counts layers from 1 (the third layer), layer_index from 0
+    assert message.startswith("Layer 3 (conv2d_1, Conv2D): kernel_size (5, 5) is larger")
     assert "padding='same'" in err.hint
     assert message.endswith("Received: input_shape=(3, 3, 8), kernel_size=(5, 5), padding='valid'.")
     assert isinstance(err, ValueError)
@@ -135,7 +136,7 @@ def test_kernel_larger_than_input_names_layer_and_fix():
 
 def test_pool_larger_than_input():
     err = _located_error([MaxPooling2D(2), MaxPooling2D(2), MaxPooling2D(3)], (8, 8, 1))
-    assert "Layer 2 (max_pooling2d_2, MaxPooling2D)" in str(err)
+    assert "Layer 3 (max_pooling2d_2, MaxPooling2D)" in str(err)
     assert "pool_size (3, 3) is larger than its input (2, 2)" in str(err)
 
 
@@ -221,7 +222,7 @@ def test_check_layers_reports_every_row_without_raising():
     assert [r.ok for r in rows] == [True, True, False, False, True, True]
     assert rows[2].error.layer_index == 2 and "kernel_size (5, 5)" in str(rows[2].error)
     assert rows[2].input_shape == (3, 3, 8) and rows[2].output_shape is None
-    assert str(rows[3].error).startswith("Layer 3 (dense, Dense): units must be")
+    assert str(rows[3].error).startswith("Layer 4 (dense, Dense): units must be")
     # the rest of the table continues from the last valid shape
     assert rows[4].output_shape == (72,) and rows[5].params == 73 * 3
 
@@ -300,7 +301,7 @@ def test_output_shape_equals_forward_shape_or_clear_error(specs, input_shape):
         first_bad = next(r for r in rows if r.error is not None)
         assert err.layer_index == first_bad.index
         assert str(err) == str(first_bad.error)
-        assert str(err).startswith(f"Layer {err.layer_index} (")
+        assert str(err).startswith(f"Layer {err.layer_index + 1} (")
         assert "Received: " in str(err)
         return
     assert all(r.ok for r in rows)
@@ -443,7 +444,8 @@ def test_model_error_parts_and_pickling():
     assert (err.layer_index, err.layer_kind, err.where) == (None, "Conv2D", "Conv2D")
     assert err.problem == "filters must be a positive integer" and err.received == "filters=0"
     located = err.located(4, "conv2d_2", "Conv2D")
-    assert str(located).startswith("Layer 4 (conv2d_2, Conv2D): filters must be")
+    assert str(located).startswith("Layer 5 (conv2d_2, Conv2D): filters must be")
+    assert located.where == "Layer 5 (conv2d_2, Conv2D)" and located.layer_index == 4
     copy = pickle.loads(pickle.dumps(located))
     assert isinstance(copy, ValueError) and str(copy) == str(located)
     assert (copy.layer_index, copy.hint) == (4, located.hint)
