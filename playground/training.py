@@ -4,7 +4,9 @@ In Pyodide there are no threads: Python shares the web worker with the
 messages that carry button clicks. So :meth:`TrainingController.train` is a
 coroutine that runs batches for at most ``SLICE_SECONDS`` and then
 ``await asyncio.sleep(0)``, which lets a Stop click (or any edit) through.
-Stop therefore takes effect after the current batch.
+Stop therefore takes effect after the current batch — also during the
+end-of-epoch validation, which pycnn runs batch by batch with a
+``"validation"`` event before each batch.
 
 No Panel import: unit tests drive the coroutine directly.
 """
@@ -41,7 +43,7 @@ def _get(event: Any, key: str, default: Any = None) -> Any:
 class Progress:
     """One update the UI shows and the plots stream (normalised from pycnn events)."""
 
-    kind: str  # "batch" or "epoch"
+    kind: str  # "batch", "validation" (progress of the end-of-epoch validation) or "epoch"
     epoch: int  # 1-based
     epochs: int
     step: int  # 1-based batch within the epoch
@@ -53,6 +55,8 @@ class Progress:
     samples_per_s: float | None = None
     seconds_left: float | None = None
     batch_loss: float | None = None  # this batch alone (loss is the epoch's running mean)
+    val_seen: int = 0  # validation images evaluated so far this epoch
+    val_samples: int = 0  # validation images in all (0 without validation)
 
     @property
     def position(self) -> float:
@@ -204,6 +208,18 @@ class TrainingController(param.Parameterized):
             except StopIteration:
                 break
             p = self._progress(event, epochs, steps)
+            if p.kind == "validation":
+                # Progress only (the figures come with the epoch event): no plot point.
+                now = time.perf_counter()
+                starting = p.val_seen == 0
+                if starting or now - last_ui >= UI_SECONDS:
+                    self.status = self._status_text(p)
+                    last_ui = now
+                # at the start, yield at once so the page shows "validating…" before it blocks
+                if starting or now - last_yield >= SLICE_SECONDS:
+                    await asyncio.sleep(0)
+                    last_yield = time.perf_counter()
+                continue
             if p.kind == "batch":
                 seen += 1
                 current = p.batch_loss if p.batch_loss is not None else p.loss
@@ -278,7 +294,8 @@ class TrainingController(param.Parameterized):
             v = _get(event, key)
             return None if v is None else float(v)
 
-        kind = "epoch" if str(_get(event, "kind", "batch")).startswith("epoch") else "batch"
+        raw = str(_get(event, "kind", "batch"))
+        kind = "epoch" if raw.startswith("epoch") else raw if raw == "validation" else "batch"
         steps = int(_get(event, "steps", steps) or steps)
         batch_loss = num("batch_loss")
         return Progress(
@@ -293,10 +310,17 @@ class TrainingController(param.Parameterized):
             val_accuracy=num("val_accuracy"),
             samples_per_s=num("samples_per_sec"),
             batch_loss=batch_loss,
+            val_seen=int(_get(event, "val_seen", 0) or 0),
+            val_samples=int(_get(event, "val_samples", 0) or 0),
         )
 
     @staticmethod
     def _status_text(p: Progress) -> str:
+        if p.kind == "validation":
+            return (
+                f"Epoch {p.epoch}/{p.epochs}: validating… {p.val_seen:,}/{p.val_samples:,} "
+                f"held-out images (training loss {p.loss:.4f})"
+            )
         text = f"Epoch {p.epoch}/{p.epochs}, batch {p.step}/{p.steps}: loss {p.loss:.4f}"
         if p.accuracy is not None:
             text += f", accuracy {p.accuracy * 100:.1f} %"

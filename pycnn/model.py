@@ -30,6 +30,12 @@ from .layers.fused import ConvMaxPool
 
 __all__ = ["Sequential", "SummaryRow"]
 
+# Validation during fit runs in batches of this size (as evaluate does by default,
+# so val_loss equals model.evaluate(x_val, y_val)), with a progress event before
+# each: a consumer can stop between them instead of waiting for the whole pass.
+VALIDATION_BATCH_SIZE = 256
+
+
 @dataclass(frozen=True)
 class SummaryRow:
     """One row of :meth:`Sequential.summary` (Keras: Layer (type) / Output Shape / Param #).
@@ -436,6 +442,10 @@ class Sequential:
     ) -> Iterator[TrainEvent]:
         """Train, yielding a :class:`TrainEvent` after each batch and each epoch.
 
+        With validation data, each epoch's validation pass also yields a
+        ``"validation"`` progress event before each of its batches (see
+        :class:`TrainEvent`), so stopping never waits for a whole pass.
+
         Arguments are checked immediately (not on the first ``next``). Like
         Keras, ``validation_split`` holds out the *last* fraction of ``x``
         before shuffling. To stop early, stop iterating (``break``); the
@@ -471,6 +481,7 @@ class Sequential:
 
     def _fit_gen(self, x, y, epochs, batch_size, val, shuffle) -> Iterator[TrainEvent]:
         n = x.shape[0]
+        n_val = 0 if val is None else val[0].shape[0]
         steps = -(-n // batch_size)
         total = steps * epochs
         start = time.perf_counter()
@@ -503,11 +514,43 @@ class Sequential:
                     seen,
                     seen / max(now - epoch_start, 1e-9),
                     now - start,
+                    val_samples=n_val,
                 )
             train_time = time.perf_counter() - epoch_start
             val_loss = val_acc = None
             if val is not None:
-                val_loss, val_acc = self.evaluate(*val)
+                # Batch by batch with an event before each: in a browser tab without
+                # threads a whole pass can take seconds that Stop could not get through.
+                val_x, val_y = val
+                val_steps = self._steps()
+                val_loss_sum = val_correct = 0.0
+                for val_seen in range(0, n_val, VALIDATION_BATCH_SIZE):
+                    yield TrainEvent(
+                        "validation",
+                        epoch,
+                        epochs,
+                        steps,
+                        steps,
+                        global_step,
+                        total,
+                        loss_sum / seen,
+                        correct_sum / seen,
+                        None,
+                        None,
+                        None,
+                        seen,
+                        seen / max(train_time, 1e-9),
+                        time.perf_counter() - start,
+                        val_seen=val_seen,
+                        val_samples=n_val,
+                    )
+                    batch = slice(val_seen, val_seen + VALIDATION_BATCH_SIZE)
+                    batch_loss_sum, batch_correct = self._evaluate_batch(
+                        val_steps, val_x[batch], val_y[batch]
+                    )
+                    val_loss_sum += batch_loss_sum
+                    val_correct += batch_correct
+                val_loss, val_acc = val_loss_sum / n_val, val_correct / n_val
             yield TrainEvent(
                 "epoch",
                 epoch,
@@ -524,6 +567,8 @@ class Sequential:
                 seen,
                 seen / max(train_time, 1e-9),
                 time.perf_counter() - start,
+                val_seen=n_val,
+                val_samples=n_val,
             )
 
     def fit(
@@ -582,12 +627,22 @@ class Sequential:
         loss_sum = correct = 0.0
         steps = self._steps()
         for i in range(0, x.shape[0], batch_size):
-            xb, yb = x[i : i + batch_size], y[i : i + batch_size]
-            out = self._run(steps, xb, training=False)
-            loss, _ = losses.softmax_cross_entropy(self._scores(), yb, need_grad=False)
-            loss_sum += loss * xb.shape[0]
-            correct += float(np.sum(out.argmax(axis=-1) == yb))
+            batch_loss_sum, batch_correct = self._evaluate_batch(
+                steps, x[i : i + batch_size], y[i : i + batch_size]
+            )
+            loss_sum += batch_loss_sum
+            correct += batch_correct
         return loss_sum / x.shape[0], correct / x.shape[0]
+
+    def _evaluate_batch(self, steps: list, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """(loss summed over the batch, number correct) for prepared arrays, inference mode.
+
+        Shared by :meth:`evaluate` and the validation pass of :meth:`fit_iter`,
+        so both give the same numbers.
+        """
+        out = self._run(steps, x, training=False)
+        loss, _ = losses.softmax_cross_entropy(self._scores(), y, need_grad=False)
+        return loss * x.shape[0], float(np.sum(out.argmax(axis=-1) == y))
 
     def activations(self, x) -> dict[str, np.ndarray]:
         """Every layer's output for ``x`` (inference mode), keyed by layer name, in order."""

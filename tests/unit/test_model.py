@@ -89,8 +89,9 @@ def test_fit_iter_events_and_stopping_by_break():
         events.append(event)
         if event.kind == "epoch" and event.epoch == 2:
             break
-    # 80 training examples / 32 -> 3 batches per epoch, each epoch followed by an epoch event
-    assert [e.kind for e in events] == ["batch"] * 3 + ["epoch"] + ["batch"] * 3 + ["epoch"]
+    # 80 training examples / 32 -> 3 batches per epoch; the 20 validation examples are
+    # one validation batch (announced by a validation event); then the epoch event
+    assert [e.kind for e in events] == (["batch"] * 3 + ["validation", "epoch"]) * 2
     first, last = events[0], events[-1]
     assert isinstance(first, TrainEvent)
     assert (first.epoch, first.step, first.steps, first.global_step, first.total_steps) == (
@@ -109,6 +110,64 @@ def test_fit_iter_events_and_stopping_by_break():
     )
     assert not np.array_equal(before[0], model.get_weights()[0])  # updates were kept
     assert set(last.to_dict()) >= {"loss", "accuracy", "val_loss", "val_accuracy", "epoch"}
+
+
+def test_validation_runs_in_batches_between_the_last_batch_and_the_epoch_event():
+    x, y = quadrant_data(800)
+    model = small_model()
+    events = list(model.fit_iter(x, y, epochs=2, batch_size=100, validation_split=0.75))
+    # 200 training examples -> 2 batches; 600 validation examples -> batches of 256, 256, 88
+    kinds = [e.kind for e in events]
+    assert kinds == (["batch"] * 2 + ["validation"] * 3 + ["epoch"]) * 2
+    validation = [e for e in events if e.kind == "validation" and e.epoch == 1]
+    assert [(e.val_seen, e.val_samples) for e in validation] == [(0, 600), (256, 600), (512, 600)]
+    assert [e.val_progress for e in validation] == pytest.approx([0, 256 / 600, 512 / 600])
+    last_batch, epoch = events[1], events[5]
+    for e in validation:  # progress only: the epoch's training figures, no validation figures yet
+        assert (e.step, e.steps, e.global_step) == (2, 2, 2)
+        assert e.loss == last_batch.loss and e.accuracy == last_batch.accuracy
+        assert e.val_loss is None and e.val_accuracy is None and e.batch_loss is None
+    assert (epoch.val_seen, epoch.val_samples) == (600, 600) and epoch.val_progress == 1
+    assert (last_batch.val_seen, last_batch.val_samples) == (0, 600)
+    # the epoch's figures are evaluate()'s on the held-out last 75 %
+    final = events[-1]
+    assert (final.val_loss, final.val_accuracy) == pytest.approx(model.evaluate(x[200:], y[200:]))
+    assert model.fit(x, y, epochs=1, batch_size=100).keys() == {"loss", "accuracy"}
+    plain = list(small_model().fit_iter(x, y, epochs=1, batch_size=100))
+    # no validation data, no validation events
+    assert [e.kind for e in plain] == ["batch"] * 8 + ["epoch"]
+    assert all(e.val_samples == 0 and e.val_progress == 1 for e in plain)
+
+
+def test_stopping_during_validation_keeps_the_last_batch_weights():
+    x, y = quadrant_data(800)
+    model = small_model()
+    after_last_batch = None
+    events = model.fit_iter(x, y, epochs=3, batch_size=100, validation_split=0.75)
+    for event in events:
+        if event.kind == "batch":
+            after_last_batch = model.get_weights()
+        elif event.kind == "validation" and event.val_seen > 0:  # half-way through the pass
+            break
+    assert event.epoch == 1 and event.val_seen == 256
+    for now, then in zip(model.get_weights(), after_last_batch):
+        np.testing.assert_array_equal(now, then)
+    events.close()
+    model.fit(x, y, epochs=1, batch_size=100)  # the model trains on normally afterwards
+
+
+def test_fit_history_is_unchanged_by_validation_events():
+    x, y = quadrant_data(800)
+    history = small_model().fit(x, y, epochs=2, batch_size=100, validation_split=0.75)
+    model = small_model()
+    events = model.fit_iter(x, y, epochs=2, batch_size=100, validation_split=0.75)
+    epochs = [e for e in events if e.kind == "epoch"]
+    assert history == {
+        "loss": [e.loss for e in epochs],
+        "accuracy": [e.accuracy for e in epochs],
+        "val_loss": [e.val_loss for e in epochs],
+        "val_accuracy": [e.val_accuracy for e in epochs],
+    }
 
 
 def test_fit_iter_checks_arguments_before_the_first_event():

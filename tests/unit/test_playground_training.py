@@ -74,6 +74,66 @@ def test_stop_from_another_task_within_a_second_while_training_runs():
     assert latency < 1.0
 
 
+class _SlowValidation:
+    """A pycnn model whose validation batches take ``seconds`` each, as a big model's do in
+    the browser; it logs the events it yields."""
+
+    def __init__(self, model, seconds: float):
+        self._model, self._seconds, self.log = model, seconds, []
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+    def fit_iter(self, *args, **kwargs):
+        for event in self._model.fit_iter(*args, **kwargs):
+            if event.kind == "validation" and event.val_seen > 0:
+                time.sleep(self._seconds)  # the batch before this event
+            self.log.append((event.kind, time.perf_counter()))
+            yield event
+
+
+def test_stop_during_validation_stops_within_one_validation_batch(monkeypatch):
+    from playground import training
+
+    models = []
+    build_model = training.build_model
+
+    def slow_model(*args, **kwargs):
+        models.append(_SlowValidation(build_model(*args, **kwargs), seconds=0.1))
+        return models[-1]
+
+    def big_validation(name):  # digits x4, half held out: 1,497 x 4 x 0.5 -> 12 validation batches
+        (x, y), test, names = _digits(name)
+        return (np.concatenate([x] * 4), np.concatenate([y] * 4)), test, names
+
+    monkeypatch.setattr(training, "build_model", slow_model)
+    state = PlaygroundState(epochs=3, validation_split=0.5)
+    controller = TrainingController(state, dataset_loader=big_validation)
+    epochs = []
+    controller.listeners.append(lambda p: epochs.append(p) if p.kind == "epoch" else None)
+
+    async def scenario():
+        task = asyncio.create_task(controller.train())
+        while "validating" not in controller.status:  # the page shows it while validation runs
+            assert not task.done(), controller.status
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.15)  # well inside the pass (12 batches x 0.1 s)
+        asked = time.perf_counter()
+        controller.request_stop()
+        outcome = await task
+        return outcome, asked, time.perf_counter() - asked
+
+    outcome, asked, latency = asyncio.run(scenario())
+    assert outcome == "stopped" and controller.status.startswith("Stopped")
+    assert latency < 1.0  # the issue's promise (in fact: at most one 0.1 s validation batch)
+    log = models[-1].log
+    assert [kind for kind, _ in log].count("validation") < 12  # it did not wait for the whole pass
+    assert sum(1 for kind, at in log if at > asked) <= 1  # at most the batch that was running
+    assert epochs == [] and log[-1][0] == "validation"
+    assert controller.trained_epochs == 1  # the epoch's training was done; only validation was cut
+    assert controller.test_accuracy is not None
+
+
 def test_divergence_stops_with_advice_and_keeps_the_last_good_weights():
     def exploding(name):
         (x, y), (xt, yt), names = _digits(name)
