@@ -1,8 +1,8 @@
 """Issue 4 as a new learner meets it, in real Chromium on the static Pyodide site.
 
-Four page loads in all (each costs ~10 s of Pyodide start-up): build and edit a
+Five page loads in all (each costs ~10 s of Pyodide start-up): build and edit a
 model, open a shared link with an invalid model and fix it, train and stop, and
-open a malformed link carrying markup. Expected shapes and parameter counts are
+open a malformed link carrying markup, and a keyboard-only learner. Expected shapes and parameter counts are
 computed here with pycnn, not copied from the page.
 """
 
@@ -234,3 +234,34 @@ def test_malformed_link_with_markup_is_shown_as_text(open_app):
 
     _wait_table(page, _expected(DEFAULT_LAYERS, DEFAULT_DATASET))  # the default model instead
     assert page.locator(".cp-epochs input").first.input_value() == "2"  # the valid parts are kept
+
+
+# --------------------------------------------------------------------------- keyboard only
+
+
+def test_keyboard_only_learner_adds_edits_and_undoes(app_page):
+    """Everything a mouse does in the builder, a keyboard does too: focus, Enter/Space, arrows."""
+    page = app_page
+    from playground.state import DEFAULT_DATASET, DEFAULT_LAYERS
+
+    _wait_table(page, _expected(DEFAULT_LAYERS, DEFAULT_DATASET))
+
+    page.locator(".cp-add-dropout button").first.focus()
+    page.keyboard.press("Enter")
+    with_dropout = "conv2d:8:3,maxpool:2,flatten,dropout:0.5,dense:10:softmax"
+    _wait_table(page, _expected(with_dropout, DEFAULT_DATASET))
+
+    # A focused menu changes with the arrow keys; the table follows whatever was chosen.
+    filters = page.locator(".cp-block-conv2d .cp-arg-filters select").first
+    filters.focus()
+    before = filters.input_value()
+    page.keyboard.press("ArrowDown")
+    chosen = filters.input_value()
+    assert chosen != before, "ArrowDown on the focused Filters menu chose nothing"
+    edited = with_dropout.replace("conv2d:8:3", f"conv2d:{chosen}:3")
+    _wait_table(page, _expected(edited, DEFAULT_DATASET))
+
+    # Undo from the keyboard brings the previous model back.
+    page.locator(".cp-undo button").first.focus()
+    page.keyboard.press("Space")
+    _wait_table(page, _expected(with_dropout, DEFAULT_DATASET))
