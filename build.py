@@ -1074,6 +1074,11 @@ def precompress(stage: Path, files: list[str]) -> int:
     return saved
 
 
+def _has_compiled_modules(whl: Path) -> bool:
+    with zipfile.ZipFile(whl) as zf:
+        return any(n.endswith(".so") for n in zf.namelist())
+
+
 @contextlib.contextmanager
 def build_lock():
     """Serialise builds of this checkout (tests and people may start one at the same time)."""
@@ -1145,12 +1150,19 @@ def _build(out: Path, work: Path) -> int:
     html = copy_static(html, archives, lock, stage)
     load_order = [p for p in cfg["load-first"] if p in packages] + \
                  [p for p in packages if p not in cfg["load-first"]]
+    # Wheels with compiled modules (numpy, pandas) are only unpacked at start-up: loadPackage
+    # would compile and link every one of their .so files (pandas: ~40, numpy: 19), while
+    # Python's import links each one when it is first imported (the first screen needs 3).
+    unpack_only = [p for p in load_order if _has_compiled_modules(pyo / packages[p]["file_name"])]
+    shipped = load_order
+    load_order = [p for p in load_order if p not in unpack_only]
     sizes = {packages[p]["file_name"]: (pyo / packages[p]["file_name"]).stat().st_size
              for p in packages}
     for name in CORE_FILES[:-1]:
         sizes[name] = (pyo / name).stat().st_size
     lazy = [{"path": site_packages + member, "url": f"data/{p.name}"} for p, member in datasets]
     worker_cfg = {"pyodide": cfg["pyodide"], "packages": load_order, "sizes": sizes,
+                  "unpackOnly": [packages[p]["file_name"] for p in unpack_only],
                   "lazyFiles": lazy, "lazyImports": cfg.get("lazy-imports", []),
                   "integrity": {p["file_name"]: _sri(p["sha256"]) for p in packages.values()}}
     (stage / "app.js").write_text(make_worker(panel_js, worker_cfg))
@@ -1181,7 +1193,7 @@ def _build(out: Path, work: Path) -> int:
     info = {
         "inputs": input_fingerprint(), "version": version,
         "pyodide": cfg["pyodide"], "panel": cfg["panel"], "bokeh": cfg["bokeh"],
-        "packages": load_order, "datasets": [f"data/{p.name}" for p, _ in datasets],
+        "packages": shipped, "datasets": [f"data/{p.name}" for p, _ in datasets],
         "size_bytes": total, "gzip_twins_bytes": sum(p.stat().st_size for p in stage.rglob("*.gz")),
         "startup_bytes": sum(sizes.values()) + sum((stage / f).stat().st_size for f in files
                                                    if f.startswith("static/") or "/" not in f),

@@ -50,8 +50,14 @@ self.fetch = async function (input, init) {
   const url = String(input instanceof Request ? input.url : input);
   const early = prefetched.get(url);
   prefetched.delete(url);
-  const response = await (early || nativeFetch(input, init));
   const name = decodeURIComponent(url.split("?")[0].split("/").pop());
+  let response;
+  try {
+    response = await (early || nativeFetch(input, init));
+  } catch (e) {
+    // A missing file or a failed integrity check: say which file.
+    throw new Error(`Could not download ${name}: ${e && e.message ? e.message : e}`);
+  }
   if (name in fileSizes) {
     if (!response.ok) {
       throw new Error(`Could not download ${name}: HTTP ${response.status} ${response.statusText}`);
@@ -95,6 +101,17 @@ async function startApplication() {
     });
     if (failures.length) {
       throw new Error("Some packages failed to load: " + failures.join("; "));
+    }
+    // Wheels with compiled modules (numpy, pandas) are just unpacked: loadPackage would also
+    // compile and link every .so they contain (seconds of CPU work at start-up); unpacked,
+    // each is linked by Python's import (dlopen) the first time it is imported.
+    for (const file of CP.unpackOnly) {
+      const response = await self.fetch(PYODIDE_URL + file);
+      self.pyodide.unpackArchive(await response.arrayBuffer(), "wheel");
+      post({ type: "cp-progress", stage: "packages", text: `Unpacked ${file}` });
+    }
+    if (CP.unpackOnly.length) {
+      self.pyodide.runPython("import importlib; importlib.invalidate_caches()");
     }
     timing("packages-loaded");
     // Large datasets are not in the wheel: they appear as files that are downloaded (by a
