@@ -1276,7 +1276,8 @@ def cmd_test(args: argparse.Namespace) -> int:
         log(f"Chromium: {chromium}")
     else:
         log("No Chromium found (set CNN_PLAYGROUND_CHROMIUM, install Debian's chromium, or "
-            "run `.venv/bin/python -m playwright install chromium`); browser tests will skip")
+            "run `.venv/bin/python -m playwright install chromium`); the end-to-end tests will "
+            "fail until one is found")
     ensure_site()
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     extra = [a for a in args.pytest_args if a != "--"]
