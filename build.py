@@ -265,10 +265,12 @@ def requirements(groups: list[str]) -> list[str]:
     return sorted(set(reqs))
 
 
-def ensure_venv(groups: list[str]) -> Path:
-    """Create/update .venv with the pinned host requirements of `groups`; fast when current."""
-    reqs = requirements(groups)
-    stamp_path = VENV / ".cnn-playground-stamp.json"
+def ensure_venv(groups: list[str], venv: Path = VENV, reqs: list[str] | None = None) -> Path:
+    """Create/update a venv (default .venv) with the pinned host requirements of `groups`
+    (or exactly `reqs`); fast when current."""
+    reqs = requirements(groups) if reqs is None else sorted(reqs)
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    stamp_path = venv / ".cnn-playground-stamp.json"
     key = sha256_bytes(json.dumps([sys.version, reqs]).encode())
     stamp = {}
     if stamp_path.exists():
@@ -276,21 +278,21 @@ def ensure_venv(groups: list[str]) -> Path:
             stamp = json.loads(stamp_path.read_text())
         except ValueError:
             stamp = {}
-    if venv_python().exists() and key in stamp.get("installed", []):
-        return venv_python()
-    if not venv_python().exists():
-        log(f"Creating the project venv {VENV.relative_to(ROOT)}/")
+    if python.exists() and key in stamp.get("installed", []):
+        return python
+    if not python.exists():
+        log(f"Creating the venv {venv.relative_to(ROOT)}/")
         try:
-            subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         except subprocess.CalledProcessError as exc:
             raise StepError(
                 "venv",
-                f"`{sys.executable} -m venv .venv` failed ({exc.returncode})",
+                f"`{sys.executable} -m venv {venv.name}` failed ({exc.returncode})",
                 "install your Python's venv module (Debian: apt-get install python3-venv)",
             ) from exc
         stamp = {}
-    log(f"Installing pinned host packages into .venv ({', '.join(groups) or 'core'})")
-    cmd = [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q", *reqs]
+    log(f"Installing pinned host packages into {venv.name} ({', '.join(groups) or 'core'})")
+    cmd = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", *reqs]
     detail(" ".join(cmd[3:]))
     if subprocess.run(cmd).returncode != 0:
         raise StepError(
@@ -301,7 +303,7 @@ def ensure_venv(groups: list[str]) -> Path:
         )
     stamp.setdefault("installed", []).append(key)
     stamp_path.write_text(json.dumps(stamp))
-    return venv_python()
+    return python
 
 
 # --------------------------------------------------------------------------------------------
@@ -1281,6 +1283,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     ensure_site()
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     extra = [a for a in args.pytest_args if a != "--"]
+    plain = not extra  # `python3 build.py test` with no arguments: the whole suite, both numpys
     if not any((ROOT / a.split("::")[0]).exists() for a in extra if not a.startswith("-")):
         # Whole suite: browser tests last. Playwright's sync API keeps an event loop running
         # in the main thread while its session browser is open, which breaks asyncio.run()
@@ -1292,7 +1295,34 @@ def cmd_test(args: argparse.Namespace) -> int:
         extra += ["tests/e2e"] if (tests / "e2e").exists() else []
     cmd = [str(python), "-m", "pytest", *extra]
     log("Running " + " ".join(["pytest", *extra]))
-    return subprocess.run(cmd, cwd=str(ROOT), env=env).returncode
+    status = subprocess.run(cmd, cwd=str(ROOT), env=env).returncode
+    if plain:
+        status = status or run_engine_tests_on_browser_numpy(env)
+    return status
+
+
+def browser_numpy_version() -> str:
+    """The numpy version Pyodide runs in the browser, read from runtime.lock.json."""
+    lock = json.loads(LOCK_PATH.read_text())
+    for entry in [*lock.get("artefacts", []), *lock.get("files", [])]:
+        name = entry.get("filename", "")
+        if name.startswith("numpy-") and name.endswith(".whl"):
+            return name.split("-")[1]
+    raise StepError("test", "runtime.lock.json names no numpy wheel",
+                    "re-pin the runtime with `python3 build.py lock`")
+
+
+def run_engine_tests_on_browser_numpy(env: dict) -> int:
+    """pycnn must behave the same on the browser's (older) numpy: run its tests there too."""
+    version = browser_numpy_version()
+    test_pins = [r for r in requirements(["test"]) if r.split("==")[0] in ("pytest", "hypothesis")]
+    python = ensure_venv(["test"], ROOT / f".venv-numpy{version}",
+                         reqs=[f"numpy=={version}", *test_pins])
+    engine_tests = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "tests/unit").glob("test_*.py"))
+                    if not p.name.startswith("test_playground")]
+    log(f"Running the pycnn tests again on numpy {version} (the browser's numpy)")
+    return subprocess.run([str(python), "-m", "pytest", "-q", *engine_tests],
+                          cwd=str(ROOT), env=env).returncode
 
 
 BENCH_JS_LIVE = "document.documentElement.dataset.cpLoad === 'live'"
@@ -1387,7 +1417,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 def cmd_clean(args: argparse.Namespace) -> int:
     targets = [SITE, ROOT / "build"]
     if args.venv:
-        targets.append(VENV)
+        targets += [VENV, *ROOT.glob(".venv-numpy*")]
     if args.all:
         targets.append(cache_dir())
     for path in targets:
