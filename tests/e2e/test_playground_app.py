@@ -1,9 +1,10 @@
 """Issue 4 as a new learner meets it, in real Chromium on the static Pyodide site.
 
-Five page loads in all (each costs ~10 s of Pyodide start-up): build and edit a
-model, open a shared link with an invalid model and fix it, train and stop, and
-open a malformed link carrying markup, and a keyboard-only learner. Expected shapes and parameter counts are
-computed here with pycnn, not copied from the page.
+Six page loads in all (each costs ~5-10 s of Pyodide start-up): build and edit a
+model, open a shared link with an invalid model and fix it, train and stop, open
+a malformed link carrying markup, a keyboard-only learner, and MNIST fetched on
+demand and trained on. Expected shapes and parameter counts are computed here
+with pycnn, not copied from the page.
 """
 
 from __future__ import annotations
@@ -265,3 +266,25 @@ def test_keyboard_only_learner_adds_edits_and_undoes(app_page):
     page.locator(".cp-undo button").first.focus()
     page.keyboard.press("Space")
     _wait_table(page, _expected(with_dropout, DEFAULT_DATASET))
+
+
+# --------------------------------------------------------------------------- a large dataset
+
+
+def test_mnist_is_fetched_on_demand_and_trains(open_app):
+    """MNIST is not in the start-up download: choosing it fetches data/mnist.npz from the
+    site (no other origin), the preview shows its classes, and training runs on it."""
+    page = open_app("?dataset=mnist&layers=conv2d:8:3,maxpool:2,flatten,dense:10:softmax"
+                    "&epochs=1&batch=128")
+    figures = page.locator(".cp-preview figure")
+    deadline = time.monotonic() + 60
+    while figures.count() < 10:  # one sample row per class, from the downloaded file
+        assert time.monotonic() < deadline, "the MNIST preview never showed its 10 classes"
+        page.wait_for_timeout(200)
+    _train_button(page).click()
+    status = page.locator(".cp-status")
+    # 20,000 MNIST training images less the 10 % validation split, in batches of 128.
+    _wait_text(status, r"^Epoch 1/1.*\b([2-9]\d|1\d\d)\s*/\s*141\b", timeout_s=120)
+    page.locator(".cp-stop button").first.click(timeout=5_000)
+    text = _wait_text(status, r"^Stopped", timeout_s=60)
+    assert "test accuracy" in text
