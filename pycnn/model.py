@@ -16,7 +16,7 @@ from __future__ import annotations
 import numbers
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -517,41 +517,8 @@ class Sequential:
                     val_samples=n_val,
                 )
             train_time = time.perf_counter() - epoch_start
-            val_loss = val_acc = None
-            if val is not None:
-                # Batch by batch with an event before each: in a browser tab without
-                # threads a whole pass can take seconds that Stop could not get through.
-                val_x, val_y = val
-                val_steps = self._steps()
-                val_loss_sum = val_correct = 0.0
-                for val_seen in range(0, n_val, VALIDATION_BATCH_SIZE):
-                    yield TrainEvent(
-                        "validation",
-                        epoch,
-                        epochs,
-                        steps,
-                        steps,
-                        global_step,
-                        total,
-                        loss_sum / seen,
-                        correct_sum / seen,
-                        None,
-                        None,
-                        None,
-                        seen,
-                        seen / max(train_time, 1e-9),
-                        time.perf_counter() - start,
-                        val_seen=val_seen,
-                        val_samples=n_val,
-                    )
-                    batch = slice(val_seen, val_seen + VALIDATION_BATCH_SIZE)
-                    batch_loss_sum, batch_correct = self._evaluate_batch(
-                        val_steps, val_x[batch], val_y[batch]
-                    )
-                    val_loss_sum += batch_loss_sum
-                    val_correct += batch_correct
-                val_loss, val_acc = val_loss_sum / n_val, val_correct / n_val
-            yield TrainEvent(
+            # The epoch's figures; validation progress events are the same with their own count.
+            summary = TrainEvent(
                 "epoch",
                 epoch,
                 epochs,
@@ -562,14 +529,27 @@ class Sequential:
                 loss_sum / seen,
                 correct_sum / seen,
                 None,
-                val_loss,
-                val_acc,
+                None,
+                None,
                 seen,
                 seen / max(train_time, 1e-9),
                 time.perf_counter() - start,
-                val_seen=n_val,
                 val_samples=n_val,
             )
+            if val is None:
+                yield summary
+                continue
+            # Batch by batch with an event before each: in a browser tab without
+            # threads a whole pass can take seconds that Stop could not get through.
+            for val_seen, val_loss_sum, val_correct in self._evaluate_iter(
+                *val, VALIDATION_BATCH_SIZE
+            ):
+                if val_seen < n_val:
+                    yield replace(summary, kind="validation", val_seen=val_seen,
+                                  elapsed=time.perf_counter() - start)
+            yield replace(summary, val_loss=val_loss_sum / n_val,
+                          val_accuracy=val_correct / n_val, val_seen=n_val,
+                          elapsed=time.perf_counter() - start)
 
     def fit(
         self,
@@ -624,25 +604,28 @@ class Sequential:
         x = self._prepare_x(x)
         self._check_output_layer()
         y = self._prepare_y(y, x.shape[0])
-        loss_sum = correct = 0.0
-        steps = self._steps()
-        for i in range(0, x.shape[0], batch_size):
-            batch_loss_sum, batch_correct = self._evaluate_batch(
-                steps, x[i : i + batch_size], y[i : i + batch_size]
-            )
-            loss_sum += batch_loss_sum
-            correct += batch_correct
-        return loss_sum / x.shape[0], correct / x.shape[0]
+        *_, (n, loss_sum, correct) = self._evaluate_iter(x, y, batch_size)
+        return loss_sum / n, correct / n
 
-    def _evaluate_batch(self, steps: list, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        """(loss summed over the batch, number correct) for prepared arrays, inference mode.
+    def _evaluate_iter(
+        self, x: np.ndarray, y: np.ndarray, batch_size: int
+    ) -> Iterator[tuple[int, float, float]]:
+        """Evaluate prepared arrays batch by batch, in inference mode.
 
-        Shared by :meth:`evaluate` and the validation pass of :meth:`fit_iter`,
-        so both give the same numbers.
+        Yields ``(images done, loss summed so far, number correct so far)`` before
+        each batch and once more at the end. Shared by :meth:`evaluate` and the
+        validation pass of :meth:`fit_iter`, so both give the same numbers.
         """
-        out = self._run(steps, x, training=False)
-        loss, _ = losses.softmax_cross_entropy(self._scores(), y, need_grad=False)
-        return loss * x.shape[0], float(np.sum(out.argmax(axis=-1) == y))
+        steps = self._steps()
+        loss_sum = correct = 0.0
+        for i in range(0, x.shape[0], batch_size):
+            yield i, loss_sum, correct
+            out = self._run(steps, x[i : i + batch_size], training=False)
+            batch_y = y[i : i + batch_size]
+            loss, _ = losses.softmax_cross_entropy(self._scores(), batch_y, need_grad=False)
+            loss_sum += loss * batch_y.shape[0]
+            correct += float(np.sum(out.argmax(axis=-1) == batch_y))
+        yield x.shape[0], loss_sum, correct
 
     def activations(self, x) -> dict[str, np.ndarray]:
         """Every layer's output for ``x`` (inference mode), keyed by layer name, in order."""
