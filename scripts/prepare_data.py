@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -54,6 +53,10 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 OUT_DIR = REPO / "pycnn" / "datasets" / "data"
+
+# The download cache and hashing are build.py's (stdlib only), so both tools share one cache.
+sys.path.insert(0, str(REPO))
+from build import cache_dir, sha256_bytes, sha256_file
 
 # Fixed zip member timestamp so the npz bytes never depend on when they were written.
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
@@ -166,18 +169,6 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify(name: str, actual: str, expected: str) -> None:
     if actual != expected:
         raise VerificationError(
@@ -188,14 +179,6 @@ def verify(name: str, actual: str, expected: str) -> None:
 
 
 # --------------------------------------------------------------------------- downloads
-
-
-def cache_dir() -> Path:
-    if os.environ.get("CNN_PLAYGROUND_CACHE"):
-        return Path(os.environ["CNN_PLAYGROUND_CACHE"])
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]) / "cnn-playground"
-    return Path.home() / ".cache" / "cnn-playground"
 
 
 def _run(cmd: list[str], cwd: Path) -> None:
