@@ -64,7 +64,7 @@ def setup(data_dir: str) -> str:
             )
         )
 
-    def starter():
+    def starter(input_shape):
         return compiled(
             Sequential(
                 [
@@ -73,26 +73,16 @@ def setup(data_dir: str) -> str:
                     Flatten(),
                     Dense(10, activation="softmax"),
                 ],
-                input_shape=(8, 8, 1),
+                input_shape=input_shape,
                 seed=0,
             )
         )
 
-    def mnist_default():  # the app's default layers once the dataset is MNIST
-        return compiled(
-            Sequential(
-                [
-                    Conv2D(8, 3, activation="relu"),
-                    MaxPooling2D(2),
-                    Flatten(),
-                    Dense(10, activation="softmax"),
-                ],
-                input_shape=(28, 28, 1),
-                seed=0,
-            )
-        )
-
-    _STATE["models"] = {"keras": keras(), "starter": starter(), "mnist_default": mnist_default()}
+    _STATE["models"] = {
+        "keras": keras(),
+        "starter": starter((8, 8, 1)),
+        "mnist_default": starter((28, 28, 1)),  # the app's default layers on MNIST
+    }
     _STATE["cursor"] = 0
     return json.dumps(
         {
