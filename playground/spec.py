@@ -128,6 +128,12 @@ class KindInfo:
         return {a.name: a.default for a in self.args}
 
 
+# MaxPooling2D and AveragePooling2D take the same arguments (strides defaults to the pool size).
+POOL_ARGS = (
+    Arg("pool_size", int, 2, 1, 8, label="Pool size"),
+    Arg("strides", int, None, 1, 8, optional_none=True, label="Stride"),
+)
+
 KINDS: dict[str, KindInfo] = {
     "conv2d": KindInfo(
         "conv2d",
@@ -148,10 +154,7 @@ KINDS: dict[str, KindInfo] = {
         "MaxPooling2D",
         positional=("pool_size",),
         required=1,
-        args=(
-            Arg("pool_size", int, 2, 1, 8, label="Pool size"),
-            Arg("strides", int, None, 1, 8, optional_none=True, label="Stride"),
-        ),
+        args=POOL_ARGS,
         blurb="keeps the largest value of each window: shrinks the map",
     ),
     "avgpool": KindInfo(
@@ -159,10 +162,7 @@ KINDS: dict[str, KindInfo] = {
         "AveragePooling2D",
         positional=("pool_size",),
         required=1,
-        args=(
-            Arg("pool_size", int, 2, 1, 8, label="Pool size"),
-            Arg("strides", int, None, 1, 8, optional_none=True, label="Stride"),
-        ),
+        args=POOL_ARGS,
         blurb="averages each window: shrinks the map",
     ),
     "flatten": KindInfo(
