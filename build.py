@@ -248,8 +248,8 @@ def load_runtime_lock() -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def venv_python() -> Path:
-    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+def venv_python(venv: Path = VENV) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
 def venv_bin(name: str) -> Path:
@@ -269,7 +269,7 @@ def ensure_venv(groups: list[str], venv: Path = VENV, reqs: list[str] | None = N
     """Create/update a venv (default .venv) with the pinned host requirements of `groups`
     (or exactly `reqs`); fast when current."""
     reqs = requirements(groups) if reqs is None else sorted(reqs)
-    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    python = venv_python(venv)
     stamp_path = venv / ".cnn-playground-stamp.json"
     key = sha256_bytes(json.dumps([sys.version, reqs]).encode())
     stamp = {}
@@ -1303,7 +1303,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 def browser_numpy_version() -> str:
     """The numpy version Pyodide runs in the browser, read from runtime.lock.json."""
-    lock = json.loads(LOCK_PATH.read_text())
+    lock = load_runtime_lock()
     for entry in [*lock.get("artefacts", []), *lock.get("files", [])]:
         name = entry.get("filename", "")
         if name.startswith("numpy-") and name.endswith(".whl"):
