@@ -233,6 +233,12 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def verify_sha256(what: str, got: str, expected: str, fix: str) -> None:
+    """Refuse a file whose sha256 is not the pinned one, naming it and both hashes."""
+    if got != expected:
+        raise StepError("verify", f"sha256 mismatch for {what}: expected {expected}, got {got}", fix)
+
+
 def load_runtime_lock() -> dict:
     if not LOCK_PATH.exists():
         raise StepError(
@@ -365,14 +371,9 @@ def fetch(entry: dict) -> Path:
                 f"{entry['source']} gave {path.name}, expected {entry['filename']}",
                 "the registry changed the artefact; re-pin with `python3 build.py lock`",
             )
-        got = sha256_file(path)
-        if got != entry["sha256"]:
-            raise StepError(
-                "verify",
-                f"sha256 mismatch for {entry['filename']}: expected {entry['sha256']}, got {got}",
-                "do not use this file; if the upgrade is intended, re-pin with "
-                "`python3 build.py lock` and review the diff of runtime.lock.json",
-            )
+        verify_sha256(entry["filename"], sha256_file(path), entry["sha256"],
+                      "do not use this file; if the upgrade is intended, re-pin with "
+                      "`python3 build.py lock` and review the diff of runtime.lock.json")
         cached.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(path), cached)
     return cached
@@ -394,14 +395,9 @@ def verified_member(entry: dict, archives: dict[str, Path]) -> bytes:
     """The bytes of a runtime.lock.json `files` entry, taken from its archive and verified."""
     archive_name, _, member = entry["source"].partition("!")
     data = read_member(archives[archive_name], member)
-    got = sha256_bytes(data)
-    if got != entry["sha256"]:
-        raise StepError(
-            "verify",
-            f"sha256 mismatch for {entry['filename']} (from {archive_name}): expected "
-            f"{entry['sha256']}, got {got}",
-            "the cached archive is not the pinned one; run `python3 build.py clean --all`",
-        )
+    verify_sha256(f"{entry['filename']} (from {archive_name})", sha256_bytes(data),
+                  entry["sha256"],
+                  "the cached archive is not the pinned one; run `python3 build.py clean --all`")
     return data
 
 
@@ -541,16 +537,11 @@ def cmd_lock(args: argparse.Namespace) -> int:
             except KeyError as exc:
                 raise StepError("lock", f"{bundle.name} has no {member}",
                                 "pick a bundle that ships it, or drop the package") from exc
-            got = sha256_bytes(data)
-            if got != meta["sha256"]:
-                raise StepError(
-                    "verify",
-                    f"sha256 mismatch for {meta['file_name']}: official pyodide-lock.json says "
-                    f"{meta['sha256']}, {bundle.name} has {got}",
-                    "this bundle does not carry the official build; do not use it",
-                )
+            verify_sha256(f"{meta['file_name']} in {bundle.name} (expected: the official "
+                          "pyodide-lock.json)", sha256_bytes(data), meta["sha256"],
+                          "this bundle does not carry the official build; do not use it")
             files.append({"filename": meta["file_name"], "source": f"{bundle.name}!{member}",
-                          "sha256": got, "size": len(data),
+                          "sha256": meta["sha256"], "size": len(data),
                           "trust": f"pyodide-lock.json of pyodide@{cfg['pyodide']}"})
         log("Pinning pure-Python wheels from PyPI")
         for spec in [f"panel=={cfg['panel']}", f"bokeh=={cfg['bokeh']}", *cfg["pure-wheels"]]:
