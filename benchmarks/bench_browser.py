@@ -50,6 +50,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import zipfile
@@ -61,7 +62,7 @@ PAGE_DIR = HERE / "browser"
 CONVNETJS = "convnetjs@0.3.0"
 CONVNETJS_JS = PAGE_DIR / "node_modules" / "convnetjs" / "build" / "convnet.js"
 MNIST_IMAGES = 2048  # MNIST training images handed to both trainers (batches cycle through them)
-PROJECT_WHEEL_GLOB = "cnn_playground-*.whl"
+PACKAGE_ARCHIVE = "site-packages.tar.gz"  # every package the site runs (build.py build_image)
 
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 import e2e_support as sup
@@ -170,9 +171,7 @@ def copy_site(site: Path, dest: Path) -> Path:
         shutil.rmtree(dest, ignore_errors=True)
         try:
             shutil.copytree(site, dest)
-            if (dest / "index.html").is_file() and list(
-                (dest / "pyodide").glob(PROJECT_WHEEL_GLOB)
-            ):
+            if (dest / "index.html").is_file() and (dest / "pyodide" / PACKAGE_ARCHIVE).is_file():
                 return dest
         except (shutil.Error, OSError) as exc:
             log(f"copying {site} failed ({exc}); retrying")
@@ -229,13 +228,13 @@ def write_data(out: Path) -> None:
 
 
 def native_pycnn(site: Path, scratch: Path, source: bool) -> Path:
-    """A folder holding the pycnn the browser runs: the site wheel's, or the repository's."""
+    """A folder holding the pycnn the browser runs: the site's, or the repository's."""
     if source:
         return REPO
-    wheel = next((site / "pyodide").glob(PROJECT_WHEEL_GLOB))
     dest = scratch / "native"
-    with zipfile.ZipFile(wheel) as z:
-        z.extractall(dest, [m for m in z.namelist() if m.startswith("pycnn/")])
+    with tarfile.open(site / "pyodide" / PACKAGE_ARCHIVE) as tar:
+        members = [m for m in tar.getmembers() if m.name.startswith("pycnn/")]
+        tar.extractall(dest, members, filter="data")
     return dest
 
 

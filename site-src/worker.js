@@ -1,9 +1,9 @@
 // CNN Playground: the Pyodide web worker (template; build.py fills the /*@…@*/ markers).
 //
-// Everything is loaded from this site (relative to this file), never from a CDN. The
-// packages are listed in our own pyodide-lock.json with their sha256, so Pyodide checks
-// the integrity of every wheel. Progress is reported to the page (loader.js) as
-// {type: 'cp-progress'} messages, failures as {type: 'cp-error'}.
+// Everything is loaded from this site (relative to this file), never from a CDN. The Python
+// packages come as one archive whose sha256 build.py recorded (see loadImage). Progress is
+// reported to the page (loader.js) as {type: 'cp-progress'} messages, failures as
+// {type: 'cp-error'}.
 "use strict";
 
 const CP = /*@CP_CONFIG@*/;
@@ -29,31 +29,27 @@ function stage(name, text) {
 }
 
 // Count what arrives so the page can say how far along the downloads are. Pyodide fetches
-// the runtime and every wheel with the global fetch; we only observe, never alter.
+// its runtime files with the global fetch; we only observe, never alter.
 const fileSizes = CP.sizes;
 const totalBytes = Object.values(fileSizes).reduce((a, b) => a + b, 0);
 let doneBytes = 0;
 let doneFiles = 0;
 const nativeFetch = self.fetch.bind(self);
 
-// Start downloading every package while Python boots (same request Pyodide will make,
-// with the same integrity check); Pyodide's own fetch then receives the response.
-const prefetched = new Map();
-for (const [file, integrity] of Object.entries(CP.integrity)) {
-  const url = PYODIDE_URL + file;
-  const pending = nativeFetch(url, { integrity: integrity });
-  pending.catch(() => {}); // a failure is reported when Pyodide asks for the file
-  prefetched.set(url, pending);
+function progress(file, bytes, fileDone) {
+  doneBytes += bytes;
+  if (fileDone) doneFiles += 1;
+  post({ type: "cp-progress", stage: currentStage, file: file, doneBytes: doneBytes,
+         totalBytes: totalBytes, doneFiles: doneFiles,
+         totalFiles: Object.keys(fileSizes).length });
 }
 
 self.fetch = async function (input, init) {
   const url = String(input instanceof Request ? input.url : input);
-  const early = prefetched.get(url);
-  prefetched.delete(url);
   const name = decodeURIComponent(url.split("?")[0].split("/").pop());
   let response;
   try {
-    response = await (early || nativeFetch(input, init));
+    response = await nativeFetch(input, init);
   } catch (e) {
     // A missing file or a failed integrity check: say which file.
     throw new Error(`Could not download ${name}: ${e && e.message ? e.message : e}`);
@@ -62,14 +58,116 @@ self.fetch = async function (input, init) {
     if (!response.ok) {
       throw new Error(`Could not download ${name}: HTTP ${response.status} ${response.statusText}`);
     }
-    doneBytes += fileSizes[name];
-    doneFiles += 1;
-    post({ type: "cp-progress", stage: currentStage, file: name, doneBytes: doneBytes,
-           totalBytes: totalBytes, doneFiles: doneFiles,
-           totalFiles: Object.keys(fileSizes).length });
+    progress(name, fileSizes[name], true);
   }
   return response;
 };
+
+// Every Python package (pure-Python wheels, NumPy, pandas, pycnn and the app) arrives as one
+// gzip'd tar of site-packages (build.py: build_image). It is downloaded and inflated
+// natively while Python boots, checked against the sha256 build.py recorded, and written into
+// the file system from JavaScript -- no Python runs to unpack it.
+const image = loadImage(CP.image);
+image.catch(() => {}); // reported when startApplication awaits it
+
+function hex(buffer) {
+  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function readAll(stream) {
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+async function loadImage(spec) {
+  const name = spec.file;
+  const url = PYODIDE_URL + name;
+  let response;
+  try {
+    response = await nativeFetch(url);
+  } catch (e) {
+    throw new Error(`Could not download ${name}: ${e && e.message ? e.message : e}`);
+  }
+  if (!response.ok) {
+    throw new Error(`Could not download ${name}: HTTP ${response.status} ${response.statusText}`);
+  }
+  // Report progress as the bytes arrive: this is the largest download of the page.
+  let pending = 0;
+  const counter = new TransformStream({
+    transform(chunk, controller) {
+      pending += chunk.byteLength;
+      if (pending >= 1 << 20) {
+        progress(name, pending, false);
+        pending = 0;
+      }
+      controller.enqueue(chunk);
+    },
+  });
+  const [forHash, forTar] = response.body.pipeThrough(counter).tee();
+  const received = readAll(forHash);
+  // Some hosts send .gz files with "Content-Encoding: gzip": the browser then hands us the tar
+  // itself. Look at the first bytes to know which of the two arrived.
+  const reader = forTar.getReader();
+  const first = await reader.read();
+  const rest = new ReadableStream({
+    start(controller) {
+      if (!first.done) controller.enqueue(first.value);
+    },
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+  });
+  const gzipped = !first.done && first.value[0] === 0x1f && first.value[1] === 0x8b;
+  if (gzipped && typeof DecompressionStream === "undefined") {
+    throw new Error("This browser cannot unpack the playground (no DecompressionStream): " +
+                    "use a current Chrome, Edge, Firefox or Safari.");
+  }
+  const tar = await readAll(gzipped ? rest.pipeThrough(new DecompressionStream("gzip")) : rest);
+  const bytes = await received;
+  const digest = hex(await crypto.subtle.digest("SHA-256", gzipped ? bytes : tar));
+  const expected = gzipped ? spec.sha256 : spec.tarSha256;
+  if (digest !== expected) {
+    throw new Error(`Could not use ${name}: its sha256 is ${digest}, expected ${expected} ` +
+                    "(a damaged or partial copy of the site?)");
+  }
+  progress(name, pending, true);
+  return tar;
+}
+
+function ascii(bytes, start, length) {
+  let end = start;
+  while (end < start + length && bytes[end] !== 0) end++;
+  return new TextDecoder().decode(bytes.subarray(start, end));
+}
+
+// Write every regular file of a ustar archive below `root`. Files keep views into `tar`
+// (canOwn: no copy). Returns the number of files.
+function installImage(tar, root) {
+  const FS = self.pyodide.FS;
+  const made = new Set();
+  let offset = 0;
+  let count = 0;
+  while (offset + 512 <= tar.length && tar[offset] !== 0) {
+    const name = ascii(tar, offset, 100);
+    const prefix = ascii(tar, offset + 345, 155);
+    const size = parseInt(ascii(tar, offset + 124, 12).trim() || "0", 8);
+    const type = tar[offset + 156];
+    offset += 512;
+    if (type === 0x30 || type === 0) {
+      const path = root + (prefix ? prefix + "/" : "") + name;
+      const dir = path.slice(0, path.lastIndexOf("/"));
+      if (!made.has(dir)) {
+        FS.mkdirTree(dir);
+        made.add(dir);
+      }
+      FS.writeFile(path, tar.subarray(offset, offset + size), { canOwn: true });
+      count += 1;
+    }
+    offset += Math.ceil(size / 512) * 512;
+  }
+  return count;
+}
 
 function sendPatch(patch, buffers, msg_id) {
   post({ type: "patch", patch: patch, buffers: buffers });
@@ -87,32 +185,13 @@ async function startApplication() {
     self.pyodide.globals.set("sendPatch", sendPatch);
     timing("pyodide-ready");
 
-    stage("packages", `Loading ${CP.packages.length} packages (NumPy, pandas, Panel, Bokeh, pycnn…)`);
-    const failures = [];
-    await self.pyodide.loadPackage(CP.packages, {
-      checkIntegrity: true,
-      messageCallback: (msg) => {
-        if (msg.startsWith("Loaded")) post({ type: "cp-progress", stage: "packages", text: msg });
-      },
-      errorCallback: (msg) => {
-        failures.push(msg);
-        console.error(msg);
-      },
-    });
-    if (failures.length) {
-      throw new Error("Some packages failed to load: " + failures.join("; "));
+    stage("packages", `Unpacking ${CP.packages.length} packages (NumPy, pandas, Panel, Bokeh, pycnn…)`);
+    const files = installImage(await image, CP.sitePackages);
+    if (files !== CP.image.files) {
+      throw new Error(`${CP.image.file} holds ${files} files, expected ${CP.image.files}`);
     }
-    // Wheels with compiled modules (numpy, pandas) are just unpacked: loadPackage would also
-    // compile and link every .so they contain (seconds of CPU work at start-up); unpacked,
-    // each is linked by Python's import (dlopen) the first time it is imported.
-    for (const file of CP.unpackOnly) {
-      const response = await self.fetch(PYODIDE_URL + file);
-      self.pyodide.unpackArchive(await response.arrayBuffer(), "wheel");
-      post({ type: "cp-progress", stage: "packages", text: `Unpacked ${file}` });
-    }
-    if (CP.unpackOnly.length) {
-      self.pyodide.runPython("import importlib; importlib.invalidate_caches()");
-    }
+    self.pyodide.runPython("import importlib; importlib.invalidate_caches()");
+    post({ type: "cp-progress", stage: "packages", text: `Unpacked ${files} files` });
     timing("packages-loaded");
     // Large datasets are not in the wheel: they appear as files that are downloaded (by a
     // synchronous request from this worker) the first time Python reads them.

@@ -1,8 +1,8 @@
 // pycnn inside the built site's own Pyodide runtime (benchmarks/bench_browser.py).
 // Messages {id, cmd, arg}; answers {id, ok, result | error}.
 //   init {pyodideBase, dataBase, stepsUrl, sourceZip|null}: load Pyodide from the site's
-//        files, numpy from the site's wheels and pycnn from the site's project wheel
-//        (or, with sourceZip, from a zip of the repository's pycnn/ source), then the
+//        files, numpy and pycnn from the site's package archive (site-packages.tar.gz;
+//        with sourceZip, pycnn from a zip of the repository's pycnn/ source), then the
 //        shared timing module benchmarks/browser/pycnn_steps.py and the data files.
 //   run TASK: pycnn_steps.run(TASK) (see that file).
 "use strict";
@@ -20,11 +20,11 @@ async function init(arg) {
   importScripts(arg.pyodideBase + "pyodide.js");
   pyodide = await loadPyodide({ indexURL: arg.pyodideBase });
   const tRuntime = performance.now();
-  await pyodide.loadPackage(arg.sourceZip ? ["numpy"] : ["numpy", "cnn-playground"],
-                            { messageCallback: () => {} });
+  pyodide.unpackArchive(await fetchBytes(arg.pyodideBase + "site-packages.tar.gz"), "gztar",
+                        { extractDir: "/lib/python3.12/site-packages" });
   if (arg.sourceZip) {
     pyodide.unpackArchive(await fetchBytes(arg.sourceZip), "zip", { extractDir: "/home/pyodide/src" });
-    pyodide.runPython("import sys; sys.path.insert(0, '/home/pyodide/src')");
+    pyodide.runPython("import sys; sys.path.insert(0, '/home/pyodide/src')");  // before the site's
   }
   const tPackages = performance.now();
   pyodide.FS.mkdirTree("/home/pyodide/bench/data");
