@@ -888,14 +888,19 @@ def make_page(html: str, info: dict) -> str:
     if worker_line not in html or "<body" not in html or "</head>" not in html:
         raise StepError("page", "the page from `panel convert` has an unexpected layout",
                         "Panel changed its template; update make_page()")
-    html = html.replace(worker_line, worker_line + "\n      cpLoader.attach(pyodideWorker);")
+    # loader.js starts the worker before BokehJS loads, so Python boots meanwhile.
+    html = html.replace(worker_line, "const pyodideWorker = cpLoader.worker();")
     head = (
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<link rel="icon" href="static/panel/{panel}/dist/images/favicon.ico">\n'
         '<link rel="stylesheet" href="loader.css">\n'
         '<script src="loader.js"></script>\n'
     ).format(panel=info["panel"])
-    html = html.replace("</head>", head + "</head>", 1)
+    charset = '<meta charset="utf-8">'
+    if charset not in html:
+        raise StepError("page", "the page from `panel convert` has no <meta charset>",
+                        "Panel changed its template; update make_page()")
+    html = html.replace(charset, charset + "\n" + head, 1)
     body_open = re.search(r"<body[^>]*>", html)
     overlay = (SITE_SRC / "loader.html").read_text()
     html = html[: body_open.end()] + "\n" + overlay + html[body_open.end():]

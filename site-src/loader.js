@@ -1,7 +1,7 @@
 // CNN Playground: the loading screen and the offline cache registration.
 //
-// build.py inserts `cpLoader.attach(pyodideWorker)` right after the page creates the Pyodide
-// worker. The worker reports {type: 'cp-progress' | 'cp-timing' | 'cp-error'} messages; this
+// build.py puts this script first in <head>; it starts the Pyodide worker, and Panel's page
+// script takes the worker over with `cpLoader.worker()`. The worker reports {type: 'cp-progress' | 'cp-timing' | 'cp-error'} messages; this
 // file turns them into the step list, the progress bar and a clear message on failure.
 // window.cpLoadTimings holds milliseconds since navigation for each milestone (benchmarks).
 "use strict";
@@ -47,6 +47,11 @@
   const seconds = () => (performance.now() / 1000).toFixed(1) + " s";
 
   function fail(stage, message, detailText, hint) {
+    if (document.readyState === "loading") {  // the worker can fail before <body> exists
+      document.addEventListener("DOMContentLoaded", () => fail(stage, message, detailText, hint),
+                                { once: true });
+      return;
+    }
     if (failed) return;
     failed = true;
     mark("failed");
@@ -135,27 +140,54 @@
       });
   }
 
+  // The worker starts as soon as this script runs (first thing in <head>), so Python boots
+  // while the page downloads and parses BokehJS. Panel's page script, further down, takes it
+  // over with cpLoader.worker(); messages for Panel that arrive before then are replayed.
+  let worker = null;
+  let handedOver = false;
+  const early = [];
+
+  function start() {
+    if (location.protocol === "file:") return; // see DOMContentLoaded below
+    worker = new Worker("./app.js");
+    mark("worker-created");
+    worker.addEventListener("message", (event) => {
+      if (event.cpReplayed) return;
+      const type = event.data && event.data.type;
+      if (!handedOver && !String(type).startsWith("cp-")) early.push(event.data);
+      if (type === "render") {
+        document.documentElement.dataset.cpLoad = "render";
+        mark("render-start");
+      }
+      onMessage(event);
+    });
+    worker.addEventListener("error", (event) => {
+      fail(null, "The Python worker crashed: " + (event.message || "unknown error"),
+           `${event.message || ""}\n${event.filename || ""}:${event.lineno || ""}`);
+    });
+  }
+
   window.cpLoader = {
-    attach(worker) {
-      mark("worker-created");
-      worker.addEventListener("message", (event) => {
-        if (event.data && event.data.type === "render") {
-          document.documentElement.dataset.cpLoad = "render";
-          mark("render-start");
-        }
-        onMessage(event);
-      });
-      worker.addEventListener("error", (event) => {
-        fail(null, "The Python worker crashed: " + (event.message || "unknown error"),
-             `${event.message || ""}\n${event.filename || ""}:${event.lineno || ""}`);
-      });
-      if (document.body) watchForLive();
-      else document.addEventListener("DOMContentLoaded", watchForLive, { once: true });
+    worker() {
+      if (!handedOver) {
+        handedOver = true;
+        // The page sets its handlers right after this call: replay once they exist.
+        setTimeout(() => {
+          for (const data of early.splice(0)) {
+            const event = new MessageEvent("message", { data: data });
+            event.cpReplayed = true;
+            worker.dispatchEvent(event);
+          }
+        }, 0);
+      }
+      return worker;
     },
   };
+  start();
 
   document.addEventListener("DOMContentLoaded", () => {
     document.documentElement.dataset.cpLoad = document.documentElement.dataset.cpLoad || "loading";
+    watchForLive();
     if (location.protocol === "file:") {
       fail(null, "This page was opened as a file, but Python in the browser needs a web server.",
            location.href,
