@@ -127,6 +127,8 @@ class _SiteHandler(http.server.SimpleHTTPRequestHandler):
         path = self.translate_path(self.path)
         if ("gzip" in self.headers.get("Accept-Encoding", "") and os.path.isfile(path)
                 and os.path.isfile(path + ".gz")):
+            if self._not_modified(os.stat(path + ".gz").st_mtime):
+                return None
             f = open(path + ".gz", "rb")  # noqa: SIM115 (closed by the base class)
             try:
                 stat = os.fstat(f.fileno())
@@ -143,6 +145,24 @@ class _SiteHandler(http.server.SimpleHTTPRequestHandler):
                 raise
         return super().send_head()
 
+    def _not_modified(self, mtime: float) -> bool:
+        """Answer 304 if the browser's copy is current (what the base class does for plain
+        files): the service worker's precache then revalidates instead of downloading again."""
+        since = self.headers.get("If-Modified-Since")
+        if not since or self.headers.get("If-None-Match"):
+            return False
+        try:
+            import email.utils
+
+            when = email.utils.parsedate_to_datetime(since).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return False
+        if int(mtime) > when:
+            return False
+        self.send_response(304)
+        self.end_headers()
+        return True
+
     def end_headers(self) -> None:
         # Pages and the service worker are always revalidated so a rebuilt site shows up;
         # everything else may be cached briefly by the browser (the service worker does the
@@ -154,6 +174,10 @@ class _SiteHandler(http.server.SimpleHTTPRequestHandler):
             self.send_header("Cache-Control", "max-age=300")
         super().end_headers()
 
+    def log_request(self, code="-", size="-") -> None:
+        self.server.responses.append((urllib.parse.urlsplit(self.path).path, int(code)))
+        super().log_request(code, size)
+
     def log_message(self, format: str, *args) -> None:  # noqa: A002
         if not self.quiet:
             super().log_message(format, *args)
@@ -162,6 +186,10 @@ class _SiteHandler(http.server.SimpleHTTPRequestHandler):
 class _SiteServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # the page fetches ~30 files at once; the default backlog is 5
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.responses: list[tuple[str, int]] = []  # (path below the prefix, status), in order
 
     def handle_error(self, request, client_address) -> None:
         # A browser that navigates away mid-download resets the connection: not an error.

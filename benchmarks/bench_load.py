@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             for i in range(args.runs):
                 context = browser.new_context(service_workers="allow")
-                sup.instrument_context(context, monitor)
+                sup.instrument_context(context, monitor, intercept=False)
                 ctx_requests: list = []
                 # includes the service worker's own requests
                 context.on("request", lambda r, sink=ctx_requests: sink.append(r))
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
                 context.close()
 
             context = browser.new_context(service_workers="allow")
-            sup.instrument_context(context, monitor)
+            sup.instrument_context(context, monitor, intercept=False)
             page, first = _open_and_time(context, server.url, monitor, args.timeout)
             _wait_for_sw_cache(page)
             page.close()

@@ -184,15 +184,17 @@ def external_requests(monitor) -> list[str]:
 
 @pytest.fixture
 def new_context(request, chromium_browser, monitor):
-    """Factory: ``new_context(**playwright_context_options)`` -> a fresh, guarded context."""
+    """Factory: ``new_context(intercept=True, **playwright_context_options)`` -> a fresh,
+    guarded context. ``intercept=False``: the HTTP cache works as for a learner, and external
+    requests are refused and recorded by the proxy only (see ``sup.instrument_context``)."""
     contexts = []
 
-    def make(**kwargs):
+    def make(intercept: bool = True, **kwargs):
         kwargs.setdefault("viewport", {"width": 1280, "height": 900})
         kwargs.setdefault("service_workers", "allow")
         context = chromium_browser.new_context(**kwargs)
         context.set_default_timeout(30_000)
-        sup.instrument_context(context, monitor)
+        sup.instrument_context(context, monitor, intercept=intercept)
         contexts.append(context)
         return context
 

@@ -154,6 +154,11 @@ class LocalServer:
         self.running = True
 
     @property
+    def responses(self) -> list[tuple[str, int]]:
+        """(path, HTTP status) of every response so far, in order."""
+        return list(self._server.responses)
+
+    @property
     def origin(self) -> str:
         return f"http://{self.host}:{self.port}"
 
@@ -382,8 +387,13 @@ def attach_page(page, monitor: Monitor) -> None:
     page.on("response", on_response)
 
 
-def instrument_context(context, monitor: Monitor) -> None:
-    """Allow only loopback requests on the monitored ports; abort and record the rest."""
+def instrument_context(context, monitor: Monitor, intercept: bool = True) -> None:
+    """Allow only loopback requests on the monitored ports; abort and record the rest.
+
+    ``intercept=False`` leaves requests alone (Playwright's interception turns the
+    browser's HTTP cache off): the browser's proxy flags (``launch_chromium``) still refuse
+    every non-loopback request, and the BlackholeProxy records it.
+    """
 
     def route_handler(route, request) -> None:
         url = request.url
@@ -394,7 +404,8 @@ def instrument_context(context, monitor: Monitor) -> None:
             monitor.external_requests.append(url)
             route.abort("blockedbyclient")
 
-    context.route("**/*", route_handler)
+    if intercept:
+        context.route("**/*", route_handler)
     context.add_init_script(_WORKER_ERROR_INIT_SCRIPT)
     for page in context.pages:
         attach_page(page, monitor)
