@@ -54,7 +54,7 @@ self.fetch = async function (input, init) {
     // A missing file or a failed integrity check: say which file.
     throw new Error(`Could not download ${name}: ${e && e.message ? e.message : e}`);
   }
-  if (name in fileSizes) {
+  if (name in fileSizes && name !== CP.image.file) {  // unpack.js counts the archive itself
     if (!response.ok) {
       throw new Error(`Could not download ${name}: HTTP ${response.status} ${response.statusText}`);
     }
@@ -64,76 +64,43 @@ self.fetch = async function (input, init) {
 };
 
 // Every Python package (pure-Python wheels, NumPy, pandas, pycnn and the app) arrives as one
-// gzip'd tar of site-packages (build.py: build_image). It is downloaded and inflated
-// natively while Python boots, checked against the sha256 build.py recorded, and written into
-// the file system from JavaScript -- no Python runs to unpack it.
-const image = loadImage(CP.image);
+// gzip'd tar of site-packages (build.py: build_image). unpack.js downloads it, checks the
+// sha256 build.py recorded and inflates it -- in a worker of its own, on another core, while
+// Python boots here -- and keeps the checked tar in this browser's Cache Storage, so later
+// visits skip the inflating. The files are then written into the file system from
+// JavaScript (no Python runs to unpack them).
+const image = new Promise((resolve, reject) => {
+  const spec = CP.image;
+  const url = PYODIDE_URL + spec.file;
+  const onBytes = (bytes, done) => progress(spec.file, bytes, done);
+  const onTar = (tar, fromCache) => {
+    if (fromCache) timing("packages-from-cache");
+    resolve(tar);
+  };
+  if (typeof Worker === "undefined") {  // no nested workers (old Safari): same code, this thread
+    importScripts(new URL("unpack.js", SITE_URL).href);
+    cpPackages(url, spec, onBytes, onTar).catch(reject);
+    return;
+  }
+  // The job goes in the worker's name: it starts at once, without waiting for a message
+  // from this thread (busy booting Python).
+  const unpacker = new Worker(new URL("unpack.js", SITE_URL).href,
+                              { name: JSON.stringify({ url: url, spec: spec }) });
+  unpacker.onmessage = (event) => {
+    const msg = event.data;
+    if (msg.type === "bytes") onBytes(msg.bytes, msg.done);
+    else if (msg.type === "tar") onTar(msg.tar, msg.fromCache);
+    else {
+      unpacker.terminate();  // "done" (stored for next time) or "error"
+      if (msg.type === "error") reject(new Error(msg.message));
+    }
+  };
+  unpacker.onerror = (event) => {
+    event.preventDefault();
+    reject(new Error(`Could not unpack ${spec.file}: ${event.message || "unpack.js failed"}`));
+  };
+});
 image.catch(() => {}); // reported when startApplication awaits it
-
-function hex(buffer) {
-  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function readAll(stream) {
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
-async function loadImage(spec) {
-  const name = spec.file;
-  const url = PYODIDE_URL + name;
-  let response;
-  try {
-    response = await nativeFetch(url);
-  } catch (e) {
-    throw new Error(`Could not download ${name}: ${e && e.message ? e.message : e}`);
-  }
-  if (!response.ok) {
-    throw new Error(`Could not download ${name}: HTTP ${response.status} ${response.statusText}`);
-  }
-  // Report progress as the bytes arrive: this is the largest download of the page.
-  let pending = 0;
-  const counter = new TransformStream({
-    transform(chunk, controller) {
-      pending += chunk.byteLength;
-      if (pending >= 1 << 20) {
-        progress(name, pending, false);
-        pending = 0;
-      }
-      controller.enqueue(chunk);
-    },
-  });
-  const [forHash, forTar] = response.body.pipeThrough(counter).tee();
-  const received = readAll(forHash);
-  // Some hosts send .gz files with "Content-Encoding: gzip": the browser then hands us the tar
-  // itself. Look at the first bytes to know which of the two arrived.
-  const reader = forTar.getReader();
-  const first = await reader.read();
-  const rest = new ReadableStream({
-    start(controller) {
-      if (!first.done) controller.enqueue(first.value);
-    },
-    async pull(controller) {
-      const { done, value } = await reader.read();
-      if (done) controller.close();
-      else controller.enqueue(value);
-    },
-  });
-  const gzipped = !first.done && first.value[0] === 0x1f && first.value[1] === 0x8b;
-  if (gzipped && typeof DecompressionStream === "undefined") {
-    throw new Error("This browser cannot unpack the playground (no DecompressionStream): " +
-                    "use a current Chrome, Edge, Firefox or Safari.");
-  }
-  const tar = await readAll(gzipped ? rest.pipeThrough(new DecompressionStream("gzip")) : rest);
-  const bytes = await received;
-  const digest = hex(await crypto.subtle.digest("SHA-256", gzipped ? bytes : tar));
-  const expected = gzipped ? spec.sha256 : spec.tarSha256;
-  if (digest !== expected) {
-    throw new Error(`Could not use ${name}: its sha256 is ${digest}, expected ${expected} ` +
-                    "(a damaged or partial copy of the site?)");
-  }
-  progress(name, pending, true);
-  return tar;
-}
 
 function ascii(bytes, start, length) {
   let end = start;
@@ -141,11 +108,14 @@ function ascii(bytes, start, length) {
   return new TextDecoder().decode(bytes.subarray(start, end));
 }
 
-// Write every regular file of a ustar archive below `root`. Files keep views into `tar`
-// (canOwn: no copy). Returns the number of files.
+// Write every regular file of a ustar archive below `root`. Each file is created as an
+// in-memory (MEMFS) node whose contents is a view into `tar`: no copy, no path lookup per
+// file (FS.writeFile(path, data, {canOwn: true}) does the same, three times slower).
+// Returns the number of files.
 function installImage(tar, root) {
   const FS = self.pyodide.FS;
-  const made = new Set();
+  const MEMFS = FS.filesystems.MEMFS;
+  const dirs = new Map();
   let offset = 0;
   let count = 0;
   while (offset + 512 <= tar.length && tar[offset] !== 0) {
@@ -156,12 +126,17 @@ function installImage(tar, root) {
     offset += 512;
     if (type === 0x30 || type === 0) {
       const path = root + (prefix ? prefix + "/" : "") + name;
-      const dir = path.slice(0, path.lastIndexOf("/"));
-      if (!made.has(dir)) {
+      const slash = path.lastIndexOf("/");
+      const dir = path.slice(0, slash);
+      let parent = dirs.get(dir);
+      if (parent === undefined) {
         FS.mkdirTree(dir);
-        made.add(dir);
+        parent = FS.lookupPath(dir).node;
+        dirs.set(dir, parent);
       }
-      FS.writeFile(path, tar.subarray(offset, offset + size), { canOwn: true });
+      const node = MEMFS.createNode(parent, path.slice(slash + 1), 0o100644, 0);
+      node.contents = tar.subarray(offset, offset + size);
+      node.usedBytes = size;
       count += 1;
     }
     offset += Math.ceil(size / 512) * 512;
@@ -190,7 +165,15 @@ async function startApplication() {
     if (files !== CP.image.files) {
       throw new Error(`${CP.image.file} holds ${files} files, expected ${CP.image.files}`);
     }
-    self.pyodide.runPython("import importlib; importlib.invalidate_caches()");
+    // Forget what Python's importer saw in site-packages before (only that finder: the
+    // stdlib zip's would re-read its whole directory, ~0.1 s).
+    self.pyodide.runPython(`
+import sys
+_finder = sys.path_importer_cache.get(${JSON.stringify(CP.sitePackages.replace(/\/$/, ""))})
+if _finder is not None:
+    _finder.invalidate_caches()
+del _finder
+`);
     post({ type: "cp-progress", stage: "packages", text: `Unpacked ${files} files` });
     timing("packages-loaded");
     // Large datasets are not in the wheel: they appear as files that are downloaded (by a

@@ -320,6 +320,9 @@ def test_works_offline_after_first_visit(new_context, start_server, site_dir, mo
     after = page.evaluate(_SW_STATE_JS)
     assert after["controlled"], f"second visit not served by the service worker: {after}"
     assert state["entries"] > 0
+    # The second visit took the checked, unpacked packages from this browser's cache.
+    marks = page.evaluate("() => Object.keys(window.cpLoadTimings || {})")
+    assert "packages-from-cache" in marks, marks
 
 
 # --------------------------------------------------------------------------- honest loading
