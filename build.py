@@ -646,10 +646,21 @@ def _cnn_playground_cdn_root() -> str:
 CDN_ROOT = _cnn_playground_cdn_root()'''
 
 
-def _patch_cdn_root(text: str) -> str:
-    if text.count(CDN_ROOT_LINE) != 1:
+def _replacing(*pairs: tuple[str, str]):
+    """A wheel-file patch: each `old` must occur exactly once and becomes `new`; otherwise
+    the text is left alone (rewrite_wheel then fails the build: "patch changed nothing")."""
+
+    def patch(text: str) -> str:
+        if any(text.count(old) != 1 for old, _ in pairs):
+            return text
+        for old, new in pairs:
+            text = text.replace(old, new)
         return text
-    return text.replace(CDN_ROOT_LINE, CDN_ROOT_PATCH)
+
+    return patch
+
+
+_patch_cdn_root = _replacing((CDN_ROOT_LINE, CDN_ROOT_PATCH))
 
 
 GET_RANGE_HELPER = '''
@@ -665,22 +676,47 @@ def _cnn_playground_pandas_types():
 
 
 def get_range('''
-GET_RANGE_PATCHES = [
+# Same behaviour as Bokeh's get_range, without importing pandas when unneeded.
+_patch_get_range = _replacing(
     ("    import pandas as pd\n    from pandas.core.groupby import GroupBy\n\n"
      "    if range_input is None:",
      "    GroupBy, Series = _cnn_playground_pandas_types()\n\n    if range_input is None:"),
     ("    if isinstance(range_input, pd.Series):", "    if isinstance(range_input, Series):"),
     ("\ndef get_range(", GET_RANGE_HELPER),
-]
+)
 
 
-def _patch_get_range(text: str) -> str:
-    """Same behaviour as Bokeh's get_range, without importing pandas when unneeded."""
-    if any(text.count(old) != 1 for old, _ in GET_RANGE_PATCHES):
-        return text  # rewrite_wheel then reports "patch changed nothing"
-    for old, new in GET_RANGE_PATCHES:
-        text = text.replace(old, new)
-    return text
+LAZY_SIGNATURE = '''
+class _CnnPlaygroundLazySignature(Signature):
+    # Patched by cnn-playground's build.py: the parameter list of a model's __init__ (for
+    # help() and IDEs) is built the first time something inspects it, not for each of the
+    # ~440 model classes while bokeh.models is imported (~0.2 s of every start-up).
+    __slots__ = ("_cp_cls", "_cp_parameters")
+
+    def __init__(self, cls):
+        self._cp_cls = cls
+        self._cp_parameters = None
+        self._return_annotation = Signature.empty
+
+    @property
+    def _parameters(self):
+        if self._cp_parameters is None:
+            names = [x[0] for x in self._cp_cls.parameters()]
+            self._cp_parameters = Signature(parameters=names)._parameters
+        return self._cp_parameters
+
+
+@abstract
+class Model('''
+
+# The same signatures as Bokeh's (inspect.signature equal for every bokeh.models class),
+# computed on first use.
+_patch_lazy_signature = _replacing(
+    ("            parameters = [x[0] for x in  cls.parameters()]\n"
+     "            cls.__init__.__signature__ = Signature(parameters=parameters)\n",
+     "            cls.__init__.__signature__ = _CnnPlaygroundLazySignature(cls)\n"),
+    ("\n@abstract\nclass Model(", LAZY_SIGNATURE),
+)
 
 
 def _drop_compiled(name: str) -> bool:
@@ -722,8 +758,9 @@ def build_wheels(lock: dict, archives: dict[str, Path], out: Path) -> dict[str, 
             note = "dist/ stripped, CDN_ROOT -> static/panel/"
         elif name == "bokeh":
             whl = rewrite_wheel(src, out, drop=_bokeh_drop,
-                                patch={"bokeh/plotting/_plot.py": _patch_get_range})
-            note = "server/static stripped, figure() without pandas"
+                                patch={"bokeh/plotting/_plot.py": _patch_get_range,
+                                       "bokeh/model/model.py": _patch_lazy_signature})
+            note = "server/static stripped, figure() without pandas, lazy signatures"
         elif not src.name.endswith("-none-any.whl"):
             # PyYAML/MarkupSafe: pure-Python fallbacks exist; drop the native extension.
             whl = rewrite_wheel(src, out, drop=_drop_compiled, retag="py3-none-any")

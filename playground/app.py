@@ -20,7 +20,7 @@ from playground.runtime import fix_worker_document, is_live
 from playground.state import PlaygroundState
 from playground.training import TrainingController
 
-pn.extension(design="native", notifications=False)
+pn.extension(design="native", notifications=False, apply_signatures=False)
 fix_worker_document()
 
 state = PlaygroundState()

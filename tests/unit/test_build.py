@@ -83,3 +83,61 @@ def tmp_cache(tmp_path, monkeypatch):
     """build.py's download/derived-file cache in a temporary directory."""
     monkeypatch.setenv("CNN_PLAYGROUND_CACHE", str(tmp_path / "cache"))
     return tmp_path / "cache"
+
+
+SIGNATURES_SCRIPT = r"""
+import importlib.abc, importlib.util, inspect, json, re, sys
+sys.path.insert(0, sys.argv[1])
+if sys.argv[2] == "patched":
+    import build
+
+    class PatchedModel(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+        def find_spec(self, name, path=None, target=None):
+            if name != "bokeh.model.model":
+                return None
+            sys.meta_path.remove(self)
+            self.origin = importlib.util.find_spec(name).origin
+            sys.meta_path.insert(0, self)
+            return importlib.util.spec_from_loader(name, self, origin=self.origin)
+
+        def exec_module(self, module):
+            source = open(self.origin).read()
+            patched = build._patch_lazy_signature(source)
+            assert patched != source, "the patch did not apply"
+            module.__file__ = self.origin
+            exec(compile(patched, self.origin, "exec"), module.__dict__)
+
+    sys.meta_path.insert(0, PatchedModel())
+import bokeh.models
+from bokeh.model import Model
+lazy = type(bokeh.models.Button.__init__.__signature__).__name__
+out = {}
+for name in sorted(dir(bokeh.models)):
+    cls = getattr(bokeh.models, name)
+    if isinstance(cls, type) and issubclass(cls, Model):
+        try:
+            # defaults that are functions print their address: not part of the comparison
+            out[name] = re.sub(" at 0x[0-9a-f]+", "", str(inspect.signature(cls.__init__)))
+        except Exception as exc:
+            out[name] = f"{type(exc).__name__}: {exc}"
+print(json.dumps({"signature_type": lazy, "signatures": out}))
+"""
+
+
+def test_lazy_bokeh_signatures_equal_bokehs_own():
+    """The start-up patch of bokeh/model/model.py changes when signatures are built, not what
+    they are: inspect.signature of every bokeh.models class is unchanged."""
+    import json
+    import subprocess
+    import sys
+
+    def run(mode):
+        res = subprocess.run([sys.executable, "-c", SIGNATURES_SCRIPT, str(build.ROOT), mode],
+                             capture_output=True, text=True, check=True)
+        return json.loads(res.stdout)
+
+    plain, patched = run("plain"), run("patched")
+    assert patched["signature_type"] == "_CnnPlaygroundLazySignature"
+    assert plain["signature_type"] == "Signature"
+    assert len(plain["signatures"]) > 300
+    assert patched["signatures"] == plain["signatures"]
