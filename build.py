@@ -1427,80 +1427,20 @@ def run_engine_tests_on_browser_numpy(env: dict) -> int:
                           cwd=str(ROOT), env=env).returncode
 
 
-BENCH_JS_LIVE = "document.documentElement.dataset.cpLoad === 'live'"
-BENCH_JS_OFFLINE = "document.documentElement.dataset.cpOffline === 'ready'"
-BENCH_MILESTONES = ["pyodide-ready", "packages-loaded", "app-ready", "live"]
-
-
 def cmd_bench_load(args: argparse.Namespace) -> int:
-    """Cold and warm load times (median of N) and bytes served, in headless Chromium."""
-    import statistics
-    import threading
-
+    """Cold and warm load times, bytes and phases: benchmarks/bench_load.py in the venv."""
     python = ensure_venv(["app", "build", "test"])
-    site = Path(args.site).resolve() if args.site else SITE
-    if os.environ.get("CNN_PLAYGROUND_BENCH_CHILD") != "1":
-        # Re-run inside the venv, where Playwright is installed.
-        chromium = find_chromium(python)
-        if not args.no_build and not args.site:
-            ensure_site()
-        env = dict(os.environ, CNN_PLAYGROUND_BENCH_CHILD="1")
-        if chromium:
-            env["CNN_PLAYGROUND_CHROMIUM"] = chromium
-        return subprocess.run([str(python), __file__, "bench-load", "--no-build",
-                               "--runs", str(args.runs), "--site", str(site)], env=env).returncode
-    from playwright.sync_api import sync_playwright
-
-    served = {"bytes": 0}
-
-    class CountingHandler(_SiteHandler):
-        def copyfile(self, source, outputfile) -> None:
-            served["bytes"] += os.fstat(source.fileno()).st_size
-            super().copyfile(source, outputfile)
-
-    server = make_server(site, "127.0.0.1", 0)
-    server.RequestHandlerClass = functools.partial(
-        type("H", (CountingHandler,), {"prefix": "/", "quiet": True}), directory=str(site))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/"
-    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run"]
-    results: dict[str, list[dict]] = {"cold": [], "warm": []}
-    log(f"Measuring {args.runs} cold + warm loads of {url} in headless Chromium")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=os.environ.get("CNN_PLAYGROUND_CHROMIUM"),
-                                     args=flags)
-        for run in range(args.runs):
-            context = browser.new_context()
-            for kind in ("cold", "warm"):
-                page = context.new_page()
-                served["bytes"] = 0
-                page.goto(url)
-                page.wait_for_function(BENCH_JS_LIVE, timeout=180_000, polling=50)
-                timings = page.evaluate("window.cpLoadTimings")
-                timings["bytes"] = served["bytes"]
-                results[kind].append(timings)
-                detail(f"run {run + 1} {kind}: live at {timings['live'] / 1000:.2f} s, "
-                       f"{timings['bytes'] / 1e6:.1f} MB served")
-                if kind == "cold":
-                    page.wait_for_function(BENCH_JS_OFFLINE, timeout=120_000)
-                page.close()
-            context.close()
-        browser.close()
-    server.shutdown()
-    server.server_close()
-    info = json.loads((site / "build-info.json").read_text())
-    print(f"\nload average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; "
-          f"site: {info['size_bytes'] / 1e6:.1f} MB; loaded at start: "
-          f"{info['startup_bytes'] / 1e6:.1f} MB (uncompressed)")
-    print(f"{'median of ' + str(args.runs):<14}" + "".join(f"{m:>17}" for m in BENCH_MILESTONES)
-          + f"{'served':>11}")
-    for kind, runs in results.items():
-        row = [statistics.median(r.get(m, float("nan")) for r in runs) / 1000
-               for m in BENCH_MILESTONES]
-        mb = statistics.median(r["bytes"] for r in runs) / 1e6
-        print(f"{kind:<14}" + "".join(f"{v:>16.2f}s" for v in row) + f"{mb:>8.1f} MB")
-    return 0
+    if not args.no_build and not args.site:
+        ensure_site()
+    env = dict(os.environ)
+    chromium = find_chromium(python)
+    if chromium:
+        env["CNN_PLAYGROUND_CHROMIUM"] = chromium
+    cmd = [str(python), str(ROOT / "benchmarks" / "bench_load.py"), "--runs", str(args.runs),
+           "--site", str(Path(args.site).resolve() if args.site else SITE)]
+    if args.json:
+        cmd += ["--json", args.json]
+    return subprocess.run(cmd, env=env).returncode
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -1555,6 +1495,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--no-build", action="store_true")
     p.add_argument("--site", help="measure this built site instead of site/")
+    p.add_argument("--json", help="also write the figures as JSON to this file")
     args = parser.parse_args(argv)
     commands = {"build": cmd_build, "serve": cmd_serve, "test": cmd_test, "dev": cmd_dev,
                 "clean": cmd_clean, "lock": cmd_lock, "bench-load": cmd_bench_load}

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Load-time figures of the built site in headless Chromium (issue 3, "Numbers to report").
 
-    python3 build.py bench-load            (or, inside the project venv:)
+    python3 build.py bench-load [--runs 5]   (installs what it needs; or, in the project venv:)
     python benchmarks/bench_load.py [--site DIR] [--runs 5] [--json out.json]
 
 Measures, against the real ``site/`` served locally (every non-localhost request
@@ -256,6 +256,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{'warm':<8}{statistics.median(warm_ms) / 1000:>8.2f}s{min(warm_ms) / 1000:>8.2f}s"
         f"{max(warm_ms) / 1000:>8.2f}s   <= 4 s"
     )
+
+    print("\n== Milestones, median s since navigation ==")
+    milestones = ("pyodide-ready", "packages-loaded", "app-ready", "live")
+    print(f"{'':<8}" + "".join(f"{m:>17}" for m in milestones) + f"{'.cp-ready':>12}")
+    for label, runs in (("cold", cold), ("warm", warm)):
+        cells = [statistics.median(r.marks.get(m, float("nan")) for r in runs) / 1000
+                 for m in milestones]
+        ready = statistics.median(r.ready_ms for r in runs) / 1000
+        print(f"{label:<8}" + "".join(f"{c:>16.2f}s" for c in cells) + f"{ready:>11.2f}s")
 
     print("\n== Bytes ==")
     print(
