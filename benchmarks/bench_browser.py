@@ -629,7 +629,7 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--source",
         action="store_true",
-        help="pycnn from the repository's pycnn/ (both sides) instead of the site wheel",
+        help="pycnn from the repository's pycnn/ (both sides) instead of the site's package archive",
     )
     ap.add_argument(
         "--native-threads",
