@@ -1,7 +1,8 @@
 // CNN Playground: the loading screen and the offline cache registration.
 //
 // build.py puts this script first in <head>; it starts the Pyodide worker, and Panel's page
-// script takes the worker over with `cpLoader.worker()`. The worker reports {type: 'cp-progress' | 'cp-timing' | 'cp-error'} messages; this
+// script takes the worker over with `cpLoader.worker()`. The worker reports {type: 'cp-files' |
+// 'cp-bytes' | 'cp-progress' | 'cp-timing' | 'cp-error'} messages; this
 // file turns them into the step list, the progress bar and a clear message on failure.
 // window.cpLoadTimings holds milliseconds since navigation for each milestone (benchmarks).
 "use strict";
@@ -86,19 +87,33 @@
     registerServiceWorker();
   }
 
+  // Download progress: the worker sends the file sizes, then byte counts as files arrive.
+  let sizes = {};
+  let totalBytes = 0;
+  let doneBytes = 0;
+  let doneFiles = 0;
+
   function onMessage(event) {
     const msg = event.data || {};
     if (msg.type === "cp-timing") {
       mark(msg.name, msg.t);
+    } else if (msg.type === "cp-files") {
+      sizes = msg.sizes;
+      totalBytes = Object.values(sizes).reduce((a, b) => a + b, 0);
+      const total = $("cp-loader-total");
+      if (total) total.textContent = MB(totalBytes);
+    } else if (msg.type === "cp-bytes") {
+      doneBytes += msg.bytes;
+      if (msg.fileDone) doneFiles += 1;
+      if (totalBytes) {
+        const files = Object.keys(sizes).length;
+        setProgress(0.75 * Math.min(1, doneBytes / totalBytes));
+        setDetail(`Downloaded ${doneFiles} of ${files} files ` +
+                  `(${MB(Math.min(doneBytes, totalBytes))} of ${MB(totalBytes)}): ${msg.file}`);
+      }
     } else if (msg.type === "cp-progress") {
       if (msg.stage) setStage(msg.stage);
-      if (msg.totalBytes) {
-        setProgress(0.75 * (msg.doneBytes / msg.totalBytes));
-        setDetail(`Downloaded ${msg.doneFiles} of ${msg.totalFiles} files ` +
-                  `(${MB(msg.doneBytes)} of ${MB(msg.totalBytes)}): ${msg.file}`);
-        const total = $("cp-loader-total");
-        if (total) total.textContent = MB(msg.totalBytes);
-      } else if (msg.text) {
+      if (msg.text) {
         if (msg.stage === "app") setProgress(0.85);
         if (msg.stage === "render") setProgress(0.95);
         setDetail(msg.text + " (" + seconds() + ")");
@@ -149,8 +164,13 @@
 
   function start() {
     if (location.protocol === "file:") return; // see DOMContentLoaded below
-    worker = new Worker("./app.js");
+    // The worker's name is a channel for progress from its own helper worker (unpack.js).
+    const channel = "cnn-playground-" + Math.random().toString(36).slice(2);
+    worker = new Worker("./app.js", { name: channel });
     mark("worker-created");
+    if (typeof BroadcastChannel !== "undefined") {
+      new BroadcastChannel(channel).onmessage = onMessage;
+    }
     worker.addEventListener("message", (event) => {
       if (event.cpReplayed) return;
       const type = event.data && event.data.type;

@@ -2,7 +2,8 @@
 //
 // Started by the Python worker (app.js) as a worker of its own, so the inflating runs on
 // another core while Python boots. The job ({url, spec}) is the worker's name; messages out:
-// {type: "bytes", bytes, done} as the download goes, {type: "tar", tar, fromCache} (the tar's
+// {type: "bytes", bytes, done} as the download goes (or, if the job names a channel,
+// {type: "cp-bytes", …} on that BroadcastChannel, to the page), {type: "tar", tar, fromCache} (the tar's
 // bytes, transferred), then {type: "done"} once it is stored for the next visit, or
 // {type: "error", message}. Where nested workers do not exist, app.js loads this file with
 // importScripts and calls cpPackages itself.
@@ -124,9 +125,14 @@ async function cpPackages(url, spec, onBytes, onTar) {
 
 if (typeof CP === "undefined" && self.name) {  // running as its own worker: name = the job
   const job = JSON.parse(self.name);
+  // Progress goes straight to the page when it gave a channel (the parent may be busy).
+  const page = job.channel && typeof BroadcastChannel !== "undefined"
+    ? new BroadcastChannel(job.channel) : null;
   cpPackages(
     job.url, job.spec,
-    (bytes, done) => self.postMessage({ type: "bytes", bytes: bytes, done: done }),
+    (bytes, done) => page
+      ? page.postMessage({ type: "cp-bytes", file: job.spec.file, bytes: bytes, fileDone: done })
+      : self.postMessage({ type: "bytes", bytes: bytes, done: done }),
     (tar, fromCache) => self.postMessage({ type: "tar", tar: tar, fromCache: fromCache },
                                          [tar.buffer]),
   ).then(

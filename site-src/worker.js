@@ -28,20 +28,17 @@ function stage(name, text) {
   timing("stage-" + name);
 }
 
-// Count what arrives so the page can say how far along the downloads are. Pyodide fetches
-// its runtime files with the global fetch; we only observe, never alter.
+// Count what arrives so the page can say how far along the downloads are: the page (loader.js)
+// adds up {type: 'cp-bytes'} messages against the sizes sent first. Pyodide fetches its runtime
+// files with the global fetch; we only observe, never alter. unpack.js reports the package
+// archive's bytes to the page directly (BroadcastChannel named in this worker's name), so the
+// page hears them while this thread is busy booting Python.
 const fileSizes = CP.sizes;
-const totalBytes = Object.values(fileSizes).reduce((a, b) => a + b, 0);
-let doneBytes = 0;
-let doneFiles = 0;
 const nativeFetch = self.fetch.bind(self);
+post({ type: "cp-files", sizes: fileSizes });
 
 function progress(file, bytes, fileDone) {
-  doneBytes += bytes;
-  if (fileDone) doneFiles += 1;
-  post({ type: "cp-progress", stage: currentStage, file: file, doneBytes: doneBytes,
-         totalBytes: totalBytes, doneFiles: doneFiles,
-         totalFiles: Object.keys(fileSizes).length });
+  post({ type: "cp-bytes", file: file, bytes: bytes, fileDone: fileDone });
 }
 
 self.fetch = async function (input, init) {
@@ -73,19 +70,20 @@ const image = new Promise((resolve, reject) => {
   const spec = CP.image;
   const url = PYODIDE_URL + spec.file;
   const onBytes = (bytes, done) => progress(spec.file, bytes, done);
+  const channel = self.name || null; // loader.js's progress channel
   const onTar = (tar, fromCache) => {
     if (fromCache) timing("packages-from-cache");
     resolve(tar);
   };
   if (typeof Worker === "undefined") {  // no nested workers (old Safari): same code, this thread
     importScripts(new URL("unpack.js", SITE_URL).href);
-    cpPackages(url, spec, onBytes, onTar).catch(reject);
+    cpPackages(url, spec, onBytes, onTar).catch(reject);  // progress through this thread
     return;
   }
   // The job goes in the worker's name: it starts at once, without waiting for a message
   // from this thread (busy booting Python).
   const unpacker = new Worker(new URL("unpack.js", SITE_URL).href,
-                              { name: JSON.stringify({ url: url, spec: spec }) });
+                              { name: JSON.stringify({ url: url, spec: spec, channel: channel }) });
   unpacker.onmessage = (event) => {
     const msg = event.data;
     if (msg.type === "bytes") onBytes(msg.bytes, msg.done);
