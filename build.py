@@ -686,6 +686,46 @@ _patch_get_range = _replacing(
 )
 
 
+STREAM_HELPER = '''
+def _cnn_playground_pandas_types():
+    # Patched by cnn-playground's build.py: before pandas is really imported no pandas
+    # object can exist, so stream() need not import it (1-2 s in the browser).
+    import sys
+    pd = sys.modules.get("pandas")
+    if pd is None or getattr(pd, "__cp_lazy__", False):
+        return (), (), ()
+    return (pd.Series,), (pd.DataFrame,), (pd.Index,)
+
+
+class ColumnDataSource('''
+
+# Same behaviour as ColumnDataSource._stream (training plots stream every few batches),
+# without importing pandas when no pandas object can be involved.
+_patch_stream = _replacing(
+    ("        import pandas as pd\n\n        needs_length_check = True\n",
+     "        Series, DataFrame, Index = _cnn_playground_pandas_types()\n\n"
+     "        needs_length_check = True\n"),
+    ("if isinstance(new_data, pd.Series | pd.DataFrame):",
+     "if isinstance(new_data, Series + DataFrame):"),
+    ("if isinstance(new_data, pd.Series):", "if isinstance(new_data, Series):"),
+    ("arr_types = (np.ndarray, pd.Series)", "arr_types = (np.ndarray, *Series)"),
+    ("if pd and isinstance(values, pd.Series | pd.Index):",
+     "if isinstance(values, Series + Index):"),
+    ("\nclass ColumnDataSource(", STREAM_HELPER),
+)
+
+
+# ColumnsStreamedEvent (every stream()) turned a DataFrame into columns: same, without
+# importing pandas while no pandas object can exist.
+_patch_stream_event = _replacing(
+    ("        import pandas as pd\n        if isinstance(data, pd.DataFrame):\n",
+     "        import sys as _sys  # patched by cnn-playground: pandas only if really imported\n"
+     "        pd = _sys.modules.get(\"pandas\")\n"
+     "        if (pd is not None and not getattr(pd, \"__cp_lazy__\", False)\n"
+     "                and isinstance(data, pd.DataFrame)):\n"),
+)
+
+
 LAZY_SIGNATURE = '''
 class _CnnPlaygroundLazySignature(Signature):
     # Patched by cnn-playground's build.py: the parameter list of a model's __init__ (for
@@ -759,8 +799,10 @@ def build_wheels(lock: dict, archives: dict[str, Path], out: Path) -> dict[str, 
         elif name == "bokeh":
             whl = rewrite_wheel(src, out, drop=_bokeh_drop,
                                 patch={"bokeh/plotting/_plot.py": _patch_get_range,
+                                       "bokeh/models/sources.py": _patch_stream,
+                                       "bokeh/document/events.py": _patch_stream_event,
                                        "bokeh/model/model.py": _patch_lazy_signature})
-            note = "server/static stripped, figure() without pandas, lazy signatures"
+            note = "server/static stripped, figure() and stream() without pandas, lazy signatures"
         elif not src.name.endswith("-none-any.whl"):
             # PyYAML/MarkupSafe: pure-Python fallbacks exist; drop the native extension.
             whl = rewrite_wheel(src, out, drop=_drop_compiled, retag="py3-none-any")

@@ -184,9 +184,8 @@ del _finder
     }
 
     if (CP.lazyImports.length) {
-      // Stand-ins for modules that are imported at start-up but rarely used then: the real
-      // module is imported the first time one of its attributes is used, or in the
-      // background once the page is live (settleAfterStart).
+      // Stand-ins for modules that are imported at start-up but not used by the playground:
+      // the real module is imported the first time one of its attributes is used.
       self.pyodide.globals.set("_cp_lazy", self.pyodide.toPy(CP.lazyImports));
       self.pyodide.runPython(`
 import importlib, importlib.util, sys, types
@@ -231,16 +230,12 @@ del _cp_lazy
   }
 }
 
-// Once the page is live, while the learner reads it: import the deferred modules, collect
-// start-up's garbage once, and freeze what remains (collections then skip it).
+// Once the page is live, while the learner reads it: collect start-up's garbage once and
+// freeze what remains (later collections skip it). The deferred modules (pandas) are not
+// imported ahead of time: nothing the playground does needs them (build.py patches Bokeh's
+// figure() and stream() not to), and importing pandas would hold this thread for 1-2 s,
+// just when a learner may click.
 function settleAfterStart() {
-  for (const name of CP.lazyImports) {
-    try {
-      self.pyodide.runPython(`_cp_load_lazy(${JSON.stringify(name)})`);
-    } catch (e) {
-      console.warn(`could not import ${name} in the background: ${e}`);
-    }
-  }
   self.pyodide.runPython("_cp_gc.collect(); _cp_gc.freeze()");
   timing("settled");
 }

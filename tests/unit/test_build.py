@@ -85,29 +85,37 @@ def tmp_cache(tmp_path, monkeypatch):
     return tmp_path / "cache"
 
 
-SIGNATURES_SCRIPT = r"""
-import importlib.abc, importlib.util, inspect, json, re, sys
+# Imports Bokeh with modules' sources patched by build.py (argv: repo root, then "plain" or
+# "<module>:<patch function>[,…]"), like the wheel the site ships.
+PATCHED_IMPORT = r"""
+import importlib.abc, importlib.util, json, re, sys
 sys.path.insert(0, sys.argv[1])
-if sys.argv[2] == "patched":
+if sys.argv[2] != "plain":
     import build
+    patches = dict(item.split(":") for item in sys.argv[2].split(","))
 
-    class PatchedModel(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-        def find_spec(self, name, path=None, target=None):
-            if name != "bokeh.model.model":
+    class Patched(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+        def find_spec(self, name, path=None, target_=None):
+            if name not in patches:
                 return None
             sys.meta_path.remove(self)
-            self.origin = importlib.util.find_spec(name).origin
+            origin = importlib.util.find_spec(name).origin
             sys.meta_path.insert(0, self)
-            return importlib.util.spec_from_loader(name, self, origin=self.origin)
+            return importlib.util.spec_from_loader(name, self, origin=origin)
 
         def exec_module(self, module):
+            self.origin = module.__spec__.origin
             source = open(self.origin).read()
-            patched = build._patch_lazy_signature(source)
+            patched = getattr(build, patches[module.__name__])(source)
             assert patched != source, "the patch did not apply"
             module.__file__ = self.origin
             exec(compile(patched, self.origin, "exec"), module.__dict__)
 
-    sys.meta_path.insert(0, PatchedModel())
+    sys.meta_path.insert(0, Patched())
+"""
+
+SIGNATURES_SCRIPT = PATCHED_IMPORT + r"""
+import inspect
 import bokeh.models
 from bokeh.model import Model
 lazy = type(bokeh.models.Button.__init__.__signature__).__name__
@@ -123,21 +131,82 @@ for name in sorted(dir(bokeh.models)):
 print(json.dumps({"signature_type": lazy, "signatures": out}))
 """
 
+STREAM_SCRIPT = PATCHED_IMPORT + r"""
+import types
+if sys.argv[3] == "stand-in":  # the worker's lazy pandas, not imported for real yet
+    stub = types.ModuleType("pandas")
+    stub.__cp_lazy__ = True
+    def _used(name):
+        raise AssertionError(f"pandas.{name} was used")
+    stub.__getattr__ = _used
+    sys.modules["pandas"] = stub
+import numpy as np
+from bokeh.core.serialization import Serializer
+from bokeh.document import Document
+from bokeh.models import ColumnDataSource
 
-def test_lazy_bokeh_signatures_equal_bokehs_own():
-    """The start-up patch of bokeh/model/model.py changes when signatures are built, not what
-    they are: inspect.signature of every bokeh.models class is unchanged."""
+sent = []  # what a live page would be sent for each stream
+
+def attempt(source, data, **kw):
+    try:
+        source.stream(data, **kw)
+        return {k: [float(v) for v in vs] for k, vs in source.data.items()}
+    except ValueError as exc:
+        return str(exc)
+
+out = []
+src = ColumnDataSource(data={"index": [0.0], "x": [1.0], "y": [2.0]})
+doc = Document()
+doc.add_root(src)
+doc.on_change(lambda event: sent.append(json.loads(json.dumps(
+    Serializer(deferred=False).encode(event.to_serializable(Serializer(deferred=False))),
+    default=str))))
+out.append(attempt(src, {"index": [1.0], "x": [3.0], "y": [4.0]}))
+out.append(attempt(src, {"index": np.array([2.0]), "x": np.array([5.0]), "y": np.array([6.0])},
+                   rollover=2))
+out.append(attempt(src, {"x": [1.0], "y": [2.0]}))
+out.append(attempt(src, {"index": [3.0], "x": [1.0, 2.0], "y": [3.0]}))
+out.append(attempt(src, {"index": [3.0], "x": np.zeros((1, 2)), "y": [3.0]}))
+if sys.argv[3] == "pandas":
+    import pandas as pd
+    out.append(attempt(src, pd.DataFrame({"x": [7.0], "y": [8.0]})))
+    out.append(attempt(src, pd.Series({"index": 4.0, "x": 9.0, "y": 10.0})))
+    out.append(attempt(src, {"index": pd.Series([5.0]), "x": pd.Index([1.0]), "y": [2.0]}))
+print(json.dumps(out + [len(sent)] + sent, default=str))
+"""
+
+
+def _run_patched(script: str, *args: str):
     import json
     import subprocess
     import sys
 
-    def run(mode):
-        res = subprocess.run([sys.executable, "-c", SIGNATURES_SCRIPT, str(build.ROOT), mode],
-                             capture_output=True, text=True, check=True)
-        return json.loads(res.stdout)
+    res = subprocess.run([sys.executable, "-c", script, str(build.ROOT), *args],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return json.loads(res.stdout)
 
-    plain, patched = run("plain"), run("patched")
+
+def test_lazy_bokeh_signatures_equal_bokehs_own():
+    """The start-up patch of bokeh/model/model.py changes when signatures are built, not what
+    they are: inspect.signature of every bokeh.models class is unchanged."""
+    plain = _run_patched(SIGNATURES_SCRIPT, "plain")
+    patched = _run_patched(SIGNATURES_SCRIPT, "bokeh.model.model:_patch_lazy_signature")
     assert patched["signature_type"] == "_CnnPlaygroundLazySignature"
     assert plain["signature_type"] == "Signature"
     assert len(plain["signatures"]) > 300
     assert patched["signatures"] == plain["signatures"]
+
+
+def test_streaming_to_a_plot_needs_no_pandas_and_behaves_as_bokehs_own():
+    """ColumnDataSource.stream (the training plots) does not touch the lazy pandas stand-in,
+    and gives Bokeh's results and errors, for dicts, arrays and real pandas objects."""
+    patch = "bokeh.models.sources:_patch_stream,bokeh.document.events:_patch_stream_event"
+    with_stand_in = _run_patched(STREAM_SCRIPT, patch, "stand-in")
+    assert _run_patched(STREAM_SCRIPT, "plain", "dicts") == with_stand_in
+    assert with_stand_in[1] == {"index": [1.0, 2.0], "x": [3.0, 5.0], "y": [4.0, 6.0]}
+    assert "missing: index" in with_stand_in[2]
+    with_pandas = _run_patched(STREAM_SCRIPT, patch, "pandas")
+    assert with_pandas == _run_patched(STREAM_SCRIPT, "plain", "pandas")
+    assert with_pandas[:5] == with_stand_in[:5]
+    assert with_stand_in[5] == 2 and len(with_stand_in) == 8  # two events sent, both encoded
