@@ -261,8 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     milestones = ("pyodide-ready", "packages-loaded", "app-ready", "live")
     print(f"{'':<8}" + "".join(f"{m:>17}" for m in milestones) + f"{'.cp-ready':>12}")
     for label, runs in (("cold", cold), ("warm", warm)):
-        cells = [statistics.median(r.marks.get(m, float("nan")) for r in runs) / 1000
-                 for m in milestones]
+        cells = [
+            statistics.median(r.marks.get(m, float("nan")) for r in runs) / 1000 for m in milestones
+        ]
         ready = statistics.median(r.ready_ms for r in runs) / 1000
         print(f"{label:<8}" + "".join(f"{c:>16.2f}s" for c in cells) + f"{ready:>11.2f}s")
 

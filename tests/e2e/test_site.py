@@ -308,7 +308,11 @@ def test_works_offline_after_first_visit(new_context, start_server, site_dir, mo
     # of downloading the site a second time. (Not site-packages.tar.gz: a test profile keeps
     # its HTTP cache in memory, where a 14 MB entry does not fit; a learner's disk cache does.)
     full = [path for path, status in server.responses if status == 200]
-    for big in ("/pyodide/pyodide.asm.wasm", "/pyodide/pyodide.asm.js", "/pyodide/python_stdlib.zip"):
+    for big in (
+        "/pyodide/pyodide.asm.wasm",
+        "/pyodide/pyodide.asm.js",
+        "/pyodide/python_stdlib.zip",
+    ):
         assert full.count(big) == 1, f"{big} sent {full.count(big)} times: {server.responses}"
 
     server.stop()

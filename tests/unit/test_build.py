@@ -114,7 +114,9 @@ if sys.argv[2] != "plain":
     sys.meta_path.insert(0, Patched())
 """
 
-SIGNATURES_SCRIPT = PATCHED_IMPORT + r"""
+SIGNATURES_SCRIPT = (
+    PATCHED_IMPORT
+    + r"""
 import inspect
 import bokeh.models
 from bokeh.model import Model
@@ -130,8 +132,11 @@ for name in sorted(dir(bokeh.models)):
             out[name] = f"{type(exc).__name__}: {exc}"
 print(json.dumps({"signature_type": lazy, "signatures": out}))
 """
+)
 
-STREAM_SCRIPT = PATCHED_IMPORT + r"""
+STREAM_SCRIPT = (
+    PATCHED_IMPORT
+    + r"""
 import types
 if sys.argv[3] == "stand-in":  # the worker's lazy pandas, not imported for real yet
     stub = types.ModuleType("pandas")
@@ -174,6 +179,7 @@ if sys.argv[3] == "pandas":
     out.append(attempt(src, {"index": pd.Series([5.0]), "x": pd.Index([1.0]), "y": [2.0]}))
 print(json.dumps(out + [len(sent)] + sent, default=str))
 """
+)
 
 
 def _run_patched(script: str, *args: str):
@@ -181,8 +187,12 @@ def _run_patched(script: str, *args: str):
     import subprocess
     import sys
 
-    res = subprocess.run([sys.executable, "-c", script, str(build.ROOT), *args],
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-c", script, str(build.ROOT), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     return json.loads(res.stdout)
 
