@@ -504,21 +504,6 @@ def rewrite_wheel(
     return out
 
 
-def wheel_top_level(path: Path) -> list[str]:
-    """Importable top-level names of a wheel (from its file list)."""
-    names = set()
-    with zipfile.ZipFile(path) as zf:
-        for n in zf.namelist():
-            first = n.split("/")[0]
-            if first.endswith((".dist-info", ".data")):
-                continue
-            if "/" in n:
-                names.add(first)
-            elif n.endswith(".py"):
-                names.add(first[:-3])
-    return sorted(names)
-
-
 # --------------------------------------------------------------------------------------------
 # `lock`: pin every external artefact (maintainers, when upgrading)
 # --------------------------------------------------------------------------------------------
@@ -764,7 +749,7 @@ def _drop_compiled(name: str) -> bool:
 
 
 def build_wheels(lock: dict, archives: dict[str, Path], out: Path) -> dict[str, dict]:
-    """Put every in-browser wheel into `out`; return lock entries for a pyodide-lock.json."""
+    """Put every in-browser wheel into `out`; return {package: {version, file_name}}."""
     cfg = runtime_config()
     official = json.loads(read_member(archives[f"pyodide-{cfg['pyodide']}.tgz"],
                                       "package/pyodide-lock.json"))
@@ -772,7 +757,7 @@ def build_wheels(lock: dict, archives: dict[str, Path], out: Path) -> dict[str, 
     by_name = {f["filename"]: f for f in lock["files"]}
     log("Adding Pyodide's compiled wheels (sha256 checked against the official lock)")
     for pkg in cfg["distribution-packages"]:
-        meta = dict(official["packages"][pkg])
+        meta = official["packages"][pkg]
         pinned = by_name.get(meta["file_name"])
         if pinned is None:
             raise StepError("lock", f"{meta['file_name']} is not pinned in runtime.lock.json",
@@ -782,8 +767,7 @@ def build_wheels(lock: dict, archives: dict[str, Path], out: Path) -> dict[str, 
             raise StepError("verify", f"{meta['file_name']}: pinned hash differs from the official "
                             f"pyodide-lock.json ({meta['sha256']})", "re-run `python3 build.py lock`")
         (out / meta["file_name"]).write_bytes(data)
-        meta["depends"] = [d for d in meta["depends"] if d in cfg["distribution-packages"]]
-        entries[pkg] = meta
+        entries[pkg] = {"version": meta["version"], "file_name": meta["file_name"]}
         detail(f"{meta['file_name']} ({len(data) / 1e6:.1f} MB)")
 
     log("Adding pure-Python wheels from PyPI (stripped/patched where noted)")
@@ -811,23 +795,13 @@ def build_wheels(lock: dict, archives: dict[str, Path], out: Path) -> dict[str, 
             whl = out / src.name
             shutil.copyfile(src, whl)
             note = ""
-        entries[name] = _lock_entry(name, whl)
+        entries[name] = _wheel_entry(whl)
         detail(f"{whl.name} ({whl.stat().st_size / 1e6:.2f} MB) {note}")
     return entries
 
 
-def _sri(sha256_hex: str) -> str:
-    """Subresource-integrity string, as Pyodide builds it from the lock's sha256."""
-    return "sha256-" + base64.b64encode(bytes.fromhex(sha256_hex)).decode()
-
-
-def _lock_entry(name: str, whl: Path) -> dict:
-    version = whl.name.split("-")[1]
-    return {
-        "name": name, "version": version, "file_name": whl.name, "install_dir": "site",
-        "sha256": sha256_file(whl), "package_type": "package", "imports": wheel_top_level(whl),
-        "depends": [], "unvendored_tests": False, "shared_library": False,
-    }
+def _wheel_entry(whl: Path) -> dict:
+    return {"version": whl.name.split("-")[1], "file_name": whl.name}
 
 
 def build_project_wheel(python: Path, out: Path, data_dir: Path) -> tuple[Path, list[tuple[Path, str]]]:
@@ -1281,7 +1255,7 @@ def _build(out: Path, work: Path) -> int:
 
     packages = build_wheels(lock, archives, pyo)
     project_whl, datasets = build_project_wheel(python, pyo, stage / "data")
-    packages["cnn-playground"] = _lock_entry("cnn-playground", project_whl)
+    packages["cnn-playground"] = _wheel_entry(project_whl)
 
     site_packages = f"/lib/python{cfg['python']}/site-packages/"
     (pyo / "pyodide-lock.json").write_bytes(verified_member(by_name["pyodide-lock.json"], archives))
@@ -1291,8 +1265,7 @@ def _build(out: Path, work: Path) -> int:
                   for name, p in packages.items()], pyo)
     official = json.loads(read_member(archives[f"pyodide-{cfg['pyodide']}.tgz"],
                                       "package/pyodide-lock.json"))
-    order = [p for p in cfg["load-first"] if p in packages] + \
-            [p for p in packages if p not in cfg["load-first"]]
+    order = sorted(packages)
     wheels = [pyo / packages[p]["file_name"] for p in order]
     image = build_image(wheels, pyo)
     for whl in wheels:
