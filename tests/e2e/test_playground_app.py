@@ -120,7 +120,9 @@ def test_add_edit_undo_and_keras_preset(app_page):
 
     # Edit the first Conv2D: 16 filters of 5x5.
     page.locator(".cp-block-conv2d .cp-arg-filters select").first.select_option("16")
-    _wait_table(page, _expected("conv2d:16:3,maxpool:2,flatten,dropout:0.5,dense:10:softmax", "digits"))
+    _wait_table(
+        page, _expected("conv2d:16:3,maxpool:2,flatten,dropout:0.5,dense:10:softmax", "digits")
+    )
     page.locator(".cp-block-conv2d .cp-arg-kernel_size select").first.select_option("5")
     edited = "conv2d:16:5,maxpool:2,flatten,dropout:0.5,dense:10:softmax"
     _wait_table(page, _expected(edited, "digits"))
@@ -214,6 +216,49 @@ def test_train_on_digits_then_stop_a_longer_run(app_page):
     assert max(train["x"]) < 6 + 100  # it did not run to the end
 
 
+def test_a_diverging_run_stops_with_advice_and_the_learner_keeps_everything(open_app):
+    """Adam at learning rate 1 blows the loss up on the first batches (seeded, so always):
+    the page says so and what to try, the model and settings stay, and Reset works."""
+    from playground.state import DEFAULT_LAYERS
+
+    page = open_app(f"?dataset=digits&layers={DEFAULT_LAYERS}&epochs=3&lr=1&optimizer=adam")
+    before = _table(page)
+    assert _total(page) == 810
+    _train_button(page).click()
+    status = _wait_text(page.locator(".cp-status"), r"loss exploded", timeout_s=60)
+    message = page.locator(".cp-train-message").first.inner_text()
+    assert "diverged" in message and "try 0.1" in message, message
+    assert "last good weights were kept" in message, (status, message)
+    assert _table(page) == before and _total(page) == 810  # the model is untouched
+    lr = page.locator(".cp-lr select").first.evaluate("s => s.options[s.selectedIndex].text")
+    assert float(lr) == 1.0, lr  # so are the settings
+    assert "lr=1" in page.evaluate("location.search")  # and the shared link
+    _wait_enabled(_train_button(page))
+
+    page.locator(".cp-reset button").first.click()
+    _wait_text(page.locator(".cp-status"), r"Weights reset", timeout_s=15)
+    assert (
+        not page.locator(".cp-train-message").count()
+        or not page.locator(".cp-train-message").first.inner_text().strip()
+    )
+
+
+def test_a_model_too_big_for_a_browser_tab_cannot_train_and_says_why(open_app):
+    huge = "flatten,dense:4096,dense:4096,dense:10:softmax"  # 17.1 million parameters
+    page = open_app(f"?dataset=digits&layers={huge}")
+    _wait_table(page, _expected(huge, "digits"))
+    assert _total(page) > 3_000_000
+    assert _train_button(page).is_disabled()
+    reason = _wait_text(page.locator(".cp-train-reason"), r"parameters", timeout_s=15)
+    assert "3,000,000" in reason and "fewer" in reason, reason
+
+    # Removing one of the big Dense layers brings it under the limit: Train is offered again.
+    page.locator(".cp-block-dense .cp-remove button").first.click()
+    smaller = "flatten,dense:4096,dense:10:softmax"
+    _wait_table(page, _expected(smaller, "digits"))
+    _wait_enabled(_train_button(page))
+
+
 # --------------------------------------------------------------------------- malformed link
 
 
@@ -274,8 +319,9 @@ def test_keyboard_only_learner_adds_edits_and_undoes(app_page):
 def test_mnist_is_fetched_on_demand_and_trains(open_app):
     """MNIST is not in the start-up download: choosing it fetches data/mnist.npz from the
     site (no other origin), the preview shows its classes, and training runs on it."""
-    page = open_app("?dataset=mnist&layers=conv2d:8:3,maxpool:2,flatten,dense:10:softmax"
-                    "&epochs=1&batch=128")
+    page = open_app(
+        "?dataset=mnist&layers=conv2d:8:3,maxpool:2,flatten,dense:10:softmax&epochs=1&batch=128"
+    )
     figures = page.locator(".cp-preview figure")
     deadline = time.monotonic() + 60
     while figures.count() < 10:  # one sample row per class, from the downloaded file
