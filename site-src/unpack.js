@@ -1,15 +1,16 @@
 // CNN Playground: download, check and inflate the package archive (site-packages.tar.gz).
 //
 // Started by the Python worker (app.js) as a worker of its own, so the inflating runs on
-// another core while Python boots. The job ({url, spec}) is the worker's name; messages out:
-// {type: "bytes", bytes, done} as the download goes (or, if the job names a channel,
-// {type: "cp-bytes", …} on that BroadcastChannel, to the page), {type: "tar", tar, fromCache} (the tar's
-// bytes, transferred), then {type: "done"} once it is stored for the next visit, or
-// {type: "error", message}. Where nested workers do not exist, app.js loads this file with
-// importScripts and calls cpPackages itself.
+// another core while Python boots. The job ({url, spec, channel}) is the worker's name.
+// Messages out: {type: "bytes", bytes, done} as the download goes (or, if the job names a
+// channel, {type: "cp-bytes", …} on that BroadcastChannel, to the page); {type: "tar", tar,
+// fromCache} (the tar's bytes, transferred); then {type: "done"} once it is stored for the
+// next visit, or {type: "error", message}. Where nested workers do not exist, app.js loads
+// this file with importScripts and calls cpPackages itself.
 //
-// The checked tar is kept in Cache Storage ("cp-packages", one entry, keyed by its sha256):
-// a later visit reads it back (checked again) instead of inflating 54 MB.
+// The checked tar is kept in Cache Storage ("cp-packages", one entry per copy of the site,
+// keyed by its sha256): a later visit reads it back (checked again) instead of inflating
+// 54 MB.
 "use strict";
 
 function hex(buffer) {
@@ -103,8 +104,14 @@ async function cachedTar(url, spec) {
 async function storeTar(url, spec, response) {
   try {
     const cache = await caches.open(UNPACKED_CACHE);
-    for (const old of await cache.keys()) await cache.delete(old); // one build's packages
-    await cache.put(cacheKey(url, spec), response);
+    const key = cacheKey(url, spec);
+    // One entry per copy of the site (its path): replace that copy's older build only, so
+    // two copies on one origin (say /courses/a/ and /courses/b/) do not evict each other.
+    const path = new URL(key).pathname;
+    for (const old of await cache.keys()) {
+      if (new URL(old.url).pathname === path) await cache.delete(old);
+    }
+    await cache.put(key, response);
   } catch (e) {
     console.warn("CNN Playground: packages not kept for the next visit:", e);
   }
