@@ -748,11 +748,12 @@ def _drop_compiled(name: str) -> bool:
     return name.endswith((".so", ".pyd", ".c", ".pyx", ".pxd"))
 
 
-def build_wheels(lock: dict, archives: dict[str, Path], out: Path) -> dict[str, dict]:
-    """Put every in-browser wheel into `out`; return {package: {version, file_name}}."""
+def build_wheels(lock: dict, archives: dict[str, Path], official: dict,
+                 out: Path) -> dict[str, dict]:
+    """Put every in-browser wheel into `out`; return {package: {version, file_name}}.
+
+    `official` is Pyodide's own pyodide-lock.json, the trust root of the compiled wheels."""
     cfg = runtime_config()
-    official = json.loads(read_member(archives[f"pyodide-{cfg['pyodide']}.tgz"],
-                                      "package/pyodide-lock.json"))
     entries: dict[str, dict] = {}
     by_name = {f["filename"]: f for f in lock["files"]}
     log("Adding Pyodide's compiled wheels (sha256 checked against the official lock)")
@@ -1251,20 +1252,19 @@ def _build(out: Path, work: Path) -> int:
     by_name = {f["filename"]: f for f in lock["files"]}
     for name in CORE_FILES[:-1]:
         (pyo / name).write_bytes(verified_member(by_name[name], archives))
-    verified_member(by_name["pyodide-lock.json"], archives)  # trust root, checked
+    official_lock = verified_member(by_name["pyodide-lock.json"], archives)  # the trust root
+    official = json.loads(official_lock)
 
-    packages = build_wheels(lock, archives, pyo)
+    packages = build_wheels(lock, archives, official, pyo)
     project_whl, datasets = build_project_wheel(python, pyo, stage / "data")
     packages["cnn-playground"] = _wheel_entry(project_whl)
 
     site_packages = f"/lib/python{cfg['python']}/site-packages/"
-    (pyo / "pyodide-lock.json").write_bytes(verified_member(by_name["pyodide-lock.json"], archives))
+    (pyo / "pyodide-lock.json").write_bytes(official_lock)  # Pyodide under Node needs it
     precompile([(pyo / "python_stdlib.zip", f"/lib/python{cfg['python'].replace('.', '')}.zip/",
                  False)]
                + [(pyo / p["file_name"], site_packages, name == "cnn-playground")
                   for name, p in packages.items()], pyo)
-    official = json.loads(read_member(archives[f"pyodide-{cfg['pyodide']}.tgz"],
-                                      "package/pyodide-lock.json"))
     order = sorted(packages)
     wheels = [pyo / packages[p]["file_name"] for p in order]
     image = build_image(wheels, pyo)
@@ -1311,14 +1311,14 @@ def _build(out: Path, work: Path) -> int:
     gz_saved = precompress(stage, files)
     detail(f"gzip twins for the local server: {gz_saved / 1e6:.1f} MB less on the wire")
     total = sum((stage / f).stat().st_size for f in files)
+    runtime_files = {f"pyodide/{n}" for n in [*CORE_FILES, image["file"]]}
     info = {
         "inputs": input_fingerprint(), "version": version,
         "pyodide": cfg["pyodide"], "panel": cfg["panel"], "bokeh": cfg["bokeh"],
         "packages": {p: packages[p]["version"] for p in order}, "datasets": [f"data/{p.name}" for p, _ in datasets],
         "size_bytes": total, "gzip_twins_bytes": sum(p.stat().st_size for p in stage.rglob("*.gz")),
         "startup_bytes": sum((stage / f).stat().st_size for f in files
-                             if f.startswith("static/") or "/" not in f
-                             or f in (f"pyodide/{n}" for n in [*CORE_FILES, image["file"]])),
+                             if f.startswith("static/") or "/" not in f or f in runtime_files),
     }
     (stage / "build-info.json").write_text(json.dumps(info, indent=1) + "\n")
     # Swap by renames: a server (or test) using the old site sees files vanish for
