@@ -1225,7 +1225,16 @@ def build_lock():
 
 def cmd_build(args: argparse.Namespace | None = None) -> int:
     out = Path(args.out).resolve() if args is not None and getattr(args, "out", None) else SITE
+    return _locked_build(out)
+
+
+def _locked_build(out: Path, unless_current: bool = False) -> int:
+    """Build into `out` in a fresh work dir, one build of this checkout at a time;
+    `unless_current`: skip it if site/ turns out current once the lock is ours."""
     with build_lock():
+        if unless_current and site_is_current():  # built by whoever held the lock
+            log("site/ is up to date")
+            return 0
         work = Path(tempfile.mkdtemp(prefix="site-work-", dir=ROOT / "build"))
         try:
             return _build(out, work)
@@ -1339,15 +1348,7 @@ def ensure_site() -> None:
     if site_is_current():
         log("site/ is up to date")
         return
-    with build_lock():
-        if site_is_current():  # built by whoever held the lock
-            log("site/ is up to date")
-            return
-        work = Path(tempfile.mkdtemp(prefix="site-work-", dir=ROOT / "build"))
-        try:
-            _build(SITE, work)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+    _locked_build(SITE, unless_current=True)
 
 
 # --------------------------------------------------------------------------------------------
