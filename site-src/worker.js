@@ -1,9 +1,9 @@
 // CNN Playground: the Pyodide web worker (template; build.py fills the /*@…@*/ markers).
 //
 // Everything is loaded from this site (relative to this file), never from a CDN. The Python
-// packages come as one archive whose sha256 build.py recorded (see loadImage). Progress is
-// reported to the page (loader.js) as {type: 'cp-progress'} messages, failures as
-// {type: 'cp-error'}.
+// packages come as one archive whose sha256 build.py recorded (unpack.js checks it). Progress
+// is reported to the page (loader.js) as {type: 'cp-files' | 'cp-bytes' | 'cp-progress'}
+// messages, failures as {type: 'cp-error'}.
 "use strict";
 
 const CP = /*@CP_CONFIG@*/;

@@ -104,12 +104,12 @@ if sys.argv[2] != "plain":
             return importlib.util.spec_from_loader(name, self, origin=origin)
 
         def exec_module(self, module):
-            self.origin = module.__spec__.origin
-            source = open(self.origin).read()
+            origin = module.__spec__.origin
+            source = open(origin).read()
             patched = getattr(build, patches[module.__name__])(source)
             assert patched != source, "the patch did not apply"
-            module.__file__ = self.origin
-            exec(compile(patched, self.origin, "exec"), module.__dict__)
+            module.__file__ = origin
+            exec(compile(patched, origin, "exec"), module.__dict__)
 
     sys.meta_path.insert(0, Patched())
 """
