@@ -3,8 +3,9 @@
 // On install it stores every file of this build (the list and version are filled in by
 // build.py) in a cache named after the build; requests are answered from that cache first,
 // so the app starts with the server stopped. Datasets (data/*.npz) are cached afterwards,
-// in the background, when the page asks (after it is live), or when first fetched. A new build has a new version: it is cached in full, then the old
-// cache is deleted. All URLs are relative to this file, so the site works from a sub-path.
+// in the background, when the page asks (after it is live), or when first fetched. A new
+// build has a new version: it is cached in full, then the old cache is deleted. All URLs
+// are relative to this file, so the site works from a sub-path.
 "use strict";
 
 const VERSION = /*@CP_VERSION@*/;
