@@ -20,7 +20,9 @@ blocked, exactly as in the end-to-end tests):
   the loader's status messages and the console messages, in ms since navigation.
 
 Prints tables; never run as a test. Times are ``performance.now()`` of the page
-at the moment the harness saw ``.cp-ready`` (navigation start = 0).
+(navigation start = 0) in the first animation frame in which the page shows
+``.cp-ready`` and no longer ``pn-loading`` (taken in the page, so the harness's
+polling does not add to it; see ``_READY_CLOCK``).
 """
 
 from __future__ import annotations
@@ -58,9 +60,37 @@ class Run:
         return (time.monotonic() - self.t0) * 1000
 
 
+# The moment the app is live, taken in the page itself: from the worker's 'render' message on,
+# every animation frame looks for what sup.is_live() waits for (``.cp-ready``, also inside
+# Bokeh's shadow roots, and no ``pn-loading`` on <body>). The harness's own polling would add
+# its round trips (~0.1 s) to every figure.
+_READY_CLOCK = """
+(() => {
+  const find = (root) => {
+    if (root.querySelector(SELECTOR)) return true;
+    for (const el of root.querySelectorAll("*")) {
+      if (el.shadowRoot && find(el.shadowRoot)) return true;
+    }
+    return false;
+  };
+  const tick = () => {
+    const state = document.documentElement.dataset.cpLoad;
+    if ((state === "render" || state === "live") && !document.body.classList.contains("pn-loading")
+        && find(document)) {
+      window.cpReadyAt = performance.now();
+      return;
+    }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})();
+""".replace("SELECTOR", json.dumps(sup.READY_SELECTOR))
+
+
 def _open_and_time(context, url: str, monitor: sup.Monitor, timeout_s: float) -> tuple:
     run = Run()
     page = context.new_page()
+    page.add_init_script(_READY_CLOCK)
     page.on("request", lambda r: run.requests.append(r))
     page.on("console", lambda m: run.console.append((run.since_nav_ms(), f"[{m.type}] {m.text}")))
     run.t0 = time.monotonic()
@@ -81,12 +111,13 @@ def _open_and_time(context, url: str, monitor: sup.Monitor, timeout_s: float) ->
             raise RuntimeError("the page failed to load:\n" + "\n".join(problems))
         if time.monotonic() > deadline:
             raise RuntimeError(f".cp-ready not reached in {timeout_s} s; loader: {run.status[-3:]}")
-    run.ready_ms = page.evaluate("performance.now()")
+    now = page.evaluate("performance.now()")
+    run.ready_ms = page.evaluate("window.cpReadyAt") or now  # see _READY_CLOCK
     run.time_origin = page.evaluate("performance.timeOrigin")
     # Milestones the loader page records (site-src/loader.js), ms since navigation.
     run.marks = page.evaluate("() => Object.assign({}, window.cpLoadTimings || {})")
     # Python-side timestamps are relative to goto(); shift them onto the page clock.
-    shift = run.ready_ms - run.since_nav_ms()
+    shift = now - run.since_nav_ms()
     run.status = [(t + shift, s) for t, s in run.status]
     run.console = [(t + shift, s) for t, s in run.console]
     return page, run
