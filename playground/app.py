@@ -16,7 +16,7 @@ from playground.components.shapeflow import ShapeFlow
 from playground.components.share import ShareLink
 from playground.components.summary import ModelProblems, SummaryTable
 from playground.components.trainer import Trainer
-from playground.runtime import fix_worker_document, is_live
+from playground.runtime import after_first_render, fix_worker_document, is_live
 from playground.state import PlaygroundState
 from playground.training import TrainingController
 
@@ -62,7 +62,7 @@ _ready_marker = pn.pane.HTML("", css_classes=["cp-ready"], height=0, margin=0)
 def _on_ready(*_events) -> None:
     if is_live() and _ready_marker not in page.objects:
         page.append(_ready_marker)  # last: the page is live and the link is applied
-        pn.state.execute(dataset.load_preview)
+        after_first_render(dataset.load_preview)  # not before: it may download a dataset
 
 
 if share.ready:

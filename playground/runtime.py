@@ -7,17 +7,37 @@ handler). Layout changes (a Column's children, ``visible``) are made inside
 loaded document — so in the worker they were silently never sent to the page:
 new blocks did not appear, boxes did not show. :func:`fix_worker_document`
 marks the document loaded; nothing else in Panel reads the flag there.
+
+In the worker, Panel's Location (the page address) is filled by the page only
+after the first render. The loader passes the page's address when it starts
+Python (``$CNN_PLAYGROUND_PAGE``, see site-src/worker.js), so
+:func:`fill_location_from_page` lets the first document already show the model
+of a shared link — no round trip to the page and back after the first render.
+Work the first screen does not need (the dataset preview) waits for the page to
+have drawn the document: :func:`after_first_render`.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sys
+import weakref
+from collections.abc import Callable
 
 import panel as pn
+from bokeh.events import DocumentReady
+from panel.util import edit_readonly
 
-__all__ = ["IN_BROWSER", "fix_worker_document", "is_live"]
+__all__ = [
+    "IN_BROWSER", "PAGE_ENV", "after_first_render", "fill_location_from_page", "fix_worker_document",
+    "is_live",
+]
 
 IN_BROWSER = sys.platform == "emscripten"
+#: JSON of the page's ``window.location`` fields, set by worker.js from what loader.js passed.
+PAGE_ENV = "CNN_PLAYGROUND_PAGE"
+_LOCATION_FIELDS = ("href", "hostname", "pathname", "protocol", "port", "search", "hash")
 
 
 def fix_worker_document() -> None:
@@ -33,3 +53,57 @@ def is_live() -> bool:
         return True
     context = pn.state.curdoc.session_context if pn.state.curdoc is not None else None
     return context is not None and type(context).__name__ != "MockSessionContext"
+
+
+def fill_location_from_page(location) -> bool:
+    """Give ``location`` (Panel's Location) the page address the loader passed, if any.
+
+    The values are ``window.location``'s own, so when the page's Location view copies
+    ``window.location`` at the first render nothing changes and nothing is sent back.
+    Returns False (and changes nothing) without a usable address; the app then waits
+    for the page to send it, as before.
+    """
+    raw = os.environ.get(PAGE_ENV)
+    try:
+        page = json.loads(raw or "null")
+        values = {k: page[k] for k in _LOCATION_FIELDS if isinstance(page.get(k), str)}
+    except (ValueError, AttributeError):  # not JSON / not an object
+        return False
+    if not values.get("href"):
+        return False
+    before = {k: getattr(location, k) for k in values}
+    with edit_readonly(location):
+        try:
+            location.param.update(values)
+        except ValueError:  # e.g. a search without "?": rejected by Location's own check
+            location.param.update(before)
+            return False
+    return True
+
+
+# Per document: callbacks waiting for its first render, or None once it has been drawn.
+_WAITING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def after_first_render(callback: Callable) -> None:
+    """Run ``callback`` (through ``pn.state.execute``) once the page has drawn the document.
+
+    That is Bokeh's DocumentReady: sent by the page under ``panel serve``, and fired in
+    the worker once the page reports it has rendered and is linked. So start-up work the
+    first screen does not need runs after it, not before. Without a document (tests),
+    or once the document has been drawn, it runs now.
+    """
+    doc = pn.state.curdoc
+    if doc is None or (doc in _WAITING and _WAITING[doc] is None):
+        pn.state.execute(callback)
+        return
+    if doc not in _WAITING:
+        _WAITING[doc] = []
+
+        def drawn(_event, doc=doc) -> None:
+            waiting, _WAITING[doc] = _WAITING.get(doc) or [], None
+            for cb in waiting:
+                pn.state.execute(cb)
+
+        doc.on_event(DocumentReady, drawn)
+    _WAITING[doc].append(callback)

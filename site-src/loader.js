@@ -164,9 +164,15 @@
 
   function start() {
     if (location.protocol === "file:") return; // see DOMContentLoaded below
-    // The worker's name is a channel for progress from its own helper worker (unpack.js).
+    // The worker's name carries what it needs at once: a channel for progress from its own
+    // helper worker (unpack.js) and this page's address, so Python builds the first page
+    // with the model of a shared link (playground/runtime.py: fill_location_from_page).
     const channel = "cnn-playground-" + Math.random().toString(36).slice(2);
-    worker = new Worker("./app.js", { name: channel });
+    const page = {};
+    for (const key of ["href", "hostname", "pathname", "protocol", "port", "search", "hash"]) {
+      page[key] = location[key];
+    }
+    worker = new Worker("./app.js", { name: JSON.stringify({ channel: channel, page: page }) });
     mark("worker-created");
     if (typeof BroadcastChannel !== "undefined") {
       new BroadcastChannel(channel).onmessage = onMessage;

@@ -7,6 +7,15 @@
 "use strict";
 
 const CP = /*@CP_CONFIG@*/;
+// What loader.js put in this worker's name: {channel, page} (see loader.js start()).
+const JOB = (() => {
+  try {
+    const job = JSON.parse(self.name);
+    return job && typeof job === "object" ? job : {};
+  } catch (e) {
+    return {};
+  }
+})();
 const SITE_URL = new URL("./", self.location.href).href;
 const PYODIDE_URL = new URL("pyodide/", SITE_URL).href;
 
@@ -70,7 +79,7 @@ const image = new Promise((resolve, reject) => {
   const spec = CP.image;
   const url = PYODIDE_URL + spec.file;
   const onBytes = (bytes, done) => progress(spec.file, bytes, done);
-  const channel = self.name || null; // loader.js's progress channel
+  const channel = JOB.channel || null; // loader.js's progress channel
   const onTar = (tar, fromCache) => {
     if (fromCache) timing("packages-from-cache");
     resolve(tar);
@@ -212,6 +221,11 @@ del _cp_lazy
 `);
     }
 
+    if (JOB.page) {  // the page's address, for the first document (playground/runtime.py)
+      const os = self.pyodide.pyimport("os");
+      os.environ.__setitem__("CNN_PLAYGROUND_PAGE", JSON.stringify(JOB.page));
+      os.destroy();
+    }
     stage("app", "Starting the playground (importing Panel and pycnn, building the page)");
     const code = /*@CP_APP_CODE@*/;
     // Start-up creates ~200,000 long-lived objects (classes, models): the cyclic garbage

@@ -6,9 +6,11 @@ and says which token is wrong and why. Edits update the address through
 Panel's Location (no reload), so copying the address shares the model.
 
 Under ``panel serve`` the query is known when the script runs. In the
-pyodide-worker build it arrives a moment after the first render (the page
-sends ``window.location`` to the worker), so the link is applied then, and
-``ready`` turns True only after that — the app shows ``cp-ready`` on it.
+pyodide-worker build the loader passes the page address when it starts Python
+(:func:`playground.runtime.fill_location_from_page`), so it is known then too.
+Without it the address arrives a moment after the first render (the page sends
+``window.location`` to the worker): the link is applied then, and ``ready``
+turns True only after that — the app shows ``cp-ready`` on it.
 Nothing from a link is ever put into HTML unescaped.
 """
 
@@ -23,6 +25,7 @@ from panel.reactive import ReactiveHTML
 from panel.viewable import Viewer
 
 from playground.components.text import esc
+from playground.runtime import fill_location_from_page
 from playground.state import PlaygroundState
 
 __all__ = ["AddressBar", "ShareLink"]
@@ -74,8 +77,10 @@ class ShareLink(Viewer):
         if loc is None:
             self._mark_ready()
         else:
+            if not (loc.href or loc.search):
+                fill_location_from_page(loc)
             loc.param.watch(self._on_location, ["search", "href"])
-            if loc.href or loc.search:  # panel serve: the request's address is already here
+            if loc.href or loc.search:  # panel serve, or passed by the loader: already here
                 self._sync_from(loc.search)
             elif sys.platform == "emscripten":
                 self._schedule_fallback()

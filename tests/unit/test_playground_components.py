@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -11,6 +12,7 @@ pn = pytest.importorskip("panel")
 from panel.io.location import Location
 from panel.util import edit_readonly
 
+from playground import runtime
 from playground.components.builder import Builder
 from playground.components.shapeflow import shapeflow_svg
 from playground.components.share import ShareLink
@@ -39,7 +41,9 @@ def _no_markup_from(text_html: str) -> None:
 
 def test_link_known_at_start_is_applied_and_edits_write_the_address():
     keras = PRESETS["keras"].layers
-    loc = _location("http://host/app?dataset=mnist&layers=" + keras, f"?dataset=mnist&layers={keras}")
+    loc = _location(
+        "http://host/app?dataset=mnist&layers=" + keras, f"?dataset=mnist&layers={keras}"
+    )
     state = PlaygroundState()
     share = ShareLink(state=state, location=loc)
     assert share.ready and state.dataset == "mnist" and state.analysis.total_params == 34_826
@@ -56,9 +60,82 @@ def test_link_arriving_after_render_is_applied_then_ready():
     state.update(0, filters=4)  # before the address is known: must not overwrite it
     assert loc.search == ""
     with edit_readonly(loc):
-        loc.param.update(href="http://h/?layers=flatten,dense:10:softmax", search="?layers=flatten,dense:10:softmax")
+        loc.param.update(
+            href="http://h/?layers=flatten,dense:10:softmax",
+            search="?layers=flatten,dense:10:softmax",
+        )
     assert share.ready
     assert format_layers(state.layers) == "flatten,dense:10:softmax"
+
+
+def _page_env(monkeypatch, href: str, search: str, **fields) -> None:
+    page = {
+        "href": href,
+        "hostname": "h",
+        "pathname": "/",
+        "protocol": "http:",
+        "port": "",
+        "search": search,
+        "hash": "",
+        **fields,
+    }
+    monkeypatch.setenv(runtime.PAGE_ENV, json.dumps(page))
+
+
+def test_page_address_passed_by_the_loader_is_applied_before_the_first_render(monkeypatch):
+    """worker.js hands Python the page's window.location: the first document shows the link."""
+    _page_env(
+        monkeypatch, "http://h/?layers=flatten,dense:10:softmax", "?layers=flatten,dense:10:softmax"
+    )
+    loc = _location()
+    state = PlaygroundState()
+    share = ShareLink(state=state, location=loc)
+    assert share.ready and format_layers(state.layers) == "flatten,dense:10:softmax"
+    assert (loc.href, loc.hostname, loc.protocol) == (
+        "http://h/?layers=flatten,dense:10:softmax",
+        "h",
+        "http:",
+    )
+    assert share._link.value == "http://h/" + state.query()
+    state.update(1, units=12)  # edits write the address as usual
+    assert "dense:12" in loc.search
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "not json",
+        "[1, 2]",
+        '{"href": 5}',
+        '{"search": "?layers=x"}',
+        '{"href": "http://h/", "search": "no question mark"}',
+    ],
+)
+def test_unusable_page_address_changes_nothing(monkeypatch, raw):
+    monkeypatch.setenv(runtime.PAGE_ENV, raw)
+    loc = _location()
+    assert not runtime.fill_location_from_page(loc)
+    assert (loc.href, loc.search) == ("", "")
+
+
+def test_work_after_first_render_waits_for_the_document_to_be_drawn():
+    from bokeh.document import Document
+    from bokeh.events import DocumentReady
+    from panel.io.state import set_curdoc
+
+    ran: list[str] = []
+    doc = Document()
+    with set_curdoc(doc):
+        runtime.after_first_render(lambda: ran.append("first"))
+        runtime.after_first_render(lambda: ran.append("second"))
+        assert ran == []
+        doc.callbacks.trigger_event(DocumentReady())
+        assert ran == ["first", "second"]
+        runtime.after_first_render(lambda: ran.append("later"))  # already drawn: at once
+        assert ran == ["first", "second", "later"]
+    runtime.after_first_render(lambda: ran.append("no document"))
+    assert ran[-1] == "no document"
 
 
 def test_malformed_link_shows_escaped_text_and_the_default_model():
@@ -166,7 +243,9 @@ def test_shapeflow_draws_one_box_per_layer_with_escaped_labels():
 def test_a_link_pasted_into_the_share_box_opens():
     state = PlaygroundState()
     share = ShareLink(state=state, location=_location("http://h/", ""))
-    share._link.value = "https://course.example/cnn/?dataset=mnist&layers=" + PRESETS["keras"].layers
+    share._link.value = (
+        "https://course.example/cnn/?dataset=mnist&layers=" + PRESETS["keras"].layers
+    )
     assert state.dataset == "mnist" and state.analysis.total_params == 34_826
     assert share._link.value == "http://h/" + state.query()
     share._link.value = "?layers=nonsense"
