@@ -54,9 +54,9 @@ CHROMIUM_ARGS = [
 #: "visible" needs a non-empty box).
 READY_SELECTOR = ".cp-ready"
 READY_STATE = "attached"
-#: `panel convert` pages embed a static pre-render of the app (``.cp-ready`` included)
-#: at once and keep ``pn-loading`` on <body> until the Python worker's live document
-#: replaces it: the app is live when the marker is there AND this matches nothing.
+#: Panel keeps ``pn-loading`` on <body> until the Python worker's document is drawn and
+#: linked (a page with a static pre-render, which the site does not use, would show
+#: ``.cp-ready`` before that): the app is live when the marker is there AND this matches nothing.
 STILL_LOADING_SELECTOR = "body.pn-loading"
 #: Loader page (site-src loader): the line that says what is loading right now, and
 #: the box (``hidden`` until then) that says why loading failed.
@@ -417,6 +417,20 @@ def instrument_context(context, monitor: Monitor, intercept: bool = True) -> Non
 
 class AppNotLive(AssertionError):
     pass
+
+
+def bokeh_data(page, name: str) -> dict | None:
+    """The columns of the page's Bokeh data source named ``name`` (e.g. the loss curve's)."""
+    return page.evaluate(
+        """(name) => {
+          for (const doc of [...Bokeh.documents].reverse()) {  // the last one is the live one
+            const m = doc.get_model_by_name(name);
+            if (m) { const d = {}; for (const [k, v] of Object.entries(m.data)) d[k] = Array.from(v); return d; }
+          }
+          return null;
+        }""",
+        name,
+    )
 
 
 def is_live(target, wait_ms: int = 0) -> bool:

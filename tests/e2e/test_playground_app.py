@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 
+import e2e_support as sup
 import pytest
 
 pytestmark = pytest.mark.e2e
@@ -87,20 +88,6 @@ def _wait_enabled(locator, timeout_s: float = 10) -> None:
 
 def _train_button(page):
     return page.locator(".cp-train button").first
-
-
-def _bokeh_data(page, name: str) -> dict:
-    return page.evaluate(
-        """(name) => {
-          // The last document is the live one (the pre-rendered page's comes first).
-          for (const doc of [...Bokeh.documents].reverse()) {
-            const m = doc.get_model_by_name(name);
-            if (m) { const d = {}; for (const [k, v] of Object.entries(m.data)) d[k] = Array.from(v); return d; }
-          }
-          return null;
-        }""",
-        name,
-    )
 
 
 # --------------------------------------------------------------------------- build
@@ -187,8 +174,8 @@ def test_train_on_digits_then_stop_a_longer_run(app_page):
     _wait_text(status, r"^Finished", timeout_s=120)
     accuracy_text = _wait_text(page.locator(".cp-test-accuracy"), r"\d+\.\d %")
 
-    train = _bokeh_data(page, "cp-train-source")
-    val = _bokeh_data(page, "cp-val-source")
+    train = sup.bokeh_data(page, "cp-train-source")
+    val = sup.bokeh_data(page, "cp-val-source")
     assert train and len(train["loss"]) >= 6, train
     assert len(val["loss"]) == 6, val
     assert val["loss"][-1] < val["loss"][0], f"validation loss did not fall: {val['loss']}"
@@ -212,7 +199,7 @@ def test_train_on_digits_then_stop_a_longer_run(app_page):
     assert "test accuracy" in text
     _wait_enabled(epochs)  # ...and unlocked after
     _wait_enabled(_train_button(page))
-    train = _bokeh_data(page, "cp-train-source")
+    train = sup.bokeh_data(page, "cp-train-source")
     assert max(train["x"]) < 6 + 100  # it did not run to the end
 
 
