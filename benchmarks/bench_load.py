@@ -60,10 +60,11 @@ class Run:
         return (time.monotonic() - self.t0) * 1000
 
 
-# The moment the app is live, taken in the page itself: from the worker's 'render' message on,
-# every animation frame looks for what sup.is_live() waits for (``.cp-ready``, also inside
-# Bokeh's shadow roots, and no ``pn-loading`` on <body>). The harness's own polling would add
-# its round trips (~0.1 s) to every figure.
+# The moment the app is live, taken in the page itself: once the worker's 'render' message has
+# arrived (loader.js sets html[data-cp-load]), every animation frame looks for what
+# sup.is_live() waits for (``.cp-ready``, also inside Bokeh's shadow roots, and no
+# ``pn-loading`` on <body>). The harness's own polling would add its round trips (~0.1 s) to
+# every figure; an animation-frame loop for the whole load would make the page draw frames.
 _READY_CLOCK = """
 (() => {
   const find = (root) => {
@@ -74,15 +75,21 @@ _READY_CLOCK = """
     return false;
   };
   const tick = () => {
-    const state = document.documentElement.dataset.cpLoad;
-    if ((state === "render" || state === "live") && !document.body.classList.contains("pn-loading")
-        && find(document)) {
+    if (!document.body.classList.contains("pn-loading") && find(document)) {
       window.cpReadyAt = performance.now();
-      return;
+    } else {
+      requestAnimationFrame(tick);
     }
-    requestAnimationFrame(tick);
   };
-  requestAnimationFrame(tick);
+  const watch = new MutationObserver(() => {
+    const state = document.documentElement.dataset.cpLoad;
+    if (state === "render" || state === "live") {
+      watch.disconnect();
+      tick();
+    }
+  });
+  // (runs before <html> exists: watch the document for the attribute)
+  watch.observe(document, { subtree: true, attributes: true, attributeFilter: ["data-cp-load"] });
 })();
 """.replace("SELECTOR", json.dumps(sup.READY_SELECTOR))
 
