@@ -94,38 +94,50 @@ _READY_CLOCK = """
 """.replace("SELECTOR", json.dumps(sup.READY_SELECTOR))
 
 
+# Every text the loader's status line shows, with its time, recorded in the page (the
+# harness then needs no polling of its own while the page loads).
+_RECORD_LOADER_TEXT = """
+window.cpLoaderSaid = [];
+new MutationObserver(() => {
+  const el = document.getElementById(DETAIL);
+  const said = window.cpLoaderSaid;
+  const text = el ? el.textContent.replace(/\\s+/g, " ").trim() : "";
+  if (text && (!said.length || said[said.length - 1][1] !== text)) said.push([performance.now(), text]);
+}).observe(document, { subtree: true, childList: true, characterData: true });
+""".replace("DETAIL", json.dumps(sup.LOADING_STATUS_SELECTOR.lstrip("#")))
+
+# How often the harness looks at the page while it loads. Every look is a round trip through
+# the page's main thread; the figures come from the page's own clock, so looking less often
+# only disturbs the load less.
+_POLL_MS = 250
+
+
 def _open_and_time(context, url: str, monitor: sup.Monitor, timeout_s: float) -> tuple:
     run = Run()
     page = context.new_page()
     page.add_init_script(_READY_CLOCK)
+    page.add_init_script(_RECORD_LOADER_TEXT)
     page.on("request", lambda r: run.requests.append(r))
     page.on("console", lambda m: run.console.append((run.since_nav_ms(), f"[{m.type}] {m.text}")))
     run.t0 = time.monotonic()
     page.goto(url, wait_until="commit")
-    status = page.locator(sup.LOADING_STATUS_SELECTOR).first
     deadline = time.monotonic() + timeout_s
-    while True:
-        if sup.is_live(page, wait_ms=50):
-            break
-        try:
-            text = " ".join(status.inner_text(timeout=50).split())
-        except Exception:  # noqa: BLE001
-            text = ""
-        if text and (not run.status or run.status[-1][1] != text):
-            run.status.append((run.since_nav_ms(), text))
+    while not (page.evaluate("window.cpReadyAt") and sup.is_live(page)):
         problems = monitor.problems()
         if problems:
             raise RuntimeError("the page failed to load:\n" + "\n".join(problems))
         if time.monotonic() > deadline:
-            raise RuntimeError(f".cp-ready not reached in {timeout_s} s; loader: {run.status[-3:]}")
+            said = page.evaluate("window.cpLoaderSaid || []")
+            raise RuntimeError(f".cp-ready not reached in {timeout_s} s; loader: {said[-3:]}")
+        page.wait_for_timeout(_POLL_MS)
     now = page.evaluate("performance.now()")
-    run.ready_ms = page.evaluate("window.cpReadyAt") or now  # see _READY_CLOCK
+    run.ready_ms = page.evaluate("window.cpReadyAt")  # see _READY_CLOCK
     run.time_origin = page.evaluate("performance.timeOrigin")
     # Milestones the loader page records (site-src/loader.js), ms since navigation.
     run.marks = page.evaluate("() => Object.assign({}, window.cpLoadTimings || {})")
-    # Python-side timestamps are relative to goto(); shift them onto the page clock.
+    run.status = [(t, s) for t, s in page.evaluate("window.cpLoaderSaid || []")]
+    # Console timestamps are relative to goto(); shift them onto the page clock.
     shift = now - run.since_nav_ms()
-    run.status = [(t + shift, s) for t, s in run.status]
     run.console = [(t + shift, s) for t, s in run.console]
     return page, run
 
