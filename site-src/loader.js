@@ -94,6 +94,12 @@
   let doneFiles = 0;
 
   function onMessage(event) {
+    if (document.readyState === "loading") {
+      // The worker starts before <body> is parsed: show early news once the card exists
+      // (in arrival order; timings carry their own time).
+      document.addEventListener("DOMContentLoaded", () => onMessage(event), { once: true });
+      return;
+    }
     const msg = event.data || {};
     if (msg.type === "cp-timing") {
       mark(msg.name, msg.t);

@@ -8,6 +8,7 @@ error and any Python traceback in the console (see conftest.py).
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
@@ -375,7 +376,7 @@ new MutationObserver(() => {
 """
 
 
-def test_loading_page_shows_progress(page, site_url, monitor):
+def test_loading_page_shows_progress(page, site_url, site_dir, monitor):
     page.add_init_script(_RECORD_LOADER_TEXT)
     page.goto(site_url, wait_until="commit")
     sup.wait_until_live(page, monitor)
@@ -387,6 +388,11 @@ def test_loading_page_shows_progress(page, site_url, monitor):
     assert any(specific.search(t) for t in seen), (
         f"loader messages name no package and no progress figure: {seen}"
     )
+    # The card's "the first visit downloads about …" is the size of what it counts, not the
+    # placeholder in the HTML (the worker announces the sizes before <body> exists).
+    sizes = json.loads(re.search(r'"sizes": (\{[^}]*\})', (site_dir / "app.js").read_text())[1])
+    expected = f"{sum(sizes.values()) / 1e6:.1f} MB"
+    assert page.locator("#cp-loader-total").text_content() == expected
 
 
 def _site_copy_without(site_dir: Path, dest: Path, pattern: str) -> Path:
