@@ -16,12 +16,13 @@ from playground.components.shapeflow import ShapeFlow
 from playground.components.share import ShareLink
 from playground.components.summary import ModelProblems, SummaryTable
 from playground.components.trainer import Trainer
-from playground.runtime import after_first_render, fix_worker_document, is_live
+from playground.runtime import after_first_render, fix_worker_document, is_live, watch_first_render
 from playground.state import PlaygroundState
 from playground.training import TrainingController
 
 pn.extension(design="native", notifications=False, apply_signatures=False)
 fix_worker_document()
+watch_first_render()  # before anything waits for it (see after_first_render)
 
 state = PlaygroundState()
 controller = TrainingController(state)

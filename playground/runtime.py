@@ -31,7 +31,7 @@ from panel.util import edit_readonly
 
 __all__ = [
     "IN_BROWSER", "PAGE_ENV", "after_first_render", "fill_location_from_page", "fix_worker_document",
-    "is_live",
+    "is_live", "watch_first_render",
 ]
 
 IN_BROWSER = sys.platform == "emscripten"
@@ -85,6 +85,26 @@ def fill_location_from_page(location) -> bool:
 _WAITING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def watch_first_render() -> None:
+    """Start watching for the current document's first render (Bokeh's DocumentReady).
+
+    Call it when the app starts: DocumentReady is sent once, and may come before the app
+    asks for :func:`after_first_render` (in the worker, when the page address arrives only
+    after the render).
+    """
+    doc = pn.state.curdoc
+    if doc is None or doc in _WAITING:
+        return
+    _WAITING[doc] = []
+
+    def drawn(_event, doc=doc) -> None:
+        waiting, _WAITING[doc] = _WAITING.get(doc) or [], None
+        for cb in waiting:
+            pn.state.execute(cb)
+
+    doc.on_event(DocumentReady, drawn)
+
+
 def after_first_render(callback: Callable) -> None:
     """Run ``callback`` (through ``pn.state.execute``) once the page has drawn the document.
 
@@ -94,16 +114,11 @@ def after_first_render(callback: Callable) -> None:
     or once the document has been drawn, it runs now.
     """
     doc = pn.state.curdoc
-    if doc is None or (doc in _WAITING and _WAITING[doc] is None):
+    if doc is None:
         pn.state.execute(callback)
         return
-    if doc not in _WAITING:
-        _WAITING[doc] = []
-
-        def drawn(_event, doc=doc) -> None:
-            waiting, _WAITING[doc] = _WAITING.get(doc) or [], None
-            for cb in waiting:
-                pn.state.execute(cb)
-
-        doc.on_event(DocumentReady, drawn)
-    _WAITING[doc].append(callback)
+    watch_first_render()
+    if _WAITING[doc] is None:
+        pn.state.execute(callback)
+    else:
+        _WAITING[doc].append(callback)

@@ -138,6 +138,21 @@ def test_work_after_first_render_waits_for_the_document_to_be_drawn():
     assert ran[-1] == "no document"
 
 
+def test_work_asked_for_after_the_first_render_runs_at_once():
+    """The worker without the page address: DocumentReady fires before the app asks."""
+    from bokeh.document import Document
+    from bokeh.events import DocumentReady
+    from panel.io.state import set_curdoc
+
+    ran: list[str] = []
+    doc = Document()
+    with set_curdoc(doc):
+        runtime.watch_first_render()  # at start-up
+        doc.callbacks.trigger_event(DocumentReady())
+        runtime.after_first_render(lambda: ran.append("preview"))
+        assert ran == ["preview"]
+
+
 def test_malformed_link_shows_escaped_text_and_the_default_model():
     search = "?layers=conv2d:8:3," + EVIL + "&dataset=" + EVIL
     state = PlaygroundState()
