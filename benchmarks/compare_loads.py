@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Two builds of the site side by side: loads interleaved, medians of each milestone.
+
+    python benchmarks/compare_loads.py OLD_SITE NEW_SITE [--runs 7] [--cold] [--query '?…']
+
+(in the project venv: ``.venv/bin/python``). Build the old one from a clone, e.g.
+``git clone . /tmp/old && cd /tmp/old && git checkout <sha> && python3 build.py build
+--out /tmp/site-old``.
+
+On this shared 2-core machine the speed drifts by tens of per cent within minutes, so
+two runs of ``bench_load.py`` made one after the other cannot show a change of a few per
+cent. Here both sites are served at once, each in its own browser profile, and their loads
+alternate (old, new, new, old, ...), so drift hits both alike. Warm (default): a first visit
+fills each profile's caches and service worker, then every load is a second visit. Cold
+(``--cold``): every load in a fresh profile. Same clock and request blocking as
+``bench_load.py``. Prints the medians in ms since navigation; never run as a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+import bench_load as bl
+import e2e_support as sup
+
+MILESTONES = ("pyodide-ready", "packages-loaded", "app-ready", "live")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("sites", type=Path, nargs=2, metavar="SITE", help="built site dirs: old new")
+    ap.add_argument("--runs", type=int, default=7, help="loads per site (default 7)")
+    ap.add_argument("--cold", action="store_true", help="fresh profile for every load")
+    ap.add_argument("--query", default="", help="appended to the address, e.g. a shared link")
+    ap.add_argument("--timeout", type=float, default=sup.LIVE_TIMEOUT_S)
+    args = ap.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    proxy = sup.BlackholeProxy()
+    servers = [sup.LocalServer(site.resolve(), "/") for site in args.sites]
+    monitors = [sup.Monitor(allowed_ports={s.port}) for s in servers]
+    proxy.on_hit = lambda url: [m.external_requests.append(url) for m in monitors]
+    results: list[list[dict[str, float]]] = [[], []]
+    try:
+        with sync_playwright() as pw:
+            browser = sup.launch_chromium(pw, proxy_port=proxy.port)
+
+            def profile(i: int):
+                context = browser.new_context(service_workers="allow")
+                sup.instrument_context(context, monitors[i], intercept=False)
+                return context
+
+            contexts = [None, None]
+            if not args.cold:
+                for i in (0, 1):
+                    contexts[i] = profile(i)
+                    page, _ = bl._open_and_time(
+                        contexts[i], servers[i].url + args.query, monitors[i], args.timeout
+                    )
+                    bl._wait_for_sw_cache(page)
+                    page.close()
+            for n in range(args.runs):
+                for i in (0, 1) if n % 2 == 0 else (1, 0):
+                    context = profile(i) if args.cold else contexts[i]
+                    page, run = bl._open_and_time(
+                        context, servers[i].url + args.query, monitors[i], args.timeout
+                    )
+                    page.close()
+                    if args.cold:
+                        context.close()
+                    results[i].append({**run.marks, ".cp-ready": run.ready_ms})
+                    print(
+                        f"  {'old' if i == 0 else 'new'} {n + 1}: {run.ready_ms / 1000:6.2f} s",
+                        flush=True,
+                    )
+            browser.close()
+    finally:
+        for server in servers:
+            server.stop()
+        proxy.stop()
+
+    if any(m.external_requests for m in monitors):
+        print("EXTERNAL REQUESTS ATTEMPTED (blocked)")
+    kind = "cold" if args.cold else "warm"
+    print(f"\n== {kind} loads, median of {args.runs} each, ms since navigation ==")
+    print(f"{'':<8}" + "".join(f"{m:>17}" for m in (*MILESTONES, ".cp-ready")))
+    medians = []
+    for label, runs in zip(("old", "new"), results):
+        row = [
+            statistics.median(r.get(m, float("nan")) for r in runs)
+            for m in (*MILESTONES, ".cp-ready")
+        ]
+        medians.append(row)
+        print(f"{label:<8}" + "".join(f"{v:>17.0f}" for v in row))
+    print(f"{'new-old':<8}" + "".join(f"{b - a:>+17.0f}" for a, b in zip(*medians)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
