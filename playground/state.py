@@ -23,6 +23,9 @@ from urllib.parse import parse_qsl, quote
 import param
 
 from playground.spec import KINDS, Block, SpecError, format_layers, parse_layers
+from pycnn.datasets import DatasetInfo
+from pycnn.datasets import available as available_datasets
+from pycnn.datasets import info as dataset_info
 
 __all__ = [
     "DATASETS",
@@ -55,77 +58,9 @@ def default_blocks() -> list[Block]:
 
 # --------------------------------------------------------------------------- datasets
 
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    name: str
-    title: str
-    input_shape: tuple[int, int, int]
-    num_classes: int
-    blurb: str = ""
-
-
-# Known without loading any data. pycnn.datasets' registry (when present) wins,
-# so a change there (e.g. the size of `shapes`) shows up here.
-_FALLBACK_DATASETS = {
-    "digits": DatasetInfo("digits", "Digits 8×8", (8, 8, 1), 10, "1,797 tiny handwritten digits"),
-    "mnist": DatasetInfo("mnist", "MNIST", (28, 28, 1), 10, "handwritten digits 28×28"),
-    "fashion": DatasetInfo("fashion", "Fashion-MNIST", (28, 28, 1), 10, "clothes 28×28"),
-    "shapes": DatasetInfo("shapes", "Shapes", (28, 28, 1), 6, "synthetic circles, squares, …"),
-}
-
-
-def _registry_info(name: str) -> DatasetInfo | None:
-    try:
-        from pycnn import datasets as _ds  # light: the registry needs no data
-    except Exception:  # noqa: BLE001 - pycnn.datasets may not exist yet
-        return None
-    for attr in ("info", "dataset_info", "describe"):
-        fn = getattr(_ds, attr, None)
-        if callable(fn):
-            try:
-                meta = fn(name)
-            except Exception:  # noqa: BLE001
-                return None
-            return _coerce_info(name, meta)
-    registry = getattr(_ds, "REGISTRY", None) or getattr(_ds, "DATASETS", None)
-    if isinstance(registry, dict) and name in registry:
-        return _coerce_info(name, registry[name])
-    return None
-
-
-def _coerce_info(name: str, meta: Any) -> DatasetInfo | None:
-    def get(key: str, default: Any = None) -> Any:
-        if isinstance(meta, dict):
-            return meta.get(key, default)
-        return getattr(meta, key, default)
-
-    shape = get("input_shape") or get("shape")
-    classes = get("num_classes") or get("classes")
-    if isinstance(classes, (list, tuple)):
-        classes = len(classes)
-    if not shape or not classes:
-        return None
-    base = _FALLBACK_DATASETS.get(name)
-    return DatasetInfo(
-        name,
-        get("title") or (base.title if base else name),
-        tuple(int(v) for v in shape),
-        int(classes),
-        get("description") or (base.blurb if base else ""),
-    )
-
-
-_INFO_CACHE: dict[str, DatasetInfo] = {}
-
-
-def dataset_info(name: str) -> DatasetInfo:
-    if name not in _INFO_CACHE:
-        _INFO_CACHE[name] = _registry_info(name) or _FALLBACK_DATASETS[name]
-    return _INFO_CACHE[name]
-
-
-DATASETS = tuple(_FALLBACK_DATASETS)
+# What each dataset is (title, input shape, classes, sizes, credit) comes from pycnn's
+# registry, without loading any data; DATASETS is its display order.
+DATASETS = tuple(available_datasets())
 
 
 # --------------------------------------------------------------------------- presets

@@ -36,19 +36,12 @@ class DatasetPicker(Viewer):
     def _describe(self) -> None:
         info = dataset_info(self.state.dataset)
         h, w, c = info.input_shape
-        try:
-            from pycnn.datasets import info as full_info
-
-            meta = full_info(info.name)
-            names = list(meta.class_names)
-            detail = f"{meta.n_train:,} training and {meta.n_test:,} test images. {meta.description}"
-            credit = meta.attribution
-        except Exception:  # noqa: BLE001 - the registry is optional for the picker
-            names, detail, credit = [], info.blurb, ""
+        detail = f"{info.n_train:,} training and {info.n_test:,} test images. {info.description}"
         self._about.object = (
             f"<div><b>Input shape:</b> {h}×{w}×{c} · <b>{info.num_classes} classes:</b> "
-            f"{esc(', '.join(names))}</div><div>{esc(detail)}</div>"
-            + (f'<div style="color:#777;font-size:11px">{esc(credit)}</div>' if credit else "")
+            f"{esc(', '.join(info.class_names))}</div><div>{esc(detail)}</div>"
+            + (f'<div style="color:#777;font-size:11px">{esc(info.attribution)}</div>'
+               if info.attribution else "")
         )
 
     async def _on_dataset(self, _event) -> None:
