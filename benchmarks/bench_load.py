@@ -94,18 +94,6 @@ _READY_CLOCK = """
 """.replace("SELECTOR", json.dumps(sup.READY_SELECTOR))
 
 
-# Every text the loader's status line shows, with its time, recorded in the page (the
-# harness then needs no polling of its own while the page loads).
-_RECORD_LOADER_TEXT = """
-window.cpLoaderSaid = [];
-new MutationObserver(() => {
-  const el = document.getElementById(DETAIL);
-  const said = window.cpLoaderSaid;
-  const text = el ? el.textContent.replace(/\\s+/g, " ").trim() : "";
-  if (text && (!said.length || said[said.length - 1][1] !== text)) said.push([performance.now(), text]);
-}).observe(document, { subtree: true, childList: true, characterData: true });
-""".replace("DETAIL", json.dumps(sup.LOADING_STATUS_SELECTOR.lstrip("#")))
-
 # How often the harness looks at the page while it loads. Every look is a round trip through
 # the page's main thread; the figures come from the page's own clock, so looking less often
 # only disturbs the load less.
@@ -116,7 +104,7 @@ def _open_and_time(context, url: str, monitor: sup.Monitor, timeout_s: float) ->
     run = Run()
     page = context.new_page()
     page.add_init_script(_READY_CLOCK)
-    page.add_init_script(_RECORD_LOADER_TEXT)
+    page.add_init_script(sup.RECORD_LOADER_TEXT)  # the harness needs no polling for it
     page.on("request", lambda r: run.requests.append(r))
     page.on("console", lambda m: run.console.append((run.since_nav_ms(), f"[{m.type}] {m.text}")))
     run.t0 = time.monotonic()

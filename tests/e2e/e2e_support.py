@@ -18,6 +18,7 @@ Used by ``tests/e2e/conftest.py`` and ``benchmarks/bench_load.py``:
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -417,6 +418,20 @@ def instrument_context(context, monitor: Monitor, intercept: bool = True) -> Non
 
 class AppNotLive(AssertionError):
     pass
+
+
+#: Init script: every text the loader's status line shows, in order, recorded in the page as
+#: ``window.cpLoaderSaid = [[ms since navigation, text], ...]`` (polling from outside would
+#: miss texts that follow each other within milliseconds).
+RECORD_LOADER_TEXT = """
+window.cpLoaderSaid = [];
+new MutationObserver(() => {
+  const el = document.querySelector(DETAIL);
+  const said = window.cpLoaderSaid;
+  const text = el ? el.textContent.replace(/\\s+/g, " ").trim() : "";
+  if (text && (!said.length || said[said.length - 1][1] !== text)) said.push([performance.now(), text]);
+}).observe(document, { subtree: true, childList: true, characterData: true });
+""".replace("DETAIL", json.dumps(LOADING_STATUS_SELECTOR))
 
 
 def bokeh_data(page, name: str) -> dict | None:

@@ -363,24 +363,11 @@ def test_works_offline_after_first_visit(new_context, start_server, site_dir, mo
 # --------------------------------------------------------------------------- honest loading
 
 
-# Every text the loader's status line shows, recorded in the page as it changes (polling
-# from the test would miss messages that follow each other within milliseconds).
-_RECORD_LOADER_TEXT = """
-window.__cpLoaderSaid = [];
-new MutationObserver(() => {
-  const el = document.getElementById("cp-loader-detail");
-  const said = window.__cpLoaderSaid;
-  const text = el ? el.textContent.replace(/\\s+/g, " ").trim() : "";
-  if (text && said[said.length - 1] !== text) said.push(text);
-}).observe(document, { subtree: true, childList: true, characterData: true });
-"""
-
-
 def test_loading_page_shows_progress(page, site_url, site_dir, monitor):
-    page.add_init_script(_RECORD_LOADER_TEXT)
+    page.add_init_script(sup.RECORD_LOADER_TEXT)
     page.goto(site_url, wait_until="commit")
     sup.wait_until_live(page, monitor)
-    seen = page.evaluate("window.__cpLoaderSaid")
+    seen = [text for _, text in page.evaluate("window.cpLoaderSaid")]
     assert len(set(seen)) >= 3, f"the loader should say what it is loading as it goes; saw {seen}"
     specific = re.compile(
         r"pyodide|numpy|pandas|panel|bokeh|pycnn|\d+\s*%|\d+\s*/\s*\d+", re.IGNORECASE
