@@ -37,7 +37,6 @@ __all__ = [
 IN_BROWSER = sys.platform == "emscripten"
 #: JSON of the page's ``window.location`` fields, set by worker.js from what loader.js passed.
 PAGE_ENV = "CNN_PLAYGROUND_PAGE"
-_LOCATION_FIELDS = ("href", "hostname", "pathname", "protocol", "port", "search", "hash")
 
 
 def fix_worker_document() -> None:
@@ -58,15 +57,16 @@ def is_live() -> bool:
 def fill_location_from_page(location) -> bool:
     """Give ``location`` (Panel's Location) the page address the loader passed, if any.
 
-    The values are ``window.location``'s own, so when the page's Location view copies
-    ``window.location`` at the first render nothing changes and nothing is sent back.
+    The values are ``window.location``'s own (those Location has a parameter for, as in
+    Panel's own handler of the page's 'location' message), so when the page's Location view
+    copies ``window.location`` at the first render nothing changes and nothing is sent back.
     Returns False (and changes nothing) without a usable address; the app then waits
     for the page to send it, as before.
     """
     raw = os.environ.get(PAGE_ENV)
     try:
         page = json.loads(raw or "null")
-        values = {k: page[k] for k in _LOCATION_FIELDS if isinstance(page.get(k), str)}
+        values = {k: v for k, v in page.items() if k in location.param and isinstance(v, str)}
     except (ValueError, AttributeError):  # not JSON / not an object
         return False
     if not values.get("href"):

@@ -174,11 +174,8 @@
     // helper worker (unpack.js) and this page's address, so Python builds the first page
     // with the model of a shared link (playground/runtime.py: fill_location_from_page).
     const channel = "cnn-playground-" + Math.random().toString(36).slice(2);
-    const page = {};
-    for (const key of ["href", "hostname", "pathname", "protocol", "port", "search", "hash"]) {
-      page[key] = location[key];
-    }
-    worker = new Worker("./app.js", { name: JSON.stringify({ channel: channel, page: page }) });
+    // (window.location as JSON, as Panel's page script later sends it)
+    worker = new Worker("./app.js", { name: JSON.stringify({ channel: channel, page: location }) });
     mark("worker-created");
     if (typeof BroadcastChannel !== "undefined") {
       new BroadcastChannel(channel).onmessage = onMessage;

@@ -77,6 +77,8 @@ def _page_env(monkeypatch, href: str, search: str, **fields) -> None:
         "port": "",
         "search": search,
         "hash": "",
+        "origin": "http://h",  # window.location as JSON also has these, which Location has not
+        "host": "h",
         **fields,
     }
     monkeypatch.setenv(runtime.PAGE_ENV, json.dumps(page))
