@@ -44,7 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     proxy = sup.BlackholeProxy()
     servers = [sup.LocalServer(site.resolve(), "/") for site in args.sites]
     monitors = [sup.Monitor(allowed_ports={s.port}) for s in servers]
-    proxy.on_hit = lambda url: [m.external_requests.append(url) for m in monitors]
+
+    def blocked(url: str) -> None:  # the proxy cannot tell which site's page asked
+        for monitor in monitors:
+            monitor.external_requests.append(url)
+
+    proxy.on_hit = blocked
     results: list[list[dict[str, float]]] = [[], []]
     try:
         with sync_playwright() as pw:
