@@ -59,8 +59,12 @@ def blas_info() -> tuple[list[dict], int]:
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        threads = int(os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
-                      or os.cpu_count() or 1)
+        threads = int(
+            os.environ.get("OPENBLAS_NUM_THREADS")
+            or os.environ.get("OMP_NUM_THREADS")
+            or os.cpu_count()
+            or 1
+        )
         return [], threads
     pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
     threads = pools[0]["num_threads"] if pools else (os.cpu_count() or 1)
@@ -68,15 +72,19 @@ def blas_info() -> tuple[list[dict], int]:
 
 
 def print_environment(pools: list[dict], threads: int) -> None:
-    print(f"python {platform.python_version()}  numpy {np.__version__}  "
-          f"machine {platform.machine()}  cpus {os.cpu_count()}")
+    print(
+        f"python {platform.python_version()}  numpy {np.__version__}  "
+        f"machine {platform.machine()}  cpus {os.cpu_count()}"
+    )
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
         print(f"  {var}={os.environ.get(var, '(unset)')}")
     if pools:
         for p in pools:
-            print(f"  BLAS: {p.get('internal_api')} {p.get('version')} "
-                  f"kernel={p.get('architecture')} threads={p.get('num_threads')} "
-                  f"({Path(p.get('filepath', '')).name})")
+            print(
+                f"  BLAS: {p.get('internal_api')} {p.get('version')} "
+                f"kernel={p.get('architecture')} threads={p.get('num_threads')} "
+                f"({Path(p.get('filepath', '')).name})"
+            )
     else:
         print("  BLAS: threadpoolctl not installed; numpy.show_config() says:")
         try:
@@ -96,12 +104,21 @@ def pycnn_model(seed: int = 0, package=None) -> Sequential:
     """The Keras convnet in pycnn, or in another copy of it (``package``, see --baseline)."""
     p = package or pycnn
     model = p.Sequential(
-        [p.Conv2D(32, 3, activation="relu"), p.MaxPooling2D(2),
-         p.Conv2D(64, 3, activation="relu"), p.MaxPooling2D(2),
-         p.Flatten(), p.Dropout(0.5), p.Dense(CLASSES, activation="softmax")],
-        input_shape=INPUT_SHAPE, seed=seed)
-    model.compile(optimizer=p.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+        [
+            p.Conv2D(32, 3, activation="relu"),
+            p.MaxPooling2D(2),
+            p.Conv2D(64, 3, activation="relu"),
+            p.MaxPooling2D(2),
+            p.Flatten(),
+            p.Dropout(0.5),
+            p.Dense(CLASSES, activation="softmax"),
+        ],
+        input_shape=INPUT_SHAPE,
+        seed=seed,
+    )
+    model.compile(
+        optimizer=p.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     return model
 
 
@@ -111,7 +128,8 @@ def load_baseline(folder: str):
 
     init = Path(folder) / "pycnn" / "__init__.py"
     spec = importlib.util.spec_from_file_location(
-        "pycnn_baseline", init, submodule_search_locations=[str(init.parent)])
+        "pycnn_baseline", init, submodule_search_locations=[str(init.parent)]
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules["pycnn_baseline"] = module
     spec.loader.exec_module(module)
@@ -124,15 +142,24 @@ def torch_side(threads: int, batch: int, x: np.ndarray, y: np.ndarray):
         import torch
         from torch import nn
     except ImportError:
-        print("\nPyTorch is not installed: skipping the PyTorch side "
-              "(pip install torch==2.13.0 to compare).")
+        print(
+            "\nPyTorch is not installed: skipping the PyTorch side "
+            "(pip install torch==2.13.0 to compare)."
+        )
         return None
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     net = nn.Sequential(
-        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Dropout(0.5), nn.Linear(64 * 5 * 5, CLASSES))
+        nn.Conv2d(1, 32, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.5),
+        nn.Linear(64 * 5 * 5, CLASSES),
+    )
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = nn.CrossEntropyLoss()
     xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))  # NCHW, torch's own
@@ -150,8 +177,10 @@ def torch_side(threads: int, batch: int, x: np.ndarray, y: np.ndarray):
         with torch.inference_mode():
             net(xt)
 
-    desc = (f"torch {torch.__version__}, threads={torch.get_num_threads()}, "
-            f"mkldnn={torch.backends.mkldnn.is_available()}")
+    desc = (
+        f"torch {torch.__version__}, threads={torch.get_num_threads()}, "
+        f"mkldnn={torch.backends.mkldnn.is_available()}"
+    )
     return train_step, infer, desc
 
 
@@ -178,11 +207,15 @@ def report(title: str, times: dict[str, list[float]], batch: int, steps: int) ->
     if "torch" in med:
         ratio = med["torch"] / med["pycnn"]
         # the same ratio round by round (each round is a pair run back to back)
-        per_round = [statistics.median(tp) / statistics.median(tq) for tp, tq in zip(
-            _chunks(times["torch"], steps), _chunks(times["pycnn"], steps))]
-        print(f"  pycnn / torch throughput: {ratio:.2f}x   "
-              f"(per-round ratios: min {min(per_round):.2f}, median "
-              f"{statistics.median(per_round):.2f}, max {max(per_round):.2f})")
+        per_round = [
+            statistics.median(tp) / statistics.median(tq)
+            for tp, tq in zip(_chunks(times["torch"], steps), _chunks(times["pycnn"], steps))
+        ]
+        print(
+            f"  pycnn / torch throughput: {ratio:.2f}x   "
+            f"(per-round ratios: min {min(per_round):.2f}, median "
+            f"{statistics.median(per_round):.2f}, max {max(per_round):.2f})"
+        )
     if "before" in med and "torch" in med:
         print(f"  before / torch throughput: {med['torch'] / med['before']:.2f}x")
     if "before" in med:
@@ -190,7 +223,7 @@ def report(title: str, times: dict[str, list[float]], batch: int, steps: int) ->
 
 
 def _chunks(seq, n):
-    return [seq[i:i + n] for i in range(0, len(seq), n)]
+    return [seq[i : i + n] for i in range(0, len(seq), n)]
 
 
 def profile_layers(model: Sequential, x: np.ndarray, y: np.ndarray, repeats: int = 10) -> None:
@@ -224,7 +257,10 @@ def profile_layers(model: Sequential, x: np.ndarray, y: np.ndarray, repeats: int
             bwd[i].append(CLOCK() - t0)
         t0 = CLOCK()
         model.optimizer.apply_gradients(
-            (layer.grads[k], layer.params[k]) for layer in model.layers for k in layer.trainable_keys)
+            (layer.grads[k], layer.params[k])
+            for layer in model.layers
+            for k in layer.trainable_keys
+        )
         bwd.setdefault("update", []).append(CLOCK() - t0)
     print("\npycnn per-step time inside a training step (median ms)")
     print(f"  {'step':52s} {'forward':>8s} {'backward':>9s}")
@@ -234,7 +270,9 @@ def profile_layers(model: Sequential, x: np.ndarray, y: np.ndarray, repeats: int
         layers = [step.conv, step.pool] if hasattr(step, "conv") else [step]
         label = " + ".join(f"{layer.kind} {layer.name}" for layer in layers)
         print(f"  {i} {label:50s} {f:8.2f} {b:9.2f}")
-    print(f"  {'loss (softmax cross-entropy)':52s} {'':8s} {1e3 * statistics.median(bwd['loss']):9.2f}")
+    print(
+        f"  {'loss (softmax cross-entropy)':52s} {'':8s} {1e3 * statistics.median(bwd['loss']):9.2f}"
+    )
     print(f"  {'optimizer update':52s} {'':8s} {1e3 * statistics.median(bwd['update']):9.2f}")
 
 
@@ -264,12 +302,18 @@ def main(argv=None) -> None:
     ap.add_argument("--no-torch", action="store_true", help="time pycnn only")
     ap.add_argument("--profile", action="store_true", help="also print per-layer times")
     ap.add_argument("--no-memory", action="store_true", help="skip the fit peak-memory figure")
-    ap.add_argument("--baseline", metavar="DIR",
-                    help="also time DIR/pycnn (e.g. an older commit, via git archive) in the "
-                         "same interleaved rounds, as 'before'")
-    ap.add_argument("--cpu-time", action="store_true",
-                    help="time with process CPU time instead of wall time: steadier on a busy "
-                         "machine, meaningful with one thread (OPENBLAS_NUM_THREADS=1)")
+    ap.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="also time DIR/pycnn (e.g. an older commit, via git archive) in the "
+        "same interleaved rounds, as 'before'",
+    )
+    ap.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time with process CPU time instead of wall time: steadier on a busy "
+        "machine, meaningful with one thread (OPENBLAS_NUM_THREADS=1)",
+    )
     args = ap.parse_args(argv)
     if args.cpu_time:
         global CLOCK
@@ -301,19 +345,29 @@ def main(argv=None) -> None:
         for _ in range(3):
             fn()
 
-    report("Training step: forward + backward + Adam update",
-           interleaved(train, args.rounds, args.steps), args.batch, args.steps)
-    report("Inference: forward only",
-           interleaved(infer, args.rounds, args.steps), args.batch, args.steps)
+    report(
+        "Training step: forward + backward + Adam update",
+        interleaved(train, args.rounds, args.steps),
+        args.batch,
+        args.steps,
+    )
+    report(
+        "Inference: forward only",
+        interleaved(infer, args.rounds, args.steps),
+        args.batch,
+        args.steps,
+    )
 
     if args.profile:
         profile_layers(model, x, y)
     if not args.no_memory:
         n = 10 * args.batch
         peak, before = fit_peak_memory(args.batch, n)
-        print(f"\nPeak memory of fit (batch {args.batch}, {n} samples, 1 epoch): "
-              f"{peak:.1f} MiB above the {before:.1f} MiB held before "
-              "(tracemalloc: numpy buffers + Python objects)")
+        print(
+            f"\nPeak memory of fit (batch {args.batch}, {n} samples, 1 epoch): "
+            f"{peak:.1f} MiB above the {before:.1f} MiB held before "
+            "(tracemalloc: numpy buffers + Python objects)"
+        )
 
 
 if __name__ == "__main__":

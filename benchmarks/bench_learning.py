@@ -71,46 +71,86 @@ class Task:
 
 def keras_mnist_convnet(input_shape, seed):
     return Sequential(
-        [Conv2D(32, 3, activation="relu"), MaxPooling2D(2),
-         Conv2D(64, 3, activation="relu"), MaxPooling2D(2),
-         Flatten(), Dropout(0.5), Dense(10, activation="softmax")],
-        input_shape=input_shape, seed=seed)
+        [
+            Conv2D(32, 3, activation="relu"),
+            MaxPooling2D(2),
+            Conv2D(64, 3, activation="relu"),
+            MaxPooling2D(2),
+            Flatten(),
+            Dropout(0.5),
+            Dense(10, activation="softmax"),
+        ],
+        input_shape=input_shape,
+        seed=seed,
+    )
 
 
 def small_digits_model(input_shape, seed):
     return Sequential(
-        [Conv2D(8, 3, activation="relu"), MaxPooling2D(2), Flatten(),
-         Dense(10, activation="softmax")],
-        input_shape=input_shape, seed=seed)
+        [
+            Conv2D(8, 3, activation="relu"),
+            MaxPooling2D(2),
+            Flatten(),
+            Dense(10, activation="softmax"),
+        ],
+        input_shape=input_shape,
+        seed=seed,
+    )
 
 
 def torch_mnist_convnet():
     from torch import nn
 
     return nn.Sequential(
-        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Dropout(0.5), nn.Linear(5 * 5 * 64, 10))  # softmax is in the loss
+        nn.Conv2d(1, 32, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.5),
+        nn.Linear(5 * 5 * 64, 10),
+    )  # softmax is in the loss
 
 
 def torch_small_digits():
     from torch import nn
 
-    return nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                         nn.Linear(3 * 3 * 8, 10))
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(3 * 3 * 8, 10)
+    )
 
 
 TASKS = {
-    "mnist": Task("mnist", "mnist", epochs=5, batch_size=128, learning_rate=1e-3,
-                  validation_split=0.1, goal=0.97, max_gap=0.5,
-                  build_pycnn=keras_mnist_convnet, build_torch=torch_mnist_convnet,
-                  description="Keras 'Simple MNIST convnet' (34,826 params), Adam(1e-3), "
-                              "batch 128, 5 epochs, validation_split=0.1"),
-    "digits": Task("digits", "digits", epochs=20, batch_size=32, learning_rate=1e-2,
-                   validation_split=0.1, goal=0.95, max_gap=None,
-                   build_pycnn=small_digits_model, build_torch=torch_small_digits,
-                   description="Conv2D(8,3)-MaxPool(2)-Flatten-Dense(10) (810 params), "
-                               "Adam(1e-2), batch 32, 20 epochs, validation_split=0.1"),
+    "mnist": Task(
+        "mnist",
+        "mnist",
+        epochs=5,
+        batch_size=128,
+        learning_rate=1e-3,
+        validation_split=0.1,
+        goal=0.97,
+        max_gap=0.5,
+        build_pycnn=keras_mnist_convnet,
+        build_torch=torch_mnist_convnet,
+        description="Keras 'Simple MNIST convnet' (34,826 params), Adam(1e-3), "
+        "batch 128, 5 epochs, validation_split=0.1",
+    ),
+    "digits": Task(
+        "digits",
+        "digits",
+        epochs=20,
+        batch_size=32,
+        learning_rate=1e-2,
+        validation_split=0.1,
+        goal=0.95,
+        max_gap=None,
+        build_pycnn=small_digits_model,
+        build_torch=torch_small_digits,
+        description="Conv2D(8,3)-MaxPool(2)-Flatten-Dense(10) (810 params), "
+        "Adam(1e-2), batch 32, 20 epochs, validation_split=0.1",
+    ),
 }
 
 
@@ -121,17 +161,27 @@ def log(message: str) -> None:
 def run_pycnn(task: Task, data, seed: int) -> tuple[float, float]:
     (x_train, y_train), (x_test, y_test), _ = data
     model = task.build_pycnn(x_train.shape[1:], seed)
-    model.compile(optimizer=Adam(task.learning_rate),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=Adam(task.learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     start = time.perf_counter()
-    for event in model.fit_iter(x_train, y_train, epochs=task.epochs,
-                                batch_size=task.batch_size,
-                                validation_split=task.validation_split):
-        if event.kind == "epoch" and (event.epoch == task.epochs or task.epochs <= 5
-                                      or event.epoch % 5 == 0):
-            log(f"    pycnn epoch {event.epoch:2d}/{event.epochs}: loss {event.loss:.4f} "
+    for event in model.fit_iter(
+        x_train,
+        y_train,
+        epochs=task.epochs,
+        batch_size=task.batch_size,
+        validation_split=task.validation_split,
+    ):
+        if event.kind == "epoch" and (
+            event.epoch == task.epochs or task.epochs <= 5 or event.epoch % 5 == 0
+        ):
+            log(
+                f"    pycnn epoch {event.epoch:2d}/{event.epochs}: loss {event.loss:.4f} "
                 f"acc {event.accuracy:.4f} val_acc {event.val_accuracy:.4f} "
-                f"({event.samples_per_sec:,.0f} img/s, {event.elapsed:.0f} s)")
+                f"({event.samples_per_sec:,.0f} img/s, {event.elapsed:.0f} s)"
+            )
     elapsed = time.perf_counter() - start
     _, accuracy = model.evaluate(x_test, y_test)
     return accuracy, elapsed
@@ -170,7 +220,7 @@ def run_torch(task: Task, data, seed: int) -> tuple[float, float]:
         order = torch.from_numpy(rng.permutation(len(x_fit)))
         loss_sum = correct = 0.0
         for i in range(0, len(order), task.batch_size):
-            idx = order[i:i + task.batch_size]
+            idx = order[i : i + task.batch_size]
             optimizer.zero_grad()
             logits = model(x_fit[idx])
             loss = nn.functional.cross_entropy(logits, y_fit[idx])
@@ -179,9 +229,11 @@ def run_torch(task: Task, data, seed: int) -> tuple[float, float]:
             loss_sum += loss.item() * len(idx)
             correct += float((logits.argmax(1) == y_fit[idx]).sum())
         if epoch == task.epochs or task.epochs <= 5 or epoch % 5 == 0:
-            log(f"    torch epoch {epoch:2d}/{task.epochs}: loss {loss_sum / len(order):.4f} "
+            log(
+                f"    torch epoch {epoch:2d}/{task.epochs}: loss {loss_sum / len(order):.4f} "
                 f"acc {correct / len(order):.4f} val_acc {accuracy(x_val, y_val):.4f} "
-                f"({time.perf_counter() - start:.0f} s)")
+                f"({time.perf_counter() - start:.0f} s)"
+            )
     elapsed = time.perf_counter() - start
     return accuracy(nchw(x_test), torch.from_numpy(y_test)), elapsed
 
@@ -191,8 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="mnist,digits", help="comma-separated: mnist, digits")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch side")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch.set_num_threads (default: torch's own choice)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch.set_num_threads (default: torch's own choice)",
+    )
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     names = [n.strip() for n in args.only.split(",") if n.strip()]
@@ -212,8 +268,10 @@ def main(argv: list[str] | None = None) -> int:
             torch_ok = True
             log(f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads)")
         except ImportError:
-            log("PyTorch is not installed: skipping the PyTorch side "
-                "(pip install torch==2.13.0 into a scratch venv to compare).")
+            log(
+                "PyTorch is not installed: skipping the PyTorch side "
+                "(pip install torch==2.13.0 into a scratch venv to compare)."
+            )
     log(f"numpy {np.__version__}, python {sys.version.split()[0]}")
 
     results = []
@@ -222,8 +280,10 @@ def main(argv: list[str] | None = None) -> int:
         data = datasets.load(task.dataset)
         (x_train, _), (x_test, _), _ = data
         log(f"\n[{name}] {task.description}")
-        log(f"  data: {len(x_train):,} train images (last {task.validation_split:.0%} held out "
-            f"for validation), {len(x_test):,} test images, shape {x_train.shape[1:]}")
+        log(
+            f"  data: {len(x_train):,} train images (last {task.validation_split:.0%} held out "
+            f"for validation), {len(x_test):,} test images, shape {x_train.shape[1:]}"
+        )
         for seed in seeds:
             log(f"  seed {seed}")
             acc_p, t_p = run_pycnn(task, data, seed)
@@ -249,14 +309,18 @@ def main(argv: list[str] | None = None) -> int:
         verdicts = [f"pycnn >= {task.goal:.0%}: {'yes' if mean_p >= task.goal else 'NO'}"]
         if task.max_gap is not None and mean_t is not None:
             gap = abs(mean_p - mean_t) * 100
-            verdicts.append(f"|pycnn - torch| <= {task.max_gap} points: "
-                            f"{'yes' if gap <= task.max_gap else 'NO'} ({gap:.2f})")
+            verdicts.append(
+                f"|pycnn - torch| <= {task.max_gap} points: "
+                f"{'yes' if gap <= task.max_gap else 'NO'} ({gap:.2f})"
+            )
             ok &= gap <= task.max_gap
         ok &= mean_p >= task.goal
         mean_t_s = f"{mean_t:8.2%}" if mean_t is not None else f"{'-':>8}"
         diff_s = f"{(mean_p - mean_t) * 100:+6.2f}p" if mean_t is not None else f"{'-':>7}"
-        log(f"  {task.name:<7} {'mean':>4} {mean_p:8.2%} {mean_t_s} {diff_s}  "
-            + "; ".join(verdicts))
+        log(
+            f"  {task.name:<7} {'mean':>4} {mean_p:8.2%} {mean_t_s} {diff_s}  "
+            + "; ".join(verdicts)
+        )
     log("\nall goals met" if ok else "\nSOME GOALS NOT MET")
     return 0
 

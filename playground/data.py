@@ -37,7 +37,9 @@ async def _fetch_into_pycnn(name: str) -> None:
 
     response = await pyfetch(DATA_URL.format(name=name))
     if not response.ok:
-        raise OSError(f"Could not download the {name} images ({DATA_URL.format(name=name)}: HTTP {response.status}).")
+        raise OSError(
+            f"Could not download the {name} images ({DATA_URL.format(name=name)}: HTTP {response.status})."
+        )
     payload = await response.bytes()
     folder = Path(getattr(datasets, "DATA_DIR", Path(datasets.__file__).parent / "data"))
     folder.mkdir(parents=True, exist_ok=True)

@@ -30,8 +30,13 @@ from bokeh.events import DocumentReady
 from panel.util import edit_readonly
 
 __all__ = [
-    "IN_BROWSER", "PAGE_ENV", "after_first_render", "fill_location_from_page", "fix_worker_document",
-    "is_live", "watch_first_render",
+    "IN_BROWSER",
+    "PAGE_ENV",
+    "after_first_render",
+    "fill_location_from_page",
+    "fix_worker_document",
+    "is_live",
+    "watch_first_render",
 ]
 
 IN_BROWSER = sys.platform == "emscripten"

@@ -275,7 +275,11 @@ def format_block(block: Block) -> str:
         value = a[arg.name]
         if value == arg.default:
             continue
-        if block.kind in ("maxpool", "avgpool") and arg.name == "strides" and value == a["pool_size"]:
+        if (
+            block.kind in ("maxpool", "avgpool")
+            and arg.name == "strides"
+            and value == a["pool_size"]
+        ):
             continue
         parts.append(f"{arg.name}={_format_value(value)}")
     return ":".join(parts)
@@ -373,7 +377,9 @@ def parse_layers(text: str) -> list[Block]:
     """Read a whole ``layers`` string. Raises SpecError naming the first bad token."""
     text = (text or "").strip()
     if not text:
-        raise SpecError("The layers list is empty. Add at least one layer, e.g. 'flatten,dense:10:softmax'.")
+        raise SpecError(
+            "The layers list is empty. Add at least one layer, e.g. 'flatten,dense:10:softmax'."
+        )
     tokens = text.split(",")
     if len(tokens) > MAX_TOKENS:
         raise SpecError(f"Too many layers ({len(tokens)}); at most {MAX_TOKENS} are allowed.")

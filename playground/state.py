@@ -82,7 +82,12 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     p.key: p
     for p in (
-        Preset("starter", "Tiny starter", DEFAULT_LAYERS, "one convolution, one pooling, one Dense: trains in seconds"),
+        Preset(
+            "starter",
+            "Tiny starter",
+            DEFAULT_LAYERS,
+            "one convolution, one pooling, one Dense: trains in seconds",
+        ),
         Preset(
             "lenet",
             "LeNet-style",
@@ -97,7 +102,12 @@ PRESETS: dict[str, Preset] = {
             "conv2d:32:3,maxpool:2,conv2d:64:3,maxpool:2,flatten,dropout:0.5,dense:10:softmax",
             "the example from keras.io: 34,826 parameters, about 99 % on MNIST",
             min_side=22,
-            settings={"optimizer": "adam", "batch_size": 128, "learning_rate": 0.001, "validation_split": 0.1},
+            settings={
+                "optimizer": "adam",
+                "batch_size": 128,
+                "learning_rate": 0.001,
+                "validation_split": 0.1,
+            },
         ),
         Preset(
             "dense",
@@ -119,7 +129,10 @@ def to_layer(block: Block):
     a = block.args
     if block.kind == "conv2d":
         return pycnn.Conv2D(
-            a["filters"], a["kernel_size"], strides=a["strides"], padding=a["padding"],
+            a["filters"],
+            a["kernel_size"],
+            strides=a["strides"],
+            padding=a["padding"],
             activation=a["activation"],
         )
     if block.kind == "maxpool":
@@ -141,7 +154,9 @@ def build_model(blocks: list[Block] | str, input_shape: tuple[int, int, int], se
 
     if isinstance(blocks, str):
         blocks = parse_layers(blocks)
-    return pycnn.Sequential([to_layer(b) for b in blocks], input_shape=tuple(input_shape), seed=seed)
+    return pycnn.Sequential(
+        [to_layer(b) for b in blocks], input_shape=tuple(input_shape), seed=seed
+    )
 
 
 # --------------------------------------------------------------------------- analysis
@@ -212,8 +227,11 @@ def layer_config(block: Block) -> dict[str, Any]:
     a = block.args
     if block.kind == "conv2d":
         config = {
-            "filters": a["filters"], "kernel_size": a["kernel_size"], "strides": a["strides"],
-            "padding": a["padding"], "activation": a["activation"],
+            "filters": a["filters"],
+            "kernel_size": a["kernel_size"],
+            "strides": a["strides"],
+            "padding": a["padding"],
+            "activation": a["activation"],
         }
     elif block.kind in ("maxpool", "avgpool"):
         config = {"pool_size": a["pool_size"], "strides": a["strides"]}
@@ -244,7 +262,9 @@ def analyze(blocks: list[Block], input_shape, num_classes: int) -> Analysis:
     for c, block in zip(checks, blocks):
         rows.append(
             Row(
-                c.index, c.name, c.kind or block.info.keras,
+                c.index,
+                c.name,
+                c.kind or block.info.keras,
                 None if c.output_shape is None else tuple(int(v) for v in c.output_shape),
                 None if c.error is not None else int(c.params),
                 None if c.error is not None else int(c.macs),
@@ -269,16 +289,33 @@ def _fixes_for_error(blocks, index, in_shape) -> list[Fix]:
     block = blocks[index]
     in_shape = tuple(in_shape or ())
     if block.kind == "dense" and len(in_shape) == 3:
-        fixes.append(Fix(f"Insert Flatten before layer {index + 1}", blocks[:index] + [Block.make("flatten")] + blocks[index:]))
+        fixes.append(
+            Fix(
+                f"Insert Flatten before layer {index + 1}",
+                blocks[:index] + [Block.make("flatten")] + blocks[index:],
+            )
+        )
     if block.kind in ("conv2d", "maxpool", "avgpool") and len(in_shape) == 3:
         size = block.args["kernel_size" if block.kind == "conv2d" else "pool_size"]
         side = min(in_shape[0], in_shape[1])
         if block.kind == "conv2d" and block.args["padding"] == "valid" and size <= 11:
-            fixes.append(Fix(f"Use padding='same' in layer {index + 1}", _replace(blocks, index, padding="same")))
+            fixes.append(
+                Fix(
+                    f"Use padding='same' in layer {index + 1}",
+                    _replace(blocks, index, padding="same"),
+                )
+            )
         if 1 <= side < size:
             key = "kernel_size" if block.kind == "conv2d" else "pool_size"
-            fixes.append(Fix(f"Shrink layer {index + 1}'s window to {side}×{side}", _replace(blocks, index, **{key: side})))
-    fixes.append(Fix(f"Remove layer {index + 1} ({block.info.keras})", blocks[:index] + blocks[index + 1:]))
+            fixes.append(
+                Fix(
+                    f"Shrink layer {index + 1}'s window to {side}×{side}",
+                    _replace(blocks, index, **{key: side}),
+                )
+            )
+    fixes.append(
+        Fix(f"Remove layer {index + 1} ({block.info.keras})", blocks[:index] + blocks[index + 1 :])
+    )
     return fixes
 
 
@@ -304,7 +341,12 @@ def _check_output(blocks: list[Block], result: Analysis) -> None:
             f"activation='{last.args['activation']}')."
         )
         result.error_index = len(blocks) - 1
-        result.fixes = [Fix(f"Make the last layer {want}", _replace(blocks, len(blocks) - 1, units=n, activation="softmax"))]
+        result.fixes = [
+            Fix(
+                f"Make the last layer {want}",
+                _replace(blocks, len(blocks) - 1, units=n, activation="softmax"),
+            )
+        ]
         return
     shape_text = "(" + ", ".join(str(v) for v in out_shape) + ")"
     result.error = (
@@ -315,7 +357,14 @@ def _check_output(blocks: list[Block], result: Analysis) -> None:
     tail = [Block.make("dense", units=n, activation="softmax")]
     if len(out_shape) != 1:
         tail = [Block.make("flatten")] + tail
-    result.fixes = [Fix(f"Append {' + '.join(b.info.keras for b in tail)}({n}, softmax)".replace("Flatten + Dense", "Flatten + Dense"), list(blocks) + tail)]
+    result.fixes = [
+        Fix(
+            f"Append {' + '.join(b.info.keras for b in tail)}({n}, softmax)".replace(
+                "Flatten + Dense", "Flatten + Dense"
+            ),
+            list(blocks) + tail,
+        )
+    ]
 
 
 # --------------------------------------------------------------------------- browser-tab guard
@@ -395,7 +444,11 @@ def parse_query(query: str | dict) -> tuple[dict[str, Any], list[LinkProblem]]:
             if name in DATASETS:
                 values["dataset"] = name
             else:
-                problems.append(LinkProblem(key, f"Unknown dataset '{_show(raw)}'. Use one of: {', '.join(DATASETS)}."))
+                problems.append(
+                    LinkProblem(
+                        key, f"Unknown dataset '{_show(raw)}'. Use one of: {', '.join(DATASETS)}."
+                    )
+                )
         elif key == "layers":
             try:
                 values["layers"] = parse_layers(raw)
@@ -406,7 +459,9 @@ def parse_query(query: str | dict) -> tuple[dict[str, Any], list[LinkProblem]]:
             if name in ("sgd", "adam"):
                 values["optimizer"] = name
             else:
-                problems.append(LinkProblem(key, f"Unknown optimizer '{_show(raw)}'. Use sgd or adam."))
+                problems.append(
+                    LinkProblem(key, f"Unknown optimizer '{_show(raw)}'. Use sgd or adam.")
+                )
         elif key in SETTINGS_LIMITS:
             kind, low, high = SETTINGS_LIMITS[key]
             try:
@@ -414,10 +469,20 @@ def parse_query(query: str | dict) -> tuple[dict[str, Any], list[LinkProblem]]:
                 if not math.isfinite(number):
                     raise ValueError
             except ValueError:
-                problems.append(LinkProblem(key, f"'{key}' must be a {'whole ' if kind is int else ''}number. Received: '{_show(raw)}'."))
+                problems.append(
+                    LinkProblem(
+                        key,
+                        f"'{key}' must be a {'whole ' if kind is int else ''}number. Received: '{_show(raw)}'.",
+                    )
+                )
                 continue
             if not low <= number <= high:
-                problems.append(LinkProblem(key, f"'{key}' must be between {low:g} and {high:g}. Received: {_show(raw)}."))
+                problems.append(
+                    LinkProblem(
+                        key,
+                        f"'{key}' must be between {low:g} and {high:g}. Received: {_show(raw)}.",
+                    )
+                )
                 continue
             values[_URL_TO_PARAM[key]] = number
         # Anything else (e.g. parameters an LMS adds) is ignored on purpose.
@@ -452,11 +517,19 @@ class PlaygroundState(param.Parameterized):
     epochs = param.Integer(default=5, bounds=(1, 100), doc="Passes over the training images")
     batch_size = param.Integer(default=32, bounds=(1, 1024), doc="Images per weight update")
     learning_rate = param.Number(default=0.01, bounds=(1e-6, 1.0), doc="Step size of each update")
-    optimizer = param.Selector(objects=["adam", "sgd"], default="adam", doc="adam, or sgd with momentum 0.9")
-    validation_split = param.Number(default=0.1, bounds=(0.0, 0.5), step=0.05, doc="Share of training images held out")
-    seed = param.Integer(default=0, bounds=(0, 2**31 - 1), doc="Random seed: same seed, same result")
+    optimizer = param.Selector(
+        objects=["adam", "sgd"], default="adam", doc="adam, or sgd with momentum 0.9"
+    )
+    validation_split = param.Number(
+        default=0.1, bounds=(0.0, 0.5), step=0.05, doc="Share of training images held out"
+    )
+    seed = param.Integer(
+        default=0, bounds=(0, 2**31 - 1), doc="Random seed: same seed, same result"
+    )
 
-    unlocked_kinds = param.List(default=list(KINDS), doc="Blocks the palette offers (a lesson unlocks more)")
+    unlocked_kinds = param.List(
+        default=list(KINDS), doc="Blocks the palette offers (a lesson unlocks more)"
+    )
     training = param.Boolean(default=False, doc="True while a training runs: the spec is locked")
     link_problems = param.List(default=[], doc="Problems found in the opened link (shown as text)")
     analysis = param.Parameter(default=None, doc="Analysis of the current spec")
@@ -556,7 +629,9 @@ class PlaygroundState(param.Parameterized):
         for image layers, before the output layer for Dense/Dropout."""
         blocks = self.layers
         if kind in ("conv2d", "maxpool", "avgpool"):
-            spot = next((i for i, b in enumerate(blocks) if b.kind in ("flatten", "dense")), len(blocks))
+            spot = next(
+                (i for i, b in enumerate(blocks) if b.kind in ("flatten", "dense")), len(blocks)
+            )
         elif kind in ("dense", "dropout") and blocks and blocks[-1].kind == "dense":
             spot = len(blocks) - 1
         else:

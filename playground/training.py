@@ -103,7 +103,9 @@ class TrainingController(param.Parameterized):
         """The model for the current spec; rebuilt (fresh weights) when the spec changed."""
         key = self._key()
         if self.model is None or key != self._model_key:
-            self.model = build_model(self.state.layers, self.state.info.input_shape, seed=self.state.seed)
+            self.model = build_model(
+                self.state.layers, self.state.info.input_shape, seed=self.state.seed
+            )
             self._model_key = key
             self.trained_epochs = 0
             self.test_accuracy = None
@@ -178,7 +180,11 @@ class TrainingController(param.Parameterized):
         await asyncio.sleep(0)
         (x_train, y_train), (x_test, y_test), _names = await self._data()
         model = self.ensure_model()
-        model.compile(optimizer=self._optimizer(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(
+            optimizer=self._optimizer(),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
         n_val = int(len(x_train) * state.validation_split)
         n_fit = len(x_train) - n_val
         steps = max(1, math.ceil(n_fit / state.batch_size))
@@ -187,7 +193,10 @@ class TrainingController(param.Parameterized):
         await asyncio.sleep(0)
 
         events = model.fit_iter(
-            x_train, y_train, epochs=epochs, batch_size=state.batch_size,
+            x_train,
+            y_train,
+            epochs=epochs,
+            batch_size=state.batch_size,
             validation_split=state.validation_split,
         )
         good = _weights(model)  # weights that gave the last finite loss
@@ -223,7 +232,9 @@ class TrainingController(param.Parameterized):
             if p.kind == "batch":
                 seen += 1
                 current = p.batch_loss if p.batch_loss is not None else p.loss
-                if not math.isfinite(current) or (first_loss is not None and current > max(10.0, 10 * first_loss)):
+                if not math.isfinite(current) or (
+                    first_loss is not None and current > max(10.0, 10 * first_loss)
+                ):
                     _set_weights(model, good)
                     outcome = "diverged"
                     self.message = (
@@ -251,7 +262,9 @@ class TrainingController(param.Parameterized):
             self.last_loss = p.loss
             last_position = p.position
             if p.kind == "epoch" or now - last_ui >= UI_SECONDS:
-                self.param.update(progress=min(1.0, p.position / epochs), status=self._status_text(p))
+                self.param.update(
+                    progress=min(1.0, p.position / epochs), status=self._status_text(p)
+                )
                 last_ui = now
             if now - last_yield >= SLICE_SECONDS:
                 await asyncio.sleep(0)
@@ -263,7 +276,9 @@ class TrainingController(param.Parameterized):
             self.status = "Stopped: the loss exploded. " + self.message
             return outcome
         self.trained_epochs += round(last_position)
-        self.status = ("Stopped. " if outcome == "stopped" else "Done. ") + "Measuring test accuracy…"
+        self.status = (
+            "Stopped. " if outcome == "stopped" else "Done. "
+        ) + "Measuring test accuracy…"
         await asyncio.sleep(0)
         n_test = min(len(x_test), TEST_LIMIT)
         loss, acc = await self._evaluate(x_test[:n_test], y_test[:n_test])

@@ -545,11 +545,19 @@ class Sequential:
                 *val, VALIDATION_BATCH_SIZE
             ):
                 if val_seen < n_val:
-                    yield replace(summary, kind="validation", val_seen=val_seen,
-                                  elapsed=time.perf_counter() - start)
-            yield replace(summary, val_loss=val_loss_sum / n_val,
-                          val_accuracy=val_correct / n_val, val_seen=n_val,
-                          elapsed=time.perf_counter() - start)
+                    yield replace(
+                        summary,
+                        kind="validation",
+                        val_seen=val_seen,
+                        elapsed=time.perf_counter() - start,
+                    )
+            yield replace(
+                summary,
+                val_loss=val_loss_sum / n_val,
+                val_accuracy=val_correct / n_val,
+                val_seen=n_val,
+                elapsed=time.perf_counter() - start,
+            )
 
     def fit(
         self,

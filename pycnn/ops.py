@@ -161,8 +161,10 @@ def _mm_tn(a: np.ndarray, g: np.ndarray) -> np.ndarray:
     # afterwards runs ~2x faster.
     nb = m // _TN_CHUNK
     head = nb * _TN_CHUNK
-    out = np.matmul(a[:head].reshape(nb, _TN_CHUNK, k).transpose(0, 2, 1),
-                    g[:head].reshape(nb, _TN_CHUNK, g.shape[1])).sum(axis=0)
+    out = np.matmul(
+        a[:head].reshape(nb, _TN_CHUNK, k).transpose(0, 2, 1),
+        g[:head].reshape(nb, _TN_CHUNK, g.shape[1]),
+    ).sum(axis=0)
     if head < m:
         out += a[head:].T @ g[head:]
     return out
@@ -175,8 +177,16 @@ _TN_CHUNK = 2048
 # --------------------------------------------------------------------------- conv
 
 
-def _im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, h_out: int, w_out: int,
-            pool: tuple[int, int] = (1, 1)) -> np.ndarray:
+def _im2col(
+    xp: np.ndarray,
+    kh: int,
+    kw: int,
+    sh: int,
+    sw: int,
+    h_out: int,
+    w_out: int,
+    pool: tuple[int, int] = (1, 1),
+) -> np.ndarray:
     """Patches of ``xp`` as rows, plus a trailing ones column for the bias.
 
     Returns a C-contiguous ``(ph*pw*N*h_out*w_out, kh*kw*C + 1)`` array;
@@ -369,8 +379,20 @@ def conv2d_maxpool_forward(x, kernel, bias, strides, padding, pool_size, relu: b
     for offset in range(2, ph * pw):
         np.maximum(z_max, z[offset], out=z_max)
     out = np.maximum(z_max, 0) if relu else z_max.copy()
-    cache = (cols, weights, z, z_max, relu, x.shape, xp.shape, pad_h, pad_w, (sh, sw), (kh, kw),
-             (ph, pw))
+    cache = (
+        cols,
+        weights,
+        z,
+        z_max,
+        relu,
+        x.shape,
+        xp.shape,
+        pad_h,
+        pad_w,
+        (sh, sw),
+        (kh, kw),
+        (ph, pw),
+    )
     return out, cache
 
 
@@ -383,7 +405,9 @@ def conv2d_maxpool_backward(grad_out, cache, need_input_grad: bool = True):
     :func:`max_pool2d_backward`, into the block layout of the im2col rows:
     the weight gradient is one product over contiguous arrays.
     """
-    cols, weights, z, z_max, relu, x_shape, xp_shape, pad_h, pad_w, strides, kernel_size, pool = cache
+    cols, weights, z, z_max, relu, x_shape, xp_shape, pad_h, pad_w, strides, kernel_size, pool = (
+        cache
+    )
     offsets, n, h_pool, w_pool, c_out = z.shape
     ph, pw = pool
     dz = np.empty(z.shape, dtype=grad_out.dtype)  # (P, N, Hp, Wp, C_out), like z

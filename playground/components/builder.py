@@ -35,8 +35,12 @@ _CSS = """
 """
 
 KIND_COLORS = {
-    "conv2d": "#3b7dd8", "maxpool": "#2e9e5b", "avgpool": "#5fb37f",
-    "flatten": "#9b6bd6", "dense": "#e07b39", "dropout": "#8a8a8a",
+    "conv2d": "#3b7dd8",
+    "maxpool": "#2e9e5b",
+    "avgpool": "#5fb37f",
+    "flatten": "#9b6bd6",
+    "dense": "#e07b39",
+    "dropout": "#8a8a8a",
 }
 
 
@@ -78,28 +82,49 @@ class BlockEditor(Viewer):
         for arg in info.args:
             value = _to_widget(arg.name, block.args[arg.name])
             widget = pn.widgets.Select(
-                name=arg.label, options=_options(arg.name, block.kind, value),
-                value=value, width=100, css_classes=[f"cp-arg-{arg.name}"],
+                name=arg.label,
+                options=_options(arg.name, block.kind, value),
+                value=value,
+                width=100,
+                css_classes=[f"cp-arg-{arg.name}"],
             )
             widget.param.watch(
-                lambda e, name=arg.name: builder._edit(self.index, name, _from_widget(name, e.new)), "value"
+                lambda e, name=arg.name: builder._edit(self.index, name, _from_widget(name, e.new)),
+                "value",
             )
             self.widgets[arg.name] = widget
-        self.title = pn.pane.HTML("", css_classes=["cp-block-title"], stylesheets=[_CSS], width=220, margin=(4, 5))
+        self.title = pn.pane.HTML(
+            "", css_classes=["cp-block-title"], stylesheets=[_CSS], width=220, margin=(4, 5)
+        )
         b = {"width": 40, "margin": (2, 2), "button_type": "light"}
         self.up = pn.widgets.Button(name="↑", description="Move up", css_classes=["cp-up"], **b)
-        self.down = pn.widgets.Button(name="↓", description="Move down", css_classes=["cp-down"], **b)
-        self.dup = pn.widgets.Button(name="×2", description="Duplicate", css_classes=["cp-duplicate"], **b)
-        self.remove = pn.widgets.Button(name="✕", description="Remove", css_classes=["cp-remove"], **b)
+        self.down = pn.widgets.Button(
+            name="↓", description="Move down", css_classes=["cp-down"], **b
+        )
+        self.dup = pn.widgets.Button(
+            name="×2", description="Duplicate", css_classes=["cp-duplicate"], **b
+        )
+        self.remove = pn.widgets.Button(
+            name="✕", description="Remove", css_classes=["cp-remove"], **b
+        )
         self.up.on_click(lambda _e: builder.state.move(self.index, -1))
         self.down.on_click(lambda _e: builder.state.move(self.index, +1))
         self.dup.on_click(lambda _e: builder.state.duplicate(self.index))
         self.remove.on_click(lambda _e: builder.state.remove(self.index))
-        head = pn.Row(self.title, pn.layout.HSpacer(), self.up, self.down, self.dup, self.remove,
-                      sizing_mode="stretch_width")
+        head = pn.Row(
+            self.title,
+            pn.layout.HSpacer(),
+            self.up,
+            self.down,
+            self.dup,
+            self.remove,
+            sizing_mode="stretch_width",
+        )
         parts = [head, pn.Row(*self.widgets.values())] if self.widgets else [head]
         self.row = pn.Column(
-            *parts, css_classes=["cp-block", f"cp-block-{block.kind}"], stylesheets=[_CSS],
+            *parts,
+            css_classes=["cp-block", f"cp-block-{block.kind}"],
+            stylesheets=[_CSS],
             sizing_mode="stretch_width",
         )
         self.show(block, count=1, error=False)
@@ -143,11 +168,16 @@ class Builder(Viewer):
         self._stack = pn.Column(sizing_mode="stretch_width", css_classes=["cp-stack"])
         self._palette = pn.FlexBox(css_classes=["cp-palette"], sizing_mode="stretch_width")
         self._presets = pn.FlexBox(
-            *[self._preset_button(key) for key in PRESETS], css_classes=["cp-presets"],
+            *[self._preset_button(key) for key in PRESETS],
+            css_classes=["cp-presets"],
             sizing_mode="stretch_width",
         )
-        self._undo = pn.widgets.Button(name="↶ Undo", css_classes=["cp-undo"], width=90, disabled=True)
-        self._redo = pn.widgets.Button(name="↷ Redo", css_classes=["cp-redo"], width=90, disabled=True)
+        self._undo = pn.widgets.Button(
+            name="↶ Undo", css_classes=["cp-undo"], width=90, disabled=True
+        )
+        self._redo = pn.widgets.Button(
+            name="↷ Redo", css_classes=["cp-redo"], width=90, disabled=True
+        )
         self._undo.on_click(lambda _e: s.undo())
         self._redo.on_click(lambda _e: s.redo())
         self._locked = pn.pane.HTML("", css_classes=["cp-locked"], sizing_mode="stretch_width")
@@ -161,7 +191,9 @@ class Builder(Viewer):
     def _preset_button(self, key: str) -> pn.widgets.Button:
         preset = PRESETS[key]
         button = pn.widgets.Button(
-            name=preset.title, description=preset.blurb, css_classes=["cp-preset", f"cp-preset-{key}"],
+            name=preset.title,
+            description=preset.blurb,
+            css_classes=["cp-preset", f"cp-preset-{key}"],
         )
         button.on_click(lambda _e: self.state.load_preset(key))
         return button
@@ -172,9 +204,13 @@ class Builder(Viewer):
             unlocked = kind in self.state.unlocked_kinds
             button = pn.widgets.Button(
                 name=("+ " if unlocked else "🔒 ") + info.keras,
-                description=info.blurb if unlocked else "Locked: a later lesson step unlocks this block",
-                css_classes=["cp-add", f"cp-add-{kind}"], disabled=not unlocked or self.state.training,
-                button_type="primary" if unlocked else "light", button_style="outline",
+                description=info.blurb
+                if unlocked
+                else "Locked: a later lesson step unlocks this block",
+                css_classes=["cp-add", f"cp-add-{kind}"],
+                disabled=not unlocked or self.state.training,
+                button_type="primary" if unlocked else "light",
+                button_style="outline",
             )
             button.on_click(lambda _e, kind=kind: self.state.smart_add(kind))
             buttons.append(button)
@@ -198,7 +234,9 @@ class Builder(Viewer):
                 editor.show(block, len(blocks), error=editor.index == bad)
             if not same_structure:
                 self._stack.objects = [e.row for e in self._editors] or [
-                    pn.pane.HTML("<i>No layers yet: add blocks from the palette above, or load a preset.</i>")
+                    pn.pane.HTML(
+                        "<i>No layers yet: add blocks from the palette above, or load a preset.</i>"
+                    )
                 ]
             self._sync_locks()
         finally:
@@ -215,7 +253,8 @@ class Builder(Viewer):
             button.disabled = training
         self._locked.object = (
             '<div style="color:#8a5a00">🔒 Layers are locked while training runs: press Stop to edit them.</div>'
-            if training else ""
+            if training
+            else ""
         )
 
     def __panel__(self):

@@ -23,10 +23,15 @@ class DatasetPicker(Viewer):
         super().__init__(**params)
         s = self.state
         self._select = pn.widgets.Select.from_param(
-            s.param.dataset, name="Dataset", options={dataset_info(n).title: n for n in DATASETS},
-            width=240, css_classes=["cp-dataset"],
+            s.param.dataset,
+            name="Dataset",
+            options={dataset_info(n).title: n for n in DATASETS},
+            width=240,
+            css_classes=["cp-dataset"],
         )
-        self._about = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cp-dataset-about"])
+        self._about = pn.pane.HTML(
+            "", sizing_mode="stretch_width", css_classes=["cp-dataset-about"]
+        )
         self._preview = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cp-preview"])
         s.param.watch(self._on_dataset, "dataset")
         s.param.watch(lambda e: setattr(self._select, "disabled", e.new), "training")
@@ -40,8 +45,11 @@ class DatasetPicker(Viewer):
         self._about.object = (
             f"<div><b>Input shape:</b> {h}×{w}×{c} · <b>{info.num_classes} classes:</b> "
             f"{esc(', '.join(info.class_names))}</div><div>{esc(detail)}</div>"
-            + (f'<div style="color:#777;font-size:11px">{esc(info.attribution)}</div>'
-               if info.attribution else "")
+            + (
+                f'<div style="color:#777;font-size:11px">{esc(info.attribution)}</div>'
+                if info.attribution
+                else ""
+            )
         )
 
     async def _on_dataset(self, _event) -> None:
@@ -87,5 +95,8 @@ class DatasetPicker(Viewer):
     def __panel__(self):
         return pn.Column(
             pn.pane.HTML("<h3>Data</h3>", margin=(0, 10)),
-            self._select, self._about, self._preview, sizing_mode="stretch_width",
+            self._select,
+            self._about,
+            self._preview,
+            sizing_mode="stretch_width",
         )

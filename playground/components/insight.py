@@ -37,9 +37,12 @@ class DenseComparison(Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._pane = pn.pane.HTML(comparison_html(self.state), sizing_mode="stretch_width",
-                                  css_classes=["cp-compare"])
-        self.state.param.watch(lambda _e: setattr(self._pane, "object", comparison_html(self.state)), "analysis")
+        self._pane = pn.pane.HTML(
+            comparison_html(self.state), sizing_mode="stretch_width", css_classes=["cp-compare"]
+        )
+        self.state.param.watch(
+            lambda _e: setattr(self._pane, "object", comparison_html(self.state)), "analysis"
+        )
 
     def __panel__(self):
         return self._pane

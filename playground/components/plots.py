@@ -66,34 +66,66 @@ class TrainingPlots(Viewer):
         from bokeh.models import ColumnDataSource, Range1d
         from bokeh.plotting import figure
 
-        self._train = ColumnDataSource(data={"x": [], "loss": [], "accuracy": []}, name="cp-train-source")
-        self._val = ColumnDataSource(data={"x": [], "loss": [], "accuracy": []}, name="cp-val-source")
-        common = {"height": 260, "sizing_mode": "stretch_width", "tools": "pan,wheel_zoom,reset,hover",
-                  "toolbar_location": "right", "x_axis_label": "epoch"}
+        self._train = ColumnDataSource(
+            data={"x": [], "loss": [], "accuracy": []}, name="cp-train-source"
+        )
+        self._val = ColumnDataSource(
+            data={"x": [], "loss": [], "accuracy": []}, name="cp-val-source"
+        )
+        common = {
+            "height": 260,
+            "sizing_mode": "stretch_width",
+            "tools": "pan,wheel_zoom,reset,hover",
+            "toolbar_location": "right",
+            "x_axis_label": "epoch",
+        }
         # Fixed ranges set from Python: auto-ranging (DataRange1d) makes the page send a
         # range update to the worker at every streamed point, and in the pyodide worker
         # that traffic can crowd out a click (Stop) — see the report of this change.
         self._x_range = Range1d(0, 1)
         self._loss_range = Range1d(0, 2.5)
-        loss_fig = figure(title="Loss (lower is better)", x_range=self._x_range, y_range=self._loss_range,
-                          **common)
-        acc_fig = figure(title="Accuracy (higher is better)", x_range=self._x_range,
-                         y_range=Range1d(0, 1.02), **common)
+        loss_fig = figure(
+            title="Loss (lower is better)",
+            x_range=self._x_range,
+            y_range=self._loss_range,
+            **common,
+        )
+        acc_fig = figure(
+            title="Accuracy (higher is better)",
+            x_range=self._x_range,
+            y_range=Range1d(0, 1.02),
+            **common,
+        )
         for fig, key in ((loss_fig, "loss"), (acc_fig, "accuracy")):
-            fig.line("x", key, source=self._train, color="#3b7dd8", line_width=2, legend_label="training")
-            fig.line("x", key, source=self._val, color="#e07b39", line_width=2, line_dash="dashed",
-                     legend_label="validation")
-            fig.scatter("x", key, source=self._val, color="#e07b39", size=6, legend_label="validation")
+            fig.line(
+                "x", key, source=self._train, color="#3b7dd8", line_width=2, legend_label="training"
+            )
+            fig.line(
+                "x",
+                key,
+                source=self._val,
+                color="#e07b39",
+                line_width=2,
+                line_dash="dashed",
+                legend_label="validation",
+            )
+            fig.scatter(
+                "x", key, source=self._val, color="#e07b39", size=6, legend_label="validation"
+            )
             fig.legend.location = "top_right" if key == "loss" else "bottom_right"
         self._figures.objects = [
-            pn.Row(pn.pane.Bokeh(loss_fig, sizing_mode="stretch_width"),
-                   pn.pane.Bokeh(acc_fig, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+            pn.Row(
+                pn.pane.Bokeh(loss_fig, sizing_mode="stretch_width"),
+                pn.pane.Bokeh(acc_fig, sizing_mode="stretch_width"),
+                sizing_mode="stretch_width",
+            )
         ]
 
     def _on_session(self, _event) -> None:
         """A fresh model (new spec or reset weights): start new curves."""
         if self._train is None:
             return
+
         def clear():
             self._train.data = {"x": [], "loss": [], "accuracy": []}
             self._val.data = {"x": [], "loss": [], "accuracy": []}
@@ -137,8 +169,9 @@ class TrainingPlots(Viewer):
     def _on_test(self, event) -> None:
         acc = event.new
         self._test.object = (
-            "" if acc is None else
-            f'<div class="cp-test-accuracy" style="font-size:18px">Test accuracy: <b class="cp-test-value">{esc(f"{acc * 100:.1f}")} %</b> '
+            ""
+            if acc is None
+            else f'<div class="cp-test-accuracy" style="font-size:18px">Test accuracy: <b class="cp-test-value">{esc(f"{acc * 100:.1f}")} %</b> '
             "<span style='color:#666;font-size:13px'>(images the network never saw while training)</span></div>"
         )
 

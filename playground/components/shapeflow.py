@@ -41,8 +41,15 @@ def shapeflow_svg(a: Analysis) -> str:
     for row in a.rows:
         kind = row.kind
         color = KIND_COLORS.get(
-            {"Conv2D": "conv2d", "MaxPooling2D": "maxpool", "AveragePooling2D": "avgpool",
-             "Flatten": "flatten", "Dense": "dense", "Dropout": "dropout"}.get(kind, ""), "#888",
+            {
+                "Conv2D": "conv2d",
+                "MaxPooling2D": "maxpool",
+                "AveragePooling2D": "avgpool",
+                "Flatten": "flatten",
+                "Dense": "dense",
+                "Dropout": "dropout",
+            }.get(kind, ""),
+            "#888",
         )
         items.append((row.name, kind, row.output_shape, color, row.error is not None))
     biggest = max([s[0] for _, _, s, _, _ in items if s and len(s) == 3] + [1])
@@ -97,7 +104,8 @@ def shapeflow_svg(a: Analysis) -> str:
     return (
         f'<div style="overflow-x:auto"><svg class="cp-flow-svg" width="{total_w:.0f}" height="{total_h:.0f}" '
         f'viewBox="0 0 {total_w:.0f} {total_h:.0f}" role="img" aria-label="shape of each layer\'s output">'
-        + "".join(parts) + "</svg></div>"
+        + "".join(parts)
+        + "</svg></div>"
     )
 
 
@@ -108,14 +116,22 @@ class ShapeFlow(Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._pane = pn.pane.HTML(shapeflow_svg(self.state.analysis), sizing_mode="stretch_width",
-                                  css_classes=["cp-shapeflow"])
-        self.state.param.watch(lambda e: setattr(self._pane, "object", shapeflow_svg(e.new)), "analysis")
+        self._pane = pn.pane.HTML(
+            shapeflow_svg(self.state.analysis),
+            sizing_mode="stretch_width",
+            css_classes=["cp-shapeflow"],
+        )
+        self.state.param.watch(
+            lambda e: setattr(self._pane, "object", shapeflow_svg(e.new)), "analysis"
+        )
 
     def __panel__(self):
         return pn.Column(
-            pn.pane.HTML("<h3>Shape flow</h3><div style='color:#555'>Each box is a layer's output: "
-                         "height × width of the map, depth = channels. Bars are flat vectors.</div>",
-                         margin=(0, 10)),
-            self._pane, sizing_mode="stretch_width",
+            pn.pane.HTML(
+                "<h3>Shape flow</h3><div style='color:#555'>Each box is a layer's output: "
+                "height × width of the map, depth = channels. Bars are flat vectors.</div>",
+                margin=(0, 10),
+            ),
+            self._pane,
+            sizing_mode="stretch_width",
         )

@@ -47,7 +47,17 @@ class AddressBar(ReactiveHTML):
     )
     _scripts = {"render": _SET, "query": _SET}  # noqa: RUF012 - Panel's declaration style
 
-_WATCHED = ["layers", "dataset", "epochs", "batch_size", "learning_rate", "optimizer", "seed", "validation_split"]
+
+_WATCHED = [
+    "layers",
+    "dataset",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "optimizer",
+    "seed",
+    "validation_split",
+]
 READY_FALLBACK_SECONDS = 4.0
 
 
@@ -63,14 +73,17 @@ class ShareLink(Viewer):
         self._written: str | None = None
         self._synced = False
         self._link = pn.widgets.TextInput(
-            name="Share this model: copy the link (or paste one and press Enter)", value="",
-            sizing_mode="stretch_width", css_classes=["cp-share-link"],
+            name="Share this model: copy the link (or paste one and press Enter)",
+            value="",
+            sizing_mode="stretch_width",
+            css_classes=["cp-share-link"],
         )
         self._showing = ""
         self._link.param.watch(self._on_typed, "value")
         self._address = AddressBar(height=0, width=0, margin=0)
-        self._problems = pn.pane.HTML("", sizing_mode="stretch_width",
-                                      stylesheets=[".cp-link-problem { color: #8a1c1c; }"])
+        self._problems = pn.pane.HTML(
+            "", sizing_mode="stretch_width", stylesheets=[".cp-link-problem { color: #8a1c1c; }"]
+        )
         self.state.param.watch(self._write, _WATCHED)
         self.state.param.watch(self._show_problems, "link_problems")
         loc = self.location

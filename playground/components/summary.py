@@ -50,8 +50,10 @@ def summary_html(a: Analysis) -> str:
                 f'<tr class="cp-row-message" data-index="{row.index}"><td></td>'
                 f'<td colspan="4">⚠ {esc(a.error)}</td></tr>'
             )
-    label = "Total params" if a.error_index is None or a.rows[a.error_index].error is None else (
-        "Total params (without the invalid layer)"
+    label = (
+        "Total params"
+        if a.error_index is None or a.rows[a.error_index].error is None
+        else ("Total params (without the invalid layer)")
     )
     totals = (
         f'<div class="cp-totals">{label}: <b class="cp-total-params">{a.total_params:,}</b> '
@@ -68,7 +70,9 @@ class SummaryTable(Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self._pane = pn.pane.HTML(
-            summary_html(self.state.analysis), stylesheets=[_CSS], sizing_mode="stretch_width",
+            summary_html(self.state.analysis),
+            stylesheets=[_CSS],
+            sizing_mode="stretch_width",
             css_classes=["cp-summary"],
         )
         self.state.param.watch(self._update, "analysis")
@@ -87,10 +91,15 @@ class ModelProblems(Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._message = pn.pane.HTML("", sizing_mode="stretch_width",
-                                     stylesheets=[".cp-problem { color: #8a1c1c; font-weight: 600; }"])
+        self._message = pn.pane.HTML(
+            "",
+            sizing_mode="stretch_width",
+            stylesheets=[".cp-problem { color: #8a1c1c; font-weight: 600; }"],
+        )
         self._fixes = pn.Row()
-        self._box = pn.Column(self._message, self._fixes, visible=False, sizing_mode="stretch_width")
+        self._box = pn.Column(
+            self._message, self._fixes, visible=False, sizing_mode="stretch_width"
+        )
         self.state.param.watch(self._update, ["analysis", "batch_size"])
         self._update()
 
@@ -98,11 +107,15 @@ class ModelProblems(Viewer):
         a = self.state.analysis
         problem = a.error if not a.valid else size_problem(a, self.state.batch_size)
         self._box.visible = bool(problem)
-        self._message.object = f'<div class="cp-problem cp-error">⚠ {esc(problem)}</div>' if problem else ""
+        self._message.object = (
+            f'<div class="cp-problem cp-error">⚠ {esc(problem)}</div>' if problem else ""
+        )
         buttons = []
         if not a.valid:
             for fix in a.fixes:
-                button = pn.widgets.Button(name=fix.label, button_type="warning", css_classes=["cp-fix"])
+                button = pn.widgets.Button(
+                    name=fix.label, button_type="warning", css_classes=["cp-fix"]
+                )
                 button.on_click(lambda _e, fix=fix: self.state.apply_fix(fix))
                 buttons.append(button)
         self._fixes.objects = buttons

@@ -59,8 +59,9 @@ def _to_float_images(x: np.ndarray, pixel_max: float) -> np.ndarray:
     return np.minimum(out, np.float32(1.0), out=out)  # guards 255 * (1/255) rounding up
 
 
-def load(name: str, *, data_dir: str | Path | None = None,
-         seed: int = 0) -> tuple[Split, Split, list[str]]:
+def load(
+    name: str, *, data_dir: str | Path | None = None, seed: int = 0
+) -> tuple[Split, Split, list[str]]:
     """Load a dataset by name.
 
     Parameters
@@ -91,24 +92,33 @@ def load(name: str, *, data_dir: str | Path | None = None,
     if dataset.synthetic:
         # Train and test come from independent streams, so neither depends on the other's size.
         train_seed, test_seed = np.random.SeedSequence(seed).spawn(2)
-        x_train, y_train = make_shapes(dataset.n_train, size=dataset.input_shape[0],
-                                       seed=train_seed)
+        x_train, y_train = make_shapes(
+            dataset.n_train, size=dataset.input_shape[0], seed=train_seed
+        )
         x_test, y_test = make_shapes(dataset.n_test, size=dataset.input_shape[0], seed=test_seed)
         return (x_train, y_train), (x_test, y_test), list(dataset.class_names)
 
     folder = Path(data_dir) if data_dir is not None else DATA_DIR
     raw = _read_npz(folder / dataset.file, dataset)
     pixel_max = float(raw["pixel_max"]) if "pixel_max" in raw else 255.0
-    class_names = ([str(c) for c in raw["class_names"]] if "class_names" in raw
-                   else list(dataset.class_names))
-    return ((_to_float_images(raw["x_train"], pixel_max), raw["y_train"].astype(np.int64)),
-            (_to_float_images(raw["x_test"], pixel_max), raw["y_test"].astype(np.int64)),
-            class_names)
+    class_names = (
+        [str(c) for c in raw["class_names"]] if "class_names" in raw else list(dataset.class_names)
+    )
+    return (
+        (_to_float_images(raw["x_train"], pixel_max), raw["y_train"].astype(np.int64)),
+        (_to_float_images(raw["x_test"], pixel_max), raw["y_test"].astype(np.int64)),
+        class_names,
+    )
 
 
-def preview(name: str, per_class: int = 8, *, split: str = "test",
-            data_dir: str | Path | None = None,
-            seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def preview(
+    name: str,
+    per_class: int = 8,
+    *,
+    split: str = "test",
+    data_dir: str | Path | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """A small class-balanced sample for a preview grid.
 
     Takes the first ``per_class`` images of each class from ``split``
@@ -128,12 +138,14 @@ def preview(name: str, per_class: int = 8, *, split: str = "test",
     dataset = info(name)
     if dataset.synthetic:
         # Generate just enough images instead of the whole dataset.
-        x, y = make_shapes(int(per_class) * dataset.num_classes * 2,
-                           size=dataset.input_shape[0], seed=seed)
+        x, y = make_shapes(
+            int(per_class) * dataset.num_classes * 2, size=dataset.input_shape[0], seed=seed
+        )
         class_names = list(dataset.class_names)
     else:
         train, test, class_names = load(name, data_dir=data_dir)
         x, y = train if split == "train" else test
-    picks = np.concatenate([np.flatnonzero(y == k)[: int(per_class)]
-                            for k in range(len(class_names))])
+    picks = np.concatenate(
+        [np.flatnonzero(y == k)[: int(per_class)] for k in range(len(class_names))]
+    )
     return x[picks], y[picks], class_names

@@ -93,8 +93,9 @@ def _draw(labels: np.ndarray, size: int, rng: np.random.Generator, noise: float)
     return np.clip(images, 0.0, 1.0, out=images)
 
 
-def make_shapes(n: int, *, size: int = 28, seed: int | np.random.SeedSequence = 0,
-                noise: float = 0.08) -> tuple[np.ndarray, np.ndarray]:
+def make_shapes(
+    n: int, *, size: int = 28, seed: int | np.random.SeedSequence = 0, noise: float = 0.08
+) -> tuple[np.ndarray, np.ndarray]:
     """Generate ``n`` shape images with balanced classes.
 
     Parameters

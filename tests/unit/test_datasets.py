@@ -24,7 +24,8 @@ PROVENANCE = json.loads((datasets.DATA_DIR / "PROVENANCE.json").read_text())
 @cache
 def _load_prepare_script():
     spec = importlib.util.spec_from_file_location(
-        "prepare_data", REPO / "scripts" / "prepare_data.py")
+        "prepare_data", REPO / "scripts" / "prepare_data.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("prepare_data", module)  # dataclasses look their module up
     spec.loader.exec_module(module)
@@ -217,7 +218,10 @@ def test_provenance_pins_match_the_prepare_script():
     for name, (source, _) in script.DATASETS.items():
         entry = PROVENANCE[name]["source"]
         assert (entry["package"], entry["version"], entry["sha256"]) == (
-            source.package, source.version, source.sha256)
+            source.package,
+            source.version,
+            source.sha256,
+        )
         assert entry["files_used"] == source.members
 
 
@@ -239,8 +243,11 @@ def test_parse_idx_reads_plain_and_gzipped_files():
 
 def test_npz_writer_is_byte_reproducible_and_loadable():
     script = _load_prepare_script()
-    arrays = {"x_train": np.arange(64, dtype=np.uint8).reshape(1, 8, 8),
-              "class_names": np.array(["a", "b"]), "pixel_max": np.uint8(16)}
+    arrays = {
+        "x_train": np.arange(64, dtype=np.uint8).reshape(1, 8, 8),
+        "class_names": np.array(["a", "b"]),
+        "pixel_max": np.uint8(16),
+    }
     first, second = script.npz_bytes(arrays), script.npz_bytes(dict(reversed(arrays.items())))
     assert first == second
     with np.load(io.BytesIO(first), allow_pickle=False) as npz:

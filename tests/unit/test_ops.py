@@ -240,13 +240,15 @@ def test_pool_forward_and_backward_match_oracle(which, fwd, bwd, naive, kind):
     dx = bwd(g, cache)
     assert dx.dtype == np.float32
     assert dx.shape == x.shape
-    np.testing.assert_allclose(dx, _pool_backward_naive(x, g, pool, strides, padding, kind),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        dx, _pool_backward_naive(x, g, pool, strides, padding, kind), rtol=1e-5, atol=1e-5
+    )
 
 
 @pytest.mark.parametrize("seed", range(20))
-@pytest.mark.parametrize("pool, strides", [((2, 2), (2, 2)), ((3, 3), (1, 1)), ((2, 3), (2, 1)),
-                                           ((3, 2), (3, 2))])
+@pytest.mark.parametrize(
+    "pool, strides", [((2, 2), (2, 2)), ((3, 3), (1, 1)), ((2, 3), (2, 1)), ((3, 2), (3, 2))]
+)
 @pytest.mark.parametrize("padding", ["valid", "same"])
 def test_max_pool_ties_go_to_the_first_maximum(seed, pool, strides, padding):
     # Few distinct values (and ReLU-like zeros) make ties everywhere.
@@ -256,8 +258,9 @@ def test_max_pool_ties_go_to_the_first_maximum(seed, pool, strides, padding):
     out, cache = ops.max_pool2d_forward(x, pool, strides, padding)
     g = r.standard_normal(out.shape).astype(np.float32)
     dx = ops.max_pool2d_backward(g, cache)
-    np.testing.assert_allclose(dx, _pool_backward_naive(x, g, pool, strides, padding, "max"),
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        dx, _pool_backward_naive(x, g, pool, strides, padding, "max"), rtol=1e-6, atol=1e-6
+    )
     # Each output gradient lands exactly once.
     np.testing.assert_allclose(dx.sum(), g.sum(), rtol=1e-4, atol=1e-4)
 

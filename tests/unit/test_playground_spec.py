@@ -14,10 +14,20 @@ KERAS = "conv2d:32:3,maxpool:2,conv2d:64:3,maxpool:2,flatten,dropout:0.5,dense:1
 def test_design_example_parses_to_keras_arguments():
     blocks = parse_layers(KERAS)
     assert [b.kind for b in blocks] == [
-        "conv2d", "maxpool", "conv2d", "maxpool", "flatten", "dropout", "dense",
+        "conv2d",
+        "maxpool",
+        "conv2d",
+        "maxpool",
+        "flatten",
+        "dropout",
+        "dense",
     ]
     assert blocks[0].args == {
-        "filters": 32, "kernel_size": 3, "strides": 1, "padding": "valid", "activation": "relu",
+        "filters": 32,
+        "kernel_size": 3,
+        "strides": 1,
+        "padding": "valid",
+        "activation": "relu",
     }
     assert blocks[1].args == {"pool_size": 2, "strides": None}
     assert blocks[5].args == {"rate": 0.5}
@@ -28,9 +38,26 @@ def test_design_example_parses_to_keras_arguments():
 @pytest.mark.parametrize(
     "token, expected",
     [
-        ("conv2d:16:5:strides=2:padding=same:activation=tanh",
-         {"filters": 16, "kernel_size": 5, "strides": 2, "padding": "same", "activation": "tanh"}),
-        ("CONV2D:16:5:Padding=SAME", {"filters": 16, "kernel_size": 5, "strides": 1, "padding": "same", "activation": "relu"}),
+        (
+            "conv2d:16:5:strides=2:padding=same:activation=tanh",
+            {
+                "filters": 16,
+                "kernel_size": 5,
+                "strides": 2,
+                "padding": "same",
+                "activation": "tanh",
+            },
+        ),
+        (
+            "CONV2D:16:5:Padding=SAME",
+            {
+                "filters": 16,
+                "kernel_size": 5,
+                "strides": 1,
+                "padding": "same",
+                "activation": "relu",
+            },
+        ),
         ("maxpool:3:strides=1", {"pool_size": 3, "strides": 1}),
         ("avgpool:2:strides=2", {"pool_size": 2, "strides": None}),  # = Keras default
         ("dense:128", {"units": 128, "activation": "relu"}),

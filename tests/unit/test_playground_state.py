@@ -27,11 +27,19 @@ KERAS = PRESETS["keras"].layers
 
 def test_design_md_link_rebuilds_the_model_and_settings():
     s = PlaygroundState()
-    problems = s.apply_query(f"?dataset=mnist&layers={KERAS}&epochs=3&batch=64&lr=0.003&optimizer=sgd&seed=7")
+    problems = s.apply_query(
+        f"?dataset=mnist&layers={KERAS}&epochs=3&batch=64&lr=0.003&optimizer=sgd&seed=7"
+    )
     assert problems == []
     assert s.dataset == "mnist"
     assert format_layers(s.layers) == KERAS
-    assert (s.epochs, s.batch_size, s.learning_rate, s.optimizer, s.seed) == (3, 64, 0.003, "sgd", 7)
+    assert (s.epochs, s.batch_size, s.learning_rate, s.optimizer, s.seed) == (
+        3,
+        64,
+        0.003,
+        "sgd",
+        7,
+    )
     assert s.analysis.total_params == 34_826
 
 
@@ -74,7 +82,9 @@ def test_unknown_keys_are_ignored_for_lms_parameters():
 
 def test_markup_in_a_link_stays_text_in_the_message():
     evil = "<script>alert(1)</script>"
-    _, problems = parse_query({"layers": f"conv2d:8:3,{evil}", "dataset": "<img src=x onerror=alert(1)>"})
+    _, problems = parse_query(
+        {"layers": f"conv2d:8:3,{evil}", "dataset": "<img src=x onerror=alert(1)>"}
+    )
     messages = " ".join(p.message for p in problems)
     assert "<script>" in messages  # quoted verbatim (as text) so the learner sees what was wrong
     from playground.components.text import esc
@@ -95,8 +105,16 @@ _settings = st.fixed_dictionaries(
 )
 _layer_strings = st.lists(
     st.sampled_from(
-        ["conv2d:8:3", "conv2d:16:5:strides=2:padding=same:activation=tanh", "maxpool:2", "avgpool:3:strides=1",
-         "flatten", "dense:10:softmax", "dense:64", "dropout:0.25"]
+        [
+            "conv2d:8:3",
+            "conv2d:16:5:strides=2:padding=same:activation=tanh",
+            "maxpool:2",
+            "avgpool:3:strides=1",
+            "flatten",
+            "dense:10:softmax",
+            "dense:64",
+            "dropout:0.25",
+        ]
     ),
     min_size=1,
     max_size=8,
@@ -255,7 +273,9 @@ def test_too_large_models_are_refused_with_a_reason():
     assert s.analysis.valid
     reason = s.train_block_reason()
     assert reason and f"{MAX_PARAMS:,}" in reason and "parameters" in reason
-    s.layers = parse_layers("conv2d:256:3:padding=same,conv2d:256:3:padding=same,flatten,dense:10:softmax")
+    s.layers = parse_layers(
+        "conv2d:256:3:padding=same,conv2d:256:3:padding=same,flatten,dense:10:softmax"
+    )
     s.batch_size = 1024
     reason = size_problem(s.analysis, s.batch_size)
     assert reason and "batch size 1024" in reason
