@@ -16,6 +16,7 @@ No Panel import here: the module is unit-tested without a browser.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -423,6 +424,27 @@ def _show(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+_REAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _read_number(text: str, kind: type) -> float | None:
+    """``text`` as a number of ``kind`` (ASCII digits only), or None if it is not one.
+
+    A whole number too long for any setting comes back as ±inf, so the range check
+    names it: Python would need seconds (or refuse) to convert thousands of digits.
+    """
+    if kind is int:
+        if not _WHOLE.fullmatch(text):
+            return None
+        if len(text.lstrip("+-").lstrip("0")) > 15:
+            return -math.inf if text.startswith("-") else math.inf
+        return int(text)
+    if not _REAL.fullmatch(text):
+        return None
+    return float(text)  # very long or large: inf, refused by the range check
+
+
 def parse_query(query: str | dict) -> tuple[dict[str, Any], list[LinkProblem]]:
     """Read a share link's query. Returns (state values to set, problems).
 
@@ -464,11 +486,8 @@ def parse_query(query: str | dict) -> tuple[dict[str, Any], list[LinkProblem]]:
                 )
         elif key in SETTINGS_LIMITS:
             kind, low, high = SETTINGS_LIMITS[key]
-            try:
-                number = kind(raw.strip())
-                if not math.isfinite(number):
-                    raise ValueError
-            except ValueError:
+            number = _read_number(raw.strip(), kind)
+            if number is None:
                 problems.append(
                     LinkProblem(
                         key,
@@ -688,12 +707,25 @@ class PlaygroundState(param.Parameterized):
         """
         if self.training:
             return []
-        values, problems = parse_query(query)
-        if "layers" not in values:
-            values.setdefault("layers", default_blocks())
-        self._restoring = not record
+        before = {
+            name: getattr(self, name) for name in (*_URL_TO_PARAM.values(), "dataset", "layers")
+        }
         try:
+            values, problems = parse_query(query)
+            if "layers" not in values:
+                values.setdefault("layers", default_blocks())
+            self._restoring = not record
             self.param.update(**values)
+        except Exception as exc:  # noqa: BLE001 - last resort: no link may stop the page
+            self._restoring = True
+            self.param.update(**before)
+            problems = [
+                LinkProblem(
+                    "link",
+                    f"This link could not be read ({type(exc).__name__}: {_show(exc, 80)}). "
+                    "The model on the page was kept.",
+                )
+            ]
         finally:
             self._restoring = False
         self.link_problems = problems

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -73,6 +75,79 @@ def test_bad_settings_are_reported_and_ignored(query, key, words):
     for word in words:
         assert word in problems[0].message
     assert key not in values
+
+
+@pytest.mark.parametrize("key", ["epochs", "seed", "batch", "lr", "val"])
+@pytest.mark.parametrize("digits", [400, 5000])
+def test_absurdly_long_numbers_are_out_of_range_not_a_crash(key, digits):
+    values, problems = parse_query(f"?{key}={'9' * digits}&dataset=mnist")
+    assert values == {"dataset": "mnist"}
+    [problem] = problems
+    assert problem.key == key and "between" in problem.message
+    assert len(problem.message) < 200  # the value is shortened in the message
+
+
+@pytest.mark.parametrize("raw", ["²", "١٢", "1_0", "0x10", "inf", "-nan", "1e", " "])
+def test_only_plain_ascii_numbers_are_numbers(raw):
+    _, problems = parse_query({"epochs": raw, "lr": raw})
+    assert [p.key for p in problems] == ["epochs", "lr"]
+    assert "whole number" in problems[0].message and "must be a number" in problems[1].message
+
+
+def test_an_unexpected_failure_while_reading_a_link_keeps_the_page_and_says_so(monkeypatch):
+    from playground import state as state_module
+
+    s = PlaygroundState(epochs=7)
+    s.update(0, filters=4)
+    before = (list(s.layers), s.dataset, s.epochs)
+
+    def broken(query):
+        raise RuntimeError("a bug in the reader")
+
+    monkeypatch.setattr(state_module, "parse_query", broken)
+    [problem] = s.apply_query("?dataset=mnist&epochs=3")
+    assert problem.key == "link" and "could not be read" in problem.message
+    assert "RuntimeError" in problem.message and "model on the page was kept" in problem.message
+    assert (list(s.layers), s.dataset, s.epochs) == before
+    assert s.link_problems == [problem]
+
+
+def _assert_loads(values) -> None:
+    """Whatever parse_query returns, the state accepts as is."""
+    s = PlaygroundState()
+    s.param.update(**values)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_parse_query_never_raises_for_any_text(text):
+    values, problems = parse_query(text)
+    assert all(p.message for p in problems)
+    _assert_loads(values)
+
+
+_KEYS = st.sampled_from(["dataset", "layers", "epochs", "batch", "lr", "optimizer", "seed", "val"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(_KEYS, st.text(max_size=10)),
+            st.one_of(
+                st.text(max_size=40),
+                st.integers().map(str),
+                st.floats().map(str),
+                st.text("0123456789", min_size=300, max_size=600),
+            ),
+        ),
+        max_size=8,
+    )
+)
+def test_parse_query_never_raises_for_any_keys_and_values(pairs):
+    values, problems = parse_query("?" + urlencode(pairs))
+    assert all(p.message for p in problems)
+    _assert_loads(values)
 
 
 def test_unknown_keys_are_ignored_for_lms_parameters():
