@@ -1,0 +1,118 @@
+"""Are the lesson's validation-loss targets reachable? Prints the measured figures.
+
+For every step with a target, trains the models a learner typically has at that
+step (``LEARNER_MODELS``) on the lesson's dataset with the page's default
+training settings — exactly what one press of Train does, through the page's
+own ``TrainingController`` — for several seeds, and prints per model: the best
+validation loss of the run (median and worst over the seeds), the target, the
+margin (target / worst), how many seeds missed, and the time per run natively
+plus a browser estimate (docs/PERFORMANCE.md measured pycnn in Pyodide 6–16×
+slower than native; the estimate uses 16×).
+
+    .venv/bin/python benchmarks/bench_lesson_targets.py [--seeds 20]
+
+The figures go to docs/LESSON.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from playground.lesson.content import LESSON_DATASET, STEPS
+from playground.spec import parse_layers
+from playground.state import PlaygroundState
+from playground.training import TrainingController
+
+BROWSER_SLOWDOWN = 16  # worst native/Pyodide ratio in docs/PERFORMANCE.md
+
+# What a learner following the cards has when training at each step (the palette adds
+# Conv2D(8, 3×3) and Dense(32) by default; on digits the stride-and-padding step asks
+# for an 8×8 output, i.e. padding 'same').
+LEARNER_MODELS = {
+    2: [
+        "flatten,dense:10:softmax",  # the first model, trained before adding a layer
+        "flatten,dense:32,dense:10:softmax",  # with the hidden Dense the task asks for
+    ],
+    5: [
+        "conv2d:8:3:padding=same,flatten,dense:10:softmax",
+        "conv2d:8:3,flatten,dense:10:softmax",
+        "conv2d:8:3,flatten,dense:32,dense:10:softmax",
+    ],
+    6: [
+        "conv2d:8:3:padding=same,maxpool:2,flatten,dense:10:softmax",
+        "conv2d:8:3,maxpool:2,flatten,dense:10:softmax",
+    ],
+    8: [
+        "conv2d:8:3:padding=same,maxpool:2,flatten,dense:10:softmax",
+        "conv2d:8:3,maxpool:2,flatten,dense:10:softmax",
+        "conv2d:8:3,maxpool:2,flatten,dense:32,dense:10:softmax",
+        "conv2d:8:3:padding=same,avgpool:2,flatten,dense:10:softmax",
+    ],
+}
+
+
+def _load(name: str):
+    from pycnn.datasets import load
+
+    return load(name)
+
+
+def one_press(layers: str, seed: int) -> tuple[float, float]:
+    """Best validation loss and seconds of one Train press with the default settings."""
+    state = PlaygroundState(dataset=LESSON_DATASET, layers=parse_layers(layers), seed=seed)
+    controller = TrainingController(state, dataset_loader=_load)
+    losses: list[float] = []
+    controller.listeners.append(
+        lambda p: losses.append(p.val_loss) if p.kind == "epoch" and p.val_loss else None
+    )
+    started = time.perf_counter()
+    outcome = asyncio.run(controller.train())
+    seconds = time.perf_counter() - started
+    if outcome != "done":
+        raise RuntimeError(f"{layers} seed {seed}: training ended with {outcome}")
+    return min(v for v in losses if math.isfinite(v)), seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1 per model")
+    args = parser.parse_args()
+    defaults = PlaygroundState()
+    print(
+        f"dataset {LESSON_DATASET}; defaults: {defaults.epochs} epochs, batch "
+        f"{defaults.batch_size}, {defaults.optimizer} lr {defaults.learning_rate:g}, validation "
+        f"split {defaults.validation_split:g}; seeds 0..{args.seeds - 1}"
+    )
+    header = (
+        f"{'step':>4} {'target':>6}  {'median':>6} {'worst':>6} {'margin':>6} {'missed':>6}"
+        f"  {'s/run':>5} {'max s':>5} {'browser':>8}  model"
+    )
+    print(header)
+    for step in STEPS:
+        if step.target is None:
+            continue
+        for layers in LEARNER_MODELS[step.number]:
+            runs = [one_press(layers, seed) for seed in range(args.seeds)]
+            best = [b for b, _ in runs]
+            secs = [s for _, s in runs]
+            worst = max(best)
+            missed = sum(1 for b in best if b >= step.target)
+            print(
+                f"{step.number:>4} {step.target:>6.2f}  {statistics.median(best):>6.3f} "
+                f"{worst:>6.3f} {step.target / worst:>5.2f}× {missed:>6}  "
+                f"{statistics.median(secs):>5.2f} {max(secs):>5.2f} "
+                f"{max(secs) * BROWSER_SLOWDOWN:>7.1f}s  {layers}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
