@@ -1,7 +1,7 @@
 """Are the lesson's validation-loss targets reachable? Prints the measured figures.
 
 For every step with a target, trains the models a learner typically has at that
-step (``LEARNER_MODELS``) on the lesson's dataset with the page's default
+step (``TARGET_MODELS`` in playground/lesson/content.py) on the lesson's dataset with the page's default
 training settings — exactly what one press of Train does, through the page's
 own ``TrainingController`` — for several seeds, and prints per model: the best
 validation loss of the run (median and worst over the seeds), the target, the
@@ -26,37 +26,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from playground.lesson.content import LESSON_DATASET, STEPS
+from playground.lesson.content import LESSON_DATASET, STEPS, TARGET_MODELS
 from playground.spec import parse_layers
 from playground.state import PlaygroundState
 from playground.training import TrainingController
 
 BROWSER_SLOWDOWN = 16  # worst native/Pyodide ratio in docs/PERFORMANCE.md
-
-# What a learner following the cards has when training at each step (the palette adds
-# Conv2D(8, 3×3) and Dense(32) by default; on digits the stride-and-padding step asks
-# for an 8×8 output, i.e. padding 'same').
-LEARNER_MODELS = {
-    2: [
-        "flatten,dense:10:softmax",  # the first model, trained before adding a layer
-        "flatten,dense:32,dense:10:softmax",  # with the hidden Dense the task asks for
-    ],
-    5: [
-        "conv2d:8:3:padding=same,flatten,dense:10:softmax",
-        "conv2d:8:3,flatten,dense:10:softmax",
-        "conv2d:8:3,flatten,dense:32,dense:10:softmax",
-    ],
-    6: [
-        "conv2d:8:3:padding=same,maxpool:2,flatten,dense:10:softmax",
-        "conv2d:8:3,maxpool:2,flatten,dense:10:softmax",
-    ],
-    8: [
-        "conv2d:8:3:padding=same,maxpool:2,flatten,dense:10:softmax",
-        "conv2d:8:3,maxpool:2,flatten,dense:10:softmax",
-        "conv2d:8:3,maxpool:2,flatten,dense:32,dense:10:softmax",
-        "conv2d:8:3:padding=same,avgpool:2,flatten,dense:10:softmax",
-    ],
-}
 
 
 def _load(name: str):
@@ -99,7 +74,7 @@ def main() -> None:
     for step in STEPS:
         if step.target is None:
             continue
-        for layers in LEARNER_MODELS[step.number]:
+        for layers in TARGET_MODELS[step.number]:
             runs = [one_press(layers, seed) for seed in range(args.seeds)]
             best = [b for b, _ in runs]
             secs = [s for _, s in runs]

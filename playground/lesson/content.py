@@ -28,6 +28,7 @@ __all__ = [
     "START_KINDS",
     "START_MODEL",
     "STEPS",
+    "TARGET_MODELS",
     "TOTAL",
     "VIEWS",
     "Answer",
@@ -46,6 +47,33 @@ START_KINDS = ("flatten", "dense")
 # The learner's first model, in the share-link format (the playground fills in
 # the default training settings).
 START_MODEL = "?dataset=digits&layers=flatten,dense:10:softmax"
+
+# The models each validation-loss target was measured on: what a learner following the
+# cards has when training at that step (the palette adds Conv2D(8, 3×3) and Dense(32);
+# on digits the stride-and-padding step asks for padding 'same'). The benchmark
+# benchmarks/bench_lesson_targets.py trains them; a unit test checks one press of Train
+# reaches each target with the default settings.
+TARGET_MODELS: dict[int, tuple[str, ...]] = {
+    2: (
+        "flatten,dense:10:softmax",  # the first model, trained before adding a layer
+        "flatten,dense:32,dense:10:softmax",  # with the hidden Dense the task asks for
+    ),
+    5: (
+        "conv2d:8:3:padding=same,flatten,dense:10:softmax",
+        "conv2d:8:3,flatten,dense:10:softmax",
+        "conv2d:8:3,flatten,dense:32,dense:10:softmax",
+    ),
+    6: (
+        "conv2d:8:3:padding=same,maxpool:2,flatten,dense:10:softmax",
+        "conv2d:8:3,maxpool:2,flatten,dense:10:softmax",
+    ),
+    8: (
+        "conv2d:8:3:padding=same,maxpool:2,flatten,dense:10:softmax",
+        "conv2d:8:3,maxpool:2,flatten,dense:10:softmax",
+        "conv2d:8:3,maxpool:2,flatten,dense:32,dense:10:softmax",
+        "conv2d:8:3:padding=same,avgpool:2,flatten,dense:10:softmax",
+    ),
+}
 
 
 @dataclass(frozen=True)

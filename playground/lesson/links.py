@@ -86,7 +86,7 @@ def decide_start(query: str | Mapping[str, str], progress: Progress) -> Start:
     step, locked = progress.step, None
     if "step" in params:
         raw = params["step"].strip()
-        if raw.isdigit() and 1 <= int(raw) <= TOTAL:
+        if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= TOTAL:
             wanted = int(raw)
             if unlock_all or wanted <= progress.reached:
                 step = wanted

@@ -179,13 +179,16 @@ def _is_int(value: Any, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
+_STEP_KEYS = {str(n) for n in range(1, TOTAL + 1)}
+
+
 def _steps_map(value: Any, check) -> dict[int, Any] | None:
     """``{"3": x}`` → ``{3: x}`` if every key is a step number and ``check(step, x)``."""
     if not isinstance(value, dict):
         return None
     out = {}
     for key, item in value.items():
-        if not (isinstance(key, str) and key.isdigit() and 1 <= int(key) <= TOTAL):
+        if key not in _STEP_KEYS:
             return None
         if not check(int(key), item):
             return None
