@@ -6,7 +6,7 @@ drives it like this (docs/LESSON.md has the details)::
     loaded = loads(local_storage.get(storage_key(location.pathname)))
     lesson = Lesson(loaded.progress)               # show loaded.messages
     start = decide_start(location.search, lesson.progress)
-    lesson.start(start)                            # then load start.model
+    start.apply_to(lesson)                         # then load start.model
     lesson.observe(Snapshot.from_state(state))     # after every edit, too
     lesson.training_finished(Run(...))             # after every training run
     lesson.answer(i); lesson.pick_pixel(grid, r, c); lesson.guess(n); lesson.pick_map(i, k)
@@ -23,10 +23,10 @@ from playground.lesson.content import (
     TOTAL,
     VIEWS,
 )
+from playground.lesson.inputs import Row, RowLike, Run, Snapshot
 from playground.lesson.links import Start, decide_start
 from playground.lesson.machine import Card, Feedback, Lesson, Progress
 from playground.lesson.storage import SUSPEND_DATA_LIMIT, Loaded, dumps, loads, storage_key
-from playground.lesson.tasks import Row, RowLike, Run, Snapshot
 
 __all__ = [
     "FAQ",

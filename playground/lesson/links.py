@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from playground.lesson.content import TOTAL
-from playground.lesson.machine import MODES, Progress
+from playground.lesson.machine import MODES, Lesson, Progress
 
 __all__ = ["Start", "decide_start"]
 
@@ -43,6 +43,14 @@ class Start:
     unlock_all: bool = False
     model: str = "lesson"
     messages: tuple[str, ...] = ()
+
+    def apply_to(self, lesson: Lesson) -> None:
+        """Open ``lesson`` as decided (``unlock_all`` is not saved with the progress)."""
+        lesson.mode = self.mode
+        lesson.unlock_all = self.unlock_all
+        if lesson.is_open(self.step):
+            lesson.progress.step = self.step
+        lesson.revision += 1
 
 
 def _show(text: str, limit: int = 30) -> str:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from playground.spec import Block
 
 if TYPE_CHECKING:
-    from playground.lesson.tasks import Snapshot
+    from playground.lesson.inputs import Snapshot
 
 __all__ = [
     "EDGE_THRESHOLD",

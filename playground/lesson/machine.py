@@ -10,7 +10,8 @@ score — is derived from it, so a saved record cannot contradict itself.
   start), ``training_finished(run)`` after every run;
 * ``answer(i)``, ``pick_pixel(grid, r, c)``, ``guess(n)``, ``pick_map(i, kernel)``
   for what the learner does on a card;
-* ``go(n)``, ``start_over()``, ``set_mode("learn" | "free")``, ``start(decision)``.
+* ``go(n)``, ``start_over()``, ``set_mode("learn" | "free")``; the page link's
+  decision (:mod:`playground.lesson.links`) is applied with ``start.apply_to(lesson)``.
 
 A step is *complete* when every milestone of its task is met and its check
 question has been answered right; completing the current step moves on. A
@@ -22,7 +23,7 @@ step's task, once done, unlocks its block kinds. Only the step on screen
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from playground.lesson import live, narration
 from playground.lesson.content import (
@@ -33,11 +34,9 @@ from playground.lesson.content import (
     TOTAL,
     Step,
 )
-from playground.lesson.tasks import PREDICATES, Evidence, PixelPick, Run, Snapshot, run_problem
+from playground.lesson.inputs import Evidence, PixelPick, Run, Snapshot
+from playground.lesson.tasks import PREDICATES, run_problem
 from playground.spec import KINDS
-
-if TYPE_CHECKING:
-    from playground.lesson.links import Start
 
 __all__ = ["MAX_LOG", "MODES", "Card", "Feedback", "Lesson", "Progress"]
 
@@ -397,14 +396,6 @@ class Lesson:
         if mode != self.mode:
             self.mode = mode
             self._write(narration.mode(mode, self.progress.step))
-
-    def start(self, decision: Start) -> None:
-        """Apply the page link's decision (:func:`playground.lesson.links.decide_start`)."""
-        self.mode = decision.mode
-        self.unlock_all = decision.unlock_all
-        if self.is_open(decision.step):
-            self.progress.step = decision.step
-        self.revision += 1
 
     # ------------------------------------------------------------------ rules
     def _evaluate(self, ev: Evidence) -> None:

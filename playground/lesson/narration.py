@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from playground.lesson import live
 from playground.lesson.content import LESSON_DATASET, TOTAL, Step
-from playground.lesson.tasks import PixelPick, Run, Snapshot
+from playground.lesson.inputs import PixelPick, Run, Snapshot
 from playground.spec import KINDS
 
 __all__ = ["LOG_PREFIX", "MAX_LINE", "loss_pair", "model_changes"]

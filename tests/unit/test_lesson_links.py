@@ -52,7 +52,7 @@ def test_a_step_link_to_a_step_not_reached_shows_it_locked():
     start = decide_start("?mode=learn&step=6", DONE_3)
     assert start == Start("learn", 4, locked_step=6)
     lesson = Lesson(DONE_3)
-    lesson.start(start)
+    start.apply_to(lesson)
     assert lesson.step == 4
     card = lesson.card(start.locked_step)
     assert not card.open and card.how_to_reach.startswith("Step 6 opens once every step")
@@ -62,7 +62,7 @@ def test_unlock_all_opens_any_step_and_every_block_for_this_visit_only():
     start = decide_start("?mode=learn&step=7&unlock=all", Progress())
     assert start == Start("learn", 7, unlock_all=True)
     lesson = Lesson(Progress())
-    lesson.start(start)
+    start.apply_to(lesson)
     assert lesson.step == 7 and lesson.card().open
     assert len(lesson.unlocked_kinds) == 6 and lesson.reached == 1
     assert decide_start("?unlock=ALL", Progress()).unlock_all

@@ -12,8 +12,9 @@ from test_lesson_content import assert_own_plain_words
 
 from playground.lesson import Lesson, Progress, Row, Run, Snapshot, dumps, live, loads
 from playground.lesson.content import START_MODEL, STEPS
+from playground.lesson.inputs import Evidence, PixelPick
 from playground.lesson.narration import loss_pair
-from playground.lesson.tasks import PREDICATES, Evidence, PixelPick
+from playground.lesson.tasks import PREDICATES
 from playground.spec import KINDS, parse_layers
 from playground.state import PlaygroundState
 from playground.training import TrainingController
