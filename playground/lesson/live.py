@@ -29,6 +29,7 @@ __all__ = [
     "EDGE_THRESHOLD",
     "PHOTO",
     "PoolShift",
+    "as_grid",
     "brightest",
     "call_text",
     "card_facts",
@@ -208,7 +209,7 @@ def flatten_index(snapshot: Snapshot) -> int | None:
 # --------------------------------------------------------------------------- pictures
 
 
-def _grid(values: Any) -> list[list[float]]:
+def as_grid(values: Any) -> list[list[float]]:
     """A 2-D list of floats from a nested list or array of shape (H, W) or (H, W, 1)."""
     rows = values.tolist() if hasattr(values, "tolist") else values
     out = []
@@ -226,7 +227,7 @@ def _flat(values: Any) -> list[float]:
 
 def brightest(grid: Any) -> tuple[float, list[tuple[int, int]]]:
     """The highest value of an image and every (row, column) holding it (0-based)."""
-    g = _grid(grid)
+    g = as_grid(grid)
     top = max(max(row) for row in g)
     return top, [(r, c) for r, row in enumerate(g) for c, v in enumerate(row) if v == top]
 
@@ -265,7 +266,7 @@ def pool_shift(grid: Any, pool: int = 2) -> PoolShift:
 
     import pycnn
 
-    image = _grid(grid)
+    image = as_grid(grid)
     shifted = [[0.0] + row[:-1] for row in image]  # the new left column is empty (0)
     layer = pycnn.MaxPooling2D(pool)
     pooled, pooled_shifted = (

@@ -325,7 +325,7 @@ class Lesson:
 
     def pick_pixel(self, grid: Any, row: int, col: int) -> str:
         """The learner picked pixel (``row``, ``col``), 0-based, of the sample image ``grid``."""
-        g = live._grid(grid)
+        g = live.as_grid(grid)
         top, _ = live.brightest(g)
         pick = PixelPick(row, col, g[row][col], top)
         text = narration.pixel(pick)
@@ -391,10 +391,15 @@ class Lesson:
         self._write(narration.started_over())
 
     def set_mode(self, mode: str) -> None:
+        """Switch between the lesson and free play. Back in the lesson, the page loads
+        ``lesson.model`` again and then calls ``observe``."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}. Received: {mode!r}.")
         if mode != self.mode:
             self.mode = mode
+            if mode == "learn":
+                # the page now loads the lesson model: not an edit to narrate
+                self._snapshot = None
             self._write(narration.mode(mode, self.progress.step))
 
     # ------------------------------------------------------------------ rules

@@ -438,7 +438,9 @@ def test_free_play_unlocks_everything_and_leaves_the_lesson_model_alone():
         == "Free play: every block is unlocked. Your lesson model waits for you here."
     )
     lesson.set_mode("learn")
+    lesson.observe(snap("flatten,dense:32,dense:10:softmax"))  # the page reloads the model
     assert lesson.log[-1] == "Back to the lesson at step 1 / 8."
+    assert lesson.model == model
     with pytest.raises(ValueError, match="mode must be one of learn, free"):
         lesson.set_mode("quiz")
 
