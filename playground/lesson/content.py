@@ -606,9 +606,9 @@ GLOSSARY: tuple[Term, ...] = (
     ),
     Term(
         "padding",
-        "What a layer does at the border. 'valid' adds nothing, so a k×k window makes each "
-        "side k − 1 shorter; 'same' adds zeros around the input so that, with stride 1, the "
-        "output keeps the input's height and width.",
+        "What a layer does at the border. 'valid' adds nothing, so with stride 1 a k×k window "
+        "makes each side k − 1 shorter. 'same' adds zeros around the input so that, with "
+        "stride 1, the output keeps the input's height and width.",
     ),
     Term(
         "parameter",

@@ -385,9 +385,11 @@ class Lesson:
         return True
 
     def start_over(self) -> None:
-        """Forget all progress and the lesson model (the page asks first)."""
+        """Forget all progress and the lesson model (the page asks first, then loads
+        ``lesson.model`` and calls ``observe``)."""
         self.progress = Progress()
         self.mode = "learn"
+        self._snapshot = None  # the page's reload of the first model is not an edit
         self._write(narration.started_over())
 
     def set_mode(self, mode: str) -> None:
