@@ -14,8 +14,6 @@ drives it like this (docs/LESSON.md has the details)::
 """
 
 from playground.lesson.content import (
-    FAQ,
-    GLOSSARY,
     LESSON_DATASET,
     START_KINDS,
     START_MODEL,
@@ -23,6 +21,7 @@ from playground.lesson.content import (
     TOTAL,
     VIEWS,
 )
+from playground.lesson.glossary import FAQ, GLOSSARY
 from playground.lesson.inputs import Row, RowLike, Run, Snapshot
 from playground.lesson.links import Start, decide_start
 from playground.lesson.machine import Card, Feedback, Lesson, Progress

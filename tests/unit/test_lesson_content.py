@@ -12,8 +12,6 @@ import pytest
 
 from playground.lesson import live
 from playground.lesson.content import (
-    FAQ,
-    GLOSSARY,
     LESSON_DATASET,
     START_KINDS,
     START_MODEL,
@@ -21,6 +19,7 @@ from playground.lesson.content import (
     TOTAL,
     VIEWS,
 )
+from playground.lesson.glossary import FAQ, GLOSSARY
 from playground.lesson.tasks import PREDICATES
 from playground.spec import KINDS, parse_layers
 from pycnn.datasets import available, info
