@@ -116,10 +116,12 @@ def model_to_config(model) -> dict[str, Any]:
     }
 
 
-def model_from_config(config: dict[str, Any], cls=None):
-    """A new (freshly initialised) model from :func:`model_to_config` output."""
-    if cls is None:
-        from .model import Sequential as cls
+def model_from_config(config: dict[str, Any], cls):
+    """A new (freshly initialised) ``cls`` model from :func:`model_to_config` output.
+
+    ``cls`` is the model class (:class:`pycnn.Sequential`), passed in by
+    ``Sequential.from_config`` because the model depends on this module.
+    """
     if isinstance(config, dict) and config.get("class_name") == "Sequential":
         config = config.get("config", {})
     if not isinstance(config, dict) or not isinstance(config.get("layers", []), list):

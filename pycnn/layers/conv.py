@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import initializers, ops, shapes
+from .. import arguments, initializers, ops, shapes
 from .activated import ActivatedLayer
 
 __all__ = ["Conv2D"]
@@ -47,12 +47,12 @@ class Conv2D(ActivatedLayer):
         name: str | None = None,
     ) -> None:
         super().__init__(activation=activation, name=name)
-        self.filters = shapes.normalize_positive_int(
+        self.filters = arguments.normalize_positive_int(
             filters, "filters", self.kind, "Use a whole number of filters such as 8, 16 or 32"
         )
-        self.kernel_size = shapes.normalize_pair(kernel_size, "kernel_size", self.kind)
-        self.strides = shapes.normalize_pair(strides, "strides", self.kind)
-        self.padding = shapes.normalize_padding(padding, self.kind)
+        self.kernel_size = arguments.normalize_pair(kernel_size, "kernel_size", self.kind)
+        self.strides = arguments.normalize_pair(strides, "strides", self.kind)
+        self.padding = arguments.normalize_padding(padding, self.kind)
         self._cache = None
 
     def get_config(self):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import initializers, shapes
+from .. import arguments, initializers, shapes
 from .activated import ActivatedLayer
 
 __all__ = ["Dense"]
@@ -24,7 +24,7 @@ class Dense(ActivatedLayer):
 
     def __init__(self, units: int, activation: str | None = None, name: str | None = None) -> None:
         super().__init__(activation=activation, name=name)
-        self.units = shapes.normalize_positive_int(
+        self.units = arguments.normalize_positive_int(
             units, "units", self.kind, "Use a whole number of units, e.g. 10 for 10 classes"
         )
         self._x = None
