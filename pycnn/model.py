@@ -29,10 +29,11 @@ from .layers.fused import ConvMaxPool
 
 __all__ = ["Sequential", "SummaryRow"]
 
-# Validation during fit runs in batches of this size (as evaluate does by default,
-# so val_loss equals model.evaluate(x_val, y_val)), with a progress event before
-# each: a consumer can stop between them instead of waiting for the whole pass.
-VALIDATION_BATCH_SIZE = 256
+#: Memory that predict, evaluate and fit's validation pass may use for one batch
+#: when no batch size is given (see :meth:`Sequential.inference_batch_size`).
+INFERENCE_MEMORY_BUDGET = 128 * 1024**2
+#: The largest batch they run (small models fit hundreds in the budget).
+MAX_INFERENCE_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,31 @@ class Sequential:
         self._require_built("activation_memory()")
         return shapes.activation_memory(self.input_shape, self._output_shapes, batch_size)
 
+    def inference_memory(self, batch_size: int) -> int:
+        """Bytes of float32 arrays alive at once while one batch runs without training.
+
+        Inference keeps nothing for a backward pass, so this is the largest
+        layer's need (its input, output and kernel scratch, see
+        :meth:`Layer.inference_floats`), not the sum over layers that
+        :meth:`activation_memory` counts for training.
+        """
+        batch_size = normalize_positive_int(batch_size, "batch_size", "Model")
+        self._require_built("inference_memory()")
+        in_shapes = [self.input_shape, *self._output_shapes[:-1]]
+        floats = max(layer.inference_floats(s) for layer, s in zip(self.layers, in_shapes))
+        return shapes.FLOAT_BYTES * batch_size * floats
+
+    def inference_batch_size(self, budget_bytes: int = INFERENCE_MEMORY_BUDGET) -> int:
+        """The batch size ``predict``/``evaluate``/validation use when none is given.
+
+        The most examples whose :meth:`inference_memory` fits ``budget_bytes``,
+        at most :data:`MAX_INFERENCE_BATCH` and at least 1 (a model that needs
+        more than the budget for one example runs one at a time).
+        """
+        budget_bytes = normalize_positive_int(budget_bytes, "budget_bytes", "Model")
+        fits = budget_bytes // self.inference_memory(1)
+        return int(min(MAX_INFERENCE_BATCH, max(1, fits)))
+
     # ------------------------------------------------------------------ compile
 
     def compile(self, optimizer="adam", loss="sparse_categorical_crossentropy", metrics=None):
@@ -303,12 +329,6 @@ class Sequential:
 
     # ------------------------------------------------------------------ forward / backward
 
-    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
-        """Every layer one by one (each keeps what its own ``backward`` needs)."""
-        for layer in self.layers:
-            x = layer.forward(x, training=training)
-        return x
-
     def _steps(self) -> list:
         """The layers as training and prediction run them.
 
@@ -337,21 +357,25 @@ class Sequential:
             x = step.forward(x, training=training)
         return x
 
-    def _scores(self) -> np.ndarray:
-        """Logits of the last forward (softmax layers keep them; linear output is logits)."""
-        last = self.layers[-1]
-        return last.logits if last.activation == "softmax" else last._y
+    @staticmethod
+    def _scores(steps: list, x: np.ndarray, training: bool) -> tuple[np.ndarray, np.ndarray]:
+        """``(logits, output)`` of a compiled model: its class scores before and after softmax.
+
+        The last step is the output layer (compile checks it is a softmax or
+        linear :class:`ActivatedLayer`; it is never fused).
+        """
+        return steps[-1].forward_logits(Sequential._run(steps[:-1], x, training), training)
 
     def train_on_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """One optimizer step on prepared arrays; returns (loss, accuracy) of the batch."""
         steps = self._steps()
-        out = self._run(steps, x, training=True)
-        loss, grad = losses.softmax_cross_entropy(self._scores(), y)
+        logits, out = self._scores(steps, x, training=True)
+        loss, grad = losses.softmax_cross_entropy(logits, y)
         accuracy = float(np.mean(out.argmax(axis=-1) == y))
         # steps before the first one with parameters need no gradient at all
         first = next((i for i, step in enumerate(steps) if step.trainable_keys), None)
         if first is not None:
-            last = len(steps) - 1  # the output layer, never fused (it ends in softmax/linear)
+            last = len(steps) - 1  # the output layer
             grad = steps[last].backward_pre_activation(grad, need_input_grad=last > first)
             for i in range(last - 1, first - 1, -1):
                 grad = steps[i].backward(grad, need_input_grad=i > first)
@@ -373,12 +397,16 @@ class Sequential:
         validation_split: float = 0.0,
         validation_data: tuple | None = None,
         shuffle: bool = True,
+        validation_batch_size: int | None = None,
     ) -> Iterator[TrainEvent]:
         """Train, yielding a :class:`TrainEvent` after each batch and each epoch.
 
         With validation data, each epoch's validation pass also yields a
         ``"validation"`` progress event before each of its batches (see
-        :class:`TrainEvent`), so stopping never waits for a whole pass.
+        :class:`TrainEvent`), so stopping never waits for a whole pass. It
+        runs in batches of ``validation_batch_size`` examples, by default
+        :meth:`inference_batch_size`, so ``val_loss`` equals
+        ``evaluate(x_val, y_val)``.
 
         Arguments are checked immediately (not on the first ``next``). Like
         Keras, ``validation_split`` holds out the *last* fraction of ``x``
@@ -412,7 +440,9 @@ class Sequential:
             epochs=epochs,
             batch_size=batch_size,
             validation=validation,
-            validation_batch_size=VALIDATION_BATCH_SIZE,
+            validation_batch_size=self._inference_batch(
+                validation_batch_size, "validation_batch_size"
+            ),
             shuffle=bool(shuffle),
             rng=self._train_rng,
         )
@@ -427,6 +457,7 @@ class Sequential:
         validation_data=None,
         shuffle: bool = True,
         verbose: int = 0,
+        validation_batch_size: int | None = None,
     ) -> dict[str, list[float]]:
         """Train to the end; returns ``{"loss": [...], "accuracy": [...], "val_loss": ...}``.
 
@@ -434,15 +465,33 @@ class Sequential:
         ``val_*`` keys with validation data. ``verbose`` is accepted for
         Keras compatibility and ignored (the library never prints).
         """
-        events = self.fit_iter(x, y, epochs, batch_size, validation_split, validation_data, shuffle)
+        events = self.fit_iter(
+            x,
+            y,
+            epochs,
+            batch_size,
+            validation_split,
+            validation_data,
+            shuffle,
+            validation_batch_size,
+        )
         return training.history(events, with_accuracy=bool(self.metrics))
 
     # ------------------------------------------------------------------ inference
 
-    def predict(self, x, batch_size: int = 256) -> np.ndarray:
-        """Outputs of the last layer (class probabilities for softmax), float32."""
-        batch_size = normalize_positive_int(batch_size, "batch_size", "Model")
+    def _inference_batch(self, batch_size: int | None, arg: str = "batch_size") -> int:
+        if batch_size is None:
+            return self.inference_batch_size()
+        return normalize_positive_int(batch_size, arg, "Model")
+
+    def predict(self, x, batch_size: int | None = None) -> np.ndarray:
+        """Outputs of the last layer (class probabilities for softmax), float32.
+
+        Runs in batches of ``batch_size`` examples, by default
+        :meth:`inference_batch_size`.
+        """
         x = self._prepare_x(x)
+        batch_size = self._inference_batch(batch_size)
         steps = self._steps()
         parts = [
             self._run(steps, x[i : i + batch_size], training=False)
@@ -450,12 +499,16 @@ class Sequential:
         ]
         return np.concatenate(parts, axis=0)
 
-    def evaluate(self, x, y, batch_size: int = 256) -> tuple[float, float]:
-        """``(loss, accuracy)`` over the whole set (batch-size weighted means)."""
-        batch_size = normalize_positive_int(batch_size, "batch_size", "Model")
+    def evaluate(self, x, y, batch_size: int | None = None) -> tuple[float, float]:
+        """``(loss, accuracy)`` over the whole set (batch-size weighted means).
+
+        Runs in batches of ``batch_size`` examples, by default
+        :meth:`inference_batch_size`.
+        """
         x = self._prepare_x(x)
         self._check_output_layer()
         y = self._prepare_y(y, x.shape[0])
+        batch_size = self._inference_batch(batch_size)
         *_, (n, loss_sum, correct) = self._evaluate_iter(x, y, batch_size)
         return loss_sum / n, correct / n
 
@@ -472,9 +525,9 @@ class Sequential:
         loss_sum = correct = 0.0
         for i in range(0, x.shape[0], batch_size):
             yield i, loss_sum, correct
-            out = self._run(steps, x[i : i + batch_size], training=False)
+            logits, out = self._scores(steps, x[i : i + batch_size], training=False)
             batch_y = y[i : i + batch_size]
-            loss, _ = losses.softmax_cross_entropy(self._scores(), batch_y, need_grad=False)
+            loss, _ = losses.softmax_cross_entropy(logits, batch_y, need_grad=False)
             loss_sum += loss * batch_y.shape[0]
             correct += float(np.sum(out.argmax(axis=-1) == batch_y))
         yield x.shape[0], loss_sum, correct

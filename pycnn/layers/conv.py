@@ -79,6 +79,11 @@ class Conv2D(ActivatedLayer):
     def macs(self, input_shape):
         return shapes.conv2d_macs(input_shape, self.output_shape(input_shape), self.kernel_size)
 
+    def inference_floats(self, input_shape):
+        out = self.output_shape(input_shape)
+        scratch = shapes.conv2d_scratch(input_shape, out, self.kernel_size)
+        return shapes.inference_floats(input_shape, out, scratch)
+
     # data -----------------------------------------------------------------
 
     def build(self, input_shape, rng=None):
@@ -92,10 +97,11 @@ class Conv2D(ActivatedLayer):
         }
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
-    def _linear_forward(self, x):
-        z, self._cache = ops.conv2d_forward(
+    def _linear_forward(self, x, training):
+        z, cache = ops.conv2d_forward(
             x, self.params["kernel"], self.params["bias"], self.strides, self.padding
         )
+        self._cache = cache if training else None  # the im2col matrix: often the largest array
         return z  # (N, H_out, W_out, C_out)
 
     def backward_pre_activation(self, grad_z, need_input_grad=True):

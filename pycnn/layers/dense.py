@@ -59,8 +59,8 @@ class Dense(ActivatedLayer):
         }
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
-    def _linear_forward(self, x):
-        self._x = x  # (N, in)
+    def _linear_forward(self, x, training):
+        self._x = x if training else None  # (N, in)
         return x @ self.params["kernel"] + self.params["bias"]  # (N, units)
 
     def backward_pre_activation(self, grad_z, need_input_grad=True):

@@ -52,8 +52,14 @@ class _Pooling2D(Layer):
                 window_arg="pool_size",
             )
 
+    def inference_floats(self, input_shape):
+        out = self.output_shape(input_shape)
+        scratch = shapes.pool2d_scratch(input_shape, out, self.pool_size)
+        return shapes.inference_floats(input_shape, out, scratch)
+
     def forward(self, x, training=False):
-        out, self._cache = self._forward(x, self.pool_size, self.strides, self.padding)
+        out, cache = self._forward(x, self.pool_size, self.strides, self.padding)
+        self._cache = cache if training else None
         return out
 
     def backward(self, grad_out, need_input_grad=True):
