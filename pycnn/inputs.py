@@ -72,7 +72,8 @@ def images(x: np.ndarray, input_shape: tuple[int, ...], arg: str = "x") -> np.nd
             f"{arg}.shape={x.shape}",
             layer_kind="Input",
         )
-    x = x.astype(np.float32, copy=False)
+    with np.errstate(over="ignore"):  # beyond float32 becomes inf, refused just below
+        x = x.astype(np.float32, copy=False)
     # min and max propagate NaN and show infinities, without a temporary the size of x
     if not (np.isfinite(x.min()) and np.isfinite(x.max())):
         bad = np.flatnonzero(~np.isfinite(x.reshape(x.shape[0], -1)).all(axis=1))
