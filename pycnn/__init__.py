@@ -7,11 +7,11 @@ Shapes and parameter counts are known before any data
 (a ``ValueError``), and training is a generator of progress events.
 """
 
-from .check import LayerCheck, check_layers
+from .check import LayerCheck, SummaryRow, check_layers
 from .errors import ModelError
 from .events import TrainEvent
 from .layers import AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Layer, MaxPooling2D
-from .model import Sequential, SummaryRow
+from .model import Sequential
 from .optimizers import SGD, Adam, Optimizer
 
 __all__ = [

@@ -17,16 +17,20 @@ from .errors import ModelError
 from .layers.base import Layer, assign_default_names
 from .serialization import layer_from_config
 
-__all__ = ["LayerCheck", "check_layers"]
+__all__ = ["LayerCheck", "SummaryRow", "check_layers"]
 
 
 @dataclass(frozen=True)
 class LayerCheck:
-    """One row of :func:`check_layers`.
+    """One row of :func:`check_layers` and of :meth:`pycnn.Sequential.summary`.
 
-    ``ok`` rows have ``output_shape``, ``params`` and ``macs``; rows with an
-    ``error`` (a :class:`ModelError` whose ``layer_index`` is this row's
-    index) have ``output_shape=None`` and zero params/macs.
+    The columns of Keras's summary (Layer (type) / Output Shape / Param #)
+    and more: ``output_shape`` has no batch dimension; ``macs`` counts the
+    multiply-adds of one example's forward pass in Conv2D and Dense layers
+    (pooling, Flatten and Dropout report 0). ``ok`` rows have
+    ``output_shape``, ``params`` and ``macs``; rows with an ``error`` (a
+    :class:`ModelError` whose ``layer_index`` is this row's index) have
+    ``output_shape=None`` and zero params/macs.
     """
 
     index: int
@@ -109,3 +113,7 @@ def _kind_of(item: Any) -> str:
     if isinstance(item, dict) and isinstance(item.get("class_name"), str):
         return item["class_name"]
     return "Layer"
+
+
+#: The rows :meth:`pycnn.Sequential.summary` returns (always ``ok``).
+SummaryRow = LayerCheck

@@ -14,43 +14,26 @@ and calls give the same numbers.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from . import inputs, losses, optimizers, serialization, shapes, training
 from .arguments import normalize_input_shape, normalize_positive_int, normalize_seed
+from .check import LayerCheck, check_layers
 from .errors import ModelError
 from .events import TrainEvent
 from .layers import ActivatedLayer, Dropout, Layer
 from .layers.base import assign_default_names
-from .layers.fused import ConvMaxPool
+from .layers.fused import plan_steps
 
-__all__ = ["Sequential", "SummaryRow"]
+__all__ = ["Sequential"]
 
 #: Memory that predict, evaluate and fit's validation pass may use for one batch
 #: when no batch size is given (see :meth:`Sequential.inference_batch_size`).
 INFERENCE_MEMORY_BUDGET = 128 * 1024**2
 #: The largest batch they run (small models fit hundreds in the budget).
 MAX_INFERENCE_BATCH = 256
-
-
-@dataclass(frozen=True)
-class SummaryRow:
-    """One row of :meth:`Sequential.summary` (Keras: Layer (type) / Output Shape / Param #).
-
-    ``output_shape`` has no batch dimension. ``macs`` counts the
-    multiply-adds of one example's forward pass in Conv2D and Dense layers
-    (pooling, Flatten and Dropout report 0).
-    """
-
-    index: int
-    name: str
-    kind: str
-    output_shape: tuple[int, ...]
-    params: int
-    macs: int
 
 
 class Sequential:
@@ -179,24 +162,10 @@ class Sequential:
 
     # ------------------------------------------------------------------ resources
 
-    def summary(self) -> list[SummaryRow]:
-        """Rows like Keras's ``model.summary()`` (the library never prints)."""
+    def summary(self) -> list[LayerCheck]:
+        """Rows like Keras's ``model.summary()``: :func:`check_layers` of this built model."""
         self._require_built("summary()")
-        rows = []
-        in_shape = self.input_shape
-        for i, (layer, out) in enumerate(zip(self.layers, self._output_shapes)):
-            rows.append(
-                SummaryRow(
-                    i,
-                    layer.name,
-                    layer.kind,
-                    out,
-                    layer.param_count(in_shape),
-                    layer.macs(in_shape),
-                )
-            )
-            in_shape = out
-        return rows
+        return check_layers(self.layers, self.input_shape)
 
     def summary_text(self) -> str:
         """The summary as a plain-text table (for notebooks and logs)."""
@@ -327,66 +296,15 @@ class Sequential:
         inputs.check_label_range(y, self._output_shapes[-1][-1], index, self.layers[index])
         return y
 
-    # ------------------------------------------------------------------ forward / backward
+    # ------------------------------------------------------------------ training
 
     def _steps(self) -> list:
-        """The layers as training and prediction run them.
-
-        A Conv2D with ReLU (or no activation) directly followed by a
-        MaxPooling2D whose windows tile its output becomes one
-        :class:`~pycnn.layers.fused.ConvMaxPool` step: the same numbers, less
-        work. Every other layer is its own step.
-        """
-        steps: list = []
-        i = 0
-        while i < len(self.layers):
-            layer = self.layers[i]
-            after = self.layers[i + 1] if i + 1 < len(self.layers) else None
-            built = i < len(self._output_shapes)
-            if built and ConvMaxPool.can_fuse(layer, after, self._output_shapes[i]):
-                steps.append(ConvMaxPool(layer, after))
-                i += 2
-            else:
-                steps.append(layer)
-                i += 1
-        return steps
-
-    @staticmethod
-    def _run(steps: list, x: np.ndarray, training: bool) -> np.ndarray:
-        for step in steps:
-            x = step.forward(x, training=training)
-        return x
-
-    @staticmethod
-    def _scores(steps: list, x: np.ndarray, training: bool) -> tuple[np.ndarray, np.ndarray]:
-        """``(logits, output)`` of a compiled model: its class scores before and after softmax.
-
-        The last step is the output layer (compile checks it is a softmax or
-        linear :class:`ActivatedLayer`; it is never fused).
-        """
-        return steps[-1].forward_logits(Sequential._run(steps[:-1], x, training), training)
+        """The layers as training and prediction run them (see :func:`plan_steps`)."""
+        return plan_steps(self.layers, self._output_shapes)
 
     def train_on_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """One optimizer step on prepared arrays; returns (loss, accuracy) of the batch."""
-        steps = self._steps()
-        logits, out = self._scores(steps, x, training=True)
-        loss, grad = losses.softmax_cross_entropy(logits, y)
-        accuracy = float(np.mean(out.argmax(axis=-1) == y))
-        # steps before the first one with parameters need no gradient at all
-        first = next((i for i, step in enumerate(steps) if step.trainable_keys), None)
-        if first is not None:
-            last = len(steps) - 1  # the output layer
-            grad = steps[last].backward_pre_activation(grad, need_input_grad=last > first)
-            for i in range(last - 1, first - 1, -1):
-                grad = steps[i].backward(grad, need_input_grad=i > first)
-            self.optimizer.apply_gradients(
-                (layer.grads[k], layer.params[k])
-                for layer in self.layers
-                for k in layer.trainable_keys
-            )
-        return loss, accuracy
-
-    # ------------------------------------------------------------------ training
+        return training.train_step(self._steps(), self.layers, self.optimizer, x, y)
 
     def fit_iter(
         self,
@@ -434,7 +352,8 @@ class Sequential:
         elif validation_split:
             x, y, validation = inputs.split_validation(x, y, validation_split)
         return training.fit_events(
-            self,
+            self.train_on_batch,
+            self._steps(),
             x,
             y,
             epochs=epochs,
@@ -492,12 +411,7 @@ class Sequential:
         """
         x = self._prepare_x(x)
         batch_size = self._inference_batch(batch_size)
-        steps = self._steps()
-        parts = [
-            self._run(steps, x[i : i + batch_size], training=False)
-            for i in range(0, x.shape[0], batch_size)
-        ]
-        return np.concatenate(parts, axis=0)
+        return training.predict_batches(self._steps(), x, batch_size)
 
     def evaluate(self, x, y, batch_size: int | None = None) -> tuple[float, float]:
         """``(loss, accuracy)`` over the whole set (batch-size weighted means).
@@ -509,28 +423,8 @@ class Sequential:
         self._check_output_layer()
         y = self._prepare_y(y, x.shape[0])
         batch_size = self._inference_batch(batch_size)
-        *_, (n, loss_sum, correct) = self._evaluate_iter(x, y, batch_size)
+        *_, (n, loss_sum, correct) = training.evaluate_batches(self._steps(), x, y, batch_size)
         return loss_sum / n, correct / n
-
-    def _evaluate_iter(
-        self, x: np.ndarray, y: np.ndarray, batch_size: int
-    ) -> Iterator[tuple[int, float, float]]:
-        """Evaluate prepared arrays batch by batch, in inference mode.
-
-        Yields ``(images done, loss summed so far, number correct so far)`` before
-        each batch and once more at the end. Shared by :meth:`evaluate` and the
-        validation pass of :meth:`fit_iter`, so both give the same numbers.
-        """
-        steps = self._steps()
-        loss_sum = correct = 0.0
-        for i in range(0, x.shape[0], batch_size):
-            yield i, loss_sum, correct
-            logits, out = self._scores(steps, x[i : i + batch_size], training=False)
-            batch_y = y[i : i + batch_size]
-            loss, _ = losses.softmax_cross_entropy(logits, batch_y, need_grad=False)
-            loss_sum += loss * batch_y.shape[0]
-            correct += float(np.sum(out.argmax(axis=-1) == batch_y))
-        yield x.shape[0], loss_sum, correct
 
     def activations(self, x) -> dict[str, np.ndarray]:
         """Every layer's output for ``x`` (inference mode), keyed by layer name, in order."""

@@ -1,27 +1,107 @@
-"""The training loop behind :meth:`pycnn.Sequential.fit_iter` and ``fit``.
+"""Running a model's layers on batches: training steps, evaluation, prediction, the fit loop.
 
-:func:`fit_events` runs epochs of shuffled mini-batches through
-``model.train_on_batch`` and yields a :class:`~pycnn.events.TrainEvent`
-after every batch, before every validation batch and at the end of every
-epoch; :func:`history` folds those events into Keras's history dict. The
-arrays arrive already checked (:mod:`pycnn.inputs`).
+The functions take the model's *steps* (its layers as they run, some pairs
+fused: :func:`pycnn.layers.fused.plan_steps`) and arrays already checked by
+:mod:`pycnn.inputs`; :class:`pycnn.Sequential` calls them.
+
+* :func:`train_step`: forward, fused softmax cross-entropy, backward, and
+  one optimizer update of every parameter;
+* :func:`evaluate_batches` and :func:`predict_batches`: forward passes in
+  inference mode, one batch at a time;
+* :func:`fit_events`: epochs of shuffled mini-batches, yielding a
+  :class:`~pycnn.events.TrainEvent` after every batch, before every
+  validation batch and at the end of every epoch; :func:`history` folds
+  those events into Keras's history dict.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 
 import numpy as np
 
+from . import losses
 from .events import TrainEvent
 
-__all__ = ["fit_events", "history"]
+__all__ = [
+    "evaluate_batches",
+    "fit_events",
+    "forward",
+    "forward_logits",
+    "history",
+    "predict_batches",
+    "train_step",
+]
+
+
+def forward(steps: list, x: np.ndarray, training: bool) -> np.ndarray:
+    """Run ``x`` through every step; only a training pass keeps what backward reads."""
+    for step in steps:
+        x = step.forward(x, training=training)
+    return x
+
+
+def forward_logits(steps: list, x: np.ndarray, training: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(logits, output)`` of a compiled model: its class scores before and after softmax.
+
+    The last step is the output layer (``compile`` checks it is a softmax or
+    linear Dense or Conv2D; it is never fused).
+    """
+    return steps[-1].forward_logits(forward(steps[:-1], x, training), training)
+
+
+def train_step(steps: list, layers: list, optimizer, x: np.ndarray, y: np.ndarray):
+    """One optimizer step on a batch; returns the batch's ``(loss, accuracy)``."""
+    logits, out = forward_logits(steps, x, training=True)
+    loss, grad = losses.softmax_cross_entropy(logits, y)
+    accuracy = float(np.mean(out.argmax(axis=-1) == y))
+    # steps before the first one with parameters need no gradient at all
+    first = next((i for i, step in enumerate(steps) if step.trainable_keys), None)
+    if first is not None:
+        last = len(steps) - 1  # the output layer
+        grad = steps[last].backward_pre_activation(grad, need_input_grad=last > first)
+        for i in range(last - 1, first - 1, -1):
+            grad = steps[i].backward(grad, need_input_grad=i > first)
+        optimizer.apply_gradients(
+            (layer.grads[k], layer.params[k]) for layer in layers for k in layer.trainable_keys
+        )
+    return loss, accuracy
+
+
+def evaluate_batches(
+    steps: list, x: np.ndarray, y: np.ndarray, batch_size: int
+) -> Iterator[tuple[int, float, float]]:
+    """Evaluate batch by batch, in inference mode.
+
+    Yields ``(images done, loss summed so far, number correct so far)`` before
+    each batch and once more at the end. ``evaluate`` and the validation pass
+    of :func:`fit_events` both use it, so both give the same numbers.
+    """
+    loss_sum = correct = 0.0
+    for i in range(0, x.shape[0], batch_size):
+        yield i, loss_sum, correct
+        logits, out = forward_logits(steps, x[i : i + batch_size], training=False)
+        batch_y = y[i : i + batch_size]
+        loss, _ = losses.softmax_cross_entropy(logits, batch_y, need_grad=False)
+        loss_sum += loss * batch_y.shape[0]
+        correct += float(np.sum(out.argmax(axis=-1) == batch_y))
+    yield x.shape[0], loss_sum, correct
+
+
+def predict_batches(steps: list, x: np.ndarray, batch_size: int) -> np.ndarray:
+    """The last step's outputs for all of ``x``, computed ``batch_size`` examples at a time."""
+    parts = [
+        forward(steps, x[i : i + batch_size], training=False)
+        for i in range(0, x.shape[0], batch_size)
+    ]
+    return np.concatenate(parts, axis=0)
 
 
 def fit_events(
-    model,
+    train_on_batch: Callable[[np.ndarray, np.ndarray], tuple[float, float]],
+    steps: list,
     x: np.ndarray,
     y: np.ndarray,
     *,
@@ -32,24 +112,26 @@ def fit_events(
     shuffle: bool,
     rng: np.random.Generator,
 ) -> Iterator[TrainEvent]:
-    """Train ``model`` on prepared arrays, yielding progress (see :class:`TrainEvent`).
+    """Train on prepared arrays, yielding progress (see :class:`TrainEvent`).
 
-    ``rng`` draws each epoch's order when ``shuffle`` is true; otherwise
-    batches follow the order of ``x``.
+    ``train_on_batch(x, y)`` makes one optimizer step and returns the batch's
+    ``(loss, accuracy)``; ``steps`` run the validation pass. ``rng`` draws
+    each epoch's order when ``shuffle`` is true; otherwise batches follow the
+    order of ``x``.
     """
     n = x.shape[0]
     n_val = 0 if validation is None else validation[0].shape[0]
-    steps = -(-n // batch_size)
-    total = steps * epochs
+    batches = -(-n // batch_size)  # per epoch
+    total = batches * epochs
     start = time.perf_counter()
     global_step = 0
     for epoch in range(1, epochs + 1):
         order = rng.permutation(n) if shuffle else np.arange(n)
         epoch_start = time.perf_counter()
         seen, loss_sum, correct_sum = 0, 0.0, 0.0
-        for step in range(1, steps + 1):
+        for step in range(1, batches + 1):
             idx = order[(step - 1) * batch_size : step * batch_size]
-            batch_loss, batch_accuracy = model.train_on_batch(x[idx], y[idx])
+            batch_loss, batch_accuracy = train_on_batch(x[idx], y[idx])
             global_step += 1
             seen += idx.size
             loss_sum += batch_loss * idx.size
@@ -60,7 +142,7 @@ def fit_events(
                 epoch=epoch,
                 epochs=epochs,
                 step=step,
-                steps=steps,
+                steps=batches,
                 global_step=global_step,
                 total_steps=total,
                 loss=loss_sum / seen,
@@ -88,8 +170,8 @@ def fit_events(
             continue
         # Batch by batch with an event before each: in a browser tab without
         # threads a whole pass can take seconds that Stop could not get through.
-        for val_seen, val_loss_sum, val_correct in model._evaluate_iter(
-            *validation, validation_batch_size
+        for val_seen, val_loss_sum, val_correct in evaluate_batches(
+            steps, *validation, validation_batch_size
         ):
             if val_seen < n_val:
                 yield replace(

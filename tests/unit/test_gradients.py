@@ -7,6 +7,7 @@ from pycnn import AveragePooling2D, Conv2D, Dense, Dropout, Flatten, MaxPooling2
 from pycnn.activations import ACTIVATIONS
 from pycnn.gradcheck import GradientMismatch, check_gradient, check_layer
 from pycnn.losses import softmax_cross_entropy
+from pycnn.training import forward_logits
 
 ACTIVATION_NAMES = sorted(ACTIVATIONS)
 
@@ -111,7 +112,7 @@ def test_whole_model_gradients_through_every_layer_kind():
 
     def loss_and_grad():
         model.layers[5].rng = np.random.default_rng(3)  # same dropout mask every pass
-        logits, _ = model._scores(model.layers, x, training=True)  # layer by layer, unfused
+        logits, _ = forward_logits(model.layers, x, training=True)  # layer by layer, unfused
         return softmax_cross_entropy(logits, y)
 
     def loss():
