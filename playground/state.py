@@ -248,10 +248,10 @@ def layer_config(block: Block) -> dict[str, Any]:
 def analyze(blocks: list[Block], input_shape, num_classes: int) -> Analysis:
     """Summary rows for ``blocks`` on ``input_shape`` — also when the model is invalid.
 
-    Uses ``pycnn.shapes.check_layers``: pure arithmetic, no weights allocated, so
+    Uses ``pycnn.check_layers``: pure arithmetic, no weights allocated, so
     it is fast enough to run on every edit.
     """
-    from pycnn.shapes import check_layers
+    from pycnn import check_layers
 
     input_shape = tuple(int(v) for v in input_shape)
     result = Analysis([], input_shape, num_classes)

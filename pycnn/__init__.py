@@ -3,16 +3,16 @@
     from pycnn import Sequential, Conv2D, MaxPooling2D, Flatten, Dense, Adam
 
 Shapes and parameter counts are known before any data
-(:mod:`pycnn.shapes`), user mistakes raise :class:`pycnn.errors.ModelError`
+(:mod:`pycnn.shapes`, :func:`pycnn.check_layers`), user mistakes raise :class:`pycnn.errors.ModelError`
 (a ``ValueError``), and training is a generator of progress events.
 """
 
+from .check import LayerCheck, SummaryRow, check_layers
 from .errors import ModelError
 from .events import TrainEvent
 from .layers import AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Layer, MaxPooling2D
-from .model import Sequential, SummaryRow
+from .model import Sequential
 from .optimizers import SGD, Adam, Optimizer
-from .shapes import LayerCheck, check_layers
 
 __all__ = [
     "SGD",

@@ -23,8 +23,8 @@ class TrainEvent:
     * ``"epoch"`` once at the end of each epoch, after validation.
 
     So one epoch reads ``batch × steps``, then, with validation data,
-    ``validation × ceil(val_samples / 256)`` (validation runs in batches of
-    ``pycnn.model.VALIDATION_BATCH_SIZE`` = 256 examples), then ``epoch``.
+    ``validation × ceil(val_samples / validation batch size)`` (by default
+    :meth:`pycnn.Sequential.inference_batch_size`, at most 256), then ``epoch``.
     Stopping (no longer iterating) at any point keeps the weights of the
     last batch event; validation never changes them.
 

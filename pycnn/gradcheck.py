@@ -81,7 +81,7 @@ def check_layer(
     layer,
     x: np.ndarray,
     *,
-    training: bool = False,
+    training: bool = True,
     reset: Callable[[], None] | None = None,
     seed: int = 0,
     **tolerances,
@@ -89,8 +89,10 @@ def check_layer(
     """Check ``layer.backward`` for the input and every parameter of a built layer.
 
     The layer's parameters are converted to float64 in place (the layer
-    stays usable for further checks). ``reset`` runs before every forward
-    pass, e.g. to re-seed a Dropout layer so each pass uses the same mask.
+    stays usable for further checks). Forward runs with ``training`` (a
+    layer keeps what backward reads only in training). ``reset`` runs before
+    every forward pass, e.g. to re-seed a Dropout layer so each pass uses
+    the same mask.
     """
     rng = np.random.default_rng(seed)
     for key in layer.params:

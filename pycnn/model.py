@@ -13,44 +13,27 @@ and calls give the same numbers.
 
 from __future__ import annotations
 
-import numbers
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from . import losses, optimizers, serialization, shapes
+from . import inputs, losses, optimizers, serialization, shapes, training
+from .arguments import normalize_input_shape, normalize_positive_int, normalize_seed
+from .check import LayerCheck, check_layers
 from .errors import ModelError
 from .events import TrainEvent
 from .layers import ActivatedLayer, Dropout, Layer
 from .layers.base import assign_default_names
-from .layers.fused import ConvMaxPool
+from .layers.fused import plan_steps
 
-__all__ = ["Sequential", "SummaryRow"]
+__all__ = ["Sequential"]
 
-# Validation during fit runs in batches of this size (as evaluate does by default,
-# so val_loss equals model.evaluate(x_val, y_val)), with a progress event before
-# each: a consumer can stop between them instead of waiting for the whole pass.
-VALIDATION_BATCH_SIZE = 256
-
-
-@dataclass(frozen=True)
-class SummaryRow:
-    """One row of :meth:`Sequential.summary` (Keras: Layer (type) / Output Shape / Param #).
-
-    ``output_shape`` has no batch dimension. ``macs`` counts the
-    multiply-adds of one example's forward pass in Conv2D and Dense layers
-    (pooling, Flatten and Dropout report 0).
-    """
-
-    index: int
-    name: str
-    kind: str
-    output_shape: tuple[int, ...]
-    params: int
-    macs: int
+#: Memory that predict, evaluate and fit's validation pass may use for one batch
+#: when no batch size is given (see :meth:`Sequential.inference_batch_size`).
+INFERENCE_MEMORY_BUDGET = 128 * 1024**2
+#: The largest batch they run (small models fit hundreds in the budget).
+MAX_INFERENCE_BATCH = 256
 
 
 class Sequential:
@@ -75,15 +58,8 @@ class Sequential:
         seed: int | None = 0,
         name: str = "sequential",
     ) -> None:
-        if seed is not None and (not isinstance(seed, numbers.Integral) or seed < 0):
-            raise ModelError(
-                "seed must be a non-negative integer or None",
-                "Use e.g. seed=0",
-                f"seed={seed!r}",
-                layer_kind="Model",
-            )
+        self.seed = normalize_seed(seed, "Model")
         self.name = name
-        self.seed = None if seed is None else int(seed)
         seed_seq = np.random.SeedSequence(self.seed)
         init_seq, train_seq = seed_seq.spawn(2)
         self._init_rng = np.random.default_rng(init_seq)
@@ -96,7 +72,7 @@ class Sequential:
         self.loss: str | None = None
         self.metrics: list[str] = []
         if input_shape is not None:
-            self.input_shape = shapes.normalize_input_shape(input_shape)
+            self.input_shape = normalize_input_shape(input_shape)
         for layer in layers or []:
             self.add(layer)
 
@@ -155,7 +131,7 @@ class Sequential:
         """Fix the input shape and build every layer (done for you when possible)."""
         if self.input_shape is not None:
             return
-        self.input_shape = shapes.normalize_input_shape(input_shape)
+        self.input_shape = normalize_input_shape(input_shape)
         for index in range(len(self.layers)):
             self._build_layer(index)
 
@@ -186,24 +162,10 @@ class Sequential:
 
     # ------------------------------------------------------------------ resources
 
-    def summary(self) -> list[SummaryRow]:
-        """Rows like Keras's ``model.summary()`` (the library never prints)."""
+    def summary(self) -> list[LayerCheck]:
+        """Rows like Keras's ``model.summary()``: :func:`check_layers` of this built model."""
         self._require_built("summary()")
-        rows = []
-        in_shape = self.input_shape
-        for i, (layer, out) in enumerate(zip(self.layers, self._output_shapes)):
-            rows.append(
-                SummaryRow(
-                    i,
-                    layer.name,
-                    layer.kind,
-                    out,
-                    layer.param_count(in_shape),
-                    layer.macs(in_shape),
-                )
-            )
-            in_shape = out
-        return rows
+        return check_layers(self.layers, self.input_shape)
 
     def summary_text(self) -> str:
         """The summary as a plain-text table (for notebooks and logs)."""
@@ -213,7 +175,7 @@ class Sequential:
             f"{'Layer (type)':<32}{'Output Shape':<22}{'Param #':>10}",
         ]
         for r in rows:
-            shape = "(None, " + ", ".join(str(d) for d in r.output_shape) + ")"
+            shape = shapes.batch_shape_text(r.output_shape)
             lines.append(f"{f'{r.name} ({r.kind})':<32}{shape:<22}{r.params:>10,}")
         lines.append(f"Total params: {self.count_params():,}")
         return "\n".join(lines)
@@ -233,9 +195,34 @@ class Sequential:
         and the parameters are not included. Without building a model:
         :func:`pycnn.shapes.activation_memory`.
         """
-        batch_size = shapes.normalize_positive_int(batch_size, "batch_size", "Model")
+        batch_size = normalize_positive_int(batch_size, "batch_size", "Model")
         self._require_built("activation_memory()")
         return shapes.activation_memory(self.input_shape, self._output_shapes, batch_size)
+
+    def inference_memory(self, batch_size: int) -> int:
+        """Bytes of float32 arrays alive at once while one batch runs without training.
+
+        Inference keeps nothing for a backward pass, so this is the largest
+        layer's need (its input, output and kernel scratch, see
+        :meth:`Layer.inference_floats`), not the sum over layers that
+        :meth:`activation_memory` counts for training.
+        """
+        batch_size = normalize_positive_int(batch_size, "batch_size", "Model")
+        self._require_built("inference_memory()")
+        in_shapes = [self.input_shape, *self._output_shapes[:-1]]
+        floats = max(layer.inference_floats(s) for layer, s in zip(self.layers, in_shapes))
+        return shapes.FLOAT_BYTES * batch_size * floats
+
+    def inference_batch_size(self, budget_bytes: int = INFERENCE_MEMORY_BUDGET) -> int:
+        """The batch size ``predict``/``evaluate``/validation use when none is given.
+
+        The most examples whose :meth:`inference_memory` fits ``budget_bytes``,
+        at most :data:`MAX_INFERENCE_BATCH` and at least 1 (a model that needs
+        more than the budget for one example runs one at a time).
+        """
+        budget_bytes = normalize_positive_int(budget_bytes, "budget_bytes", "Model")
+        fits = budget_bytes // self.inference_memory(1)
+        return int(min(MAX_INFERENCE_BATCH, max(1, fits)))
 
     # ------------------------------------------------------------------ compile
 
@@ -290,15 +277,7 @@ class Sequential:
                 "layers=[]",
                 layer_kind="Model",
             )
-        x = _as_array(x, arg)
-        if not np.issubdtype(x.dtype, np.floating):
-            hint = "Convert images to floats in [0, 1], e.g. x.astype('float32') / 255"
-            raise ModelError(
-                f"{arg} must hold floating-point values",
-                hint,
-                f"{arg}.dtype={x.dtype}",
-                layer_kind="Input",
-            )
+        x = inputs.float_array(x, arg)
         if not self.built:
             if x.ndim < 2:
                 raise ModelError(
@@ -308,127 +287,24 @@ class Sequential:
                     layer_kind="Input",
                 )
             self.build(x.shape[1:])
-        expected = (x.shape[0],) + self.input_shape if x.ndim else None
-        if x.ndim != len(self.input_shape) + 1 or x.shape != expected:
-            raise ModelError(
-                f"{arg} must have shape (N, {', '.join(map(str, self.input_shape))})",
-                _shape_hint(x.shape, self.input_shape),
-                f"{arg}.shape={x.shape}",
-                layer_kind="Input",
-            )
-        if x.shape[0] == 0:
-            raise ModelError(
-                f"{arg} holds no examples",
-                "Pass at least one example",
-                f"{arg}.shape={x.shape}",
-                layer_kind="Input",
-            )
-        return x.astype(np.float32, copy=False)
+        return inputs.images(x, self.input_shape, arg)
 
     def _prepare_y(self, y: Any, n: int, arg: str = "y") -> np.ndarray:
         self._require_built("training")
-        y = _as_array(y, arg)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y[:, 0]
-        if y.ndim != 1 or y.shape[0] != n:
-            raise ModelError(
-                f"{arg} must hold one integer class label per example",
-                "Pass labels shaped (N,), e.g. array([3, 0, 7, ...])",
-                f"{arg}.shape={y.shape} for {n} examples",
-                layer_kind="Input",
-            )
-        if not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)):
-            raise ModelError(
-                f"{arg} must hold integer class labels",
-                "Use integer labels 0, 1, 2, ...",
-                f"{arg}.dtype={y.dtype}",
-                layer_kind="Input",
-            )
-        if np.issubdtype(y.dtype, np.floating) and not np.all(np.isfinite(y) & (y == np.round(y))):
-            raise ModelError(
-                f"{arg} must hold whole-number class labels",
-                "Use integer class indices, not one-hot vectors or probabilities",
-                f"{arg}.dtype={y.dtype}",
-                layer_kind="Input",
-            )
-        classes = self._output_shapes[-1][-1]
-        low, high = (int(y.min()), int(y.max())) if y.size else (0, 0)
-        if low < 0 or high >= classes:
-            index = len(self.layers) - 1
-            last = self.layers[index]
-            raise ModelError(
-                f"labels must be class indices in [0, {classes - 1}] for its {classes} outputs",
-                f"Give the last layer one unit per class (e.g. Dense({max(high + 1, classes)}, "
-                "activation='softmax')), or check the labels",
-                f"labels from {low} to {high}",
-                layer_index=index,
-                layer_name=last.name,
-                layer_kind=last.kind,
-            )
-        return y.astype(np.intp, copy=False)
+        y = inputs.class_labels(y, n, arg)
+        index = len(self.layers) - 1
+        inputs.check_label_range(y, self._output_shapes[-1][-1], index, self.layers[index])
+        return y
 
-    # ------------------------------------------------------------------ forward / backward
-
-    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
-        """Every layer one by one (each keeps what its own ``backward`` needs)."""
-        for layer in self.layers:
-            x = layer.forward(x, training=training)
-        return x
+    # ------------------------------------------------------------------ training
 
     def _steps(self) -> list:
-        """The layers as training and prediction run them.
-
-        A Conv2D with ReLU (or no activation) directly followed by a
-        MaxPooling2D whose windows tile its output becomes one
-        :class:`~pycnn.layers.fused.ConvMaxPool` step: the same numbers, less
-        work. Every other layer is its own step.
-        """
-        steps: list = []
-        i = 0
-        while i < len(self.layers):
-            layer = self.layers[i]
-            after = self.layers[i + 1] if i + 1 < len(self.layers) else None
-            built = i < len(self._output_shapes)
-            if built and ConvMaxPool.can_fuse(layer, after, self._output_shapes[i]):
-                steps.append(ConvMaxPool(layer, after))
-                i += 2
-            else:
-                steps.append(layer)
-                i += 1
-        return steps
-
-    @staticmethod
-    def _run(steps: list, x: np.ndarray, training: bool) -> np.ndarray:
-        for step in steps:
-            x = step.forward(x, training=training)
-        return x
-
-    def _scores(self) -> np.ndarray:
-        """Logits of the last forward (softmax layers keep them; linear output is logits)."""
-        last = self.layers[-1]
-        return last.logits if last.activation == "softmax" else last._y
+        """The layers as training and prediction run them (see :func:`plan_steps`)."""
+        return plan_steps(self.layers, self._output_shapes)
 
     def train_on_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """One optimizer step on prepared arrays; returns (loss, accuracy) of the batch."""
-        steps = self._steps()
-        out = self._run(steps, x, training=True)
-        loss, grad = losses.softmax_cross_entropy(self._scores(), y)
-        accuracy = float(np.mean(out.argmax(axis=-1) == y))
-        # steps before the first one with parameters need no gradient at all
-        first = next((i for i, step in enumerate(steps) if step.trainable_keys), None)
-        if first is not None:
-            last = len(steps) - 1  # the output layer, never fused (it ends in softmax/linear)
-            grad = steps[last].backward_pre_activation(grad, need_input_grad=last > first)
-            for i in range(last - 1, first - 1, -1):
-                grad = steps[i].backward(grad, need_input_grad=i > first)
-            self.optimizer.apply_gradients(
-                (layer.grads[k], layer.params[k])
-                for layer in self.layers
-                for k in layer.trainable_keys
-            )
-        return loss, accuracy
-
-    # ------------------------------------------------------------------ training
+        return training.train_step(self._steps(), self.layers, self.optimizer, x, y)
 
     def fit_iter(
         self,
@@ -439,12 +315,16 @@ class Sequential:
         validation_split: float = 0.0,
         validation_data: tuple | None = None,
         shuffle: bool = True,
+        validation_batch_size: int | None = None,
     ) -> Iterator[TrainEvent]:
         """Train, yielding a :class:`TrainEvent` after each batch and each epoch.
 
         With validation data, each epoch's validation pass also yields a
         ``"validation"`` progress event before each of its batches (see
-        :class:`TrainEvent`), so stopping never waits for a whole pass.
+        :class:`TrainEvent`), so stopping never waits for a whole pass. It
+        runs in batches of ``validation_batch_size`` examples, by default
+        :meth:`inference_batch_size`, so ``val_loss`` equals
+        ``evaluate(x_val, y_val)``.
 
         Arguments are checked immediately (not on the first ``next``). Like
         Keras, ``validation_split`` holds out the *last* fraction of ``x``
@@ -459,105 +339,32 @@ class Sequential:
                 "optimizer=None",
                 layer_kind="Model",
             )
-        epochs = shapes.normalize_positive_int(epochs, "epochs", "Model")
-        batch_size = shapes.normalize_positive_int(batch_size, "batch_size", "Model")
+        epochs = normalize_positive_int(epochs, "epochs", "Model")
+        batch_size = normalize_positive_int(batch_size, "batch_size", "Model")
         x = self._prepare_x(x)
         self._check_output_layer()
         y = self._prepare_y(y, x.shape[0])
-        val = None
+        validation = None
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ModelError(
-                    "validation_data must be a pair (x_val, y_val)",
-                    "Pass validation_data=(x_val, y_val)",
-                    f"{type(validation_data).__name__}",
-                    layer_kind="Model",
-                )
-            vx = self._prepare_x(validation_data[0], "x_val")
-            val = (vx, self._prepare_y(validation_data[1], vx.shape[0], "y_val"))
+            vx, vy = inputs.validation_pair(validation_data)
+            vx = self._prepare_x(vx, "x_val")
+            validation = (vx, self._prepare_y(vy, vx.shape[0], "y_val"))
         elif validation_split:
-            x, y, val = _split(x, y, validation_split)
-        return self._fit_gen(x, y, epochs, batch_size, val, bool(shuffle))
-
-    def _fit_gen(self, x, y, epochs, batch_size, val, shuffle) -> Iterator[TrainEvent]:
-        n = x.shape[0]
-        n_val = 0 if val is None else val[0].shape[0]
-        steps = -(-n // batch_size)
-        total = steps * epochs
-        start = time.perf_counter()
-        global_step = 0
-        for epoch in range(1, epochs + 1):
-            order = self._train_rng.permutation(n) if shuffle else np.arange(n)
-            epoch_start = time.perf_counter()
-            seen, loss_sum, correct_sum = 0, 0.0, 0.0
-            for step in range(1, steps + 1):
-                idx = order[(step - 1) * batch_size : step * batch_size]
-                batch_loss, batch_acc = self.train_on_batch(x[idx], y[idx])
-                global_step += 1
-                seen += idx.size
-                loss_sum += batch_loss * idx.size
-                correct_sum += batch_acc * idx.size
-                now = time.perf_counter()
-                yield TrainEvent(
-                    "batch",
-                    epoch,
-                    epochs,
-                    step,
-                    steps,
-                    global_step,
-                    total,
-                    loss_sum / seen,
-                    correct_sum / seen,
-                    batch_loss,
-                    None,
-                    None,
-                    seen,
-                    seen / max(now - epoch_start, 1e-9),
-                    now - start,
-                    val_samples=n_val,
-                )
-            train_time = time.perf_counter() - epoch_start
-            # The epoch's figures; validation progress events are the same with their own count.
-            summary = TrainEvent(
-                "epoch",
-                epoch,
-                epochs,
-                steps,
-                steps,
-                global_step,
-                total,
-                loss_sum / seen,
-                correct_sum / seen,
-                None,
-                None,
-                None,
-                seen,
-                seen / max(train_time, 1e-9),
-                time.perf_counter() - start,
-                val_samples=n_val,
-            )
-            if val is None:
-                yield summary
-                continue
-            # Batch by batch with an event before each: in a browser tab without
-            # threads a whole pass can take seconds that Stop could not get through.
-            for val_seen, val_loss_sum, val_correct in self._evaluate_iter(
-                *val, VALIDATION_BATCH_SIZE
-            ):
-                if val_seen < n_val:
-                    yield replace(
-                        summary,
-                        kind="validation",
-                        val_seen=val_seen,
-                        elapsed=time.perf_counter() - start,
-                    )
-            yield replace(
-                summary,
-                val_loss=val_loss_sum / n_val,
-                val_accuracy=val_correct / n_val,
-                val_seen=n_val,
-                elapsed=time.perf_counter() - start,
-            )
+            x, y, validation = inputs.split_validation(x, y, validation_split)
+        return training.fit_events(
+            self.train_on_batch,
+            self._steps(),
+            x,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            validation=validation,
+            validation_batch_size=self._inference_batch(
+                validation_batch_size, "validation_batch_size"
+            ),
+            shuffle=bool(shuffle),
+            rng=self._train_rng,
+        )
 
     def fit(
         self,
@@ -569,6 +376,7 @@ class Sequential:
         validation_data=None,
         shuffle: bool = True,
         verbose: int = 0,
+        validation_batch_size: int | None = None,
     ) -> dict[str, list[float]]:
         """Train to the end; returns ``{"loss": [...], "accuracy": [...], "val_loss": ...}``.
 
@@ -576,64 +384,47 @@ class Sequential:
         ``val_*`` keys with validation data. ``verbose`` is accepted for
         Keras compatibility and ignored (the library never prints).
         """
-        history: dict[str, list[float]] = {}
-        for event in self.fit_iter(
-            x, y, epochs, batch_size, validation_split, validation_data, shuffle
-        ):
-            if event.kind != "epoch":
-                continue
-            values = {"loss": event.loss}
-            if self.metrics:
-                values["accuracy"] = event.accuracy
-            if event.val_loss is not None:
-                values["val_loss"] = event.val_loss
-                if self.metrics:
-                    values["val_accuracy"] = event.val_accuracy
-            for key, value in values.items():
-                history.setdefault(key, []).append(value)
-        return history
+        events = self.fit_iter(
+            x,
+            y,
+            epochs,
+            batch_size,
+            validation_split,
+            validation_data,
+            shuffle,
+            validation_batch_size,
+        )
+        return training.history(events, with_accuracy=bool(self.metrics))
 
     # ------------------------------------------------------------------ inference
 
-    def predict(self, x, batch_size: int = 256) -> np.ndarray:
-        """Outputs of the last layer (class probabilities for softmax), float32."""
-        batch_size = shapes.normalize_positive_int(batch_size, "batch_size", "Model")
-        x = self._prepare_x(x)
-        steps = self._steps()
-        parts = [
-            self._run(steps, x[i : i + batch_size], training=False)
-            for i in range(0, x.shape[0], batch_size)
-        ]
-        return np.concatenate(parts, axis=0)
+    def _inference_batch(self, batch_size: int | None, arg: str = "batch_size") -> int:
+        if batch_size is None:
+            return self.inference_batch_size()
+        return normalize_positive_int(batch_size, arg, "Model")
 
-    def evaluate(self, x, y, batch_size: int = 256) -> tuple[float, float]:
-        """``(loss, accuracy)`` over the whole set (batch-size weighted means)."""
-        batch_size = shapes.normalize_positive_int(batch_size, "batch_size", "Model")
+    def predict(self, x, batch_size: int | None = None) -> np.ndarray:
+        """Outputs of the last layer (class probabilities for softmax), float32.
+
+        Runs in batches of ``batch_size`` examples, by default
+        :meth:`inference_batch_size`.
+        """
+        x = self._prepare_x(x)
+        batch_size = self._inference_batch(batch_size)
+        return training.predict_batches(self._steps(), x, batch_size)
+
+    def evaluate(self, x, y, batch_size: int | None = None) -> tuple[float, float]:
+        """``(loss, accuracy)`` over the whole set (batch-size weighted means).
+
+        Runs in batches of ``batch_size`` examples, by default
+        :meth:`inference_batch_size`.
+        """
         x = self._prepare_x(x)
         self._check_output_layer()
         y = self._prepare_y(y, x.shape[0])
-        *_, (n, loss_sum, correct) = self._evaluate_iter(x, y, batch_size)
+        batch_size = self._inference_batch(batch_size)
+        *_, (n, loss_sum, correct) = training.evaluate_batches(self._steps(), x, y, batch_size)
         return loss_sum / n, correct / n
-
-    def _evaluate_iter(
-        self, x: np.ndarray, y: np.ndarray, batch_size: int
-    ) -> Iterator[tuple[int, float, float]]:
-        """Evaluate prepared arrays batch by batch, in inference mode.
-
-        Yields ``(images done, loss summed so far, number correct so far)`` before
-        each batch and once more at the end. Shared by :meth:`evaluate` and the
-        validation pass of :meth:`fit_iter`, so both give the same numbers.
-        """
-        steps = self._steps()
-        loss_sum = correct = 0.0
-        for i in range(0, x.shape[0], batch_size):
-            yield i, loss_sum, correct
-            out = self._run(steps, x[i : i + batch_size], training=False)
-            batch_y = y[i : i + batch_size]
-            loss, _ = losses.softmax_cross_entropy(self._scores(), batch_y, need_grad=False)
-            loss_sum += loss * batch_y.shape[0]
-            correct += float(np.sum(out.argmax(axis=-1) == batch_y))
-        yield x.shape[0], loss_sum, correct
 
     def activations(self, x) -> dict[str, np.ndarray]:
         """Every layer's output for ``x`` (inference mode), keyed by layer name, in order."""
@@ -669,45 +460,3 @@ class Sequential:
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"Sequential([{inner}], input_shape={self.input_shape}, seed={self.seed})"
-
-
-def _split(x, y, validation_split):
-    ok = isinstance(validation_split, numbers.Real) and 0 <= validation_split < 1
-    if not ok:
-        raise ModelError(
-            "validation_split must be a number in [0, 1)",
-            "Use e.g. validation_split=0.1 to hold out the last 10%",
-            f"validation_split={validation_split!r}",
-            layer_kind="Model",
-        )
-    split_at = int(x.shape[0] * (1 - validation_split))
-    if split_at == 0 or split_at == x.shape[0]:
-        raise ModelError(
-            "validation_split leaves no training or no validation examples",
-            "Use more examples or a different validation_split",
-            f"validation_split={validation_split!r} with {x.shape[0]} examples",
-            layer_kind="Model",
-        )
-    return x[:split_at], y[:split_at], (x[split_at:], y[split_at:])
-
-
-def _as_array(value: Any, arg: str) -> np.ndarray:
-    try:
-        return np.asarray(value)
-    except (ValueError, TypeError) as err:  # e.g. ragged nested lists
-        raise ModelError(
-            f"{arg} cannot be turned into an array",
-            "Pass a NumPy array",
-            f"{type(value).__name__} ({err})",
-            layer_kind="Input",
-        ) from None
-
-
-def _shape_hint(got: tuple[int, ...], want: tuple[int, ...]) -> str:
-    if got == want:
-        return "This is a single example: add a batch axis, e.g. x[None]"
-    if len(got) == len(want) and got[1:] == want[:-1] and want[-1] == 1:
-        return "Add a channel axis, e.g. x[..., None]"
-    if len(got) == len(want) + 1 and got[-1] != want[-1] and got[1:-1] == want[:-1]:
-        return f"The model expects {want[-1]} channel(s); change input_shape or the data"
-    return "Make the data and the model's input_shape agree"

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from . import npz
 from .errors import ModelError
 from .layers import LAYER_CLASSES, Layer
 
@@ -54,7 +55,7 @@ def layer_from_config(item: Any) -> Layer:
             repr(item),
         )
     kind = item["class_name"]
-    cls = LAYER_CLASSES.get(kind)
+    cls = LAYER_CLASSES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         close = difflib.get_close_matches(str(kind), LAYER_CLASSES, n=1)
         suggestion = f"Did you mean '{close[0]}'? " if close else ""
@@ -116,10 +117,12 @@ def model_to_config(model) -> dict[str, Any]:
     }
 
 
-def model_from_config(config: dict[str, Any], cls=None):
-    """A new (freshly initialised) model from :func:`model_to_config` output."""
-    if cls is None:
-        from .model import Sequential as cls
+def model_from_config(config: dict[str, Any], cls):
+    """A new (freshly initialised) ``cls`` model from :func:`model_to_config` output.
+
+    ``cls`` is the model class (:class:`pycnn.Sequential`), passed in by
+    ``Sequential.from_config`` because the model depends on this module.
+    """
     if isinstance(config, dict) and config.get("class_name") == "Sequential":
         config = config.get("config", {})
     if not isinstance(config, dict) or not isinstance(config.get("layers", []), list):
@@ -136,10 +139,7 @@ def model_from_config(config: dict[str, Any], cls=None):
         and isinstance(layer_items[0], dict)
         and layer_items[0].get("class_name") == "InputLayer"
     ):
-        first = layer_items.pop(0).get("config", {})
-        batch_shape = first.get("batch_shape") or first.get("batch_input_shape")
-        if batch_shape:
-            input_shape = tuple(batch_shape[1:])
+        input_shape = _input_layer_shape(layer_items.pop(0).get("config", {}), input_shape)
     layers = []
     for index, item in enumerate(layer_items):
         try:
@@ -148,10 +148,32 @@ def model_from_config(config: dict[str, Any], cls=None):
             raise err.located(index, err.layer_name, err.layer_kind) from None
     return cls(
         layers,
-        input_shape=tuple(input_shape) if input_shape is not None else None,
+        input_shape=input_shape,
         seed=config.get("seed", 0),
         name=config.get("name", "sequential"),
     )
+
+
+def _input_layer_shape(config: Any, default: Any) -> Any:
+    """The input shape a Keras ``InputLayer`` config gives (its batch shape minus the batch)."""
+    if not isinstance(config, dict):
+        raise ModelError(
+            "an InputLayer's 'config' must be a dict",
+            "Write e.g. {'class_name': 'InputLayer', 'config': {'batch_shape': [None, 28, 28, 1]}}",
+            f"config={config!r}",
+            layer_kind="InputLayer",
+        )
+    batch_shape = config.get("batch_shape") or config.get("batch_input_shape")
+    if not batch_shape:
+        return default
+    if not isinstance(batch_shape, (list, tuple)) or len(batch_shape) < 2:
+        raise ModelError(
+            "an InputLayer's batch_shape must list the batch size and then the input shape",
+            "Write e.g. 'batch_shape': [None, 28, 28, 1]",
+            f"batch_shape={batch_shape!r}",
+            layer_kind="InputLayer",
+        )
+    return tuple(batch_shape[1:])
 
 
 # --------------------------------------------------------------------------- weights
@@ -176,19 +198,16 @@ def save_weights(model, file) -> None:
 
 
 def load_weights(model, file) -> None:
-    """Read weights written by :func:`save_weights` into a model of the same architecture."""
+    """Read weights written by :func:`save_weights` into a model of the same architecture.
+
+    Every array is checked before any is copied: a file that does not fit
+    leaves the model's weights as they were.
+    """
     model._require_built("load_weights()")
-    try:
-        with np.load(file, allow_pickle=False) as data:
-            stored = {key: data[key] for key in data.files}
-    except (OSError, ValueError, EOFError) as err:
-        raise ModelError(
-            "could not read the weights file",
-            "Use a file written by model.save_weights()",
-            f"{file!r} ({err})",
-            layer_kind="Model",
-        ) from None
-    expected = [f"{layer.name}/{k}" for _, layer, k in _weight_keys(model)]
+    stored = npz.read_arrays(
+        file, "the weights file", "Use a file written by model.save_weights()", "Model"
+    )
+    checked = []
     for index, layer, key in _weight_keys(model):
         name = f"{layer.name}/{key}"
         if name not in stored:
@@ -200,8 +219,9 @@ def load_weights(model, file) -> None:
                 layer_name=layer.name,
                 layer_kind=layer.kind,
             )
-        _check_shape(index, layer, key, stored[name].shape)
-    extra = sorted(set(stored) - set(expected))
+        checked.append(_checked_weight(index, layer, key, stored[name]))
+    expected = {f"{layer.name}/{k}" for _, layer, k in _weight_keys(model)}
+    extra = sorted(set(stored) - expected)
     if extra:
         raise ModelError(
             "the weights file has arrays this model does not use",
@@ -209,13 +229,22 @@ def load_weights(model, file) -> None:
             f"unexpected arrays: {extra}",
             layer_kind="Model",
         )
-    for _, layer, key in _weight_keys(model):
-        layer.params[key][...] = stored[f"{layer.name}/{key}"]
+    _assign(model, checked)
 
 
 def set_model_weights(model, weights: list[np.ndarray]) -> None:
-    """Copy a list like :meth:`Sequential.get_weights` into the model's parameters."""
+    """Copy a list like :meth:`Sequential.get_weights` into the model's parameters.
+
+    Every array is checked before any is copied.
+    """
     keys = _weight_keys(model)
+    if isinstance(weights, (str, bytes, dict, np.ndarray)) or not hasattr(weights, "__iter__"):
+        raise ModelError(
+            "weights must be a list of arrays",
+            f"Pass {len(keys)} arrays, in the order of model.get_weights()",
+            f"{type(weights).__name__}",
+            layer_kind="Model",
+        )
     weights = list(weights)
     if len(weights) != len(keys):
         raise ModelError(
@@ -224,20 +253,53 @@ def set_model_weights(model, weights: list[np.ndarray]) -> None:
             f"{len(weights)} arrays",
             layer_kind="Model",
         )
-    for (index, layer, key), w in zip(keys, weights):
-        _check_shape(index, layer, key, np.shape(w))
-    for (_, layer, key), w in zip(keys, weights):
-        layer.params[key][...] = w
+    _assign(model, [_checked_weight(*key, w) for key, w in zip(keys, weights)])
 
 
-def _check_shape(index, layer, key, shape) -> None:
-    want = layer.params[key].shape
-    if tuple(shape) != want:
-        raise ModelError(
-            f"{key} has the wrong shape: expected {want}",
-            "Load weights saved from a model with the same layers and input shape",
-            f"shape={tuple(shape)}",
+def _assign(model, arrays: list[np.ndarray]) -> None:
+    for (_, layer, key), value in zip(_weight_keys(model), arrays):
+        layer.params[key][...] = value
+
+
+def _checked_weight(index: int, layer: Layer, key: str, value: Any) -> np.ndarray:
+    """``value`` as an array that can replace ``layer.params[key]``, or a ModelError."""
+
+    def error(problem: str, hint: str, received: str) -> ModelError:
+        return ModelError(
+            problem,
+            hint,
+            received,
             layer_index=index,
             layer_name=layer.name,
             layer_kind=layer.kind,
         )
+
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as err:
+        raise error(
+            f"{key} cannot be turned into an array", "Pass a NumPy array", str(err)
+        ) from None
+    want = layer.params[key].shape
+    if array.shape != want:
+        raise error(
+            f"{key} has the wrong shape: expected {want}",
+            "Load weights saved from a model with the same layers and input shape",
+            f"shape={array.shape}",
+        )
+    if array.dtype.kind not in "fiu":  # float, signed and unsigned integers
+        raise error(
+            f"{key} must hold real numbers",
+            "Pass float32 arrays like the ones model.get_weights() returns",
+            f"{key}.dtype={array.dtype}",
+        )
+    with np.errstate(over="ignore"):  # too large for float32: becomes inf, refused below
+        array = array.astype(layer.params[key].dtype, copy=False)
+    finite = np.isfinite(array)
+    if not finite.all():
+        raise error(
+            f"{key} holds NaN or infinity, which would make every output NaN",
+            "Use weights from a run that did not diverge",
+            f"{int(array.size - finite.sum())} of {array.size} values not finite",
+        )
+    return array

@@ -1,125 +1,40 @@
 """Shapes, parameter counts and costs, known before any data (Keras arithmetic).
 
-All functions here are pure integer arithmetic. Shapes are channels-last and
-never include the batch dimension: an image is ``(height, width, channels)``,
-a flat vector ``(features,)``.
+All functions here are pure integer arithmetic on shapes, like Keras's
+``ops/operation_utils.py``. Shapes are channels-last and never include the
+batch dimension: an image is ``(height, width, channels)``, a flat vector
+``(features,)``.
 
 Output length of a sliding window (convolution or pooling) along one axis::
 
     valid: out = floor((n - k) / s) + 1      (needs n >= k)
     same:  out = ceil(n / s)                  (pads (k - 1)-ish, extra at the end)
 
-:func:`check_layers` validates a whole list of layers without raising, so a
-UI can show every row of the summary table even when one layer is invalid.
+Checking a whole stack of layers without raising is :func:`pycnn.check.check_layers`.
 """
 
 from __future__ import annotations
 
-import numbers
-from dataclasses import dataclass
-from typing import Any
+import math
 
 from .errors import ModelError
 
 __all__ = [
-    "PADDINGS",
-    "LayerCheck",
     "activation_memory",
-    "check_layers",
+    "batch_shape_text",
     "conv2d_macs",
     "conv2d_output_shape",
     "conv2d_params",
+    "conv2d_scratch",
     "conv_output_length",
     "dense_macs",
     "dense_params",
-    "flat_size",
-    "normalize_input_shape",
-    "normalize_padding",
-    "normalize_pair",
-    "normalize_positive_int",
+    "inference_floats",
+    "pool2d_scratch",
     "window_output_shape",
 ]
 
-PADDINGS = ("valid", "same")
-
-
-# --------------------------------------------------------------------------- argument checks
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def normalize_positive_int(value: Any, arg: str, kind: str, hint: str = "") -> int:
-    """``value`` as a positive ``int`` or a :class:`ModelError`."""
-    if not _is_int(value) or value <= 0:
-        raise ModelError(
-            f"{arg} must be a positive integer",
-            hint or f"Use a whole number such as 1, 2 or 3 for {arg}",
-            f"{arg}={value!r}",
-            layer_kind=kind,
-        )
-    return int(value)
-
-
-def normalize_pair(value: Any, arg: str, kind: str) -> tuple[int, int]:
-    """An int or a pair of ints (height, width), all positive, as a 2-tuple.
-
-    ``3`` -> ``(3, 3)``; ``(3, 2)`` -> ``(3, 2)``.
-    """
-    if _is_int(value):
-        pair = (value, value)
-    elif isinstance(value, (tuple, list)) and len(value) == 2:
-        pair = tuple(value)
-    else:
-        raise ModelError(
-            f"{arg} must be an integer or a pair of integers (height, width)",
-            f"Use e.g. {arg}=3 or {arg}=(3, 3)",
-            f"{arg}={value!r}",
-            layer_kind=kind,
-        )
-    if not all(_is_int(v) and v > 0 for v in pair):
-        raise ModelError(
-            f"{arg} must contain positive integers",
-            f"Use whole numbers of at least 1, e.g. {arg}=2",
-            f"{arg}={value!r}",
-            layer_kind=kind,
-        )
-    return int(pair[0]), int(pair[1])
-
-
-def normalize_padding(value: Any, kind: str) -> str:
-    """``'valid'`` or ``'same'`` (case-insensitive) or a :class:`ModelError`."""
-    if isinstance(value, str) and value.lower() in PADDINGS:
-        return value.lower()
-    raise ModelError(
-        "unknown padding",
-        "Use padding='valid' (no padding, output shrinks) or padding='same' "
-        "(zero padding, output size ceil(n / strides))",
-        f"padding={value!r}",
-        layer_kind=kind,
-    )
-
-
-def normalize_input_shape(shape: Any) -> tuple[int, ...]:
-    """A model input shape (no batch dimension) as a tuple of positive ints."""
-    if _is_int(shape):
-        shape = (shape,)
-    if (
-        not isinstance(shape, (tuple, list))
-        or not shape
-        or not all(_is_int(d) and d > 0 for d in shape)
-    ):
-        raise ModelError(
-            "input_shape must be a non-empty tuple of positive integers, without the batch size",
-            "Use e.g. input_shape=(28, 28, 1) for grey 28x28 images",
-            f"input_shape={shape!r}",
-            layer_kind="Input",
-        )
-    return tuple(int(d) for d in shape)
-
-
-# --------------------------------------------------------------------------- arithmetic
+FLOAT_BYTES = 4  # every array the layers compute is float32
 
 
 def conv_output_length(n: int, k: int, s: int, padding: str) -> int:
@@ -194,117 +109,55 @@ def dense_macs(input_shape, units: int) -> int:
     return input_shape[-1] * units
 
 
-def flat_size(shape: tuple[int, ...]) -> int:
-    size = 1
-    for d in shape:
-        size *= d
-    return size
-
-
 def activation_memory(input_shape, output_shapes, batch_size: int) -> int:
     """Bytes of float32 activations plus their gradients for one training batch.
 
     Counts the input and every layer output (``output_shapes``, e.g. from
-    :func:`check_layers` rows), each twice: value and gradient. Kernel
+    :func:`pycnn.check_layers` rows), each twice: value and gradient. Kernel
     scratch buffers (im2col patches) and the parameters are not included.
     Pure arithmetic, so a UI can refuse a model before allocating it.
     """
-    floats = flat_size(input_shape) + sum(flat_size(s) for s in output_shapes)
-    return 2 * 4 * int(batch_size) * floats
+    floats = math.prod(input_shape) + sum(math.prod(s) for s in output_shapes)
+    return 2 * FLOAT_BYTES * int(batch_size) * floats
 
 
-# --------------------------------------------------------------------------- whole model
+def conv2d_scratch(input_shape, output_shape, kernel_size) -> int:
+    """Floats per example of a Conv2D forward's temporaries.
 
-
-@dataclass(frozen=True)
-class LayerCheck:
-    """One row of :func:`check_layers`.
-
-    ``ok`` rows have ``output_shape``, ``params`` and ``macs``; rows with an
-    ``error`` (a :class:`ModelError` whose ``layer_index`` is this row's
-    index) have ``output_shape=None`` and zero params/macs.
+    The im2col matrix, one row of ``kh * kw * C_in + 1`` values per output
+    pixel, plus a zero-padded copy of the input (bounded by ``(H + kh) x
+    (W + kw)``).
     """
-
-    index: int
-    name: str
-    kind: str
-    input_shape: tuple[int, ...] | None
-    output_shape: tuple[int, ...] | None
-    params: int
-    macs: int
-    error: ModelError | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
+    h, w, c_in = input_shape
+    h_out, w_out, _ = output_shape
+    kh, kw = kernel_size
+    return h_out * w_out * (kh * kw * c_in + 1) + (h + kh) * (w + kw) * c_in
 
 
-def check_layers(layers, input_shape) -> list[LayerCheck]:
-    """Validate layers one by one and never raise for a user mistake.
+def pool2d_scratch(input_shape, output_shape, pool_size) -> int:
+    """Floats per example of a pooling forward's temporaries.
 
-    Parameters
-    ----------
-    layers : list
-        Layer objects, or Keras-style dicts ``{"class_name": "Conv2D",
-        "config": {...}}`` (errors while *creating* a layer from a dict are
-        reported in its row too).
-    input_shape : tuple
-        Model input, no batch dimension, e.g. ``(28, 28, 1)``.
-
-    Returns
-    -------
-    list of LayerCheck
-        One row per layer, in order, with Keras default names
-        (``conv2d``, ``conv2d_1``, ...) unless the layer has its own name.
-        After an invalid layer the following layers are checked as if the
-        invalid one were absent (they receive its input shape), so the
-        rest of the table stays informative. If ``input_shape`` itself is
-        invalid, every row carries that error.
+    The ``ph * pw`` window views stacked into one array, plus a padded copy
+    of the input (bounded by ``(H + ph) x (W + pw)``).
     """
-    from .layers.base import Layer, assign_default_names  # layers import this module
-    from .serialization import layer_from_config
-
-    objects: list[Any] = []  # a Layer, or the kind name of one that could not be made
-    creation_errors: dict[int, ModelError] = {}
-    for i, item in enumerate(layers):
-        if isinstance(item, Layer):
-            objects.append(item)
-            continue
-        try:
-            objects.append(layer_from_config(item))
-        except ModelError as err:
-            creation_errors[i] = err
-            objects.append(_kind_of(item, None))
-    names = assign_default_names(objects, apply=False)
-
-    try:
-        shape: tuple[int, ...] | None = normalize_input_shape(input_shape)
-        input_error = None
-    except ModelError as err:
-        shape, input_error = None, err
-
-    rows = []
-    for i, layer in enumerate(objects):
-        kind = layer if isinstance(layer, str) else layer.kind
-        error = creation_errors.get(i) or input_error
-        out = None
-        params = macs = 0
-        if error is None:
-            try:
-                out = layer.output_shape(shape)
-                params = layer.param_count(shape)
-                macs = layer.macs(shape)
-            except ModelError as err:
-                error = err
-        if error is not None:
-            error = error.located(i, names[i], kind)
-        rows.append(LayerCheck(i, names[i], kind, shape, out, params, macs, error))
-        if out is not None:
-            shape = out
-    return rows
+    h, w, c = input_shape
+    h_out, w_out, _ = output_shape
+    ph, pw = pool_size
+    return ph * pw * h_out * w_out * c + (h + ph) * (w + pw) * c
 
 
-def _kind_of(item: Any, layer: Any) -> str:
-    if isinstance(item, dict) and isinstance(item.get("class_name"), str):
-        return item["class_name"]
-    return "Layer"
+def inference_floats(input_shape, output_shape, scratch: int = 0) -> int:
+    """Floats per example alive at once while one layer runs without training.
+
+    Its input, its output (counted three times: the linear part, the
+    activation and one temporary of the same size) and the kernel's
+    ``scratch`` (:func:`conv2d_scratch`, :func:`pool2d_scratch`). Nothing
+    is kept for a backward pass, so a whole forward needs the largest of
+    these over the layers, not their sum.
+    """
+    return math.prod(input_shape) + 3 * math.prod(output_shape) + scratch
+
+
+def batch_shape_text(shape) -> str:
+    """A shape with Keras's batch placeholder: ``(26, 26, 32)`` -> ``"(None, 26, 26, 32)"``."""
+    return "(" + ", ".join(["None", *(str(d) for d in shape)]) + ")"

@@ -11,8 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..arguments import normalize_seed
+from ..errors import ModelError
+from ..npz import read_arrays
 from .registry import DatasetInfo, info
-from .shapes import make_shapes
+from .shapes import make_shapes, whole_number
 
 __all__ = ["DATA_DIR", "load", "preview"]
 
@@ -22,8 +25,9 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 Split = tuple[np.ndarray, np.ndarray]
 
 _REQUIRED_KEYS = ("x_train", "y_train", "x_test", "y_test")
-# Raw uint8 arrays already read, keyed by (path, mtime, size): reading and inflating
-# MNIST takes ~0.1 s, and the UI calls load() again whenever the user switches back.
+_REBUILD = "Rebuild it with `python3 scripts/prepare_data.py`"
+# Raw uint8 arrays already read and checked, keyed by (path, mtime, size): reading and
+# inflating MNIST takes ~0.1 s, and the UI calls load() again whenever the user switches back.
 _RAW_CACHE: dict[tuple[str, int, int], dict[str, np.ndarray]] = {}
 
 
@@ -37,19 +41,61 @@ def _read_npz(path: Path, dataset: DatasetInfo) -> dict[str, np.ndarray]:
     stat = path.stat()
     key = (str(path), stat.st_mtime_ns, stat.st_size)
     if key not in _RAW_CACHE:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-        missing = [k for k in _REQUIRED_KEYS if k not in arrays]
-        bad = [k for k in _REQUIRED_KEYS if k in arrays and arrays[k].dtype != np.uint8]
-        if missing or bad:
-            raise ValueError(
-                f"{path} is not a valid dataset file: missing keys {missing}, "
-                f"non-uint8 arrays {bad}. Rebuild it with `python3 scripts/prepare_data.py`. "
-                f"Received: keys {sorted(arrays)}"
-            )
+        arrays = read_arrays(path, f"the {dataset.name} dataset file", _REBUILD)
+        _check_raw(arrays, dataset, path)
         _RAW_CACHE.clear()  # keep one dataset's raw bytes at most
         _RAW_CACHE[key] = arrays
     return _RAW_CACHE[key]
+
+
+def _check_raw(arrays: dict[str, np.ndarray], dataset: DatasetInfo, path: Path) -> None:
+    """The arrays a dataset file must hold, with shapes and values that fit ``dataset``."""
+
+    def refuse(problem: str, received: str) -> ModelError:
+        return ModelError(f"{path} {problem}", _REBUILD, received)
+
+    missing = [k for k in _REQUIRED_KEYS if k not in arrays]
+    bad = [k for k in _REQUIRED_KEYS if k in arrays and arrays[k].dtype != np.uint8]
+    if missing or bad:
+        raise refuse(
+            f"is not a valid dataset file: missing keys {missing}, non-uint8 arrays {bad}",
+            f"keys {sorted(arrays)}",
+        )
+    height, width, _ = dataset.input_shape
+    classes = dataset.num_classes
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.ndim != 3 or x.shape[1:] != (height, width):
+            raise refuse(
+                f"holds x_{split} images of the wrong size for {dataset.name}: "
+                f"expected (N, {height}, {width})",
+                f"x_{split}.shape={x.shape}",
+            )
+        if y.shape != (x.shape[0],):
+            raise refuse(
+                f"needs one label per image in y_{split}",
+                f"x_{split}.shape={x.shape}, y_{split}.shape={y.shape}",
+            )
+        if y.size and int(y.max()) >= classes:
+            raise refuse(
+                f"has y_{split} labels outside the {classes} classes 0 to {classes - 1}",
+                f"largest label {int(y.max())}",
+            )
+    if "pixel_max" in arrays:
+        pixel_max = arrays["pixel_max"]
+        ok = pixel_max.shape == () and pixel_max.dtype.kind in "fiu"
+        if not (ok and np.isfinite(pixel_max) and pixel_max > 0):
+            raise refuse(
+                "needs pixel_max, the value of a white pixel, to be one positive number",
+                f"pixel_max={pixel_max.item()!r}" if ok else f"pixel_max.shape={pixel_max.shape}",
+            )
+    if "class_names" in arrays:
+        names = arrays["class_names"]
+        if names.shape != (classes,):
+            raise refuse(
+                f"needs {classes} class names for {dataset.name}",
+                f"class_names.shape={names.shape}",
+            )
 
 
 def _to_float_images(x: np.ndarray, pixel_max: float) -> np.ndarray:
@@ -89,6 +135,7 @@ def load(
         The dataset's ``.npz`` file is not in the data folder.
     """
     dataset = info(name)
+    seed = normalize_seed(seed, None)
     if dataset.synthetic:
         # Train and test come from independent streams, so neither depends on the other's size.
         train_seed, test_seed = np.random.SeedSequence(seed).spawn(2)
@@ -131,21 +178,18 @@ def preview(
     y : int64 ``(n,)``, sorted: ``[0]*per_class + [1]*per_class + ...``
     class_names : list of str
     """
-    if int(per_class) != per_class or per_class < 1:
-        raise ValueError(f"per_class must be a positive integer. Received: {per_class!r}")
+    per_class = whole_number(per_class, "per_class", 1)
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test'. Received: {split!r}")
     dataset = info(name)
     if dataset.synthetic:
         # Generate just enough images instead of the whole dataset.
         x, y = make_shapes(
-            int(per_class) * dataset.num_classes * 2, size=dataset.input_shape[0], seed=seed
+            per_class * dataset.num_classes * 2, size=dataset.input_shape[0], seed=seed
         )
         class_names = list(dataset.class_names)
     else:
         train, test, class_names = load(name, data_dir=data_dir)
         x, y = train if split == "train" else test
-    picks = np.concatenate(
-        [np.flatnonzero(y == k)[: int(per_class)] for k in range(len(class_names))]
-    )
+    picks = np.concatenate([np.flatnonzero(y == k)[:per_class] for k in range(len(class_names))])
     return x[picks], y[picks], class_names

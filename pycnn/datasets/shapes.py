@@ -13,11 +13,15 @@ one vectorised distance computation draws every class.
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 
+from ..arguments import normalize_seed
 from .registry import SHAPE_CLASSES
 
-__all__ = ["SHAPE_CLASSES", "make_shapes"]
+__all__ = ["SHAPE_CLASSES", "make_shapes", "whole_number"]
 
 _CIRCLE = 0
 _SEGMENTS_PER_SHAPE = 4
@@ -93,6 +97,14 @@ def _draw(labels: np.ndarray, size: int, rng: np.random.Generator, noise: float)
     return np.clip(images, 0.0, 1.0, out=images)
 
 
+def whole_number(value, arg: str, minimum: int) -> int:
+    """``value`` as an ``int`` of at least ``minimum`` (``4`` or ``4.0``), or a ValueError."""
+    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not (is_number and math.isfinite(value) and value == int(value) and value >= minimum):
+        raise ValueError(f"{arg} must be a whole number >= {minimum}. Received: {arg}={value!r}")
+    return int(value)
+
+
 def make_shapes(
     n: int, *, size: int = 28, seed: int | np.random.SeedSequence = 0, noise: float = 0.08
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -104,7 +116,7 @@ def make_shapes(
         Number of images (classes are as balanced as ``n`` allows).
     size : int
         Height and width in pixels (at least 8).
-    seed : int
+    seed : int or numpy.random.SeedSequence
         Same seed, same images and labels.
     noise : float
         Standard deviation of the Gaussian pixel noise.
@@ -114,15 +126,17 @@ def make_shapes(
     x : ndarray, float32, shape (n, size, size, 1), values in [0, 1]
     y : ndarray, int64, shape (n,), values in ``range(len(SHAPE_CLASSES))``
     """
-    if int(n) != n or n < 0:
-        raise ValueError(f"n must be a non-negative integer. Received: n={n!r}")
-    if int(size) != size or size < 8:
-        raise ValueError(f"size must be an integer >= 8. Received: size={size!r}")
+    n = whole_number(n, "n", 0)
+    size = whole_number(size, "size", 8)
+    if not isinstance(seed, np.random.SeedSequence):
+        seed = normalize_seed(seed, None)
+    if not (isinstance(noise, numbers.Real) and math.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise must be a number >= 0. Received: noise={noise!r}")
     rng = np.random.default_rng(seed)
-    labels = rng.permutation(np.arange(int(n)) % len(SHAPE_CLASSES)).astype(np.int64)
-    images = np.empty((int(n), int(size), int(size)), dtype=np.float32)
+    labels = rng.permutation(np.arange(n) % len(SHAPE_CLASSES)).astype(np.int64)
+    images = np.empty((n, size, size), dtype=np.float32)
     chunk = 512  # bounds the (chunk, 4, H, W) temporaries: matters in a browser tab
-    for start in range(0, int(n), chunk):
-        stop = min(start + chunk, int(n))
-        images[start:stop] = _draw(labels[start:stop], int(size), rng, noise)
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        images[start:stop] = _draw(labels[start:stop], size, rng, noise)
     return images[..., None], labels

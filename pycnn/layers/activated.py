@@ -13,8 +13,9 @@ __all__ = ["ActivatedLayer"]
 class ActivatedLayer(Layer):
     """A layer computing ``y = activation(z)`` where ``z`` is its linear part.
 
-    Subclasses implement ``_linear_forward(x) -> z`` and
-    ``backward_pre_activation(grad_z, need_input_grad) -> dL/dx``.
+    Subclasses implement ``_linear_forward(x, training) -> z`` and
+    ``backward_pre_activation(grad_z, need_input_grad) -> dL/dx``. Only a
+    training forward keeps what the backward pass reads.
     """
 
     def __init__(self, activation: str | None = None, name: str | None = None) -> None:
@@ -22,21 +23,27 @@ class ActivatedLayer(Layer):
         self.activation = activations.normalize_name(activation, self.kind)
         self._act = activations.ACTIVATIONS[self.activation]
         self._y: np.ndarray | None = None
-        #: pre-activation output of the last forward, kept for softmax layers
-        #: so the loss can be fused (see pycnn.losses)
-        self.logits: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return self.forward_logits(x, training)[1]
+
+    def forward_logits(
+        self, x: np.ndarray, training: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(z, y)``: the output before the activation and after it.
+
+        For a model's last layer ``z`` are the class scores (logits) the loss
+        reads, so softmax and cross-entropy can be fused (see :mod:`pycnn.losses`).
+        """
         if not self.built:
             raise RuntimeError(
                 f"{self.kind} '{self.name}': call build(input_shape) before forward(), "
                 "or put the layer in a Sequential with an input_shape"
             )
-        z = self._linear_forward(x)
+        z = self._linear_forward(x, training)
         y = self._act.forward(z)
-        self._y = y
-        self.logits = z if self.activation == "softmax" else None
-        return y
+        self._y = y if training else None
+        return z, y
 
     def backward(self, grad_out: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """dL/dx from dL/dy: first through the activation, then the linear part."""
@@ -44,7 +51,7 @@ class ActivatedLayer(Layer):
         grad_z = self._act.backward(grad_out, y)
         return self.backward_pre_activation(grad_z, need_input_grad)
 
-    def _linear_forward(self, x: np.ndarray) -> np.ndarray:
+    def _linear_forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         raise NotImplementedError
 
     def backward_pre_activation(

@@ -5,7 +5,8 @@ alone (no data), then:
 
 * ``build(input_shape)`` creates ``params`` (dict: ``kernel``, ``bias``),
 * ``forward(x, training=False)`` maps ``(N, *input_shape)`` to
-  ``(N, *output_shape)`` and remembers what backward needs,
+  ``(N, *output_shape)``; with ``training=True`` it remembers what backward
+  needs, without it nothing (so inference holds one layer's arrays at a time),
 * ``backward(grad_out)`` returns dL/dx and fills ``grads`` (same keys as
   ``params``). It never changes ``params``: optimizers do that.
 """
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import shapes
 from ..errors import ModelError
 
 __all__ = ["Layer", "assign_default_names", "default_name"]
@@ -93,6 +95,14 @@ class Layer:
     def macs(self, input_shape: tuple[int, ...]) -> int:
         """Multiply-adds per example (0 for layers without weights)."""
         return 0
+
+    def inference_floats(self, input_shape: tuple[int, ...]) -> int:
+        """Floats per example alive at once while ``forward(training=False)`` runs.
+
+        An upper bound (see :func:`pycnn.shapes.inference_floats`); layers whose
+        kernels need scratch space add it.
+        """
+        return shapes.inference_floats(input_shape, self.output_shape(input_shape))
 
     def count_params(self) -> int:
         return int(sum(p.size for p in self.params.values()))

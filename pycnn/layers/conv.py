@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import initializers, ops, shapes
+from .. import arguments, initializers, ops, shapes
 from .activated import ActivatedLayer
 
 __all__ = ["Conv2D"]
@@ -47,12 +47,12 @@ class Conv2D(ActivatedLayer):
         name: str | None = None,
     ) -> None:
         super().__init__(activation=activation, name=name)
-        self.filters = shapes.normalize_positive_int(
+        self.filters = arguments.normalize_positive_int(
             filters, "filters", self.kind, "Use a whole number of filters such as 8, 16 or 32"
         )
-        self.kernel_size = shapes.normalize_pair(kernel_size, "kernel_size", self.kind)
-        self.strides = shapes.normalize_pair(strides, "strides", self.kind)
-        self.padding = shapes.normalize_padding(padding, self.kind)
+        self.kernel_size = arguments.normalize_pair(kernel_size, "kernel_size", self.kind)
+        self.strides = arguments.normalize_pair(strides, "strides", self.kind)
+        self.padding = arguments.normalize_padding(padding, self.kind)
         self._cache = None
 
     def get_config(self):
@@ -79,6 +79,11 @@ class Conv2D(ActivatedLayer):
     def macs(self, input_shape):
         return shapes.conv2d_macs(input_shape, self.output_shape(input_shape), self.kernel_size)
 
+    def inference_floats(self, input_shape):
+        out = self.output_shape(input_shape)
+        scratch = shapes.conv2d_scratch(input_shape, out, self.kernel_size)
+        return shapes.inference_floats(input_shape, out, scratch)
+
     # data -----------------------------------------------------------------
 
     def build(self, input_shape, rng=None):
@@ -92,10 +97,11 @@ class Conv2D(ActivatedLayer):
         }
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
-    def _linear_forward(self, x):
-        z, self._cache = ops.conv2d_forward(
+    def _linear_forward(self, x, training):
+        z, cache = ops.conv2d_forward(
             x, self.params["kernel"], self.params["bias"], self.strides, self.padding
         )
+        self._cache = cache if training else None  # the im2col matrix: often the largest array
         return z  # (N, H_out, W_out, C_out)
 
     def backward_pre_activation(self, grad_z, need_input_grad=True):

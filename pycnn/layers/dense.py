@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import initializers, shapes
+from .. import arguments, initializers, shapes
 from .activated import ActivatedLayer
 
 __all__ = ["Dense"]
@@ -24,7 +24,7 @@ class Dense(ActivatedLayer):
 
     def __init__(self, units: int, activation: str | None = None, name: str | None = None) -> None:
         super().__init__(activation=activation, name=name)
-        self.units = shapes.normalize_positive_int(
+        self.units = arguments.normalize_positive_int(
             units, "units", self.kind, "Use a whole number of units, e.g. 10 for 10 classes"
         )
         self._x = None
@@ -59,8 +59,8 @@ class Dense(ActivatedLayer):
         }
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
-    def _linear_forward(self, x):
-        self._x = x  # (N, in)
+    def _linear_forward(self, x, training):
+        self._x = x if training else None  # (N, in)
         return x @ self.params["kernel"] + self.params["bias"]  # (N, units)
 
     def backward_pre_activation(self, grad_z, need_input_grad=True):

@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from ..arguments import normalize_seed
 from ..errors import ModelError
 from .base import Layer
 
@@ -31,20 +32,12 @@ class Dropout(Layer):
                 layer_name=name,
                 layer_kind=self.kind,
             )
-        seed_ok = seed is None or (
-            isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0
-        )
-        if not seed_ok:
-            raise ModelError(
-                "seed must be a non-negative integer or None",
-                "Leave seed out: the model's seed then drives the dropout mask",
-                f"seed={seed!r}",
-                layer_name=name,
-                layer_kind=self.kind,
+        with self._owned_errors():
+            self.seed = normalize_seed(
+                seed, self.kind, "Leave seed out: the model's seed then drives the dropout mask"
             )
         self.rate = float(rate)
-        self.seed = seed
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(self.seed)
         self._mask = None
 
     def get_config(self):

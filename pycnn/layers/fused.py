@@ -1,7 +1,8 @@
 """Conv2D followed by MaxPooling2D, run as one step when training and predicting.
 
-Not a layer a user adds: :class:`~pycnn.model.Sequential` builds one for
-each ``Conv2D(activation="relu" or None)`` directly followed by a
+Not a layer a user adds: :func:`plan_steps`, which a model asks how to run
+its layers, puts one in place of each ``Conv2D(activation="relu" or None)``
+directly followed by a
 ``MaxPooling2D`` whose windows tile the convolution's output
 (``strides == pool_size``, no padding added). The pair then computes the
 same numbers as the two layers one after the other, with less work
@@ -21,7 +22,7 @@ from .. import ops
 from .conv import Conv2D
 from .pooling import MaxPooling2D
 
-__all__ = ["ConvMaxPool"]
+__all__ = ["ConvMaxPool", "plan_steps"]
 
 
 class ConvMaxPool:
@@ -77,3 +78,26 @@ class ConvMaxPool:
         dx, dkernel, dbias = ops.conv2d_maxpool_backward(grad_out, cache, need_input_grad)
         self.conv.grads = {"kernel": dkernel, "bias": dbias}
         return dx
+
+
+def plan_steps(layers: list, output_shapes: list[tuple[int, ...]]) -> list:
+    """The layers as training and prediction run them.
+
+    A Conv2D with ReLU (or no activation) directly followed by a
+    MaxPooling2D whose windows tile its output (``output_shapes[i]`` is
+    layer ``i``'s) becomes one :class:`ConvMaxPool` step: the same numbers,
+    less work. Every other layer is its own step.
+    """
+    steps: list = []
+    i = 0
+    while i < len(layers):
+        layer = layers[i]
+        after = layers[i + 1] if i + 1 < len(layers) else None
+        built = i < len(output_shapes)
+        if built and ConvMaxPool.can_fuse(layer, after, output_shapes[i]):
+            steps.append(ConvMaxPool(layer, after))
+            i += 2
+        else:
+            steps.append(layer)
+            i += 1
+    return steps

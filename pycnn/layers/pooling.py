@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import ops, shapes
+from .. import arguments, ops, shapes
 from .base import Layer
 
 __all__ = ["AveragePooling2D", "MaxPooling2D"]
@@ -21,13 +21,13 @@ class _Pooling2D(Layer):
 
     def __init__(self, pool_size=2, strides=None, padding: str = "valid", name=None) -> None:
         super().__init__(name=name)
-        self.pool_size = shapes.normalize_pair(pool_size, "pool_size", self.kind)
+        self.pool_size = arguments.normalize_pair(pool_size, "pool_size", self.kind)
         self.strides = (
             self.pool_size
             if strides is None
-            else shapes.normalize_pair(strides, "strides", self.kind)
+            else arguments.normalize_pair(strides, "strides", self.kind)
         )
-        self.padding = shapes.normalize_padding(padding, self.kind)
+        self.padding = arguments.normalize_padding(padding, self.kind)
         self._cache = None
 
     def get_config(self):
@@ -52,8 +52,14 @@ class _Pooling2D(Layer):
                 window_arg="pool_size",
             )
 
+    def inference_floats(self, input_shape):
+        out = self.output_shape(input_shape)
+        scratch = shapes.pool2d_scratch(input_shape, out, self.pool_size)
+        return shapes.inference_floats(input_shape, out, scratch)
+
     def forward(self, x, training=False):
-        out, self._cache = self._forward(x, self.pool_size, self.strides, self.padding)
+        out, cache = self._forward(x, self.pool_size, self.strides, self.padding)
+        self._cache = cache if training else None
         return out
 
     def backward(self, grad_out, need_input_grad=True):

@@ -17,25 +17,32 @@ from pycnn import (
 )
 
 
-def quadrant_data(n=240, seed=0):
-    """4 classes: which quadrant of an 8x8 image is bright (learnable in seconds)."""
+def quadrant_data(n=240, seed=0, blank=False):
+    """4 classes: which quadrant of an 8x8 image is bright (learnable in seconds).
+
+    ``blank=True`` adds a fifth class of all-zero images. Every layer maps zeros
+    to its bias, so only a model whose biases train can tell that class apart.
+    """
     rng = np.random.default_rng(seed)
     x = rng.random((n, 8, 8, 1), dtype=np.float32) * 0.3
-    y = rng.integers(0, 4, n)
+    y = rng.integers(0, 5 if blank else 4, n)
     for i, label in enumerate(y):
+        if label == 4:
+            x[i] = 0
+            continue
         r, c = divmod(int(label), 2)
         x[i, r * 4 : r * 4 + 4, c * 4 : c * 4 + 4, 0] += 0.7
     return x, y
 
 
-def small_model(seed=0, optimizer=None):
+def small_model(seed=0, optimizer=None, classes=4):
     model = Sequential(
         [
             Conv2D(4, 3, padding="same", activation="relu"),
             MaxPooling2D(2),
             Flatten(),
             Dropout(0.2),
-            Dense(4, activation="softmax"),
+            Dense(classes, activation="softmax"),
         ],
         input_shape=(8, 8, 1),
         seed=seed,
@@ -45,24 +52,29 @@ def small_model(seed=0, optimizer=None):
 
 
 def test_small_model_learns():
-    x, y = quadrant_data()
-    model = small_model()
+    # Untrained biases would leave the blank fifth of the images at chance (accuracy <= 0.8).
+    x, y = quadrant_data(blank=True)
+    model = small_model(classes=5)
     loss_before, acc_before = model.evaluate(x, y)
-    history = model.fit(x, y, epochs=4, batch_size=32, validation_split=0.25)
+    history = model.fit(x, y, epochs=6, batch_size=32, validation_split=0.25)
     assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
-    assert all(len(v) == 4 for v in history.values())
+    assert all(len(v) == 6 for v in history.values())
     assert history["loss"][-1] < history["loss"][0] < loss_before + 0.5
     loss_after, acc_after = model.evaluate(x, y)
     assert loss_after < loss_before / 3
-    assert acc_after > 0.9 > acc_before
+    assert acc_after > 0.95 and acc_before < 0.5
+    blank = y == 4
+    assert np.mean(model.predict(x[blank]).argmax(axis=1) == 4) > 0.95
 
 
 def test_sgd_momentum_also_learns():
-    x, y = quadrant_data()
-    model = small_model(optimizer=SGD(0.1, momentum=0.9, nesterov=True))
+    x, y = quadrant_data(blank=True)
+    model = small_model(optimizer=SGD(0.1, momentum=0.9, nesterov=True), classes=5)
     loss_before, _ = model.evaluate(x, y)
     model.fit(x, y, epochs=3, batch_size=16)
-    assert model.evaluate(x, y)[0] < loss_before / 2
+    loss_after, acc_after = model.evaluate(x, y)
+    assert loss_after < min(0.1, loss_before / 10)
+    assert acc_after > 0.95
 
 
 def test_training_is_reproducible_for_a_seed():
