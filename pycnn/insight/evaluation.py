@@ -237,7 +237,9 @@ def _evaluate(model, x, y, names, batch_size) -> Iterator[EvaluationProgress]:
         if stop < n:
             yield EvaluationProgress(stop, n)
     predictions = probabilities.argmax(axis=1).astype(np.int64)
-    confusion = np.bincount(y * k + predictions, minlength=k * k).reshape(k, k)
+    # bincount takes platform integers only: int32 in the browser (wasm32), where int64 fails
+    cells = (y * k + predictions).astype(np.intp)
+    confusion = np.bincount(cells, minlength=k * k).reshape(k, k)
     yield EvaluationProgress(
         n, n, EvaluationResults(names, y, predictions, probabilities, confusion.astype(np.int64))
     )
