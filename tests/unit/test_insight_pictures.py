@@ -21,6 +21,7 @@ from playground.insight.results import (
     prediction_text,
     probability_bars,
 )
+from playground.insight.throttle import Throttle
 from pycnn import ops
 from pycnn.insight import EvaluationResults, Mistake
 
@@ -250,3 +251,32 @@ def test_code_colours_are_readable():
         rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
         assert contrast_ratio(rgb, (255, 255, 255)) >= 4.5, kind
         assert f".tok-{kind} {{ color: {colour}; }}" in CODE_CSS
+
+
+# --------------------------------------------------------------------------- throttling
+
+
+def test_throttle_keeps_the_task_under_its_share():
+    now = [0.0]
+    throttle = Throttle(0.10, clock=lambda: now[0])
+
+    def task(seconds):
+        def run():
+            now[0] += seconds
+            return seconds
+
+        return run
+
+    ran = 0
+    for _ in range(10_000):  # a training loop: 10 ms steps, a 30 ms task when due
+        if throttle.due():
+            throttle.run(task(0.030))
+            ran += 1
+        now[0] += 0.010
+    assert throttle.spent / now[0] == pytest.approx(0.10, abs=0.01)
+    assert ran > 10
+    throttle.reset()
+    assert throttle.due()
+    assert throttle.run(task(0.0)) == 0.0
+    with pytest.raises(ValueError, match="share"):
+        Throttle(0)
