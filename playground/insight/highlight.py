@@ -11,6 +11,7 @@ contrast of at least 4.5:1 on its white background.
 from __future__ import annotations
 
 import builtins
+import functools
 import html
 import io
 import keyword
@@ -110,6 +111,7 @@ def tokens(source: str) -> list[tuple[str, str]]:
     return out
 
 
+@functools.lru_cache(maxsize=256)  # the same functions' sources are shown again and again
 def highlight_html(source: str) -> str:
     """``source`` as escaped HTML with ``<span class="tok-KIND">`` around highlighted pieces.
 

@@ -15,6 +15,7 @@ a site must ship pycnn's ``.py`` files, not only bytecode.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import textwrap
 import types
@@ -162,7 +163,9 @@ def _callee(value: Any, owner: Any) -> tuple[types.FunctionType, Any] | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def _source(fn: types.FunctionType) -> tuple[str, int, str]:
+    """``(dedented source, line of the def, path)``; cached: code does not change while running."""
     try:
         lines, first = inspect.getsourcelines(fn)
         path = Path(inspect.getsourcefile(fn) or "")
@@ -173,6 +176,14 @@ def _source(fn: types.FunctionType) -> tuple[str, int, str]:
     except ValueError:
         shown = path.name
     return textwrap.dedent("".join(lines)), first, shown
+
+
+@functools.lru_cache(maxsize=256)
+def _references(fn: types.FunctionType) -> tuple[ast.expr, ...]:
+    """The calls (``ast.Call``) and names (``ast.Name``) in ``fn``'s source, in reading order."""
+    tree = ast.parse(_source(fn)[0])
+    nodes = (n for n in ast.walk(tree) if isinstance(n, (ast.Call, ast.Name)))
+    return tuple(sorted(nodes, key=lambda n: (n.lineno, n.col_offset)))
 
 
 def _walk(
@@ -188,12 +199,7 @@ def _walk(
     seen.add(fn)
     source, first, path = _source(fn)
     sections.append(CodeSection(fn.__qualname__, fn.__module__, path, first, source, depth))
-    tree = ast.parse(source)
-    nodes = sorted(
-        (n for n in ast.walk(tree) if isinstance(n, (ast.Call, ast.Name))),
-        key=lambda n: (n.lineno, n.col_offset),
-    )
-    for node in nodes:
+    for node in _references(fn):
         if isinstance(node, ast.Name):
             value = fn.__globals__.get(node.id)
             if node.id.lstrip("_").isupper() and isinstance(value, (bool, int, float, str)):

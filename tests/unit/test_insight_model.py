@@ -480,7 +480,13 @@ def test_code_without_sources_says_so(monkeypatch):
     def no_source(obj):
         raise OSError("could not get source code")
 
+    from pycnn.insight import source
+
     monkeypatch.setattr(inspect, "getsourcelines", no_source)
-    answer = insight.layer_code(make("starter-8x8"), 0)
+    source._source.cache_clear()  # sources already read are kept
+    try:
+        answer = insight.layer_code(make("starter-8x8"), 0)
+    finally:
+        source._source.cache_clear()
     assert isinstance(answer, NothingToShow) and answer.reason == "no-source"
     assert "not part of this build" in answer.message
