@@ -92,22 +92,29 @@ def relative_luminance(srgb: np.ndarray) -> np.ndarray:
     return srgb_to_linear(srgb) @ np.array([0.2126, 0.7152, 0.0722])
 
 
-def _in_gamut_lch(lightness, chroma, hue_degrees) -> np.ndarray:
-    """OKLab colours from (L, C, h), each chroma reduced until the colour fits in sRGB."""
+def _lch_to_lab(lightness, chroma, hue_degrees) -> np.ndarray:
     hue = np.deg2rad(hue_degrees)
-    low, high = np.zeros_like(chroma), np.asarray(chroma, dtype=np.float64)
-    for _ in range(24):  # bisection on chroma: the colour moves straight towards grey
-        trial = np.where(low == high, high, (low + high) / 2)
-        rgb = _oklab_to_linear(
-            np.stack([lightness, trial * np.cos(hue), trial * np.sin(hue)], axis=-1)
-        )
-        ok = np.all((rgb >= -1e-9) & (rgb <= 1 + 1e-9), axis=-1)
-        full = ok & (trial == high)
-        low = np.where(ok, trial, low)
-        high = np.where(ok | full, high, trial)
-        high = np.where(full, trial, high)
-    lab_chroma = low
-    return np.stack([lightness, lab_chroma * np.cos(hue), lab_chroma * np.sin(hue)], axis=-1)
+    return np.stack([lightness, chroma * np.cos(hue), chroma * np.sin(hue)], axis=-1)
+
+
+def _in_gamut_lch(lightness, chroma, hue_degrees) -> np.ndarray:
+    """OKLab colours from (L, C, h), each chroma lowered as little as needed to fit in sRGB.
+
+    Lowering chroma at fixed lightness and hue moves the colour straight towards
+    grey, so the scale keeps its lightness ramp; the limit is found by bisection.
+    """
+
+    def fits(c):
+        rgb = _oklab_to_linear(_lch_to_lab(lightness, c, hue_degrees))
+        return np.all((rgb >= -1e-9) & (rgb <= 1 + 1e-9), axis=-1)
+
+    chroma = np.asarray(chroma, dtype=np.float64)
+    low, high = np.zeros_like(chroma), chroma.copy()
+    for _ in range(24):
+        middle = (low + high) / 2
+        ok = fits(middle)
+        low, high = np.where(ok, middle, low), np.where(ok, high, middle)
+    return _lch_to_lab(lightness, np.where(fits(chroma), chroma, low), hue_degrees)
 
 
 def _table(lab: np.ndarray) -> np.ndarray:

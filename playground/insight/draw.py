@@ -422,6 +422,12 @@ def prepare_drawing(drawing, dataset: str | None, input_shape) -> Prepared | Not
     Prepared, or NothingToShow for an empty or unreadable drawing.
     """
     recipe = recipe_for(dataset)
+    if len(input_shape) != 3:
+        return NothingToShow(
+            "bad-input",
+            f"Drawings are images: the model needs an (height, width, channels) input. "
+            f"Received: input_shape={tuple(input_shape)}",
+        )
     h, w, c = (int(v) for v in input_shape)
     side = min(h, w)
     if isinstance(drawing, dict):

@@ -40,7 +40,7 @@ def filter_picture(
         for 3-channel input (red, green, blue weights; mid grey is 0).
     fit : int
         Largest side in pixels: tiles are enlarged by the largest whole factor
-        (up to 16) that fits.
+        (up to 16) that fits (never below 1×, so a very large grid may exceed it).
     columns : int, optional
         Tiles per row (default: about square; ``C_in`` in the channels view).
 

@@ -179,6 +179,8 @@ def test_empty_and_malformed_drawings_are_reported():
     for case in bad_cases:
         answer = prepare_drawing(case, "mnist", (28, 28, 1))
         assert isinstance(answer, NothingToShow) and answer.reason == "bad-input", case
+    flat_input = prepare_drawing(digit_drawing(1), "mnist", (784,))
+    assert flat_input.reason == "bad-input" and "(784,)" in flat_input.message
     assert predict_drawing(None, digit_drawing(1), "mnist").reason == "not-trained"
 
 
