@@ -216,11 +216,13 @@ def _render(segments: np.ndarray, pen: float, height: int, width: int) -> np.nda
 
 
 def _ink_from_strokes(drawing: Drawing, box: float, pen: float) -> np.ndarray:
-    """The strokes rendered so their ink's longer side is ``SUPERSAMPLE * box`` pixels.
+    """The strokes rendered so their ink's longer side is ``zoom * box`` pixels.
 
-    ``pen`` is the pen width in the same units as ``box`` (output pixels): the
-    returned array is exactly the ink's bounding box, centre lines plus the pen.
-    Points closer than half an output pixel along a stroke are merged.
+    ``zoom`` is :data:`SUPERSAMPLE`, or less where that would pass
+    :data:`MAX_RENDER`. ``pen`` is the pen width in the same units as ``box``
+    (output pixels): the returned array is exactly the ink's bounding box,
+    centre lines plus the pen. Points closer than half an output pixel along a
+    stroke are merged.
     """
     points = np.concatenate(drawing.strokes)
     low, high = points.min(axis=0), points.max(axis=0)
