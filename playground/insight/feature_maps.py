@@ -25,8 +25,8 @@ class FeatureMapPictures:
     """The pictures of one layer's feature maps.
 
     ``caption`` names the layer and its output shape as the summary table
-    writes it; ``low``/``high`` are the colour scale's limits (for a legend).
-    ``before`` is None when the layer has no activation to show.
+    writes it; ``before`` is None when the layer has no activation to show.
+    Both pictures share one colour scale: ``after.limits``.
     """
 
     layer_name: str
@@ -34,8 +34,6 @@ class FeatureMapPictures:
     caption: str
     after: Picture
     before: Picture | None
-    low: float
-    high: float
 
 
 def _maps_picture(values: np.ndarray, low: float, high: float, fit: int, what: str) -> Picture:
@@ -49,7 +47,7 @@ def _maps_picture(values: np.ndarray, low: float, high: float, fit: int, what: s
         f"{float(values.min()):.3g} to {float(values.max()):.3g}; colours from dark violet "
         f"({low:.3g}) to yellow ({high:.3g})."
     )
-    return Picture(tile_grid(tiles, columns, scale), alt)
+    return Picture(tile_grid(tiles, columns, scale), alt, (low, high))
 
 
 def feature_map_pictures(maps: list[FeatureMap], fit: int = 320) -> list[FeatureMapPictures]:
@@ -69,7 +67,7 @@ def feature_map_pictures(maps: list[FeatureMap], fit: int = 320) -> list[Feature
         if fm.before is not None:
             before = _maps_picture(fm.before, low, high, fit, f"{caption}, before {fm.activation}")
         after = _maps_picture(fm.after, low, high, fit, after_words)
-        out.append(FeatureMapPictures(fm.layer_name, fm.kind, caption, after, before, low, high))
+        out.append(FeatureMapPictures(fm.layer_name, fm.kind, caption, after, before))
     return out
 
 

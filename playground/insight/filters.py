@@ -83,7 +83,7 @@ def filter_picture(
     rows = -(-tiles.shape[0] // columns)
     scale = fit_scale(rows, columns, kh, kw, fit)
     alt = f"Filters of {bank.describe()} Shown as {layout}, {words}."
-    return Picture(tile_grid(tiles, columns, scale), alt)
+    return Picture(tile_grid(tiles, columns, scale), alt, (-limit, limit))
 
 
 def colour_bar(

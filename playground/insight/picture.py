@@ -41,10 +41,14 @@ class Picture:
     alt : str
         Text alternative (what it shows, its shape, its value range), for the
         ``alt`` attribute or a caption.
+    limits : (float, float) or None
+        The values at the two ends of its colour scale (for a legend:
+        ``colour_bar(table, *limits)``); None for plain images.
     """
 
     rgba: np.ndarray
     alt: str
+    limits: tuple[float, float] | None = None
 
     @property
     def width(self) -> int:

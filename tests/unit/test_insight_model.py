@@ -171,7 +171,7 @@ def test_filter_picture_layout_and_symmetric_colour_limits():
     np.testing.assert_array_equal(rgba[1, 1, :3], colours.DIVERGING[255])  # filter 0, +2
     np.testing.assert_array_equal(rgba[2, 2, :3], colours.DIVERGING[128])  # filter 0, 0
     np.testing.assert_array_equal(rgba[2, 6, :3], colours.DIVERGING[64])  # filter 1 (1, 1), -1
-    assert "−2" in picture.alt and "+2" in picture.alt
+    assert "−2" in picture.alt and "+2" in picture.alt and picture.limits == (-2.0, 2.0)
 
     deep = insight.filter_bank(model, "conv2d_1")  # 64 filters over 32 channels
     per_channel = filter_picture(deep, "channels", fit=300)
@@ -233,7 +233,11 @@ def test_relu_before_and_after_share_one_colour_scale():
     conv = maps[0]
     assert conv.before.min() < 0 and conv.after.min() == 0  # ReLU cut something
     pics = feature_map_pictures(maps)[0]
-    assert (pics.low, pics.high) == (float(conv.before.min()), float(conv.after.max()))
+    assert (
+        pics.after.limits
+        == pics.before.limits
+        == (float(conv.before.min()), float(conv.after.max()))
+    )
 
 
 def test_feature_maps_take_hw_images_and_refuse_wrong_ones():
