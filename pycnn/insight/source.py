@@ -34,7 +34,9 @@ __all__ = ["CodeSection", "LayerCode", "ShapeNote", "layer_code"]
 # Layer base class (checks that forward ran before backward) would only add noise.
 _SKIPPED_MODULES = ("pycnn.errors", "pycnn.layers.base")
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
-MAX_DEPTH = 4  # ops' helpers sit two calls below a layer; deeper is plumbing
+# An activated layer reaches ops through forward -> forward_logits -> _linear_forward, and
+# ops' kernels call their helpers two levels further down; deeper is plumbing.
+MAX_DEPTH = 5
 
 
 @dataclass(frozen=True)
