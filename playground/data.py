@@ -17,10 +17,6 @@ DATA_URL = "data/{name}.npz"
 _CACHE: dict[str, Any] = {}
 
 
-def cached(name: str) -> Any | None:
-    return _CACHE.get(name)
-
-
 def _load_local(name: str) -> Any:
     from pycnn import datasets
 
@@ -59,10 +55,3 @@ async def get_dataset(name: str) -> Any:
         data = _load_local(name)
     _CACHE[name] = data
     return data
-
-
-def get_dataset_sync(name: str) -> Any:
-    """Same as :func:`get_dataset` without the browser download (tests, desktop)."""
-    if name not in _CACHE:
-        _CACHE[name] = _load_local(name)
-    return _CACHE[name]

@@ -22,7 +22,9 @@ from typing import Any
 
 import param
 
-from playground.state import PlaygroundState, build_model, format_layers
+from playground.analysis import build_model
+from playground.spec import format_layers
+from playground.state import PlaygroundState
 
 __all__ = ["Progress", "TrainingController"]
 

@@ -14,9 +14,10 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from playground.analysis import Analysis
 from playground.components.builder import KIND_COLORS
 from playground.components.text import esc
-from playground.state import Analysis, PlaygroundState
+from playground.state import PlaygroundState
 
 __all__ = ["ShapeFlow", "shapeflow_svg"]
 

@@ -2,8 +2,9 @@
 
 The address holds the model in DESIGN.md's format (``?dataset=…&layers=…``).
 Opening a link rebuilds the model; a malformed link loads the default model
-and says which token is wrong and why. Edits update the address through
-Panel's Location (no reload), so copying the address shares the model.
+and says which token is wrong and why (rules: ``playground.links``). Edits
+write the address with ``history.replaceState`` (:class:`AddressBar`: no
+reload, no Back-button entry), so copying the address shares the model.
 
 Under ``panel serve`` the query is known when the script runs. In the
 pyodide-worker build the loader passes the page address when it starts Python
@@ -25,6 +26,7 @@ from panel.reactive import ReactiveHTML
 from panel.viewable import Viewer
 
 from playground.components.text import esc
+from playground.links import LINK_PARAMS
 from playground.runtime import fill_location_from_page
 from playground.state import PlaygroundState
 
@@ -48,16 +50,6 @@ class AddressBar(ReactiveHTML):
     _scripts = {"render": _SET, "query": _SET}  # noqa: RUF012 - Panel's declaration style
 
 
-_WATCHED = [
-    "layers",
-    "dataset",
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "optimizer",
-    "seed",
-    "validation_split",
-]
 READY_FALLBACK_SECONDS = 4.0
 
 
@@ -84,7 +76,7 @@ class ShareLink(Viewer):
         self._problems = pn.pane.HTML(
             "", sizing_mode="stretch_width", stylesheets=[".cp-link-problem { color: #8a1c1c; }"]
         )
-        self.state.param.watch(self._write, _WATCHED)
+        self.state.param.watch(self._write, list(LINK_PARAMS))
         self.state.param.watch(self._show_problems, "link_problems")
         loc = self.location
         if loc is None:

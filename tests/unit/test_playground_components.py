@@ -163,7 +163,7 @@ def test_malformed_link_shows_escaped_text_and_the_default_model():
     html = share._problems.object
     _no_markup_from(html)
     assert "&lt;script&gt;" in html and "token 2" in html
-    assert "Unknown dataset" in html
+    assert "dataset must be one of" in html
 
 
 # --------------------------------------------------------------------------- summary / problems
