@@ -292,3 +292,30 @@ def test_plots_are_built_at_the_first_run_and_stream_every_epoch():
     assert plots._val.data["x"][-1] == 4.0
     controller.reset_weights()
     assert plots._val.data["x"] == []
+
+
+def test_switching_dataset_clears_the_curves_and_the_test_accuracy():
+    import asyncio
+
+    from playground.components.plots import TrainingPlots
+    from pycnn.datasets import load
+
+    state = PlaygroundState(epochs=2)
+    controller = TrainingController(state, dataset_loader=load)
+    plots = TrainingPlots(controller=controller)
+    trainer = Trainer(state=state, controller=controller)
+    asyncio.run(controller.train())
+    assert plots._val.data["x"] == [1.0, 2.0] and "Test accuracy" in plots._test.object
+    state.dataset = "mnist"
+    assert plots._val.data["x"] == [] and plots._train.data["x"] == []
+    assert plots._test.object == ""
+    assert "The dataset is now MNIST" in trainer._status.object
+
+
+def test_reset_on_an_invalid_model_shows_why():
+    state = PlaygroundState()
+    trainer = Trainer(state=state, controller=TrainingController(state))
+    state.layers = parse_layers("conv2d:8:3,dense:10:softmax")
+    trainer._reset.clicks += 1
+    assert "Weights not reset: Fix the model first" in trainer._status.object
+    assert "cp-train-message" in trainer._message.object and "Flatten" in trainer._message.object
