@@ -319,3 +319,41 @@ def test_reset_on_an_invalid_model_shows_why():
     trainer._reset.clicks += 1
     assert "Weights not reset: Fix the model first" in trainer._status.object
     assert "cp-train-message" in trainer._message.object and "Flatten" in trainer._message.object
+
+
+def test_text_that_is_not_a_link_is_refused_and_the_model_kept():
+    state = PlaygroundState()
+    state.load_preset("keras")
+    share = ShareLink(state=state, location=_location("http://h/", ""))
+    before = (list(state.layers), state.dataset)
+    share._link.value = "hello world"  # typed, then Enter
+    assert (list(state.layers), state.dataset) == before and not state.can_redo
+    html = share._problems.object
+    assert "The link was not opened" in html and "hello world" in html
+    assert "is not a link to a model" in html and "was kept" in html
+    assert share._link.value == "http://h/" + state.query()  # the box shows the page's link
+
+
+def test_a_link_pasted_while_training_is_refused_and_the_box_restored():
+    state = PlaygroundState()
+    share = ShareLink(state=state, location=_location("http://h/", ""))
+    before = list(state.layers)
+    state.training = True
+    share._link.value = "http://h/?dataset=mnist&layers=flatten,dense:10:softmax"
+    assert state.layers == before and state.dataset == "digits"
+    assert "while training runs" in share._problems.object
+    assert share._link.value == "http://h/" + state.query()
+    state.training = False
+    share._link.value = "http://h/?dataset=mnist&layers=flatten,dense:10:softmax"
+    assert state.dataset == "mnist" and share._problems.object == ""
+
+
+def test_repeated_keys_in_a_link_report_what_was_read():
+    search = "?layers=bogus&layers=flatten,dense:10:softmax&dataset=cifar&dataset=mnist"
+    state = PlaygroundState()
+    share = ShareLink(state=state, location=_location("http://h/" + search, search))
+    assert format_layers(state.layers) == DEFAULT_LAYERS and state.dataset == "digits"
+    text = share._problems.object
+    assert "&#x27;layers&#x27; is given 2 times" in text and "&#x27;bogus&#x27;" in text
+    assert "&#x27;dataset&#x27; is given 2 times" in text and "cifar" in text
+    assert share._link.value == "http://h/" + state.query()  # and the address says what loaded
