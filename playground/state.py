@@ -11,6 +11,7 @@ No Panel import here: the module is unit-tested without a browser.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import param
@@ -245,7 +246,10 @@ class PlaygroundState(Settings):
             self.param.update(**values)
         except Exception as exc:  # noqa: BLE001 - last resort: no link may stop the page
             self._restoring = True
-            self.param.update(**before)
+            # The values are set before any watcher runs; a watcher failing again must
+            # not turn the rollback into the failure this guards against.
+            with contextlib.suppress(Exception):
+                self.param.update(**before)
             problems = [
                 LinkProblem(
                     "link",

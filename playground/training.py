@@ -218,15 +218,16 @@ class TrainingController(param.Parameterized):
             self._stop = True
             self.status = "Stopping after this batch…"
 
-    def _on_spec_change(self, event) -> None:
+    def _on_spec_change(self, *events) -> None:
         """Results on screen belong to the model they were measured on: clear them."""
         if self.running or not self._shows_results:
             return
         self._shows_results = False
-        if event.name == "dataset":
+        changed = {e.name for e in events}
+        if "dataset" in changed:
             what = f"The dataset is now {self.state.info.title}"
         else:
-            what = "The network changed" if event.name == "layers" else "The seed changed"
+            what = "The network changed" if "layers" in changed else "The seed changed"
         self.param.update(
             test_accuracy=None,
             last_loss=None,

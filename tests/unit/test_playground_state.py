@@ -155,3 +155,15 @@ def test_blocks_are_values():
     a = Block.make("conv2d", filters=8, kernel_size=3)
     assert a == parse_layers("conv2d:8:3")[0]
     assert a.replace(filters=16) != a and a.args["filters"] == 8
+
+
+def test_a_view_failing_on_a_link_does_not_stop_the_page():
+    s = PlaygroundState()
+
+    def broken_view(*_events):
+        raise TypeError("a view with a bug")
+
+    s.param.watch(broken_view, ["dataset", "layers"])
+    [problem] = s.apply_query("?dataset=mnist&layers=flatten,dense:10:softmax")
+    assert "TypeError: a view with a bug" in problem.message
+    assert format_layers(s.layers) == DEFAULT_LAYERS and s.dataset == "digits"

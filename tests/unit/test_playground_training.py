@@ -126,7 +126,7 @@ def test_stop_during_validation_stops_within_one_validation_batch(monkeypatch):
 
     outcome, asked, latency = asyncio.run(scenario())
     assert outcome == "stopped" and controller.status.startswith("Stopped")
-    assert latency < 1.0  # the issue's promise (in fact: at most one 0.1 s validation batch)
+    assert latency < 1.0  # in fact: at most one 0.1 s validation batch
     log = models[-1].log
     assert [kind for kind, _ in log].count("validation") < 12  # it did not wait for the whole pass
     assert sum(1 for kind, at in log if at > asked) <= 1  # at most the batch that was running
@@ -389,3 +389,18 @@ def test_test_accuracy_is_measured_in_chunks_the_memory_budget_allows(monkeypatc
     assert controller.test_accuracy is not None
     assert f"Stopped. Measuring test accuracy… {chunk}/300 images" in statuses
     assert statuses[-1].startswith("Stopped: ")
+
+
+def test_links_and_presets_that_change_several_values_at_once_reach_the_controller():
+    """One update of layers and dataset calls the controller's watcher with both events."""
+    state = PlaygroundState(epochs=1)
+    controller = TrainingController(state, dataset_loader=_digits)
+    state.load_preset("keras")  # before any run: nothing to clear
+    assert state.dataset == "mnist" and controller.status.startswith("Not trained yet")
+    assert state.apply_query("?dataset=digits&layers=flatten,dense:10:softmax") == []
+    asyncio.run(controller.train())
+    assert state.apply_query(f"?dataset=shapes&layers={DEFAULT_SHAPES}&seed=3") == []
+    assert controller.status.startswith("The dataset is now Synthetic shapes")
+
+
+DEFAULT_SHAPES = "conv2d:8:3,maxpool:2,flatten,dense:6:softmax"
