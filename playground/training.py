@@ -372,30 +372,37 @@ class TrainingController(param.Parameterized):
         )
 
     async def _measure_test(self, x_test, y_test, stopped: bool) -> None:
+        """Test accuracy on up to TEST_LIMIT images; Stop ends it early (a huge model
+        may need minutes) with the figure for the images measured so far."""
+        self._stop = False
         n_test = min(len(x_test), TEST_LIMIT)
         doing = ("Stopped" if stopped else "Done") + ". Measuring test accuracy…"
         self.status = doing
         await asyncio.sleep(0)
-        loss, acc = await self._evaluate(x_test[:n_test], y_test[:n_test], doing)
+        loss, acc, done = await self._evaluate(x_test[:n_test], y_test[:n_test], doing)
         self.test_accuracy = acc
         trained = f"loss {self.last_loss:.4f}; " if self.last_loss is not None else ""
-        of = f" of {len(x_test):,}" if n_test < len(x_test) else ""
+        of = f" of {len(x_test):,}" if done < len(x_test) else ""
+        cut = ", measuring was stopped" if done < n_test else ""
         self.status = (
-            f"{'Stopped' if stopped else 'Finished'}: {trained}test accuracy {acc * 100:.1f} % "
-            f"on {n_test:,}{of} test images (test loss {loss:.4f})."
+            f"{'Stopped' if stopped or cut else 'Finished'}: {trained}test accuracy "
+            f"{acc * 100:.1f} % on {done:,}{of} test images (test loss {loss:.4f}{cut})."
         )
 
-    async def _evaluate(self, x, y, doing: str) -> tuple[float, float]:
-        """(loss, accuracy) in chunks the tab's memory budget allows, yielding between them."""
+    async def _evaluate(self, x, y, doing: str) -> tuple[float, float, int]:
+        """(loss, accuracy, images measured) in chunks the tab's memory budget allows,
+        yielding between them; after Stop, on the chunks measured so far."""
         chunk = evaluation_batch(self.state.analysis)
         pacer = _Pacer()
         total_loss = total_acc = 0.0
-        for start in range(0, len(x), chunk):
-            xb, yb = x[start : start + chunk], y[start : start + chunk]
+        done = 0
+        while done < len(x) and not (self._stop and done):
+            xb, yb = x[done : done + chunk], y[done : done + chunk]
             loss, acc = self.model.evaluate(xb, yb, batch_size=chunk)
             total_loss += float(loss) * len(xb)
             total_acc += float(acc) * len(xb)
-            if pacer.ui_due():
-                self.status = f"{doing} {start + len(xb):,}/{len(x):,} images"
+            done += len(xb)
+            if pacer.ui_due() and not self._stop:
+                self.status = f"{doing} {done:,}/{len(x):,} images"
             await pacer.breathe()
-        return total_loss / len(x), total_acc / len(x)
+        return total_loss / done, total_acc / done, done

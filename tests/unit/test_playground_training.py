@@ -404,3 +404,42 @@ def test_links_and_presets_that_change_several_values_at_once_reach_the_controll
 
 
 DEFAULT_SHAPES = "conv2d:8:3,maxpool:2,flatten,dense:6:softmax"
+
+
+def test_stop_while_measuring_the_test_accuracy_reports_the_images_measured(monkeypatch):
+    from playground import training
+    from playground.analysis import evaluation_batch
+
+    controller = None
+    chunks: list[int] = []
+    build_model = training.build_model
+
+    def spying(*args, **kwargs):
+        model = build_model(*args, **kwargs)
+        evaluate = model.evaluate
+
+        def record(x, y, batch_size=None):
+            chunks.append(len(x))
+            if len(chunks) == 2:
+                controller.request_stop()  # a Stop click while the second chunk runs
+            return evaluate(x, y, batch_size=batch_size)
+
+        model.evaluate = record
+        return model
+
+    monkeypatch.setattr(training, "build_model", spying)
+    state = PlaygroundState()
+    state.apply_query(
+        "?dataset=digits&batch=8&epochs=1&val=0&layers=conv2d:256:1,"
+        + ",".join(["maxpool:1"] * 30)
+        + ",flatten,dense:10:softmax"
+    )
+    chunk = evaluation_batch(state.analysis)
+    controller = TrainingController(state, dataset_loader=_digits)
+    controller.listeners.append(lambda e: controller.request_stop())  # training: one batch
+    assert asyncio.run(controller.train()) == "stopped"
+    assert chunks == [chunk, chunk]
+    assert controller.status.startswith("Stopped: ")
+    assert f"on {2 * chunk} of 300 test images" in controller.status
+    assert "measuring was stopped" in controller.status
+    assert controller.test_accuracy is not None and not controller.running
