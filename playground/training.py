@@ -120,7 +120,7 @@ def failure_text(exc: BaseException) -> str:
             "The browser tab ran out of memory. Lower the batch size, or use a smaller model "
             "(fewer filters or units, pooling earlier)."
         )
-    if isinstance(exc, ValueError):  # pycnn's errors name the problem and the fix
+    if isinstance(exc, (ValueError, OSError)):  # pycnn's errors, a failed download: they say why
         return str(exc)
     return f"Something unexpected went wrong ({type(exc).__name__}: {shorten(exc, 200)})."
 

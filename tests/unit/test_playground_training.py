@@ -443,3 +443,17 @@ def test_stop_while_measuring_the_test_accuracy_reports_the_images_measured(monk
     assert f"on {2 * chunk} of 300 test images" in controller.status
     assert "measuring was stopped" in controller.status
     assert controller.test_accuracy is not None and not controller.running
+
+
+def test_a_dataset_that_cannot_be_downloaded_says_so_and_keeps_the_model():
+    def offline(name):
+        raise OSError(f"Could not download the {name} images (data/{name}.npz: HTTP 404).")
+
+    state = PlaygroundState()
+    controller = TrainingController(state, dataset_loader=offline)
+    assert asyncio.run(controller.train()) == "error"
+    assert controller.status == (
+        "Training failed: Could not download the digits images (data/digits.npz: HTTP 404). "
+        "The model and its earlier weights were kept."
+    )
+    assert not state.training
