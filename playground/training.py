@@ -329,6 +329,7 @@ class TrainingController(param.Parameterized):
             epochs=epochs,
             batch_size=batch_size,
             validation_split=self.state.validation_split,
+            validation_batch_size=evaluation_batch(self.state.analysis),
         )
         self._guard = _DivergenceGuard(model)
         pacer = _Pacer()

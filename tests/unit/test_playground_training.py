@@ -457,3 +457,41 @@ def test_a_dataset_that_cannot_be_downloaded_says_so_and_keeps_the_model():
         "The model and its earlier weights were kept."
     )
     assert not state.training
+
+
+def test_validation_runs_in_chunks_the_memory_budget_allows(monkeypatch):
+    from playground import training
+    from playground.analysis import evaluation_batch
+
+    seen: list[int] = []
+    build_model = training.build_model
+
+    def recording(*args, **kwargs):
+        model = build_model(*args, **kwargs)
+        fit_iter = model.fit_iter
+
+        def events(*a, **k):
+            for event in fit_iter(*a, **k):
+                if event.kind == "validation":
+                    seen.append(event.val_seen)
+                yield event
+
+        model.fit_iter = events
+        return model
+
+    def small_mnist(name):
+        (x, y), test, names = _digits(name)
+        return (x[:400], y[:400]), test, names  # 200 to train on, 200 held out
+
+    monkeypatch.setattr(training, "build_model", recording)
+    state = PlaygroundState()
+    state.apply_query(  # eleven 28x28x64 outputs per image
+        "?dataset=mnist&epochs=1&val=0.5&layers=conv2d:64:1,"
+        + ",".join(["dropout:0.1"] * 10)
+        + ",flatten,dense:10:softmax"
+    )
+    chunk = evaluation_batch(state.analysis)
+    assert chunk < 200
+    controller = TrainingController(state, dataset_loader=small_mnist)
+    assert asyncio.run(controller.train()) == "done", controller.status
+    assert seen == list(range(0, 200, chunk))
