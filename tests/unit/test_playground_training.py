@@ -19,6 +19,37 @@ def _digits(name: str):
     return load(name)
 
 
+def _wrap_models(monkeypatch, wrap) -> list:
+    """Every model the controller builds goes through ``wrap``; returns them, in order."""
+    from playground import training
+
+    models, build_model = [], training.build_model
+
+    def wrapped(*args, **kwargs):
+        models.append(wrap(build_model(*args, **kwargs)))
+        return models[-1]
+
+    monkeypatch.setattr(training, "build_model", wrapped)
+    return models
+
+
+def _count_evaluated(chunks: list[int], on_chunk=lambda: None):
+    """A ``wrap`` that records how many images each ``evaluate`` call gets."""
+
+    def wrap(model):
+        evaluate = model.evaluate
+
+        def record(x, y, batch_size=None):
+            chunks.append(len(x))
+            on_chunk()
+            return evaluate(x, y, batch_size=batch_size)
+
+        model.evaluate = record
+        return model
+
+    return wrap
+
+
 def test_trains_on_digits_loss_falls_accuracy_rises():
     state = PlaygroundState(epochs=4, learning_rate=0.01, seed=1)
     controller = TrainingController(state, dataset_loader=_digits)
@@ -94,20 +125,12 @@ class _SlowValidation:
 
 
 def test_stop_during_validation_stops_within_one_validation_batch(monkeypatch):
-    from playground import training
-
-    models = []
-    build_model = training.build_model
-
-    def slow_model(*args, **kwargs):
-        models.append(_SlowValidation(build_model(*args, **kwargs), seconds=0.1))
-        return models[-1]
+    models = _wrap_models(monkeypatch, lambda model: _SlowValidation(model, seconds=0.1))
 
     def big_validation(name):  # digits x4, half held out: 1,497 x 4 x 0.5 -> 12 validation batches
         (x, y), test, names = _digits(name)
         return (np.concatenate([x] * 4), np.concatenate([y] * 4)), test, names
 
-    monkeypatch.setattr(training, "build_model", slow_model)
     state = PlaygroundState(epochs=3, validation_split=0.5)
     controller = TrainingController(state, dataset_loader=big_validation)
     epochs = []
@@ -249,16 +272,7 @@ class _Fails:
 def test_any_failure_during_a_run_ends_with_a_status_and_the_last_finished_weights(
     monkeypatch, error, words
 ):
-    from playground import training
-
-    models = []
-    build_model = training.build_model
-
-    def failing(*args, **kwargs):
-        models.append(_Fails(build_model(*args, **kwargs), error, after=3))
-        return models[-1]
-
-    monkeypatch.setattr(training, "build_model", failing)
+    models = _wrap_models(monkeypatch, lambda model: _Fails(model, error, after=3))
     state = PlaygroundState(epochs=2)
     before = list(state.layers)
     controller = TrainingController(state, dataset_loader=_digits)
@@ -353,24 +367,10 @@ def test_editing_the_network_after_a_run_clears_its_results():
 
 
 def test_test_accuracy_is_measured_in_chunks_the_memory_budget_allows(monkeypatch):
-    from playground import training
     from playground.analysis import evaluation_batch
 
     chunks: list[int] = []
-    build_model = training.build_model
-
-    def spying(*args, **kwargs):
-        model = build_model(*args, **kwargs)
-        evaluate = model.evaluate
-
-        def record(x, y, batch_size=256):
-            chunks.append(len(x))
-            return evaluate(x, y, batch_size=batch_size)
-
-        model.evaluate = record
-        return model
-
-    monkeypatch.setattr(training, "build_model", spying)
+    _wrap_models(monkeypatch, _count_evaluated(chunks))
     # 8x8 maps of 256 channels through 30 layers: ~0.5 M values per image.
     state = PlaygroundState(batch_size=8, epochs=1, validation_split=0.0)
     state.apply_query(
@@ -407,27 +407,16 @@ DEFAULT_SHAPES = "conv2d:8:3,maxpool:2,flatten,dense:6:softmax"
 
 
 def test_stop_while_measuring_the_test_accuracy_reports_the_images_measured(monkeypatch):
-    from playground import training
     from playground.analysis import evaluation_batch
 
     controller = None
     chunks: list[int] = []
-    build_model = training.build_model
 
-    def spying(*args, **kwargs):
-        model = build_model(*args, **kwargs)
-        evaluate = model.evaluate
+    def click_stop_at_the_second_chunk():
+        if len(chunks) == 2:
+            controller.request_stop()
 
-        def record(x, y, batch_size=None):
-            chunks.append(len(x))
-            if len(chunks) == 2:
-                controller.request_stop()  # a Stop click while the second chunk runs
-            return evaluate(x, y, batch_size=batch_size)
-
-        model.evaluate = record
-        return model
-
-    monkeypatch.setattr(training, "build_model", spying)
+    _wrap_models(monkeypatch, _count_evaluated(chunks, click_stop_at_the_second_chunk))
     state = PlaygroundState()
     state.apply_query(
         "?dataset=digits&batch=8&epochs=1&val=0&layers=conv2d:256:1,"
@@ -460,18 +449,15 @@ def test_a_dataset_that_cannot_be_downloaded_says_so_and_keeps_the_model():
 
 
 def test_validation_runs_in_chunks_the_memory_budget_allows(monkeypatch):
-    from playground import training
     from playground.analysis import evaluation_batch
 
     seen: list[int] = []
-    build_model = training.build_model
 
-    def recording(*args, **kwargs):
-        model = build_model(*args, **kwargs)
+    def recording(model):
         fit_iter = model.fit_iter
 
-        def events(*a, **k):
-            for event in fit_iter(*a, **k):
+        def events(*args, **kwargs):
+            for event in fit_iter(*args, **kwargs):
                 if event.kind == "validation":
                     seen.append(event.val_seen)
                 yield event
@@ -483,7 +469,7 @@ def test_validation_runs_in_chunks_the_memory_budget_allows(monkeypatch):
         (x, y), test, names = _digits(name)
         return (x[:400], y[:400]), test, names  # 200 to train on, 200 held out
 
-    monkeypatch.setattr(training, "build_model", recording)
+    _wrap_models(monkeypatch, recording)
     state = PlaygroundState()
     state.apply_query(  # eleven 28x28x64 outputs per image
         "?dataset=mnist&epochs=1&val=0.5&layers=conv2d:64:1,"
