@@ -10,30 +10,19 @@ Change ``DATA_URL`` if the site puts the files elsewhere.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
+
+from pycnn import datasets
 
 DATA_URL = "data/{name}.npz"
 
 _CACHE: dict[str, Any] = {}
 
 
-def cached(name: str) -> Any | None:
-    return _CACHE.get(name)
-
-
-def _load_local(name: str) -> Any:
-    from pycnn import datasets
-
-    return datasets.load(name)
-
-
 async def _fetch_into_pycnn(name: str) -> None:
     """Browser only: download the .npz next to the page into pycnn's data folder."""
-    from pathlib import Path
-
     from pyodide.http import pyfetch  # type: ignore[import-not-found]
-
-    from pycnn import datasets
 
     response = await pyfetch(DATA_URL.format(name=name))
     if not response.ok:
@@ -41,7 +30,7 @@ async def _fetch_into_pycnn(name: str) -> None:
             f"Could not download the {name} images ({DATA_URL.format(name=name)}: HTTP {response.status})."
         )
     payload = await response.bytes()
-    folder = Path(getattr(datasets, "DATA_DIR", Path(datasets.__file__).parent / "data"))
+    folder = Path(datasets.DATA_DIR)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{name}.npz").write_bytes(payload)
 
@@ -51,18 +40,11 @@ async def get_dataset(name: str) -> Any:
     if name in _CACHE:
         return _CACHE[name]
     try:
-        data = _load_local(name)
+        data = datasets.load(name)
     except (FileNotFoundError, OSError):
         if sys.platform != "emscripten":
             raise
         await _fetch_into_pycnn(name)
-        data = _load_local(name)
+        data = datasets.load(name)
     _CACHE[name] = data
     return data
-
-
-def get_dataset_sync(name: str) -> Any:
-    """Same as :func:`get_dataset` without the browser download (tests, desktop)."""
-    if name not in _CACHE:
-        _CACHE[name] = _load_local(name)
-    return _CACHE[name]

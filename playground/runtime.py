@@ -66,7 +66,7 @@ def fill_location_from_page(location) -> bool:
     Panel's own handler of the page's 'location' message), so when the page's Location view
     copies ``window.location`` at the first render nothing changes and nothing is sent back.
     Returns False (and changes nothing) without a usable address; the app then waits
-    for the page to send it, as before.
+    for the page to send it.
     """
     raw = os.environ.get(PAGE_ENV)
     try:

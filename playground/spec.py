@@ -19,6 +19,7 @@ This module is pure Python (no numpy, no Panel) so parsing a link is instant.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,8 +32,11 @@ __all__ = [
     "SpecError",
     "format_block",
     "format_layers",
+    "layer_config",
     "parse_block",
     "parse_layers",
+    "read_number",
+    "shorten",
 ]
 
 ACTIVATIONS = ("relu", "linear", "sigmoid", "tanh", "softmax")
@@ -76,27 +80,7 @@ class Arg:
             if text not in self.choices:
                 raise ValueError(f"{self.name} must be one of {', '.join(self.choices)}")
             return text
-        if self.type is int:
-            if isinstance(value, bool):
-                raise ValueError(f"{self.name} must be a whole number")
-            if isinstance(value, str):
-                text = value.strip()
-                if not text.lstrip("-").isdigit():
-                    raise ValueError(f"{self.name} must be a whole number")
-                value = int(text)
-            elif isinstance(value, float):
-                if not value.is_integer():
-                    raise ValueError(f"{self.name} must be a whole number")
-                value = int(value)
-            elif not isinstance(value, int):
-                raise ValueError(f"{self.name} must be a whole number")
-        else:  # float
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"{self.name} must be a number") from None
-            if not math.isfinite(value):
-                raise ValueError(f"{self.name} must be a finite number")
+        value = read_number(value, self.type, self.name)
         if self.low is not None and value < self.low:
             raise ValueError(f"{self.name} must be at least {self.low:g}")
         if self.high is not None:
@@ -105,6 +89,42 @@ class Arg:
             if not self.high_open and value > self.high:
                 raise ValueError(f"{self.name} must be at most {self.high:g}")
         return value
+
+
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+_REAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+# More digits than any bound has: read as ±inf, so the range check names the limit
+# (int() of thousands of digits is slow, and refused beyond 4,300).
+_MAX_DIGITS = 15
+
+
+def read_number(value: Any, kind: type, name: str) -> float:
+    """``value`` (text from a link or a number from a widget) as ``kind`` (int or float).
+
+    Text must be plain ASCII digits (``isdigit`` would also accept '²' or '١').
+    Raises ValueError saying what the field accepts.
+    """
+    what = "a whole number" if kind is int else "a number"
+    if isinstance(value, str):
+        text = value.strip()
+        if not (_WHOLE if kind is int else _REAL).fullmatch(text):
+            raise ValueError(f"{name} must be {what}")
+        if kind is int and len(text.lstrip("+-").lstrip("0")) > _MAX_DIGITS:
+            return -math.inf if text.startswith("-") else math.inf
+        return int(text) if kind is int else float(text)
+    number = value if type(value) in (int, float) else math.nan  # bool is not a number here
+    if kind is int and isinstance(number, float) and number.is_integer():
+        number = int(number)
+    if (isinstance(number, float) and math.isnan(number)) or (
+        kind is int and not isinstance(number, int)
+    ):
+        raise ValueError(f"{name} must be {what}")
+    if kind is int:
+        return number
+    try:
+        return float(number)
+    except OverflowError:  # an int beyond floats: out of every range
+        return math.inf if number > 0 else -math.inf
 
 
 @dataclass(frozen=True)
@@ -226,30 +246,6 @@ class Block:
     def info(self) -> KindInfo:
         return KINDS[self.kind]
 
-    def describe(self) -> str:
-        """Short human label, e.g. ``Conv2D 32×3×3 relu``."""
-        a = self.args
-        if self.kind == "conv2d":
-            text = f"Conv2D {a['filters']} filters {a['kernel_size']}×{a['kernel_size']}"
-            if a["strides"] != 1:
-                text += f" stride {a['strides']}"
-            if a["padding"] != "valid":
-                text += f" {a['padding']}"
-            return text + f" {a['activation']}"
-        if self.kind in ("maxpool", "avgpool"):
-            text = f"{self.info.keras} {a['pool_size']}×{a['pool_size']}"
-            if a["strides"] is not None and a["strides"] != a["pool_size"]:
-                text += f" stride {a['strides']}"
-            return text
-        if self.kind == "dense":
-            return f"Dense {a['units']} {a['activation']}"
-        if self.kind == "dropout":
-            return f"Dropout {a['rate']:g}"
-        return self.info.keras
-
-    def token(self) -> str:
-        return format_block(self)
-
 
 def _format_value(value: Any) -> str:
     if isinstance(value, float):
@@ -289,13 +285,23 @@ def format_layers(blocks: list[Block]) -> str:
     return ",".join(format_block(b) for b in blocks)
 
 
-def _shorten(text: str, limit: int = 40) -> str:
+def layer_config(block: Block) -> dict[str, Any]:
+    """The block as pycnn (and Keras) configure it: ``{"class_name": "Conv2D", "config": {...}}``.
+
+    Argument names are Keras's, so the config is the block's arguments as they are.
+    """
+    return {"class_name": block.info.keras, "config": dict(block.args)}
+
+
+def shorten(text: object, limit: int = 40) -> str:
+    """``text`` cut to ``limit`` characters for a message (links can be megabytes long)."""
+    text = str(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def parse_block(token: str, index: int = 0) -> Block:
     """Read one token such as ``conv2d:32:3:padding=same``. Raises SpecError."""
-    where = f"Layer token {index + 1} '{_shorten(token)}'"
+    where = f"Layer token {index + 1} '{shorten(token)}'"
     parts = [p.strip() for p in token.strip().split(":")]
     key = parts[0].lower()
     key = _ALIASES.get(key, key)
@@ -303,7 +309,7 @@ def parse_block(token: str, index: int = 0) -> Block:
         raise SpecError(f"{where} is empty. Remove the extra comma.", index, token)
     if key not in KINDS:
         raise SpecError(
-            f"{where}: unknown layer kind '{_shorten(parts[0], 20)}'. "
+            f"{where}: unknown layer kind '{shorten(parts[0], 20)}'. "
             f"Use one of: {', '.join(KINDS)}.",
             index,
             token,
@@ -326,7 +332,7 @@ def parse_block(token: str, index: int = 0) -> Block:
             except KeyError:
                 known = ", ".join(a.name for a in info.args) or "none"
                 raise SpecError(
-                    f"{where}: {info.keras} has no option '{_shorten(name, 20)}' "
+                    f"{where}: {info.keras} has no option '{shorten(name, 20)}' "
                     f"(its options: {known}).",
                     index,
                     token,
@@ -337,7 +343,7 @@ def parse_block(token: str, index: int = 0) -> Block:
         else:
             if named:
                 raise SpecError(
-                    f"{where}: positional value '{_shorten(part, 20)}' after a key=value option; "
+                    f"{where}: positional value '{shorten(part, 20)}' after a key=value option; "
                     "put positional values first.",
                     index,
                     token,
@@ -366,7 +372,7 @@ def parse_block(token: str, index: int = 0) -> Block:
     try:
         block = Block.make(key, **values)
     except ValueError as exc:
-        raise SpecError(f"{where}: {exc}. Received: '{_shorten(token)}'.", index, token) from None
+        raise SpecError(f"{where}: {exc}. Received: '{shorten(token)}'.", index, token) from None
     return block
 
 

@@ -12,8 +12,9 @@ import param
 from panel.viewable import Viewer
 
 from playground.components.text import esc
+from playground.presets import PRESETS
 from playground.spec import ACTIVATIONS, HIDDEN_ACTIVATIONS, KINDS, PADDINGS, Block
-from playground.state import PRESETS, PlaygroundState
+from playground.state import PlaygroundState
 
 __all__ = ["OPTIONS", "Builder"]
 

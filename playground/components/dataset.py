@@ -7,7 +7,9 @@ import param
 from panel.viewable import Viewer
 
 from playground.components.text import esc
-from playground.state import DATASETS, PlaygroundState, dataset_info
+from playground.settings import DATASETS
+from playground.state import PlaygroundState
+from pycnn.datasets import info as dataset_info
 
 __all__ = ["DatasetPicker"]
 

@@ -17,7 +17,8 @@ from panel.viewable import Viewer
 
 from playground.components.text import esc
 from playground.runtime import IN_BROWSER
-from playground.training import Progress, TrainingController
+from playground.training import TrainingController
+from pycnn import TrainEvent
 
 __all__ = ["TrainingPlots"]
 
@@ -81,7 +82,7 @@ class TrainingPlots(Viewer):
         }
         # Fixed ranges set from Python: auto-ranging (DataRange1d) makes the page send a
         # range update to the worker at every streamed point, and in the pyodide worker
-        # that traffic can crowd out a click (Stop) — see the report of this change.
+        # that traffic can crowd out a click (Stop).
         self._x_range = Range1d(0, 1)
         self._loss_range = Range1d(0, 2.5)
         loss_fig = figure(
@@ -134,7 +135,7 @@ class TrainingPlots(Viewer):
         _on_document(clear)
         self._test.object = ""
 
-    def _on_progress(self, p: Progress) -> None:
+    def _on_progress(self, p: TrainEvent) -> None:
         if self._train is None:
             self._build()
         c = self.controller
@@ -142,13 +143,12 @@ class TrainingPlots(Viewer):
             self._run = c.run_id
             self._base = float(c.trained_epochs)
             self._last = 0.0
-        x = self._base + p.position
+        x = self._base + p.epochs * p.progress
         now = time.perf_counter()
         if p.kind == "batch" and now - self._last < STREAM_SECONDS:
             return
         self._last = now
-        accuracy = p.accuracy if p.accuracy is not None else float("nan")
-        train = {"x": [x], "loss": [p.loss], "accuracy": [accuracy]}
+        train = {"x": [x], "loss": [p.loss], "accuracy": [p.accuracy]}
         val = None
         if p.kind == "epoch" and p.val_loss is not None:
             val = {"x": [x], "loss": [p.val_loss], "accuracy": [p.val_accuracy]}

@@ -14,12 +14,15 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from playground.analysis import Analysis
 from playground.components.builder import KIND_COLORS
 from playground.components.text import esc
-from playground.state import Analysis, PlaygroundState
+from playground.spec import KINDS
+from playground.state import PlaygroundState
 
 __all__ = ["ShapeFlow", "shapeflow_svg"]
 
+_KIND_OF = {info.keras: key for key, info in KINDS.items()}  # Keras class name -> block kind
 _MAX_SIDE = 120
 _GAP = 26
 
@@ -40,17 +43,7 @@ def shapeflow_svg(a: Analysis) -> str:
     items = [("input", "Input", a.input_shape, "#555", False)]
     for row in a.rows:
         kind = row.kind
-        color = KIND_COLORS.get(
-            {
-                "Conv2D": "conv2d",
-                "MaxPooling2D": "maxpool",
-                "AveragePooling2D": "avgpool",
-                "Flatten": "flatten",
-                "Dense": "dense",
-                "Dropout": "dropout",
-            }.get(kind, ""),
-            "#888",
-        )
+        color = KIND_COLORS.get(_KIND_OF.get(kind, ""), "#888")
         items.append((row.name, kind, row.output_shape, color, row.error is not None))
     biggest = max([s[0] for _, _, s, _, _ in items if s and len(s) == 3] + [1])
     largest_vector = max([s[0] for _, _, s, _, _ in items if s and len(s) == 1] + [10])

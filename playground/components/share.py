@@ -2,8 +2,11 @@
 
 The address holds the model in DESIGN.md's format (``?dataset=…&layers=…``).
 Opening a link rebuilds the model; a malformed link loads the default model
-and says which token is wrong and why. Edits update the address through
-Panel's Location (no reload), so copying the address shares the model.
+and says which token is wrong and why (rules: ``playground.links``). Edits
+write the address with ``history.replaceState`` (:class:`AddressBar`: no
+reload, no Back-button entry), so copying the address shares the model.
+Text pasted into the link box opens like a link; text that is not one, or a
+link pasted while training runs, is refused with a message.
 
 Under ``panel serve`` the query is known when the script runs. In the
 pyodide-worker build the loader passes the page address when it starts Python
@@ -25,7 +28,9 @@ from panel.reactive import ReactiveHTML
 from panel.viewable import Viewer
 
 from playground.components.text import esc
+from playground.links import LINK_PARAMS, LinkProblem, link_query
 from playground.runtime import fill_location_from_page
+from playground.spec import shorten
 from playground.state import PlaygroundState
 
 __all__ = ["AddressBar", "ShareLink"]
@@ -48,16 +53,6 @@ class AddressBar(ReactiveHTML):
     _scripts = {"render": _SET, "query": _SET}  # noqa: RUF012 - Panel's declaration style
 
 
-_WATCHED = [
-    "layers",
-    "dataset",
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "optimizer",
-    "seed",
-    "validation_split",
-]
 READY_FALLBACK_SECONDS = 4.0
 
 
@@ -84,7 +79,7 @@ class ShareLink(Viewer):
         self._problems = pn.pane.HTML(
             "", sizing_mode="stretch_width", stylesheets=[".cp-link-problem { color: #8a1c1c; }"]
         )
-        self.state.param.watch(self._write, _WATCHED)
+        self.state.param.watch(self._write, list(LINK_PARAMS))
         self.state.param.watch(self._show_problems, "link_problems")
         loc = self.location
         if loc is None:
@@ -149,12 +144,23 @@ class ShareLink(Viewer):
         self._link.value = self._showing
 
     def _on_typed(self, event) -> None:
-        """A link pasted into the box opens like a link in the address bar."""
+        """A link pasted into the box opens like a link in the address bar; anything
+        else is refused with a message, and the box shows the page's link again."""
         text = (event.new or "").strip()
-        if text == self._showing or self.state.training:
+        if text == self._showing:
             return
-        query = text.split("?", 1)[1] if "?" in text else text
-        self.state.apply_query("?" + query.split("#", 1)[0], record=True)
+        query = link_query(text)
+        if query is None:
+            self.state.link_problems = [
+                LinkProblem(
+                    "link",
+                    f"'{shorten(text)}' is not a link to a model: a link holds "
+                    "'?dataset=…&layers=…'. The model on the page was kept.",
+                )
+            ]
+        else:
+            self.state.apply_query(query, record=True)
+        self._update_link()
 
     def _show_problems(self, *_events) -> None:
         problems = self.state.link_problems
@@ -162,9 +168,10 @@ class ShareLink(Viewer):
             self._problems.object = ""
             return
         items = "".join(f"<li>{esc(p.message)}</li>" for p in problems)
+        refused = any(p.key == "link" for p in problems)
+        head = "The link was not opened:" if refused else "This link could not be read completely:"
         self._problems.object = (
-            '<div class="cp-link-problem cp-link-error"><b>This link could not be read completely:</b>'
-            f"<ul>{items}</ul></div>"
+            f'<div class="cp-link-problem cp-link-error"><b>{head}</b><ul>{items}</ul></div>'
         )
 
     def __panel__(self):

@@ -6,8 +6,9 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
-from playground.components.text import esc, fmt_bytes, fmt_int, shape_text
-from playground.state import Analysis, PlaygroundState, size_problem
+from playground.analysis import Analysis, shape_text, size_problem
+from playground.components.text import esc, fmt_bytes, fmt_int
+from playground.state import PlaygroundState
 
 __all__ = ["ModelProblems", "SummaryTable", "summary_html"]
 

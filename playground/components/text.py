@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 
-__all__ = ["esc", "fmt_bytes", "fmt_int", "shape_text", "text_block"]
+__all__ = ["esc", "fmt_bytes", "fmt_int"]
 
 
 def esc(value: object) -> str:
@@ -25,15 +25,3 @@ def fmt_bytes(n: int) -> str:
         if n >= size:
             return f"{n / size:,.2f} {unit}"
     return f"{n} B"
-
-
-def shape_text(shape: tuple | None) -> str:
-    if shape is None:
-        return "—"
-    return "(None, " + ", ".join(str(v) for v in shape) + ")"
-
-
-def text_block(text: str, cls: str = "") -> str:
-    """An escaped paragraph (newlines kept) for an HTML pane."""
-    body = "<br>".join(esc(line) for line in str(text).split("\n"))
-    return f'<div class="{esc(cls)}">{body}</div>' if cls else f"<div>{body}</div>"

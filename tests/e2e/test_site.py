@@ -130,9 +130,7 @@ def _expected_summary(layers: str, dataset: str) -> list[tuple[tuple[int, ...], 
     rng = np.random.default_rng(0)
     x = rng.random((2, *input_shape)).astype(np.float32)
     rows = []
-    for block in blocks:
-        layer = state.to_layer(block)
-        layer.build(tuple(x.shape[1:]), rng)
+    for layer in state.build_model(blocks, input_shape).layers:
         x = layer.forward(x)
         rows.append((tuple(int(d) for d in x.shape[1:]), int(layer.count_params())))
     return rows

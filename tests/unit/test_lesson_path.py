@@ -505,7 +505,7 @@ def train(state: PlaygroundState, controller: TrainingController) -> Run:
         state,
         [p.val_loss for p in epochs],
         controller.test_accuracy,
-        epochs[-1].samples_per_s,
+        epochs[-1].samples_per_sec,
     )
 
 

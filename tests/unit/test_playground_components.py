@@ -163,7 +163,7 @@ def test_malformed_link_shows_escaped_text_and_the_default_model():
     html = share._problems.object
     _no_markup_from(html)
     assert "&lt;script&gt;" in html and "token 2" in html
-    assert "Unknown dataset" in html
+    assert "dataset must be one of" in html
 
 
 # --------------------------------------------------------------------------- summary / problems
@@ -292,3 +292,68 @@ def test_plots_are_built_at_the_first_run_and_stream_every_epoch():
     assert plots._val.data["x"][-1] == 4.0
     controller.reset_weights()
     assert plots._val.data["x"] == []
+
+
+def test_switching_dataset_clears_the_curves_and_the_test_accuracy():
+    import asyncio
+
+    from playground.components.plots import TrainingPlots
+    from pycnn.datasets import load
+
+    state = PlaygroundState(epochs=2)
+    controller = TrainingController(state, dataset_loader=load)
+    plots = TrainingPlots(controller=controller)
+    trainer = Trainer(state=state, controller=controller)
+    asyncio.run(controller.train())
+    assert plots._val.data["x"] == [1.0, 2.0] and "Test accuracy" in plots._test.object
+    state.dataset = "mnist"
+    assert plots._val.data["x"] == [] and plots._train.data["x"] == []
+    assert plots._test.object == ""
+    assert "The dataset is now MNIST" in trainer._status.object
+
+
+def test_reset_on_an_invalid_model_shows_why():
+    state = PlaygroundState()
+    trainer = Trainer(state=state, controller=TrainingController(state))
+    state.layers = parse_layers("conv2d:8:3,dense:10:softmax")
+    trainer._reset.clicks += 1
+    assert "Weights not reset: Fix the model first" in trainer._status.object
+    assert "cp-train-message" in trainer._message.object and "Flatten" in trainer._message.object
+
+
+def test_text_that_is_not_a_link_is_refused_and_the_model_kept():
+    state = PlaygroundState()
+    state.load_preset("keras")
+    share = ShareLink(state=state, location=_location("http://h/", ""))
+    before = (list(state.layers), state.dataset)
+    share._link.value = "hello world"  # typed, then Enter
+    assert (list(state.layers), state.dataset) == before and not state.can_redo
+    html = share._problems.object
+    assert "The link was not opened" in html and "hello world" in html
+    assert "is not a link to a model" in html and "was kept" in html
+    assert share._link.value == "http://h/" + state.query()  # the box shows the page's link
+
+
+def test_a_link_pasted_while_training_is_refused_and_the_box_restored():
+    state = PlaygroundState()
+    share = ShareLink(state=state, location=_location("http://h/", ""))
+    before = list(state.layers)
+    state.training = True
+    share._link.value = "http://h/?dataset=mnist&layers=flatten,dense:10:softmax"
+    assert state.layers == before and state.dataset == "digits"
+    assert "while training runs" in share._problems.object
+    assert share._link.value == "http://h/" + state.query()
+    state.training = False
+    share._link.value = "http://h/?dataset=mnist&layers=flatten,dense:10:softmax"
+    assert state.dataset == "mnist" and share._problems.object == ""
+
+
+def test_repeated_keys_in_a_link_report_what_was_read():
+    search = "?layers=bogus&layers=flatten,dense:10:softmax&dataset=cifar&dataset=mnist"
+    state = PlaygroundState()
+    share = ShareLink(state=state, location=_location("http://h/" + search, search))
+    assert format_layers(state.layers) == DEFAULT_LAYERS and state.dataset == "digits"
+    text = share._problems.object
+    assert "&#x27;layers&#x27; is given 2 times" in text and "&#x27;bogus&#x27;" in text
+    assert "&#x27;dataset&#x27; is given 2 times" in text and "cifar" in text
+    assert share._link.value == "http://h/" + state.query()  # and the address says what loaded

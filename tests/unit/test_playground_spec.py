@@ -83,7 +83,12 @@ def test_tokens(token, expected):
         ("flatten,,dense:10:softmax", 1, ["token 2", "empty"]),
         ("dense:10:softplus", 0, ["activation", "softmax"]),
         ("dropout:1", 0, ["rate", "at most 0.95"]),
-        ("dropout:nan", 0, ["rate", "finite"]),
+        ("dropout:nan", 0, ["rate", "must be a number"]),
+        ("conv2d:²:3", 0, ["filters must be a whole number"]),
+        ("conv2d:8:3:strides=١", 0, ["strides must be a whole number"]),
+        ("dense:" + "9" * 5000, 0, ["units must be at most 4096"]),
+        ("dense:-" + "9" * 5000, 0, ["units must be at least 1"]),
+        ("dropout:1e999", 0, ["rate must be at most 0.95"]),
         ("maxpool:2:strides=2:strides=1", 0, ["given twice"]),
         ("dense:units=2:10", 0, ["positional value"]),
     ],
@@ -94,6 +99,18 @@ def test_malformed_tokens_name_the_token_and_why(text, index, words):
     assert info.value.index == index
     for word in words:
         assert word.lower() in str(info.value).lower()
+
+
+@pytest.mark.parametrize(
+    "text", ["conv2d:²:3", "dense:" + "7" * 5000, "dense:1_0", "dropout:٠.5", "dropout:infinity"]
+)
+def test_messages_say_what_the_field_accepts_not_python_internals(text):
+    with pytest.raises(SpecError) as info:
+        parse_layers(text)
+    message = str(info.value)
+    for internal in ("invalid literal", "base 10", "int_max_str_digits", "Exceeds the limit"):
+        assert internal not in message
+    assert len(message) < 300
 
 
 def test_empty_and_too_long():
