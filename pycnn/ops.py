@@ -32,10 +32,12 @@ Then:
   scatter). The first layer of a model skips this entirely.
 
 With BLAS, numpy's ``@`` is the fastest way to do the products. Without BLAS
-numpy falls back to a plain triple loop for ``@``; its ``einsum`` kernels are
-about twice as fast there when the innermost loop runs along the longer
-axis, so in that case the products are ``einsum`` calls with the subscript
-order picked from the shapes.
+(Pyodide) a product kernel may be installed with :func:`use_products`: in the
+browser that is :mod:`pycnn.kernels`, a WebAssembly SIMD matrix product.
+Without either, numpy falls back to a plain triple loop for ``@``; its
+``einsum`` kernels are about twice as fast there when the innermost loop runs
+along the longer axis, so in that case the products are ``einsum`` calls with
+the subscript order picked from the shapes.
 
 Conv + ReLU + max pool, fused
 -----------------------------
@@ -68,6 +70,7 @@ __all__ = [
     "max_pool2d_forward",
     "max_pool_tiles",
     "same_padding",
+    "use_products",
 ]
 
 
@@ -131,9 +134,26 @@ def _window(xp: np.ndarray, i: int, j: int, h_out: int, w_out: int, sh: int, sw:
 # --------------------------------------------------------------------------- matrix products
 # a: (M, K), b: (K, F) -- each helper returns a C-contiguous result.
 
+# A faster product than numpy's for float32 matrices, if one is installed: an object
+# with ``matmul(a, b)`` returning ``a @ b`` as a new C-contiguous array for 2-D arrays
+# of any strides (see pycnn.kernels). Only worth it where numpy has no BLAS.
+PRODUCTS = None
+
+
+def use_products(products) -> None:
+    """Compute the convolutions' matrix products with ``products.matmul`` (None: numpy).
+
+    The browser's Pyodide worker installs :class:`pycnn.kernels.WasmProducts`
+    here when its WebAssembly kernel loads; nothing else changes.
+    """
+    global PRODUCTS
+    PRODUCTS = products
+
 
 def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for a C-contiguous (M, K) ``a`` and a small (K, F) ``b``."""
+    if PRODUCTS is not None:
+        return PRODUCTS.matmul(a, b)
     if HAVE_BLAS:
         return a @ b
     # numpy's einsum loops beat its no-BLAS matmul ~2x. Its innermost loop runs
@@ -146,6 +166,8 @@ def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _mm_tn(a: np.ndarray, g: np.ndarray) -> np.ndarray:
     """``a.T @ g`` for tall C-contiguous ``a`` (M, K) and ``g`` (M, F) -> (K, F)."""
     m, k = a.shape
+    if PRODUCTS is not None:
+        return PRODUCTS.matmul(a.T, g)  # the kernel reads the transpose in place
     if not HAVE_BLAS:
         if g.shape[1] >= k:
             return np.einsum("mk,mf->kf", a, g)
@@ -311,12 +333,14 @@ def _input_grad(g, weights, x_shape, xp_shape, pad_h, pad_w, strides, kernel_siz
     # Without BLAS the one wide product is the cheaper part, so that is used.
     dxp = np.zeros(xp_shape, dtype=g.dtype)
     w_blocks = weights[:k].reshape(kh, kw, c_in, c_out)
-    if not HAVE_BLAS:
-        dcols = _mm(g, np.ascontiguousarray(weights[:k].T))  # (M, kh*kw*C_in)
+    per_offset = HAVE_BLAS and PRODUCTS is None
+    if not per_offset:
+        w_t = weights[:k].T if PRODUCTS is not None else np.ascontiguousarray(weights[:k].T)
+        dcols = _mm(g, w_t)  # (M, kh*kw*C_in)
         dcols = dcols.reshape(n, h_out, w_out, kh, kw, c_in)
     for i in range(kh):
         for j in range(kw):
-            if HAVE_BLAS:
+            if per_offset:
                 slab = (g @ w_blocks[i, j].T).reshape(n, h_out, w_out, c_in)
             else:
                 slab = dcols[:, :, :, i, j, :]
