@@ -32,8 +32,9 @@ Then:
   scatter). The first layer of a model skips this entirely.
 
 With BLAS, numpy's ``@`` is the fastest way to do the products. Without BLAS
-(Pyodide) a product kernel may be installed with :func:`use_products`: in the
-browser that is :mod:`pycnn.kernels`, a WebAssembly SIMD matrix product.
+(Pyodide) native kernels may be installed with :func:`use_kernels`: in the
+browser that is :mod:`pycnn.kernels`, a WebAssembly SIMD matrix product (and
+the fused max pool's element-wise passes).
 Without either, numpy falls back to a plain triple loop for ``@``; its
 ``einsum`` kernels are about twice as fast there when the innermost loop runs
 along the longer axis, so in that case the products are ``einsum`` calls with
@@ -70,7 +71,7 @@ __all__ = [
     "max_pool2d_forward",
     "max_pool_tiles",
     "same_padding",
-    "use_products",
+    "use_kernels",
 ]
 
 
@@ -134,26 +135,28 @@ def _window(xp: np.ndarray, i: int, j: int, h_out: int, w_out: int, sh: int, sw:
 # --------------------------------------------------------------------------- matrix products
 # a: (M, K), b: (K, F) -- each helper returns a C-contiguous result.
 
-# A faster product than numpy's for float32 matrices, if one is installed: an object
-# with ``matmul(a, b)`` returning ``a @ b`` as a new C-contiguous array for 2-D arrays
-# of any strides (see pycnn.kernels). Only worth it where numpy has no BLAS.
-PRODUCTS = None
+# Native kernels for float32 work, if installed (pycnn.kernels.WasmKernels in the
+# browser; only worth it where numpy has no BLAS). The object has
+#   matmul(a, b) -> a @ b, a new C-contiguous array, for 2-D arrays of any strides;
+#   pool_max(z, relu) and pool_route(z, z_max, grad, relu): the element-wise passes of
+#   the fused conv + max pool (see conv2d_maxpool_forward / _backward).
+KERNELS = None
 
 
-def use_products(products) -> None:
-    """Compute the convolutions' matrix products with ``products.matmul`` (None: numpy).
+def use_kernels(kernels) -> None:
+    """Compute the matrix products (and fused max pools) with ``kernels`` (None: numpy).
 
-    The browser's Pyodide worker installs :class:`pycnn.kernels.WasmProducts`
-    here when its WebAssembly kernel loads; nothing else changes.
+    The browser's Pyodide worker installs :class:`pycnn.kernels.WasmKernels`
+    here when its WebAssembly kernel loads; the results are the same.
     """
-    global PRODUCTS
-    PRODUCTS = products
+    global KERNELS
+    KERNELS = kernels
 
 
 def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for a C-contiguous (M, K) ``a`` and a small (K, F) ``b``."""
-    if PRODUCTS is not None:
-        return PRODUCTS.matmul(a, b)
+    if KERNELS is not None:
+        return KERNELS.matmul(a, b)
     if HAVE_BLAS:
         return a @ b
     # numpy's einsum loops beat its no-BLAS matmul ~2x. Its innermost loop runs
@@ -166,8 +169,8 @@ def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _mm_tn(a: np.ndarray, g: np.ndarray) -> np.ndarray:
     """``a.T @ g`` for tall C-contiguous ``a`` (M, K) and ``g`` (M, F) -> (K, F)."""
     m, k = a.shape
-    if PRODUCTS is not None:
-        return PRODUCTS.matmul(a.T, g)  # the kernel reads the transpose in place
+    if KERNELS is not None:
+        return KERNELS.matmul(a.T, g)  # the kernel reads the transpose in place
     if not HAVE_BLAS:
         if g.shape[1] >= k:
             return np.einsum("mk,mf->kf", a, g)
@@ -333,9 +336,9 @@ def _input_grad(g, weights, x_shape, xp_shape, pad_h, pad_w, strides, kernel_siz
     # Without BLAS the one wide product is the cheaper part, so that is used.
     dxp = np.zeros(xp_shape, dtype=g.dtype)
     w_blocks = weights[:k].reshape(kh, kw, c_in, c_out)
-    per_offset = HAVE_BLAS and PRODUCTS is None
+    per_offset = HAVE_BLAS and KERNELS is None
     if not per_offset:
-        w_t = weights[:k].T if PRODUCTS is not None else np.ascontiguousarray(weights[:k].T)
+        w_t = weights[:k].T if KERNELS is not None else np.ascontiguousarray(weights[:k].T)
         dcols = _mm(g, w_t)  # (M, kh*kw*C_in)
         dcols = dcols.reshape(n, h_out, w_out, kh, kw, c_in)
     for i in range(kh):
@@ -399,10 +402,13 @@ def conv2d_maxpool_forward(x, kernel, bias, strides, padding, pool_size, relu: b
     cols = _im2col(xp, kh, kw, sh, sw, h_pool, w_pool, pool=(ph, pw))  # (P*N*Hp*Wp, k + 1)
     weights = _weight_matrix(kernel, bias, x.dtype)
     z = _mm(cols, weights).reshape(ph * pw, n, h_pool, w_pool, c_out)  # block per window offset
-    z_max = np.maximum(z[0], z[1]) if ph * pw > 1 else z[0].copy()  # (N, Hp, Wp, C_out)
-    for offset in range(2, ph * pw):
-        np.maximum(z_max, z[offset], out=z_max)
-    out = np.maximum(z_max, 0) if relu else z_max.copy()
+    if KERNELS is not None and z.dtype == np.float32:
+        z_max, out = KERNELS.pool_max(z, relu)  # the same passes, fused into one
+    else:
+        z_max = np.maximum(z[0], z[1]) if ph * pw > 1 else z[0].copy()  # (N, Hp, Wp, C_out)
+        for offset in range(2, ph * pw):
+            np.maximum(z_max, z[offset], out=z_max)
+        out = np.maximum(z_max, 0) if relu else z_max.copy()
     cache = (
         cols,
         weights,
@@ -434,19 +440,22 @@ def conv2d_maxpool_backward(grad_out, cache, need_input_grad: bool = True):
     )
     offsets, n, h_pool, w_pool, c_out = z.shape
     ph, pw = pool
-    dz = np.empty(z.shape, dtype=grad_out.dtype)  # (P, N, Hp, Wp, C_out), like z
-    # ``rest`` is the gradient not yet routed; it lives in the last block, which takes
-    # whatever is left once the earlier offsets took theirs.
-    rest = dz[offsets - 1]
-    if relu:
-        np.multiply(grad_out, z_max > 0, out=rest)
+    if KERNELS is not None and z.dtype == grad_out.dtype == np.float32:
+        dz = KERNELS.pool_route(z, z_max, grad_out, relu)  # the same passes, fused into one
     else:
-        np.copyto(rest, grad_out)
-    hit = np.empty(z_max.shape, dtype=bool)
-    for offset in range(offsets - 1):
-        np.equal(z[offset], z_max, out=hit)
-        np.multiply(rest, hit, out=dz[offset])
-        np.subtract(rest, dz[offset], out=rest)
+        dz = np.empty(z.shape, dtype=grad_out.dtype)  # (P, N, Hp, Wp, C_out), like z
+        # ``rest`` is the gradient not yet routed; it lives in the last block, which takes
+        # whatever is left once the earlier offsets took theirs.
+        rest = dz[offsets - 1]
+        if relu:
+            np.multiply(grad_out, z_max > 0, out=rest)
+        else:
+            np.copyto(rest, grad_out)
+        hit = np.empty(z_max.shape, dtype=bool)
+        for offset in range(offsets - 1):
+            np.equal(z[offset], z_max, out=hit)
+            np.multiply(rest, hit, out=dz[offset])
+            np.subtract(rest, dz[offset], out=rest)
 
     dkernel, dbias = _param_grads(cols, dz.reshape(-1, c_out), kernel_size)
     if not need_input_grad:

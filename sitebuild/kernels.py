@@ -39,11 +39,17 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "pycnn" / "kernels" / "gemm.c"
 LOCK = SOURCE.with_name("wasm.lock.json")
 
-# name -> extra clang flags; every build gets COMMON_FLAGS
+# file -> what the worker needs to choose it (the browser feature it needs, the name pycnn
+# reports) and its clang flags beyond COMMON_FLAGS; in the worker's order of preference.
 BUILDS = {
-    "gemm-simd.wasm": ["-msimd128"],
-    "gemm-relaxed.wasm": ["-msimd128", "-mrelaxed-simd"],
+    "gemm-relaxed.wasm": {
+        "feature": "relaxed",
+        "name": "wasm-relaxed-simd",
+        "flags": ["-msimd128", "-mrelaxed-simd"],
+    },
+    "gemm-simd.wasm": {"feature": "simd", "name": "wasm-simd", "flags": ["-msimd128"]},
 }
+SITE_FOLDER = "kernels"  # in the built site
 COMMON_FLAGS = [
     "--target=wasm32-freestanding",
     "-O3",
@@ -167,7 +173,16 @@ def _compile(exe: Path, name: str, out: Path) -> None:
         env = dict(os.environ, ZIG_GLOBAL_CACHE_DIR=str(Path(tmp) / "zig-cache"))
         env["ZIG_LOCAL_CACHE_DIR"] = env["ZIG_GLOBAL_CACHE_DIR"]
         steps = [
-            [str(exe), "cc", *COMMON_FLAGS, *BUILDS[name], "-c", str(SOURCE), "-o", str(obj)],
+            [
+                str(exe),
+                "cc",
+                *COMMON_FLAGS,
+                *BUILDS[name]["flags"],
+                "-c",
+                str(SOURCE),
+                "-o",
+                str(obj),
+            ],
             [str(exe), "wasm-ld", *LINK_FLAGS, "-o", str(out), str(obj)],
         ]
         for cmd in steps:
@@ -178,7 +193,10 @@ def _compile(exe: Path, name: str, out: Path) -> None:
 
 def _recipe_key(lock: dict, name: str) -> str:
     """What a compiled kernel depends on: source, flags, toolchain."""
-    parts = [SOURCE.read_bytes(), json.dumps([COMMON_FLAGS, BUILDS[name], LINK_FLAGS]).encode()]
+    parts = [
+        SOURCE.read_bytes(),
+        json.dumps([COMMON_FLAGS, BUILDS[name]["flags"], LINK_FLAGS]).encode(),
+    ]
     parts.append(lock["toolchain"]["requirement"].encode())
     return hashlib.sha256(b"\0".join(parts)).hexdigest()[:24]
 
@@ -210,6 +228,24 @@ def build_kernels(out_dir: Path) -> dict[str, dict]:
         shutil.copyfile(cached, out_dir / name)
         result[name] = {"sha256": digest, "size": cached.stat().st_size}
     return result
+
+
+def site_step(site: Path) -> list[dict]:
+    """Put the checked builds into ``site/kernels/``; returns the worker's ``CP.kernels``.
+
+    That list holds ``{feature, name, file, sha256}`` for each build, in order of
+    preference; the worker takes the first one the browser can run.
+    """
+    built = build_kernels(site / SITE_FOLDER)
+    return [
+        {
+            "feature": spec["feature"],
+            "name": spec["name"],
+            "file": f"{SITE_FOLDER}/{file}",
+            "sha256": built[file]["sha256"],
+        }
+        for file, spec in BUILDS.items()
+    ]
 
 
 def pin() -> dict[str, str]:

@@ -9,8 +9,10 @@ Pyodide worker (``site-src/worker.js``) picks the build this browser can run,
 loads it with Emscripten's own dynamic linker -- so it lives in Pyodide's
 ``WebAssembly.Memory`` and reads and writes numpy's buffers in place -- and
 hands its exports to :func:`install`. From then on :mod:`pycnn.ops` sends its
-products here: one call through Pyodide's JS bridge per product (a few
-microseconds), with the arrays' addresses from ``ndarray.ctypes.data``.
+products here -- and the element-wise passes of the fused conv + max pool,
+which numpy in WebAssembly runs one slow pass per operation -- one call through
+Pyodide's JS bridge each (a few microseconds), with the arrays' addresses from
+``ndarray.ctypes.data``.
 
 Nothing here runs on desktop CPython (numpy's BLAS is faster there) or when the
 kernel is absent: :mod:`pycnn.ops` then uses numpy as before. See
@@ -23,7 +25,7 @@ import numpy as np
 
 from .. import ops
 
-__all__ = ["MAX_CALL_MACS", "WasmProducts", "install"]
+__all__ = ["MAX_CALL_MACS", "WasmKernels", "install"]
 
 # Work per kernel call, in multiply-adds: a bigger product is split into several calls
 # (rows of A, or slices of the shared dimension), so no single call holds the worker
@@ -41,8 +43,8 @@ def _element_strides(x: np.ndarray) -> tuple[int, int] | None:
     return s0 // 4, s1 // 4
 
 
-class WasmProducts:
-    """``matmul(a, b)`` through the kernel's ``cp_gemm`` export, for :func:`pycnn.ops.use_products`.
+class WasmKernels:
+    """The kernel's exports in the shape :func:`pycnn.ops.use_kernels` takes.
 
     ``exports`` are the instantiated module's exports (a JsProxy in Pyodide); ``name``
     says which build runs (``"wasm-simd"`` or ``"wasm-relaxed-simd"``). ``calls``
@@ -53,6 +55,8 @@ class WasmProducts:
         self.name = name
         self.calls = 0
         self._gemm = exports.cp_gemm
+        self._pool_max = exports.cp_pool_max
+        self._pool_route = exports.cp_pool_route
         # packed panels and a scratch tile; the kernel itself has no memory of its own
         self._work = np.empty(int(exports.cp_gemm_work_floats()), dtype=np.float32)
 
@@ -96,20 +100,57 @@ class WasmProducts:
             self.calls += 1
         return out
 
+    def pool_max(self, z: np.ndarray, relu: bool) -> tuple[np.ndarray, np.ndarray]:
+        """``(z_max, out)``: the maximum over ``z``'s first axis, and its ReLU if ``relu``.
 
-def install(exports, name: str) -> WasmProducts | None:
-    """Check the kernel on a small product and make :mod:`pycnn.ops` use it.
+        z: float32, C-contiguous, (P, ...) -- the fused max pool's candidate blocks.
+        """
+        z = np.ascontiguousarray(z, dtype=_F32)
+        z_max = np.empty(z.shape[1:], dtype=_F32)
+        out = np.empty(z.shape[1:], dtype=_F32)
+        if z_max.size:
+            self._pool_max(z.shape[0], z_max.size, z.ctypes.data, z_max.ctypes.data,
+                           out.ctypes.data, int(relu))  # fmt: skip
+            self.calls += 1
+        return z_max, out
 
-    Returns the installed :class:`WasmProducts`, or None (and numpy stays in
-    charge) if the kernel's answer differs from numpy's: training must never
+    def pool_route(self, z, z_max, grad, relu: bool) -> np.ndarray:
+        """``dz``: each ``grad`` element (ReLU-masked if ``relu``) sent to the first block of
+        ``z`` equal to ``z_max``, zeros elsewhere; shaped like ``z``."""
+        z = np.ascontiguousarray(z, dtype=_F32)
+        z_max = np.ascontiguousarray(z_max, dtype=_F32)
+        grad = np.ascontiguousarray(grad, dtype=_F32)
+        dz = np.empty(z.shape, dtype=_F32)
+        if z_max.size:
+            self._pool_route(z.shape[0], z_max.size, z.ctypes.data, z_max.ctypes.data,
+                             grad.ctypes.data, int(relu), dz.ctypes.data)  # fmt: skip
+            self.calls += 1
+        return dz
+
+
+def install(exports, name: str) -> WasmKernels | None:
+    """Check the kernel on small inputs and make :mod:`pycnn.ops` use it.
+
+    Returns the installed :class:`WasmKernels`, or None (and numpy stays in
+    charge) if one of its answers differs from numpy's: training must never
     depend on a kernel that computes something else.
     """
-    products = WasmProducts(exports, name)
+    kernels = WasmKernels(exports, name)
     rng = np.random.default_rng(0)
     a = rng.standard_normal((37, 19)).astype(np.float32)
     b = rng.standard_normal((19, 11)).astype(np.float32)
-    if not np.allclose(products.matmul(a, b), a @ b, rtol=1e-5, atol=1e-5):
+    z = rng.integers(-2, 3, size=(4, 3, 7)).astype(np.float32)  # ties and ReLU zeros
+    z_max, out = kernels.pool_max(z, relu=True)
+    dz = kernels.pool_route(z, z_max, a[:3, :7], relu=True)
+    first = (z == z.max(axis=0)).argmax(axis=0)  # the first block holding the maximum
+    want = np.where(np.arange(4)[:, None, None] == first, a[:3, :7] * (z_max > 0), 0)
+    if not (
+        np.allclose(kernels.matmul(a, b), a @ b, rtol=1e-5, atol=1e-5)
+        and np.array_equal(z_max, z.max(axis=0))
+        and np.array_equal(out, np.maximum(z.max(axis=0), 0))
+        and np.array_equal(dz, want)
+    ):
         return None
-    products.calls = 0
-    ops.use_products(products)
-    return products
+    kernels.calls = 0
+    ops.use_kernels(kernels)
+    return kernels

@@ -52,15 +52,6 @@
 /* Floats the caller must provide in `work`. */
 int EXPORT(cp_gemm_work_floats)(void) { return WORK_FLOATS; }
 
-/* 1 for the relaxed-SIMD build, 0 for the plain SIMD build. */
-int EXPORT(cp_gemm_relaxed)(void) {
-#if defined(__wasm_relaxed_simd__)
-    return 1;
-#else
-    return 0;
-#endif
-}
-
 /* dst[p * MR + i] = A[(i0 + i) * rs + p * cs] for p < kc, i < MR; rows past m are 0. */
 static void pack_a(int rows, int kc, const float *a, int rs, int cs, float *dst) {
     int p = 0;
@@ -196,5 +187,66 @@ void EXPORT(cp_gemm)(int m, int n, int k, const float *a, int a_rs, int a_cs, co
                 }
             }
         }
+    }
+}
+
+/* ------------------------------------------------------------------ max pool over blocks
+ * The fused Conv2D + max pool (pycnn/ops.py, conv2d_maxpool_forward) holds each pool
+ * window's candidates as `blocks` contiguous blocks of `size` floats: z[b * size + i].
+ * These two loops are its element-wise work, one pass each instead of numpy's one pass
+ * per operation, with the same arithmetic (results equal to the numpy code bit for bit). */
+
+static inline v128_t max4(v128_t a, v128_t b) { return wasm_f32x4_max(a, b); } /* NaN wins, like np.maximum */
+
+static inline float max1(float a, float b) { return (a != a || a > b) ? a : b; }
+
+/* zmax[i] = max over b of z[b * size + i]; out[i] = max(zmax[i], 0) if relu else zmax[i]. */
+void EXPORT(cp_pool_max)(int blocks, int size, const float *z, float *zmax, float *out,
+                         int relu) {
+    v128_t zero = wasm_f32x4_splat(0.0f);
+    int i = 0;
+    for (; i + 4 <= size; i += 4) {
+        v128_t m = wasm_v128_load(z + i);
+        for (int b = 1; b < blocks; b++) m = max4(m, wasm_v128_load(z + b * size + i));
+        wasm_v128_store(zmax + i, m);
+        wasm_v128_store(out + i, relu ? max4(m, zero) : m);
+    }
+    for (; i < size; i++) {
+        float m = z[i];
+        for (int b = 1; b < blocks; b++) m = max1(m, z[b * size + i]);
+        zmax[i] = m;
+        out[i] = relu ? max1(m, 0.0f) : m;
+    }
+}
+
+/* The gradient of cp_pool_max: grad[i] (times the ReLU mask zmax[i] > 0 if relu) goes to
+ * the first block b whose z equals zmax[i]; the last block takes whatever is left. As in
+ * numpy: rest = grad * mask; for each block but the last, dz = rest * hit, rest -= dz. */
+void EXPORT(cp_pool_route)(int blocks, int size, const float *z, const float *zmax,
+                           const float *grad, int relu, float *dz) {
+    v128_t zero = wasm_f32x4_splat(0.0f), one = wasm_f32x4_splat(1.0f);
+    int i = 0;
+    for (; i + 4 <= size; i += 4) {
+        v128_t m = wasm_v128_load(zmax + i);
+        v128_t rest = wasm_v128_load(grad + i);
+        if (relu) rest = wasm_f32x4_mul(rest, wasm_v128_and(wasm_f32x4_gt(m, zero), one));
+        for (int b = 0; b + 1 < blocks; b++) {
+            v128_t hit = wasm_v128_and(wasm_f32x4_eq(wasm_v128_load(z + b * size + i), m), one);
+            v128_t taken = wasm_f32x4_mul(rest, hit);
+            wasm_v128_store(dz + b * size + i, taken);
+            rest = wasm_f32x4_sub(rest, taken);
+        }
+        wasm_v128_store(dz + (blocks - 1) * size + i, rest);
+    }
+    for (; i < size; i++) {
+        float m = zmax[i];
+        float rest = grad[i];
+        if (relu) rest = rest * (m > 0.0f ? 1.0f : 0.0f);
+        for (int b = 0; b + 1 < blocks; b++) {
+            float taken = rest * (z[b * size + i] == m ? 1.0f : 0.0f);
+            dz[b * size + i] = taken;
+            rest = rest - taken;
+        }
+        dz[(blocks - 1) * size + i] = rest;
     }
 }
