@@ -125,12 +125,12 @@ def test_builds_match_the_pinned_sha256(built):
         assert kernel_build.sha256_file(built / name) == lock["builds"][name]
 
 
-def _run_in_pyodide(site_dir: Path, kernel: str, node_flags: list[str]) -> dict:
+def _run_in_pyodide(site_dir: Path, kernel: str, node_flags: list[str], tests=PYODIDE_TESTS):
     node = shutil.which("node")
     assert node, "Node.js is needed to run Pyodide outside the browser"
     host_site_packages = Path(pytest.__file__).resolve().parents[1]
     cmd = [node, *node_flags, str(RUNNER), str(site_dir), str(REPO), str(host_site_packages)]
-    cmd += [kernel, json.dumps(["-q", "-p", "no:cacheprovider", *PYODIDE_TESTS])]
+    cmd += [kernel, json.dumps(["-q", "-p", "no:cacheprovider", *tests])]
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900, check=False)
     lines = [s for s in proc.stdout.splitlines() if s.startswith("RESULT ")]
@@ -157,6 +157,7 @@ def test_kernel_agrees_with_the_oracles_inside_pyodide(site_dir, built, name, no
 
 
 def test_numpy_fallback_agrees_with_the_oracles_inside_pyodide(site_dir):
-    result = _run_in_pyodide(site_dir, "none", [])
+    # the products only: the conv tests run on this numpy version natively already
+    result = _run_in_pyodide(site_dir, "none", [], tests=PYODIDE_TESTS[:1])
     assert result["kernels"] == "numpy"
-    assert result["outcomes"].get("passed", 0) > 300
+    assert result["outcomes"].get("passed", 0) > 100
