@@ -67,6 +67,7 @@ __all__ = [
     "conv2d_forward",
     "conv2d_maxpool_backward",
     "conv2d_maxpool_forward",
+    "matmul",
     "max_pool2d_backward",
     "max_pool2d_forward",
     "max_pool_tiles",
@@ -151,6 +152,21 @@ def use_kernels(kernels) -> None:
     """
     global KERNELS
     KERNELS = kernels
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for 2-D arrays (the Dense layer's products), with the kernel if it pays.
+
+    Below ~32k multiply-adds numpy's own ``@`` is faster in the browser: the kernel's
+    call costs ~30 us there (a Dense(10) on 72 features at batch 32: 0.08 ms with numpy,
+    0.11 ms with the kernel; on 1,600 features: 1.3 ms vs 0.3 ms).
+    """
+    if KERNELS is not None and a.shape[0] * a.shape[1] * b.shape[1] >= _KERNEL_MIN_MACS:
+        return KERNELS.matmul(a, b)
+    return a @ b
+
+
+_KERNEL_MIN_MACS = 1 << 15
 
 
 def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -128,3 +128,16 @@ def test_kernel_leaves_other_dtypes_to_numpy():
     calls = ops.KERNELS.calls
     np.testing.assert_array_equal(ops.KERNELS.matmul(a, a.T), a @ a.T)
     assert ops.KERNELS.calls == calls
+
+
+@pytest.mark.parametrize("shape", [(32, 72, 10), (32, 1600, 10), (1600, 32, 10), (0, 5, 3)])
+def test_dense_layer_product_matches_float64(shape):
+    # ops.matmul: the Dense layer's products (the kernel above ~32k multiply-adds)
+    m, k, n = shape
+    r = np.random.default_rng(k)
+    a = r.standard_normal((m, k)).astype(np.float32)
+    b = r.standard_normal((n, k)).astype(np.float32).T  # a transposed view, like kernel.T
+    calls = getattr(ops.KERNELS, "calls", 0)
+    _check(ops.matmul(a, b), a.astype(np.float64) @ b.astype(np.float64), k)
+    if ops.KERNELS is not None:
+        assert (ops.KERNELS.calls > calls) == (m * k * n >= ops._KERNEL_MIN_MACS)
