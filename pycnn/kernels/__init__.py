@@ -5,8 +5,8 @@ its products run at the speed of scalar WebAssembly, and they are most of a
 training step. ``gemm.c`` (next to this file) is a small register-blocked
 SGEMM with 128-bit SIMD; the build compiles it twice (``-msimd128``, and with
 ``-mrelaxed-simd`` for a fused multiply-add where the browser has it), and the
-Pyodide worker (``site-src/worker.js``) picks the build this browser can run,
-loads it with Emscripten's own dynamic linker -- so it lives in Pyodide's
+Pyodide worker (``site-src/worker.js`` with ``site-src/kernel.js``) picks the
+build this browser can run, loads it with Emscripten's own dynamic linker -- so it lives in Pyodide's
 ``WebAssembly.Memory`` and reads and writes numpy's buffers in place -- and
 hands its exports to :func:`install`. From then on :mod:`pycnn.ops` sends its
 products here -- and the element-wise passes of the fused conv + max pool,
@@ -16,7 +16,8 @@ Pyodide's JS bridge each (a few microseconds), with the arrays' addresses from
 
 Nothing here runs on desktop CPython (numpy's BLAS is faster there) or when the
 kernel is absent: :mod:`pycnn.ops` then uses numpy as before. See
-``docs/PERFORMANCE.md`` ("The WebAssembly kernel") for the measurements.
+``docs/PERFORMANCE.md`` ("In the browser: the WebAssembly kernel") for the
+measurements.
 """
 
 from __future__ import annotations
