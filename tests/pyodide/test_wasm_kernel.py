@@ -4,7 +4,8 @@ The builds come from the same step the site build runs (``sitebuild.kernels``,
 checked against the sha256 pinned in ``pycnn/kernels/wasm.lock.json``). Each is
 then loaded into Pyodide under Node.js exactly as ``site-src/worker.js`` loads
 it, and pytest runs *inside* Pyodide on the product tests
-(``tests/unit/test_kernels.py``) and on the convolution tests of
+(``tests/unit/test_kernels.py``, ``tests/pyodide/kernel_only.py``) and on the
+convolution tests of
 ``tests/unit/test_ops.py``: every product path -- SIMD, relaxed SIMD, and
 Pyodide's numpy without a kernel -- against the float64 and loop oracles.
 """
@@ -34,6 +35,7 @@ ALLOWED_IMPORTS = {
 }
 PYODIDE_TESTS = [
     "tests/unit/test_kernels.py",
+    "tests/pyodide/kernel_only.py",
     "tests/unit/test_ops.py",
     "-k",
     "kernel or product or conv2d or fused",
@@ -153,11 +155,12 @@ def test_kernel_agrees_with_the_oracles_inside_pyodide(site_dir, built, name, no
     assert result["kernels"] == Path(name).stem
     assert result["calls"] > 100  # the products really went through the kernel
     assert result["outcomes"].get("passed", 0) > 300
-    assert not result["outcomes"].get("skipped")  # the kernel-only tests ran too
+    assert not result["outcomes"].get("skipped")
 
 
 def test_numpy_fallback_agrees_with_the_oracles_inside_pyodide(site_dir):
     # the products only: the conv tests run on this numpy version natively already
     result = _run_in_pyodide(site_dir, "none", [], tests=PYODIDE_TESTS[:1])
+    assert not result["outcomes"].get("skipped")
     assert result["kernels"] == "numpy"
     assert result["outcomes"].get("passed", 0) > 100

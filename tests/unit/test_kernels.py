@@ -5,7 +5,8 @@ On desktop CPython these run numpy's two formulations (BLAS ``@`` and the
 same file inside Pyodide under Node.js with the WebAssembly kernel installed
 (its SIMD and relaxed-SIMD builds) and without it: there every product goes
 through :class:`pycnn.kernels.WasmKernels` (the fused max pool's passes too:
-``tests/unit/test_ops.py``'s fused tests run there as well).
+``tests/unit/test_ops.py``'s fused tests run there as well), and
+``tests/pyodide/kernel_only.py`` adds what only the kernel does.
 
 Shapes: 0- and 1-sized dimensions, sizes around the kernel's blocks (4 x 8
 micro-tiles, 256-deep and 128-row / 512-column panels) and random ones; inputs
@@ -15,7 +16,7 @@ contiguous, transposed, sliced with steps, reversed.
 import numpy as np
 import pytest
 
-from pycnn import kernels, ops
+from pycnn import ops
 
 EDGE_SHAPES = [  # (m, k, n)
     (0, 5, 3),
@@ -99,35 +100,6 @@ def test_transposed_product_matches_float64(shape, products):
     a = r.standard_normal((k, m)).astype(np.float32)  # (M, K) in ops' naming: rows are k here
     g = r.standard_normal((k, n)).astype(np.float32)
     _check(ops._mm_tn(a, g), a.astype(np.float64).T @ g.astype(np.float64), k)
-
-
-@pytest.mark.skipif(
-    ops.KERNELS is None, reason="needs the WebAssembly kernel: test_wasm_kernel.py runs it"
-)
-@pytest.mark.parametrize("limit", [1, 64, 5000])
-@pytest.mark.parametrize("shape", [(37, 19, 11), (5, 3000, 7), (300, 40, 9)])
-def test_kernel_splits_big_products_into_calls(shape, limit, monkeypatch):
-    # Small call limits force both ways of splitting: by rows of A, and (when one row is
-    # already too much work) by slices of the shared dimension, accumulated in place.
-    monkeypatch.setattr(kernels, "MAX_CALL_MACS", limit)
-    m, k, n = shape
-    r = np.random.default_rng(k)
-    a = r.standard_normal((m, k)).astype(np.float32)
-    b = r.standard_normal((k, n)).astype(np.float32)[:, ::-1]
-    calls = ops.KERNELS.calls
-    _check(ops.KERNELS.matmul(a, b), a.astype(np.float64) @ b.astype(np.float64), k)
-    assert m * k * n > limit
-    assert ops.KERNELS.calls - calls >= 2  # split
-
-
-@pytest.mark.skipif(
-    ops.KERNELS is None, reason="needs the WebAssembly kernel: test_wasm_kernel.py runs it"
-)
-def test_kernel_leaves_other_dtypes_to_numpy():
-    a = np.arange(6.0).reshape(2, 3)  # float64
-    calls = ops.KERNELS.calls
-    np.testing.assert_array_equal(ops.KERNELS.matmul(a, a.T), a @ a.T)
-    assert ops.KERNELS.calls == calls
 
 
 @pytest.mark.parametrize("shape", [(32, 72, 10), (32, 1600, 10), (1600, 32, 10), (0, 5, 3)])
