@@ -31,14 +31,11 @@ Then:
   into the window that offset read (*col2im*: ``kh*kw`` slice-adds, no
   scatter). The first layer of a model skips this entirely.
 
-With BLAS, numpy's ``@`` is the fastest way to do the products. Without BLAS
-(Pyodide) native kernels may be installed with :func:`use_kernels`: in the
-browser that is :mod:`pycnn.kernels`, a WebAssembly SIMD matrix product (and
-the fused max pool's element-wise passes).
-Without either, numpy falls back to a plain triple loop for ``@``; its
-``einsum`` kernels are about twice as fast there when the innermost loop runs
-along the longer axis, so in that case the products are ``einsum`` calls with
-the subscript order picked from the shapes.
+With BLAS, numpy's ``@`` is the fastest way to do the products. In the browser
+(no BLAS) :mod:`pycnn.kernels` installs a WebAssembly SIMD kernel with
+:func:`use_kernels`. Without either, numpy's ``@`` is a plain triple loop; its
+``einsum`` loops are about twice as fast when the innermost loop runs along the
+longer axis, so the products are ``einsum`` calls with the order picked from the shapes.
 
 Conv + ReLU + max pool, fused
 -----------------------------
@@ -136,31 +133,20 @@ def _window(xp: np.ndarray, i: int, j: int, h_out: int, w_out: int, sh: int, sw:
 # --------------------------------------------------------------------------- matrix products
 # a: (M, K), b: (K, F) -- each helper returns a C-contiguous result.
 
-# Native kernels for float32 work, if installed (pycnn.kernels.WasmKernels in the
-# browser; only worth it where numpy has no BLAS). The object has
-#   matmul(a, b) -> a @ b, a new C-contiguous array, for 2-D arrays of any strides;
-#   pool_max(z, relu) and pool_route(z, z_max, grad, relu): the element-wise passes of
-#   the fused conv + max pool (see conv2d_maxpool_forward / _backward).
+# Kernels for float32 work where numpy has no BLAS (pycnn.kernels.WasmKernels): matmul(a, b)
+# for 2-D arrays of any strides, and the fused max pool's pool_max / pool_route passes.
 KERNELS = None
 
 
 def use_kernels(kernels) -> None:
-    """Compute the matrix products (and fused max pools) with ``kernels`` (None: numpy).
-
-    The browser's Pyodide worker installs :class:`pycnn.kernels.WasmKernels`
-    here when its WebAssembly kernel loads; the results are the same.
-    """
+    """Compute the products and fused max pools with ``kernels`` (None: numpy again)."""
     global KERNELS
     KERNELS = kernels
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` for 2-D arrays (the Dense layer's products), with the kernel if it pays.
-
-    Below ~32k multiply-adds numpy's own ``@`` is faster in the browser: the kernel's
-    call costs ~30 us there (a Dense(10) on 72 features at batch 32: 0.08 ms with numpy,
-    0.11 ms with the kernel; on 1,600 features: 1.3 ms vs 0.3 ms).
-    """
+    """``a @ b`` for 2-D arrays (Dense layers), with the kernel above ~32k multiply-adds
+    (below, a kernel call's ~30 us in the browser costs more than numpy's ``@``)."""
     if KERNELS is not None and a.shape[0] * a.shape[1] * b.shape[1] >= _KERNEL_MIN_MACS:
         return KERNELS.matmul(a, b)
     return a @ b
@@ -248,20 +234,17 @@ def _im2col(
     cols = np.empty((rows, k + 1), dtype=xp.dtype)
     cols[:, k] = 1.0
     blocks = cols[:, :k].reshape(ph, pw, n, h_out, w_out, kh, kw, c)  # a view into cols
-    # output pixel (r*ph + a, q*pw + b) reads xp from row (r*ph + a)*sh + i = a*sh + r*(ph*sh) + i
+    # output pixel (r*ph + a, q*pw + b) reads xp row (r*ph + a)*sh + i = a*sh + r*(ph*sh) + i
     s0, s1, s2, s3 = xp.strides
     if c >= 4 or rows * k <= _SMALL_IM2COL:
-        # One copy from an 8-D strided view of xp (inner run C): with many channels the
-        # fastest way; with few, still the fastest for small inputs, where the number of
-        # numpy calls counts more than their speed (in Pyodide: 0.11 vs 0.30 ms for the
-        # digits starter model at batch 32).
+        # One copy from an 8-D strided view of xp: fastest with many channels, and with
+        # few for small inputs, where the number of numpy calls counts (docs/PERFORMANCE.md).
         strides = (s1 * sh, s2 * sw, s0, s1 * sh * ph, s2 * sw * pw, s1, s2, s3)
         np.copyto(
             blocks, np.lib.stride_tricks.as_strided(xp, blocks.shape, strides, writeable=False)
         )
         return cols
-    # Few channels, many pixels: kh*kw slice copies per pool offset, each with a long
-    # inner run (w_out) instead of C.
+    # Few channels, many pixels: slice copies with a long inner run (w_out), not C.
     for a in range(ph):
         for b in range(pw):
             shifted = xp[:, a * sh :, b * sw :, :]
@@ -346,12 +329,10 @@ def _input_grad(g, weights, x_shape, xp_shape, pad_h, pad_w, strides, kernel_siz
     h, w = x_shape[1], x_shape[2]
     if kh == kw == 1 and sh == sw == 1 and (h_out, w_out) == (h, w):
         return _mm(g, weights[:k].T).reshape(x_shape)  # 1x1 conv: no overlap, no padding
-    # col2im: each kernel offset (i, j) sends g @ kernel[i, j].T back to the window
-    # it read. With BLAS (or the browser's kernel), one product per offset gives a
-    # contiguous (N, Ho, Wo, C_in) slab that is added while still in cache: ~30% faster
-    # than adding the strided columns of one (M, kh*kw*C_in) product (~10% with the
-    # kernel in the browser), and never holds all slabs at once. With numpy's own loops
-    # the one wide product is the cheaper part, so that is used.
+    # col2im: each kernel offset (i, j) sends g @ kernel[i, j].T back to the window it
+    # read. With BLAS or the kernel, one product per offset gives a contiguous slab added
+    # while in cache (~30% faster than adding the strided columns of one wide product;
+    # ~10% with the kernel). With numpy's own loops the wide product is cheaper.
     dxp = np.zeros(xp_shape, dtype=g.dtype)
     w_blocks = weights[:k].reshape(kh, kw, c_in, c_out)
     per_offset = HAVE_BLAS or KERNELS is not None
