@@ -1531,6 +1531,7 @@ def _build(out: Path, work: Path) -> int:
     }
     sizes[image["file"]] = image["size"]
     lazy = [{"path": site_packages + member, "url": f"data/{p.name}"} for p, member in datasets]
+    kernels = build_kernels_step(stage)
     worker_cfg = {
         "pyodide": cfg["pyodide"],
         "sizes": sizes,
@@ -1539,6 +1540,7 @@ def _build(out: Path, work: Path) -> int:
         "packages": order,
         "lazyFiles": lazy,
         "lazyImports": cfg.get("lazy-imports", []),
+        "kernels": kernels,
     }
     (stage / "app.js").write_text(make_worker(panel_js, worker_cfg))
     (stage / "index.html").write_text(make_page(html, cfg))
@@ -1604,6 +1606,19 @@ def _build(out: Path, work: Path) -> int:
         f"Built {out.name}/ in {time.time() - t0:.0f} s: {len(files) + 2} files, {total / 1e6:.1f} MB"
     )
     return 0
+
+
+def build_kernels_step(stage: Path) -> list[dict]:
+    """pycnn's WebAssembly matrix-product kernel: compiled, checked, put in kernels/."""
+    from sitebuild import kernels
+
+    log("Compiling pycnn's WebAssembly kernel (pycnn/kernels/gemm.c)")
+    try:
+        entries = kernels.site_step(stage)
+    except kernels.KernelBuildError as exc:
+        raise StepError("kernels", str(exc), "see sitebuild/kernels.py") from exc
+    detail(", ".join(e["file"] for e in entries) + ": sha256 as pinned")
+    return entries
 
 
 def ensure_site() -> None:

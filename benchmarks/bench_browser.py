@@ -14,7 +14,9 @@ What runs, all in one headless Chromium, in one run:
 1. **pycnn in the browser**: a benchmark page (``benchmarks/browser/``, not part of
    the shipped site) starts a Web Worker that loads Pyodide *from the built site's
    files* (``site/pyodide/``), numpy from the site's wheel and pycnn from the site's
-   project wheel (``--source``: from the repository's ``pycnn/`` instead), and times
+   project wheel (``--source``: from the repository's ``pycnn/`` instead), pycnn's
+   WebAssembly matrix-product kernel from ``site/kernels/`` as the site's worker does
+   (``--kernel``: which build, or ``numpy`` for none), and times
    the training steps of ``benchmarks/browser/pycnn_steps.py``:
    the Keras "Simple MNIST convnet" (Conv2D(32,3)-MaxPool(2)-Conv2D(64,3)-MaxPool(2)-
    Flatten-Dropout(0.5)-Dense(10,softmax)) on MNIST 28x28 at batch 32 and 128, and
@@ -33,7 +35,8 @@ What runs, all in one headless Chromium, in one run:
 
 The three trainers are interleaved round by round (the machine's cores are shared),
 each round's figure is the median of its steps, and every ratio is taken within a
-round; the table shows medians over rounds. Every request that leaves localhost is
+round; the table shows medians over rounds. The last lines give pycnn's browser/native
+ratio for each model by CPU time and by wall clock (goal: >= 0.4 by CPU time). Every request that leaves localhost is
 blocked (Playwright routing + a refusing proxy, as in tests/e2e) and reported.
 
 The site is built with ``python3 build.py build`` when ``site/`` has none; it is
@@ -236,6 +239,26 @@ def native_pycnn(site: Path, scratch: Path, source: bool) -> Path:
         members = [m for m in tar.getmembers() if m.name.startswith("pycnn/")]
         tar.extractall(dest, members, filter="data")
     return dest
+
+
+def site_kernels(site_copy: Path) -> list[dict]:
+    """The site's kernel builds as its worker's configuration lists them (CP.kernels)."""
+    sys.path.insert(0, str(REPO))
+    from sitebuild import kernels
+
+    out = []
+    for file, spec in kernels.BUILDS.items():
+        path = site_copy / kernels.SITE_FOLDER / file
+        if path.is_file():
+            out.append(
+                {
+                    "feature": spec["feature"],
+                    "name": spec["name"],
+                    "file": f"{kernels.SITE_FOLDER}/{file}",
+                    "sha256": kernels.sha256_file(path),
+                }
+            )
+    return out
 
 
 def source_zip(dest: Path) -> None:
@@ -515,12 +538,14 @@ def report(measured: dict, info: dict, app: dict | None, args) -> None:
     print("=" * 100)
     print(
         f"Chromium {info['chromium']} (headless), {info['cpus']} CPUs shared with other work "
-        f"(load average {info['load']}); {args.rounds} interleaved rounds"
+        f"(load average {info['load']} at the start, {info.get('load_end', '?')} at the end); "
+        f"{args.rounds} interleaved rounds"
     )
     print(
         f"pycnn in the browser: Pyodide {info['pyodide']} from the site's files, "
         f"numpy {py['numpy']} ({'BLAS' if py['have_blas'] else 'no BLAS'}), "
-        f"pycnn from {'repository source' if args.source else 'the site wheel'}, in a Web Worker; "
+        f"pycnn from {'repository source' if args.source else 'the site wheel'}, in a Web Worker, "
+        f"kernels: {py.get('kernels', 'numpy')}; "
         f"worker ready in {py['load_ms']['total'] / 1000:.1f} s"
     )
     print(f"site: {info['site']}")
@@ -606,6 +631,18 @@ def report(measured: dict, info: dict, app: dict | None, args) -> None:
             "  edits (filters -> total params, ms): "
             + ", ".join(f"{e['value']}->{e['after']} {e['dom_ms']:.0f}" for e in app["edits"])
         )
+    print(
+        f"\npycnn browser/native, same run, both one core (browser kernels: "
+        f"{py.get('kernels', 'numpy')}; goal >= 0.4 by CPU time), median of per-round ratios:"
+    )
+    for key, label, batch in ROWS:
+        parts = []
+        for name, figures in (("CPU time", cpu), ("wall clock", wall)):
+            r = figures.ratios(key, "pycnn", "native")
+            if r:
+                parts.append(f"{name} {med(r):.2f}x ({spread(r)})")
+        if parts:
+            print(f"  {label}, batch {batch}: " + ", ".join(parts))
     ext = info.get("external", [])
     print(
         f"\nrequests leaving localhost: {len(ext)} (blocked)"
@@ -637,6 +674,13 @@ def main(argv=None) -> int:
         default=1,
         help="BLAS threads for native numpy (default 1, like the browser's single "
         "worker thread and steady on a shared machine; 0 = numpy's default)",
+    )
+    ap.add_argument(
+        "--kernel",
+        choices=["auto", "relaxed", "simd", "numpy"],
+        default="auto",
+        help="pycnn's matrix products in the browser: the best WebAssembly build the browser "
+        "runs (auto, as the site does), a given build, or numpy without a kernel",
     )
     ap.add_argument("--json", type=Path, help="also write the raw figures here")
     args = ap.parse_args(argv)
@@ -704,6 +748,9 @@ def _run(args, site: Path, convnetjs_js: Path, scratch: Path) -> int:
                 "init",
                 {
                     "pyodideBase": base + "site/pyodide/",
+                    "siteBase": base + "site/",
+                    "kernels": site_kernels(site_copy),
+                    "kernel": args.kernel,
                     "dataBase": base + "data/",
                     "stepsUrl": base + "bench/pycnn_steps.py",
                     "sourceZip": base + "data/pycnn-src.zip" if args.source else None,
@@ -728,6 +775,7 @@ def _run(args, site: Path, convnetjs_js: Path, scratch: Path) -> int:
             log(f"measuring: {args.rounds} rounds of pycnn-in-browser / ConvNetJS / native")
             info["load"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
             measured = measure_training(page, native, args.rounds)
+            info["load_end"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
             context.close()
             if not args.no_app:
                 log("summary latency: opening the app")

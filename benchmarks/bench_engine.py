@@ -24,6 +24,9 @@ Usage::
     # + an older pycnn timed in the same rounds (before/after of a change):
     git archive <commit> pycnn | tar -x -C /tmp/before
     python benchmarks/bench_engine.py --baseline /tmp/before
+    # 1 and 2 threads, each library in a process of its own (no shared thread pools),
+    # processes interleaved round by round: each library's own 1 -> 2 thread scaling
+    python benchmarks/bench_engine.py --separate-processes --rounds 5
 
 This prints figures; it is not a test.
 """
@@ -31,9 +34,11 @@ This prints figures; it is not a test.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -204,7 +209,7 @@ def report(title: str, times: dict[str, list[float]], batch: int, steps: int) ->
     med = {name: statistics.median(t) for name, t in times.items()}
     for name, m in med.items():
         print(f"  {name:6s} {1e3 * m:8.2f} ms/batch  {batch / m:9.0f} samples/s")
-    if "torch" in med:
+    if "torch" in med and "pycnn" in med:
         ratio = med["torch"] / med["pycnn"]
         # the same ratio round by round (each round is a pair run back to back)
         per_round = [
@@ -297,12 +302,62 @@ def fit_peak_memory(batch: int, n_samples: int) -> tuple[float, float]:
 # --------------------------------------------------------------------------- main
 
 
+def separate_processes(rounds: int, steps: int, batch: int) -> None:
+    """Training step wall time of each library with 1 and 2 threads, one process each.
+
+    In one process, numpy's OpenBLAS and PyTorch's OpenMP each keep their own thread pool
+    and the pools compete; here every (library, threads) pair runs in a fresh process,
+    and the four kinds of process take turns round by round.
+    """
+    configs = [(lib, t) for t in (1, 2) for lib in ("pycnn", "torch")]
+    times: dict[tuple[str, int], list[float]] = {c: [] for c in configs}
+    loads = [os.getloadavg()[0]]
+    for r in range(rounds):
+        for lib, t in configs if r % 2 == 0 else configs[::-1]:
+            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t))
+            cmd = [sys.executable, __file__, "--library", lib, "--rounds", "1"]
+            cmd += ["--steps", str(steps), "--batch", str(batch), "--no-memory", "--json"]
+            out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+            times[(lib, t)].append(json.loads(out.stdout.splitlines()[-1])["train_ms"])
+        loads.append(os.getloadavg()[0])
+    print(
+        f"\nTraining step (batch {batch}), wall clock, each library in its own process, "
+        f"{rounds} rounds (load average {min(loads):.1f}-{max(loads):.1f}); median ms:"
+    )
+    med = {c: statistics.median(v) for c, v in times.items()}
+    for lib in ("pycnn", "torch"):
+        scaling = [a / b for a, b in zip(times[(lib, 1)], times[(lib, 2)], strict=True)]
+        print(
+            f"  {lib:6s} 1 thread {med[(lib, 1)]:7.1f}   2 threads {med[(lib, 2)]:7.1f}   "
+            f"1 -> 2 threads: {statistics.median(scaling):.2f}x faster "
+            f"(rounds {min(scaling):.2f}-{max(scaling):.2f})"
+        )
+    for t in (1, 2):
+        per_round = [a / b for a, b in zip(times[("torch", t)], times[("pycnn", t)], strict=True)]
+        print(
+            f"  pycnn / torch throughput, {t} thread(s): {med[('torch', t)] / med[('pycnn', t)]:.2f}x "
+            f"(rounds {min(per_round):.2f}-{max(per_round):.2f})"
+        )
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--rounds", type=int, default=8, help="interleaved rounds")
     ap.add_argument("--steps", type=int, default=4, help="calls of each side per round")
     ap.add_argument("--no-torch", action="store_true", help="time pycnn only")
+    ap.add_argument(
+        "--library",
+        choices=["both", "pycnn", "torch"],
+        default="both",
+        help="time one library only (--separate-processes runs each on its own)",
+    )
+    ap.add_argument(
+        "--separate-processes",
+        action="store_true",
+        help="training with 1 and 2 threads, each library in its own process, interleaved",
+    )
+    ap.add_argument("--json", action="store_true", help="last line: the medians as JSON")
     ap.add_argument("--profile", action="store_true", help="also print per-layer times")
     ap.add_argument("--no-memory", action="store_true", help="skip the fit peak-memory figure")
     ap.add_argument(
@@ -318,6 +373,9 @@ def main(argv=None) -> None:
         "machine, meaningful with one thread (OPENBLAS_NUM_THREADS=1)",
     )
     args = ap.parse_args(argv)
+    if args.separate_processes:
+        separate_processes(args.rounds, args.steps, args.batch)
+        return
     if args.cpu_time:
         global CLOCK
         CLOCK = time.process_time
@@ -331,12 +389,15 @@ def main(argv=None) -> None:
     y = rng.integers(0, CLASSES, args.batch).astype(np.intp)
 
     model = pycnn_model()
-    torch_fns = None if args.no_torch else torch_side(threads, args.batch, x, y)
+    want_torch = not args.no_torch and args.library != "pycnn"
+    torch_fns = torch_side(threads, args.batch, x, y) if want_torch else None
     if torch_fns:
         print(f"  {torch_fns[2]}")
 
-    train = {"pycnn": lambda: model.train_on_batch(x, y)}
-    infer = {"pycnn": lambda: model.predict(x, batch_size=args.batch)}
+    train, infer = {}, {}
+    if args.library != "torch":
+        train["pycnn"] = lambda: model.train_on_batch(x, y)
+        infer["pycnn"] = lambda: model.predict(x, batch_size=args.batch)
     if args.baseline:
         before = pycnn_model(package=load_baseline(args.baseline))
         print(f"  before: {args.baseline}/pycnn")
@@ -348,18 +409,20 @@ def main(argv=None) -> None:
         for _ in range(3):
             fn()
 
-    report(
-        "Training step: forward + backward + Adam update",
-        interleaved(train, args.rounds, args.steps),
-        args.batch,
-        args.steps,
-    )
-    report(
-        "Inference: forward only",
-        interleaved(infer, args.rounds, args.steps),
-        args.batch,
-        args.steps,
-    )
+    train_times = interleaved(train, args.rounds, args.steps)
+    report("Training step: forward + backward + Adam update", train_times, args.batch, args.steps)
+    infer_times = interleaved(infer, args.rounds, args.steps)
+    report("Inference: forward only", infer_times, args.batch, args.steps)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "train_ms": 1e3 * statistics.median(next(iter(train_times.values()))),
+                    "infer_ms": 1e3 * statistics.median(next(iter(infer_times.values()))),
+                }
+            )
+        )
+        return
 
     if args.profile:
         profile_layers(model, x, y)

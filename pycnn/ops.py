@@ -31,11 +31,11 @@ Then:
   into the window that offset read (*col2im*: ``kh*kw`` slice-adds, no
   scatter). The first layer of a model skips this entirely.
 
-With BLAS, numpy's ``@`` is the fastest way to do the products. Without BLAS
-numpy falls back to a plain triple loop for ``@``; its ``einsum`` kernels are
-about twice as fast there when the innermost loop runs along the longer
-axis, so in that case the products are ``einsum`` calls with the subscript
-order picked from the shapes.
+With BLAS, numpy's ``@`` is the fastest way to do the products. In the browser
+(no BLAS) :mod:`pycnn.kernels` installs a WebAssembly SIMD kernel with
+:func:`use_kernels`. Without either, numpy's ``@`` is a plain triple loop; its
+``einsum`` loops are about twice as fast when the innermost loop runs along the
+longer axis, so the products are ``einsum`` calls with the order picked from the shapes.
 
 Conv + ReLU + max pool, fused
 -----------------------------
@@ -64,10 +64,12 @@ __all__ = [
     "conv2d_forward",
     "conv2d_maxpool_backward",
     "conv2d_maxpool_forward",
+    "matmul",
     "max_pool2d_backward",
     "max_pool2d_forward",
     "max_pool_tiles",
     "same_padding",
+    "use_kernels",
 ]
 
 
@@ -131,9 +133,32 @@ def _window(xp: np.ndarray, i: int, j: int, h_out: int, w_out: int, sh: int, sw:
 # --------------------------------------------------------------------------- matrix products
 # a: (M, K), b: (K, F) -- each helper returns a C-contiguous result.
 
+# Kernels for float32 work where numpy has no BLAS (pycnn.kernels.WasmKernels): matmul(a, b)
+# for 2-D arrays of any strides, and the fused max pool's pool_max / pool_route passes.
+KERNELS = None
+
+
+def use_kernels(kernels) -> None:
+    """Compute the products and fused max pools with ``kernels`` (None: numpy again)."""
+    global KERNELS
+    KERNELS = kernels
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for 2-D arrays (Dense layers), with the kernel above ~32k multiply-adds
+    (below, a kernel call's ~30 us in the browser costs more than numpy's ``@``)."""
+    if KERNELS is not None and a.shape[0] * a.shape[1] * b.shape[1] >= _KERNEL_MIN_MACS:
+        return KERNELS.matmul(a, b)
+    return a @ b
+
+
+_KERNEL_MIN_MACS = 1 << 15
+
 
 def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for a C-contiguous (M, K) ``a`` and a small (K, F) ``b``."""
+    if KERNELS is not None:
+        return KERNELS.matmul(a, b)
     if HAVE_BLAS:
         return a @ b
     # numpy's einsum loops beat its no-BLAS matmul ~2x. Its innermost loop runs
@@ -146,6 +171,8 @@ def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _mm_tn(a: np.ndarray, g: np.ndarray) -> np.ndarray:
     """``a.T @ g`` for tall C-contiguous ``a`` (M, K) and ``g`` (M, F) -> (K, F)."""
     m, k = a.shape
+    if KERNELS is not None:
+        return KERNELS.matmul(a.T, g)  # the kernel reads the transpose in place
     if not HAVE_BLAS:
         if g.shape[1] >= k:
             return np.einsum("mk,mf->kf", a, g)
@@ -203,34 +230,32 @@ def _im2col(
     n, _, _, c = xp.shape
     ph, pw = pool
     k = kh * kw * c
-    cols = np.empty((ph * pw * n * h_out * w_out, k + 1), dtype=xp.dtype)
+    rows = ph * pw * n * h_out * w_out
+    cols = np.empty((rows, k + 1), dtype=xp.dtype)
     cols[:, k] = 1.0
     blocks = cols[:, :k].reshape(ph, pw, n, h_out, w_out, kh, kw, c)  # a view into cols
+    # output pixel (r*ph + a, q*pw + b) reads xp row (r*ph + a)*sh + i = a*sh + r*(ph*sh) + i
+    s0, s1, s2, s3 = xp.strides
+    if c >= 4 or rows * k <= _SMALL_IM2COL:
+        # One copy from an 8-D strided view of xp: fastest with many channels, and with
+        # few for small inputs, where the number of numpy calls counts (docs/PERFORMANCE.md).
+        strides = (s1 * sh, s2 * sw, s0, s1 * sh * ph, s2 * sw * pw, s1, s2, s3)
+        np.copyto(
+            blocks, np.lib.stride_tricks.as_strided(xp, blocks.shape, strides, writeable=False)
+        )
+        return cols
+    # Few channels, many pixels: slice copies with a long inner run (w_out), not C.
     for a in range(ph):
         for b in range(pw):
-            # output pixel (r*ph + a, q*pw + b) reads xp from row (r*ph + a)*sh = a*sh + r*(ph*sh)
-            _copy_patches(blocks[a, b], xp[:, a * sh :, b * sw :, :], ph * sh, pw * sw)
+            shifted = xp[:, a * sh :, b * sw :, :]
+            for i in range(kh):
+                for j in range(kw):
+                    window = _window(shifted, i, j, h_out, w_out, sh * ph, sw * pw)
+                    blocks[a, b, :, :, :, i, j, :] = window
     return cols
 
 
-def _copy_patches(patches: np.ndarray, xp: np.ndarray, sh: int, sw: int) -> None:
-    """``patches[n, r, q, i, j, c] = xp[n, r*sh + i, q*sw + j, c]``.
-
-    patches: (N, h_out, w_out, kh, kw, C), a view into the im2col matrix.
-    """
-    n, h_out, w_out, kh, kw, c = patches.shape
-    if c < 4:
-        # Few channels: kh*kw slice copies, each with a long inner run (w_out).
-        for i in range(kh):
-            for j in range(kw):
-                patches[:, :, :, i, j, :] = _window(xp, i, j, h_out, w_out, sh, sw)
-    else:
-        # Many channels: one copy from a 6-D strided view of xp (inner run C).
-        s0, s1, s2, s3 = xp.strides
-        windows = np.lib.stride_tricks.as_strided(
-            xp, (n, h_out, w_out, kh, kw, c), (s0, s1 * sh, s2 * sw, s1, s2, s3), writeable=False
-        )
-        np.copyto(patches, windows)
+_SMALL_IM2COL = 1 << 15  # elements of an im2col matrix below which one copy is used
 
 
 def _weight_matrix(kernel: np.ndarray, bias: np.ndarray, dtype) -> np.ndarray:
@@ -304,20 +329,20 @@ def _input_grad(g, weights, x_shape, xp_shape, pad_h, pad_w, strides, kernel_siz
     h, w = x_shape[1], x_shape[2]
     if kh == kw == 1 and sh == sw == 1 and (h_out, w_out) == (h, w):
         return _mm(g, weights[:k].T).reshape(x_shape)  # 1x1 conv: no overlap, no padding
-    # col2im: each kernel offset (i, j) sends g @ kernel[i, j].T back to the window
-    # it read. With BLAS, one product per offset gives a contiguous (N, Ho, Wo, C_in)
-    # slab that is added while still in cache: ~30% faster than adding the strided
-    # columns of one (M, kh*kw*C_in) product, and never holds all slabs at once.
-    # Without BLAS the one wide product is the cheaper part, so that is used.
+    # col2im: each kernel offset (i, j) sends g @ kernel[i, j].T back to the window it
+    # read. With BLAS or the kernel, one product per offset gives a contiguous slab added
+    # while in cache (~30% faster than adding the strided columns of one wide product;
+    # ~10% with the kernel). With numpy's own loops the wide product is cheaper.
     dxp = np.zeros(xp_shape, dtype=g.dtype)
     w_blocks = weights[:k].reshape(kh, kw, c_in, c_out)
-    if not HAVE_BLAS:
+    per_offset = HAVE_BLAS or KERNELS is not None
+    if not per_offset:
         dcols = _mm(g, np.ascontiguousarray(weights[:k].T))  # (M, kh*kw*C_in)
         dcols = dcols.reshape(n, h_out, w_out, kh, kw, c_in)
     for i in range(kh):
         for j in range(kw):
-            if HAVE_BLAS:
-                slab = (g @ w_blocks[i, j].T).reshape(n, h_out, w_out, c_in)
+            if per_offset:
+                slab = _mm(g, w_blocks[i, j].T).reshape(n, h_out, w_out, c_in)
             else:
                 slab = dcols[:, :, :, i, j, :]
             _window(dxp, i, j, h_out, w_out, sh, sw)[...] += slab
@@ -375,10 +400,13 @@ def conv2d_maxpool_forward(x, kernel, bias, strides, padding, pool_size, relu: b
     cols = _im2col(xp, kh, kw, sh, sw, h_pool, w_pool, pool=(ph, pw))  # (P*N*Hp*Wp, k + 1)
     weights = _weight_matrix(kernel, bias, x.dtype)
     z = _mm(cols, weights).reshape(ph * pw, n, h_pool, w_pool, c_out)  # block per window offset
-    z_max = np.maximum(z[0], z[1]) if ph * pw > 1 else z[0].copy()  # (N, Hp, Wp, C_out)
-    for offset in range(2, ph * pw):
-        np.maximum(z_max, z[offset], out=z_max)
-    out = np.maximum(z_max, 0) if relu else z_max.copy()
+    if KERNELS is not None and z.dtype == np.float32:
+        z_max, out = KERNELS.pool_max(z, relu)  # the same passes, fused into one
+    else:
+        z_max = np.maximum(z[0], z[1]) if ph * pw > 1 else z[0].copy()  # (N, Hp, Wp, C_out)
+        for offset in range(2, ph * pw):
+            np.maximum(z_max, z[offset], out=z_max)
+        out = np.maximum(z_max, 0) if relu else z_max.copy()
     cache = (
         cols,
         weights,
@@ -410,19 +438,22 @@ def conv2d_maxpool_backward(grad_out, cache, need_input_grad: bool = True):
     )
     offsets, n, h_pool, w_pool, c_out = z.shape
     ph, pw = pool
-    dz = np.empty(z.shape, dtype=grad_out.dtype)  # (P, N, Hp, Wp, C_out), like z
-    # ``rest`` is the gradient not yet routed; it lives in the last block, which takes
-    # whatever is left once the earlier offsets took theirs.
-    rest = dz[offsets - 1]
-    if relu:
-        np.multiply(grad_out, z_max > 0, out=rest)
+    if KERNELS is not None and z.dtype == grad_out.dtype == np.float32:
+        dz = KERNELS.pool_route(z, z_max, grad_out, relu)  # the same passes, fused into one
     else:
-        np.copyto(rest, grad_out)
-    hit = np.empty(z_max.shape, dtype=bool)
-    for offset in range(offsets - 1):
-        np.equal(z[offset], z_max, out=hit)
-        np.multiply(rest, hit, out=dz[offset])
-        np.subtract(rest, dz[offset], out=rest)
+        dz = np.empty(z.shape, dtype=grad_out.dtype)  # (P, N, Hp, Wp, C_out), like z
+        # ``rest`` is the gradient not yet routed; it lives in the last block, which takes
+        # whatever is left once the earlier offsets took theirs.
+        rest = dz[offsets - 1]
+        if relu:
+            np.multiply(grad_out, z_max > 0, out=rest)
+        else:
+            np.copyto(rest, grad_out)
+        hit = np.empty(z_max.shape, dtype=bool)
+        for offset in range(offsets - 1):
+            np.equal(z[offset], z_max, out=hit)
+            np.multiply(rest, hit, out=dz[offset])
+            np.subtract(rest, dz[offset], out=rest)
 
     dkernel, dbias = _param_grads(cols, dz.reshape(-1, c_out), kernel_size)
     if not need_input_grad:

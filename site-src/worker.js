@@ -109,6 +109,42 @@ const image = new Promise((resolve, reject) => {
 });
 image.catch(() => {}); // reported when startApplication awaits it
 
+// pycnn's matrix-product kernel (kernel.js says how it is loaded): the build this browser
+// runs best, or the one `?kernel=relaxed|simd|numpy` in the page's address forces (for
+// comparisons and tests; numpy: none). Fetched, checked and compiled while Python boots.
+importScripts(new URL("kernel.js", SITE_URL).href);
+const kernel = (() => {
+  let wanted = "auto";
+  try {
+    wanted = new URLSearchParams(JOB.page.search || "").get("kernel") || "auto";
+  } catch (e) {
+    // no page address: choose by feature
+  }
+  return self.cpKernels.choose(CP.kernels, wanted);
+})();
+const kernelModule = kernel && self.cpKernels.compile(new URL(kernel.file, SITE_URL).href,
+                                                      kernel.sha256);
+if (kernelModule) kernelModule.catch(() => {}); // reported when installKernel awaits it
+
+// Which products pycnn uses: "wasm-relaxed-simd", "wasm-simd" or "numpy". The page shows it as
+// html[data-cp-kernel] (loader.js); self.cpKernel keeps the reason when it is numpy.
+async function installKernel() {
+  let name = "numpy";
+  let reason = kernel ? "" : "no build chosen (this browser's features, or ?kernel=)";
+  try {
+    if (kernel && self.cpKernels.install(self.pyodide, await kernelModule, kernel)) {
+      name = kernel.name;
+    } else if (kernel) {
+      reason = `${kernel.file} computed a wrong product`;
+    }
+  } catch (e) {
+    reason = String(e && e.message ? e.message : e);
+  }
+  if (reason) console.warn(`CNN Playground: numpy does the matrix products (${reason})`);
+  self.cpKernel = { name: name, reason: reason };
+  post({ type: "cp-kernel", name: name });
+}
+
 function ascii(bytes, start, length) {
   let end = start;
   while (end < start + length && bytes[end] !== 0) end++;
@@ -220,6 +256,8 @@ sys.modules["__main__"]._cp_load_lazy = _cp_load_lazy
 del _cp_lazy
 `);
     }
+
+    await installKernel();
 
     if (JOB.page) {  // the page's address, for the first document (playground/runtime.py)
       const os = self.pyodide.pyimport("os");

@@ -91,6 +91,7 @@ def setup(data_dir: str) -> str:
             "platform": sys.platform,
             "pycnn_file": getattr(pycnn, "__file__", "?"),
             "have_blas": bool(getattr(ops, "HAVE_BLAS", False)),
+            "kernels": getattr(getattr(ops, "KERNELS", None), "name", "numpy"),
             "params": {k: int(m.count_params()) for k, m in _STATE["models"].items()},
             "mnist_images": int(_STATE["x_mnist"].shape[0]),
             "digits_images": int(_STATE["x_digits"].shape[0]),

@@ -1,8 +1,10 @@
 // pycnn inside the built site's own Pyodide runtime (benchmarks/bench_browser.py).
 // Messages {id, cmd, arg}; answers {id, ok, result | error}.
-//   init {pyodideBase, dataBase, stepsUrl, sourceZip|null}: load Pyodide from the site's
-//        files, numpy and pycnn from the site's package archive (site-packages.tar.gz;
-//        with sourceZip, pycnn from a zip of the repository's pycnn/ source), then the
+//   init {pyodideBase, siteBase, kernels, kernel, dataBase, stepsUrl, sourceZip|null}: load
+//        Pyodide from the site's files, numpy and pycnn from the site's package archive
+//        (site-packages.tar.gz; with sourceZip, pycnn from a zip of the repository's pycnn/
+//        source), pycnn's matrix-product kernel the way the site's worker does (the site's
+//        kernel.js; `kernel`: "auto", "relaxed", "simd" or "numpy" for none), then the
 //        shared timing module benchmarks/browser/pycnn_steps.py and the data files.
 //   run TASK: pycnn_steps.run(TASK) (see that file).
 "use strict";
@@ -27,6 +29,12 @@ async function init(arg) {
     pyodide.runPython("import sys; sys.path.insert(0, '/home/pyodide/src')");  // before the site's
   }
   const tPackages = performance.now();
+  importScripts(arg.siteBase + "kernel.js");
+  const build = self.cpKernels.choose(arg.kernels, arg.kernel);
+  if (build && !self.cpKernels.install(
+    pyodide, await self.cpKernels.compile(arg.siteBase + build.file, build.sha256), build)) {
+    throw new Error(`${build.file} failed its check`);
+  }
   pyodide.FS.mkdirTree("/home/pyodide/bench/data");
   for (const name of ["mnist-x.f32", "mnist-y.i32", "digits-x.f32", "digits-y.i32"]) {
     pyodide.FS.writeFile(`/home/pyodide/bench/data/${name}`, await fetchBytes(arg.dataBase + name));

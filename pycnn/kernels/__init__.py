@@ -1,0 +1,158 @@
+"""Fast float32 matrix products for pycnn in the browser: a WebAssembly SIMD kernel.
+
+In the browser pycnn runs on Pyodide's numpy, which has no BLAS and no SIMD:
+its products run at the speed of scalar WebAssembly, and they are most of a
+training step. ``gemm.c`` (next to this file) is a small register-blocked
+SGEMM with 128-bit SIMD; the build compiles it twice (``-msimd128``, and with
+``-mrelaxed-simd`` for a fused multiply-add where the browser has it), and the
+Pyodide worker (``site-src/worker.js`` with ``site-src/kernel.js``) picks the
+build this browser can run, loads it with Emscripten's own dynamic linker -- so it lives in Pyodide's
+``WebAssembly.Memory`` and reads and writes numpy's buffers in place -- and
+hands its exports to :func:`install`. From then on :mod:`pycnn.ops` sends its
+products here -- and the element-wise passes of the fused conv + max pool,
+which numpy in WebAssembly runs one slow pass per operation -- one call through
+Pyodide's JS bridge each (a few microseconds), with the arrays' addresses from
+``ndarray.ctypes.data``.
+
+Nothing here runs on desktop CPython (numpy's BLAS is faster there) or when the
+kernel is absent: :mod:`pycnn.ops` then uses numpy as before. See
+``docs/PERFORMANCE.md`` ("In the browser: the WebAssembly kernel") for the
+measurements.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ops
+
+__all__ = ["MAX_CALL_MACS", "WasmKernels", "install"]
+
+# Work per kernel call, in multiply-adds: a bigger product is split into several calls
+# (rows of A, or slices of the shared dimension), so no single call holds the worker
+# for more than a few milliseconds.
+MAX_CALL_MACS = 1 << 24
+
+_F32 = np.dtype(np.float32)
+
+
+def _element_strides(x: np.ndarray) -> tuple[int, int] | None:
+    """Strides of a 2-D float32 array in elements, or None if they are not whole elements."""
+    s0, s1 = x.strides
+    if s0 % 4 or s1 % 4:
+        return None
+    return s0 // 4, s1 // 4
+
+
+class WasmKernels:
+    """The kernel's exports in the shape :func:`pycnn.ops.use_kernels` takes.
+
+    ``exports`` are the instantiated module's exports (a JsProxy in Pyodide); ``name``
+    says which build runs (``"wasm-simd"`` or ``"wasm-relaxed-simd"``). ``calls``
+    counts the kernel calls, so a test can see the kernel was used.
+    """
+
+    def __init__(self, exports, name: str) -> None:
+        self.name = name
+        self.calls = 0
+        self._gemm = exports.cp_gemm
+        self._pool_max = exports.cp_pool_max
+        self._pool_route = exports.cp_pool_route
+        # packed panels and a scratch tile; the kernel itself has no memory of its own
+        self._work = np.empty(int(exports.cp_gemm_work_floats()), dtype=np.float32)
+        self._work_address = self._work.ctypes.data  # ~3 us per .ctypes.data in Pyodide
+
+    def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``a @ b`` for 2-D arrays, as a new C-contiguous array.
+
+        Any strides (transposed and sliced views included) are read in place;
+        arrays that are not float32 go to numpy.
+        """
+        if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not fit")
+        if a.dtype != _F32 or b.dtype != _F32:
+            return a @ b
+        sa = _element_strides(a)
+        if sa is None:
+            a, sa = np.ascontiguousarray(a), (a.shape[1], 1)
+        sb = _element_strides(b)
+        if sb is None:
+            b, sb = np.ascontiguousarray(b), (b.shape[1], 1)
+        m, k = a.shape
+        n = b.shape[1]
+        out = np.empty((m, n), dtype=_F32)
+        if m == 0 or n == 0:
+            return out
+        pa, pb, pc, work = a.ctypes.data, b.ctypes.data, out.ctypes.data, self._work_address
+        if k * n <= MAX_CALL_MACS:  # split the rows of A
+            rows = max(1, MAX_CALL_MACS // max(k * n, 1))
+            for i in range(0, m, rows):
+                r = min(rows, m - i)
+                self._gemm(r, n, k, pa + 4 * i * sa[0], sa[0], sa[1], pb, sb[0], sb[1],
+                           pc + 4 * i * n, n, 0, work)  # fmt: skip
+                self.calls += 1
+            return out
+        # one row of A is already a lot of work (a long shared dimension, e.g. a weight
+        # gradient): split the shared dimension and accumulate
+        depth = max(1, MAX_CALL_MACS // (m * n))
+        for p in range(0, k, depth):
+            d = min(depth, k - p)
+            self._gemm(m, n, d, pa + 4 * p * sa[1], sa[0], sa[1], pb + 4 * p * sb[0], sb[0],
+                       sb[1], pc, n, int(p > 0), work)  # fmt: skip
+            self.calls += 1
+        return out
+
+    def pool_max(self, z: np.ndarray, relu: bool) -> tuple[np.ndarray, np.ndarray]:
+        """``(z_max, out)``: the maximum over ``z``'s first axis, and its ReLU if ``relu``.
+
+        z: float32, C-contiguous, (P, ...) -- the fused max pool's candidate blocks.
+        """
+        z = np.ascontiguousarray(z, dtype=_F32)
+        z_max = np.empty(z.shape[1:], dtype=_F32)
+        out = np.empty(z.shape[1:], dtype=_F32)
+        if z_max.size:
+            self._pool_max(z.shape[0], z_max.size, z.ctypes.data, z_max.ctypes.data,
+                           out.ctypes.data, int(relu))  # fmt: skip
+            self.calls += 1
+        return z_max, out
+
+    def pool_route(self, z, z_max, grad, relu: bool) -> np.ndarray:
+        """``dz``: each ``grad`` element (ReLU-masked if ``relu``) sent to the first block of
+        ``z`` equal to ``z_max``, zeros elsewhere; shaped like ``z``."""
+        z = np.ascontiguousarray(z, dtype=_F32)
+        z_max = np.ascontiguousarray(z_max, dtype=_F32)
+        grad = np.ascontiguousarray(grad, dtype=_F32)
+        dz = np.empty(z.shape, dtype=_F32)
+        if z_max.size:
+            self._pool_route(z.shape[0], z_max.size, z.ctypes.data, z_max.ctypes.data,
+                             grad.ctypes.data, int(relu), dz.ctypes.data)  # fmt: skip
+            self.calls += 1
+        return dz
+
+
+def install(exports, name: str) -> WasmKernels | None:
+    """Check the kernel on small inputs and make :mod:`pycnn.ops` use it.
+
+    Returns the installed :class:`WasmKernels`, or None (and numpy stays in
+    charge) if one of its answers differs from numpy's: training must never
+    depend on a kernel that computes something else.
+    """
+    kernels = WasmKernels(exports, name)
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((37, 19)).astype(np.float32)
+    b = rng.standard_normal((19, 11)).astype(np.float32)
+    z = rng.integers(-2, 3, size=(4, 3, 7)).astype(np.float32)  # ties and ReLU zeros
+    z_max, out = kernels.pool_max(z, relu=True)
+    dz = kernels.pool_route(z, z_max, a[:3, :7], relu=True)
+    first = (z == z.max(axis=0)).argmax(axis=0)  # the first block holding the maximum
+    want = np.where(np.arange(4)[:, None, None] == first, a[:3, :7] * (z_max > 0), 0)
+    if not (
+        np.allclose(kernels.matmul(a, b), a @ b, rtol=1e-5, atol=1e-5)
+        and np.array_equal(z_max, z.max(axis=0))
+        and np.array_equal(out, np.maximum(z.max(axis=0), 0))
+        and np.array_equal(dz, want)
+    ):
+        return None
+    kernels.calls = 0
+    ops.use_kernels(kernels)
+    return kernels

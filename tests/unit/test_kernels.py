@@ -1,0 +1,115 @@
+"""The matrix products of pycnn.ops against a float64 oracle, on every product path.
+
+On desktop CPython these run numpy's two formulations (BLAS ``@`` and the
+``einsum`` forms Pyodide uses). ``tests/unit/test_wasm_kernel.py`` runs this
+same file inside Pyodide under Node.js with the WebAssembly kernel installed
+(its SIMD and relaxed-SIMD builds) and without it: there every product goes
+through :class:`pycnn.kernels.WasmKernels` (the fused max pool's passes too:
+``tests/unit/test_ops.py``'s fused tests run there as well), and
+``tests/pyodide/kernel_only.py`` adds what only the kernel does.
+
+Shapes: 0- and 1-sized dimensions, sizes around the kernel's blocks (4 x 8
+micro-tiles, 256-deep and 128-row / 512-column panels) and random ones; inputs
+contiguous, transposed, sliced with steps, reversed.
+"""
+
+import numpy as np
+import pytest
+
+from pycnn import ops
+
+EDGE_SHAPES = [  # (m, k, n)
+    (0, 5, 3),
+    (5, 0, 3),
+    (5, 3, 0),
+    (1, 1, 1),
+    (1, 7, 1),
+    (3, 5, 7),
+    (4, 8, 8),
+    (5, 9, 9),
+    (127, 257, 63),
+    (129, 255, 65),
+    (131, 513, 17),
+    (4, 1, 520),
+    (260, 3, 1030),
+]
+
+
+def _random_shapes(count=8):
+    r = np.random.default_rng(42)
+    return [tuple(int(v) for v in r.integers(1, 300, size=3)) for _ in range(count)]
+
+
+SHAPES = EDGE_SHAPES + _random_shapes()
+# (layout of a, layout of b)
+LAYOUTS = [
+    ("contiguous", "contiguous"),
+    ("contiguous", "transposed"),
+    ("transposed", "contiguous"),
+    ("strided", "reversed"),
+    ("reversed", "strided"),
+]
+
+
+def _matrix(r, rows, cols, layout):
+    """A float32 (rows, cols) array with the given memory layout (same values either way)."""
+    if layout == "contiguous":
+        return r.standard_normal((rows, cols)).astype(np.float32)
+    if layout == "transposed":
+        return r.standard_normal((cols, rows)).astype(np.float32).T
+    if layout == "strided":
+        return r.standard_normal((2 * rows, 3 * cols)).astype(np.float32)[::2, ::3]
+    return r.standard_normal((rows, cols)).astype(np.float32)[::-1]
+
+
+@pytest.fixture(params=["matmul", "einsum"])
+def products(request, monkeypatch):
+    """numpy's BLAS and no-BLAS formulations (an installed kernel takes both)."""
+    monkeypatch.setattr(ops, "HAVE_BLAS", request.param == "matmul")
+    return request.param
+
+
+def _check(got, want, k, contiguous=True):
+    assert got.dtype == np.float32
+    assert got.shape == want.shape
+    assert got.flags.c_contiguous or not contiguous
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * max(1.0, np.sqrt(k)))
+
+
+@pytest.mark.parametrize("layouts", LAYOUTS, ids="-".join)
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_product_matches_float64(shape, layouts, products):
+    m, k, n = shape
+    r = np.random.default_rng(m * 10007 + k * 101 + n)
+    a = _matrix(r, m, k, layouts[0])
+    b = _matrix(r, k, n, layouts[1])
+    a_before, b_before = a.copy(), b.copy()
+    # numpy's einsum keeps a non-contiguous input's order; ops only promises a
+    # C-contiguous result for a C-contiguous a (the kernel always gives one)
+    contiguous = a.flags.c_contiguous or ops.KERNELS is not None
+    _check(ops._mm(a, b), a.astype(np.float64) @ b.astype(np.float64), k, contiguous)
+    np.testing.assert_array_equal(a, a_before)
+    np.testing.assert_array_equal(b, b_before)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_transposed_product_matches_float64(shape, products):
+    # a.T @ g: the weight gradient of a convolution (a tall, the shared dimension long)
+    m, k, n = shape
+    r = np.random.default_rng(m + 7 * k + 13 * n)
+    a = r.standard_normal((k, m)).astype(np.float32)  # (M, K) in ops' naming: rows are k here
+    g = r.standard_normal((k, n)).astype(np.float32)
+    _check(ops._mm_tn(a, g), a.astype(np.float64).T @ g.astype(np.float64), k)
+
+
+@pytest.mark.parametrize("shape", [(32, 72, 10), (32, 1600, 10), (1600, 32, 10), (0, 5, 3)])
+def test_dense_layer_product_matches_float64(shape):
+    # ops.matmul: the Dense layer's products (the kernel above ~32k multiply-adds)
+    m, k, n = shape
+    r = np.random.default_rng(k)
+    a = r.standard_normal((m, k)).astype(np.float32)
+    b = r.standard_normal((n, k)).astype(np.float32).T  # a transposed view, like kernel.T
+    calls = getattr(ops.KERNELS, "calls", 0)
+    _check(ops.matmul(a, b), a.astype(np.float64) @ b.astype(np.float64), k)
+    if ops.KERNELS is not None:
+        assert (ops.KERNELS.calls > calls) == (m * k * n >= ops._KERNEL_MIN_MACS)
