@@ -33,19 +33,27 @@ import sys
 import tarfile
 import tempfile
 import time
-import tomllib
 import urllib.parse
 import zipfile
 from pathlib import Path
 from typing import ClassVar
 
-ROOT = Path(__file__).resolve().parent
-VENV = ROOT / ".venv"
-SITE = ROOT / "site"
-SITE_SRC = ROOT / "site-src"
-LOCK_PATH = ROOT / "runtime.lock.json"
+from sitebuild.config import (
+    LOCK_PATH,
+    ROOT,
+    SITE,
+    SITE_SRC,
+    VENV,
+    cache_dir,
+    load_runtime_lock,
+    pyproject,
+    runtime_config,
+    sha256_bytes,
+    sha256_file,
+    verify_sha256,
+)
+from sitebuild.report import StepError, detail, log
 
-# Stage names used in error messages ("step 'fetch' failed: …").
 MIME_TYPES = {
     ".wasm": "application/wasm",
     ".mjs": "text/javascript",
@@ -65,22 +73,6 @@ MIME_TYPES = {
     ".txt": "text/plain; charset=utf-8",
     ".webmanifest": "application/manifest+json",
 }
-
-
-class StepError(Exception):
-    """A build step failed: which step, why, and what the user can do about it."""
-
-    def __init__(self, step: str, why: str, fix: str = "") -> None:
-        super().__init__(f"{step}: {why}")
-        self.step, self.why, self.fix = step, why, fix
-
-
-def log(msg: str) -> None:
-    print(f"==> {msg}", flush=True)
-
-
-def detail(msg: str) -> None:
-    print(f"    {msg}", flush=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -223,67 +215,6 @@ def make_server(
     handler = type("SiteHandler", (_SiteHandler,), {"prefix": prefix, "quiet": quiet})
     handler_factory = functools.partial(handler, directory=str(Path(root)))
     return _SiteServer((host, port), handler_factory)
-
-
-# --------------------------------------------------------------------------------------------
-# Configuration: pyproject.toml and runtime.lock.json
-# --------------------------------------------------------------------------------------------
-
-
-def pyproject() -> dict:
-    with open(ROOT / "pyproject.toml", "rb") as f:
-        return tomllib.load(f)
-
-
-def runtime_config() -> dict:
-    """The `[tool.cnn-playground.runtime]` table: every pinned browser-side version."""
-    try:
-        return pyproject()["tool"]["cnn-playground"]["runtime"]
-    except KeyError as exc:
-        raise StepError(
-            "config",
-            "pyproject.toml has no [tool.cnn-playground.runtime] table",
-            "restore it from git (git checkout pyproject.toml)",
-        ) from exc
-
-
-def cache_dir() -> Path:
-    """Where verified downloads are kept, outside the repo."""
-    if os.environ.get("CNN_PLAYGROUND_CACHE"):
-        return Path(os.environ["CNN_PLAYGROUND_CACHE"])
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "cnn-playground"
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def verify_sha256(what: str, got: str, expected: str, fix: str) -> None:
-    """Refuse a file whose sha256 is not the pinned one, naming it and both hashes."""
-    if got != expected:
-        raise StepError(
-            "verify", f"sha256 mismatch for {what}: expected {expected}, got {got}", fix
-        )
-
-
-def load_runtime_lock() -> dict:
-    if not LOCK_PATH.exists():
-        raise StepError(
-            "lock",
-            f"{LOCK_PATH.name} is missing",
-            "restore it from git, or run `python3 build.py lock` to pin fresh artefacts",
-        )
-    return json.loads(LOCK_PATH.read_text())
 
 
 # --------------------------------------------------------------------------------------------
