@@ -17,7 +17,6 @@ site is assembled and verified, and how to upgrade the pinned runtime.
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import hashlib
 import io
@@ -48,92 +47,11 @@ from sitebuild.config import (
     verify_sha256,
 )
 from sitebuild.fetch import download, fetch, read_member, verified_member
+from sitebuild.patches import patches_for
 from sitebuild.report import StepError, detail, log
 from sitebuild.server import make_server
 from sitebuild.venv import ensure_venv, requirements, venv_bin
-
-# --------------------------------------------------------------------------------------------
-# Wheel surgery: strip, patch, retag (keeps RECORD valid)
-# --------------------------------------------------------------------------------------------
-
-
-def _record_hash(data: bytes) -> str:
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-
-
-def rewrite_wheel(
-    src: Path,
-    dest_dir: Path,
-    drop=lambda name: False,
-    patch: dict | None = None,
-    retag: str | None = None,
-    add: dict[str, bytes] | None = None,
-) -> Path:
-    """Copy wheel `src` into dest_dir, dropping files, patching text, optionally retagging.
-
-    `patch` maps an archive path to a function str -> str. `retag` replaces the wheel's
-    tag (e.g. "py3-none-any") in its filename and WHEEL metadata. RECORD is regenerated.
-    Entries are written in a fixed order with fixed timestamps, so the output is
-    reproducible for the same inputs.
-    """
-    patch = dict(patch or {})
-    name_parts = src.name[: -len(".whl")].split("-")
-    out_name = src.name if retag is None else "-".join(name_parts[:2] + [retag]) + ".whl"
-    files: dict[str, bytes] = {}
-    record_name = None
-    with zipfile.ZipFile(src) as zf:
-        for info in zf.infolist():
-            if info.is_dir():
-                continue
-            if info.filename.endswith(".dist-info/RECORD"):
-                record_name = info.filename
-                continue
-            if drop(info.filename):
-                continue
-            data = zf.read(info.filename)
-            if info.filename in patch:
-                text = data.decode("utf-8")
-                new = patch.pop(info.filename)(text)
-                if new == text:
-                    raise StepError(
-                        "patch",
-                        f"patch of {info.filename} in {src.name} changed nothing",
-                        "Panel/Bokeh changed; update the patch in build.py",
-                    )
-                data = new.encode("utf-8")
-            if retag and info.filename.endswith(".dist-info/WHEEL"):
-                lines = [ln for ln in data.decode().splitlines() if not ln.startswith("Tag:")]
-                lines.append(f"Tag: {retag}")
-                lines = [
-                    ("Root-Is-Purelib: true" if ln.startswith("Root-Is-Purelib") else ln)
-                    for ln in lines
-                ]
-                data = ("\n".join(lines) + "\n").encode()
-            files[info.filename] = data
-    if patch:
-        raise StepError(
-            "patch",
-            f"{src.name} has no {', '.join(patch)}",
-            "Panel/Bokeh changed; update the patch in build.py",
-        )
-    files.update(add or {})
-    if record_name is None:
-        raise StepError("wheel", f"{src.name} has no RECORD", "not a valid wheel")
-    record = io.StringIO()
-    for name, data in files.items():
-        record.write(f"{name},{_record_hash(data)},{len(data)}\n")
-    record.write(f"{record_name},,\n")
-    files[record_name] = record.getvalue().encode()
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    out = dest_dir / out_name
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        for name in sorted(files, key=lambda n: (n == record_name, n)):
-            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, files[name], compresslevel=9)
-    return out
-
+from sitebuild.wheel import keep_all, rewrite_wheel
 
 # --------------------------------------------------------------------------------------------
 # `lock`: pin every external artefact (maintainers, when upgrading)
@@ -287,153 +205,8 @@ def _bokeh_drop(name: str) -> bool:
     return name.startswith(("bokeh/server/static/", "bokeh/sphinxext/", "bokeh/sampledata/"))
 
 
-CDN_ROOT_LINE = 'CDN_ROOT = "https://cdn.holoviz.org/panel/"'
-CDN_ROOT_PATCH = """\
-def _cnn_playground_cdn_root() -> str:
-    # Patched by cnn-playground's build.py: in the browser, Panel's CSS/JS come from the
-    # site itself (static/panel/ next to the page), never from a CDN.
-    try:
-        import js
-        from urllib.parse import urljoin
-        return urljoin(str(js.location.href), "static/panel/")
-    except Exception:
-        return "https://cdn.holoviz.org/panel/"
-
-
-CDN_ROOT = _cnn_playground_cdn_root()"""
-
-
-def _replacing(*pairs: tuple[str, str]):
-    """A wheel-file patch: each `old` must occur exactly once and becomes `new`; otherwise
-    the text is left alone (rewrite_wheel then fails the build: "patch changed nothing")."""
-
-    def patch(text: str) -> str:
-        if any(text.count(old) != 1 for old, _ in pairs):
-            return text
-        for old, new in pairs:
-            text = text.replace(old, new)
-        return text
-
-    return patch
-
-
-_patch_cdn_root = _replacing((CDN_ROOT_LINE, CDN_ROOT_PATCH))
-
-
-GET_RANGE_HELPER = """
-def _cnn_playground_pandas_types():
-    # Patched by cnn-playground's build.py: before pandas is really imported no pandas
-    # object can exist, so figure() need not import it (it costs seconds in the browser).
-    import sys
-    pd = sys.modules.get("pandas")
-    if pd is None or getattr(pd, "__cp_lazy__", False):
-        return (), ()
-    from pandas.core.groupby import GroupBy
-    return GroupBy, pd.Series
-
-
-def get_range("""
-# Same behaviour as Bokeh's get_range, without importing pandas when unneeded.
-_patch_get_range = _replacing(
-    (
-        (
-            "    import pandas as pd\n    from pandas.core.groupby import GroupBy\n\n"
-            "    if range_input is None:"
-        ),
-        "    GroupBy, Series = _cnn_playground_pandas_types()\n\n    if range_input is None:",
-    ),
-    ("    if isinstance(range_input, pd.Series):", "    if isinstance(range_input, Series):"),
-    ("\ndef get_range(", GET_RANGE_HELPER),
-)
-
-
-STREAM_HELPER = """
-def _cnn_playground_pandas_types():
-    # Patched by cnn-playground's build.py: before pandas is really imported no pandas
-    # object can exist, so stream() need not import it (1-2 s in the browser).
-    import sys
-    pd = sys.modules.get("pandas")
-    if pd is None or getattr(pd, "__cp_lazy__", False):
-        return (), (), ()
-    return (pd.Series,), (pd.DataFrame,), (pd.Index,)
-
-
-class ColumnDataSource("""
-
-# Same behaviour as ColumnDataSource._stream (training plots stream every few batches),
-# without importing pandas when no pandas object can be involved.
-_patch_stream = _replacing(
-    (
-        "        import pandas as pd\n\n        needs_length_check = True\n",
-        (
-            "        Series, DataFrame, Index = _cnn_playground_pandas_types()\n\n"
-            "        needs_length_check = True\n"
-        ),
-    ),
-    (
-        "if isinstance(new_data, pd.Series | pd.DataFrame):",
-        "if isinstance(new_data, Series + DataFrame):",
-    ),
-    ("if isinstance(new_data, pd.Series):", "if isinstance(new_data, Series):"),
-    ("arr_types = (np.ndarray, pd.Series)", "arr_types = (np.ndarray, *Series)"),
-    (
-        "if pd and isinstance(values, pd.Series | pd.Index):",
-        "if isinstance(values, Series + Index):",
-    ),
-    ("\nclass ColumnDataSource(", STREAM_HELPER),
-)
-
-
-# ColumnsStreamedEvent (every stream()) turned a DataFrame into columns: same, without
-# importing pandas while no pandas object can exist.
-_patch_stream_event = _replacing(
-    (
-        "        import pandas as pd\n        if isinstance(data, pd.DataFrame):\n",
-        (
-            "        import sys as _sys  # patched by cnn-playground: pandas only if really imported\n"
-            '        pd = _sys.modules.get("pandas")\n'
-            '        if (pd is not None and not getattr(pd, "__cp_lazy__", False)\n'
-            "                and isinstance(data, pd.DataFrame)):\n"
-        ),
-    ),
-)
-
-
-LAZY_SIGNATURE = """
-class _CnnPlaygroundLazySignature(Signature):
-    # Patched by cnn-playground's build.py: the parameter list of a model's __init__ (for
-    # help() and IDEs) is built the first time something inspects it, not for each of the
-    # ~440 model classes while bokeh.models is imported (~0.2 s of every start-up).
-    __slots__ = ("_cp_cls", "_cp_parameters")
-
-    def __init__(self, cls):
-        self._cp_cls = cls
-        self._cp_parameters = None
-        self._return_annotation = Signature.empty
-
-    @property
-    def _parameters(self):
-        if self._cp_parameters is None:
-            names = [x[0] for x in self._cp_cls.parameters()]
-            self._cp_parameters = Signature(parameters=names)._parameters
-        return self._cp_parameters
-
-
-@abstract
-class Model("""
-
-# The same signatures as Bokeh's (inspect.signature equal for every bokeh.models class),
-# computed on first use.
-_patch_lazy_signature = _replacing(
-    (
-        (
-            "            parameters = [x[0] for x in  cls.parameters()]\n"
-            "            cls.__init__.__signature__ = Signature(parameters=parameters)\n"
-        ),
-        "            cls.__init__.__signature__ = _CnnPlaygroundLazySignature(cls)\n",
-    ),
-    ("\n@abstract\nclass Model(", LAZY_SIGNATURE),
-)
+# What each of these wheels does not ship to the browser.
+STRIPPED = {"panel": _panel_drop, "bokeh": _bokeh_drop}
 
 
 def _drop_compiled(name: str) -> bool:
@@ -480,24 +253,10 @@ def build_wheels(
             continue
         src = archives[art["filename"]]
         name = art["source"][5:].split("==")[0].lower()
-        if name == "panel":
-            whl = rewrite_wheel(
-                src, out, drop=_panel_drop, patch={"panel/io/resources.py": _patch_cdn_root}
-            )
-            note = "dist/ stripped, CDN_ROOT -> static/panel/"
-        elif name == "bokeh":
-            whl = rewrite_wheel(
-                src,
-                out,
-                drop=_bokeh_drop,
-                patch={
-                    "bokeh/plotting/_plot.py": _patch_get_range,
-                    "bokeh/models/sources.py": _patch_stream,
-                    "bokeh/document/events.py": _patch_stream_event,
-                    "bokeh/model/model.py": _patch_lazy_signature,
-                },
-            )
-            note = "server/static stripped, figure() and stream() without pandas, lazy signatures"
+        patches = patches_for(name)
+        if name in STRIPPED or patches:
+            whl = rewrite_wheel(src, out, drop=STRIPPED.get(name, keep_all), patches=patches)
+            note = f"stripped; patched: {', '.join(p.name for p in patches) or 'nothing'}"
         elif not src.name.endswith("-none-any.whl"):
             # PyYAML/MarkupSafe: pure-Python fallbacks exist; drop the native extension.
             whl = rewrite_wheel(src, out, drop=_drop_compiled, retag="py3-none-any")
