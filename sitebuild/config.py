@@ -16,6 +16,17 @@ SITE = ROOT / "site"
 SITE_SRC = ROOT / "site-src"
 LOCK_PATH = ROOT / "runtime.lock.json"
 
+# The Pyodide runtime, from the npm package; pyodide-lock.json is the trust root of the
+# compiled wheels (docs/SITE.md).
+CORE_FILES = [
+    "pyodide.mjs",
+    "pyodide.js",
+    "pyodide.asm.js",
+    "pyodide.asm.wasm",
+    "python_stdlib.zip",
+    "pyodide-lock.json",
+]
+
 
 def pyproject() -> dict:
     with open(ROOT / "pyproject.toml", "rb") as f:
