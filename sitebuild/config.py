@@ -82,3 +82,17 @@ def load_runtime_lock() -> dict:
             "restore it from git, or run `python3 build.py lock` to pin fresh artefacts",
         )
     return json.loads(LOCK_PATH.read_text())
+
+
+def browser_numpy_version() -> str:
+    """The numpy version Pyodide runs in the browser, read from runtime.lock.json."""
+    lock = load_runtime_lock()
+    for entry in [*lock.get("artefacts", []), *lock.get("files", [])]:
+        name = entry.get("filename", "")
+        if name.startswith("numpy-") and name.endswith(".whl"):
+            return name.split("-")[1]
+    raise StepError(
+        "lock",
+        "runtime.lock.json names no numpy wheel",
+        "re-pin the runtime with `python3 build.py lock`",
+    )

@@ -11,6 +11,10 @@ from pathlib import Path
 from sitebuild.config import ROOT, VENV, pyproject, sha256_bytes
 from sitebuild.report import StepError, detail, log
 
+# The groups of pyproject.toml's optional dependencies each command needs in .venv.
+BUILD_GROUPS = ["app", "build"]
+TEST_GROUPS = [*BUILD_GROUPS, "test"]
+
 
 def venv_python(venv: Path = VENV) -> Path:
     return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
