@@ -7,6 +7,7 @@
     python3 build.py dev       panel serve playground/app.py --autoreload (server-side Python)
     python3 build.py clean     remove site/ and build artefacts (--all: the download cache too)
     python3 build.py lock      maintainers: re-pin every external artefact in runtime.lock.json
+    python3 build.py lock-venvs   maintainers: re-pin the host venvs' packages in requirements/
     python3 build.py bench-load   cold/warm load times (median of 5) in headless Chromium
 
 This file only reads the command line; the build's steps live in the package sitebuild/
@@ -27,7 +28,7 @@ from pathlib import Path
 from sitebuild.assemble import build, ensure_site
 from sitebuild.chromium import CHROMIUM_ENV, ensure_chromium
 from sitebuild.config import ROOT, SITE, VENV, cache_dir
-from sitebuild.lock import pin_runtime
+from sitebuild.lock import lock_venvs, pin_runtime
 from sitebuild.report import StepError, log
 from sitebuild.server import make_server
 from sitebuild.testrun import run_tests
@@ -61,7 +62,6 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     ensure_venv(BUILD_GROUPS)
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = [
         str(venv_bin("panel")),
         "serve",
@@ -76,7 +76,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     ]
     log("Running " + " ".join(cmd[1:]))
     try:
-        return subprocess.run(cmd, cwd=str(ROOT), env=env, check=False).returncode
+        return subprocess.run(cmd, cwd=str(ROOT), check=False).returncode
     except KeyboardInterrupt:
         return 0
 
@@ -96,6 +96,11 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 def cmd_lock(args: argparse.Namespace) -> int:
     pin_runtime()
+    return 0
+
+
+def cmd_lock_venvs(args: argparse.Namespace) -> int:
+    lock_venvs()
     return 0
 
 
@@ -142,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all", action="store_true", help="also the download cache")
     p.add_argument("--venv", action="store_true", help="also .venv/")
     sub.add_parser("lock", help="re-pin every external artefact in runtime.lock.json")
+    sub.add_parser(
+        "lock-venvs", help="re-pin the host venvs' packages, with hashes, in requirements/"
+    )
     p = sub.add_parser("bench-load", help="cold/warm load time and transfer in headless Chromium")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--no-build", action="store_true")
@@ -155,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         "dev": cmd_dev,
         "clean": cmd_clean,
         "lock": cmd_lock,
+        "lock-venvs": cmd_lock_venvs,
         "bench-load": cmd_bench_load,
     }
     try:

@@ -27,7 +27,7 @@ def convert_app(python: Path, work: Path) -> tuple[str, str]:
     out = work / "convert"
     shutil.rmtree(out, ignore_errors=True)
     log("Converting playground/app.py with `panel convert --to pyodide-worker`")
-    env = dict(os.environ, PYTHONPATH=str(ROOT), BOKEH_RESOURCES="cdn")
+    env = dict(os.environ, BOKEH_RESOURCES="cdn")
     # --skip-embed: no static pre-render of the page under the loading card. BokehJS drew it
     # on the main thread while Python started, and on two cores that slowed the worker down:
     # 0.5 s of every load (warm 3.72 -> 3.22 s, cold 5.73 -> 5.20 s, side by side, 7 each).

@@ -10,7 +10,7 @@ from sitebuild.assemble import ensure_site
 from sitebuild.chromium import CHROMIUM_ENV, ensure_chromium
 from sitebuild.config import ROOT, browser_numpy_version
 from sitebuild.report import StepError, log
-from sitebuild.venv import TEST_GROUPS, ensure_venv, requirements, venv_bin
+from sitebuild.venv import TEST_GROUPS, ensure_venv, venv_bin
 
 TESTS = ROOT / "tests"
 E2E = TESTS / "e2e"
@@ -36,7 +36,6 @@ def run_tests(pytest_args: list[str]) -> int:
         env[CHROMIUM_ENV] = ensure_chromium(python)
         log(f"Chromium: {env[CHROMIUM_ENV]}")
     ensure_site()
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     if not paths:
         # Whole suite: browser tests last. Playwright's sync API keeps an event loop running
         # in the main thread while its session browser is open, which breaks asyncio.run()
@@ -68,10 +67,7 @@ def check_style() -> None:
 def run_engine_tests_on_browser_numpy(env: dict) -> int:
     """pycnn must behave the same on the browser's (older) numpy: run its tests there too."""
     version = browser_numpy_version()
-    test_pins = [r for r in requirements(["test"]) if r.split("==")[0] in ("pytest", "hypothesis")]
-    python = ensure_venv(
-        ["test"], ROOT / f".venv-numpy{version}", reqs=[f"numpy=={version}", *test_pins]
-    )
+    python = ensure_venv(["browser-numpy"], ROOT / f".venv-numpy{version}")
     engine_tests = [
         str(p.relative_to(ROOT))
         for p in sorted((TESTS / "unit").glob("test_*.py"))
