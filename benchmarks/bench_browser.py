@@ -67,8 +67,8 @@ CONVNETJS_JS = PAGE_DIR / "node_modules" / "convnetjs" / "build" / "convnet.js"
 MNIST_IMAGES = 2048  # MNIST training images handed to both trainers (batches cycle through them)
 PACKAGE_ARCHIVE = "site-packages.tar.gz"  # every package the site runs (build.py build_image)
 
-sys.path.insert(0, str(REPO / "tests" / "e2e"))
-import e2e_support as sup
+from sitebuild.assemble import site_is_current
+from tests.e2e import e2e_support as sup
 
 # (task, batch) -> steps per round for each side. One "step" is one timed call.
 TASKS = [
@@ -277,12 +277,9 @@ def site_description(site: Path, site_copy: Path) -> str:
         text = f"{site}, no build-info.json"
     if site == REPO / "site":
         try:
-            sys.path.insert(0, str(REPO))
-            import build
-
             text += (
                 " (current with the sources)"
-                if build.site_is_current()
+                if site_is_current()
                 else " (OLDER than the sources: `python3 build.py build` to refresh)"
             )
         except Exception as exc:  # noqa: BLE001

@@ -323,9 +323,7 @@ def run_in_pyodide(pkg, args: dict, kernel=None) -> dict:
 def run_native(args: dict) -> dict:
     import contextlib
     import io
-    from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         inner(args)
