@@ -2,51 +2,41 @@
 
 from __future__ import annotations
 
+import email.utils
 import functools
 import http.server
+import importlib.util
 import os
 import posixpath
 import sys
-import urllib.parse
 from pathlib import Path
-from typing import ClassVar
 
-MIME_TYPES = {
-    ".wasm": "application/wasm",
-    ".mjs": "text/javascript",
-    ".js": "text/javascript",
-    ".json": "application/json",
-    ".whl": "application/zip",
-    ".zip": "application/zip",
-    ".npz": "application/octet-stream",
-    ".html": "text/html; charset=utf-8",
-    ".css": "text/css",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".ico": "image/x-icon",
-    ".woff2": "font/woff2",
-    ".woff": "font/woff",
-    ".ttf": "font/ttf",
-    ".txt": "text/plain; charset=utf-8",
-    ".webmanifest": "application/manifest+json",
-}
+from sitebuild.config import SITE_SRC
 
 
-class _SiteHandler(http.server.SimpleHTTPRequestHandler):
-    """Static file handler for site/ with correct MIME types and an optional sub-path."""
+def _shipped_server():
+    """site-src/serve.py, the server copied into site/ for offline classrooms. It must stay
+    one self-contained file there, so this module builds on it rather than repeating it."""
+    spec = importlib.util.spec_from_file_location("cnn_playground_serve", SITE_SRC / "serve.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    extensions_map: ClassVar[dict[str, str]] = {
-        **http.server.SimpleHTTPRequestHandler.extensions_map,
-        **MIME_TYPES,
-    }
+
+serve = _shipped_server()
+
+
+class _SiteHandler(serve.Handler):
+    """serve.py's handler (types, no listings, clean errors, nosniff), plus an optional
+    sub-path, the gzip twins and caching headers; it records every response."""
+
     prefix = "/"
     quiet = True
+    path = ""  # the request target; a malformed request line never sets it
 
-    def _strip_prefix(self) -> bool:
-        """Map a request below `prefix` onto the site root; False if outside the prefix."""
-        if self.prefix == "/":
-            return True
-        path = urllib.parse.urlsplit(self.path).path
+    def _in_prefix(self) -> bool:
+        """True for a request below `prefix`; otherwise answer it (a redirect or 404)."""
+        path = serve.path_of(self.path)
         if path == self.prefix.rstrip("/"):
             # /courses/cnn -> /courses/cnn/ so relative URLs resolve below the prefix
             self.send_response(301)
@@ -57,16 +47,21 @@ class _SiteHandler(http.server.SimpleHTTPRequestHandler):
         if not path.startswith(self.prefix):
             self.send_error(404, "Not under " + self.prefix)
             return False
-        rest = self.path[len(self.prefix) - 1 :]
-        self.path = rest if rest.startswith("/") else "/" + rest
         return True
 
+    def below_prefix(self, path: str) -> str:
+        """A URL path below `prefix` as a path from the site root ("/x" for prefix + "x")."""
+        return "/" + path[len(self.prefix) :] if path.startswith(self.prefix) else path
+
+    def translate_path(self, path: str) -> str:
+        return super().translate_path(self.below_prefix(path))
+
     def do_GET(self) -> None:
-        if self._strip_prefix():
+        if self._in_prefix():
             super().do_GET()
 
     def do_HEAD(self) -> None:
-        if self._strip_prefix():
+        if self._in_prefix():
             super().do_HEAD()
 
     def send_head(self):
@@ -103,8 +98,6 @@ class _SiteHandler(http.server.SimpleHTTPRequestHandler):
         if not since or self.headers.get("If-None-Match"):
             return False
         try:
-            import email.utils
-
             when = email.utils.parsedate_to_datetime(since).timestamp()
         except (TypeError, ValueError, IndexError, OverflowError):
             return False
@@ -118,7 +111,7 @@ class _SiteHandler(http.server.SimpleHTTPRequestHandler):
         # Pages and the service worker are always revalidated so a rebuilt site shows up;
         # everything else may be cached briefly by the browser (the service worker does the
         # offline caching).
-        name = posixpath.basename(urllib.parse.urlsplit(self.path).path)
+        name = posixpath.basename(serve.path_of(self.path))
         if name in ("", "sw.js", "build-info.json") or name.endswith(".html"):
             self.send_header("Cache-Control", "no-cache")
         else:
@@ -126,7 +119,7 @@ class _SiteHandler(http.server.SimpleHTTPRequestHandler):
         super().end_headers()
 
     def log_request(self, code="-", size="-") -> None:
-        self.server.responses.append((urllib.parse.urlsplit(self.path).path, int(code)))
+        self.server.responses.append((self.below_prefix(serve.path_of(self.path)), int(code)))
         super().log_request(code, size)
 
     def log_message(self, format: str, *args) -> None:
