@@ -168,7 +168,7 @@ def _build(out: Path, work: Path) -> None:
         json.dumps({"info": official["info"], "packages": {}}, indent=1)
     )
 
-    html, panel_js = convert_app(python, work)
+    html, panel_js = convert_app(work)
     html = copy_static(html, archives, lock, stage)
     # The large downloads the loading screen counts (Pyodide fetches the first two; the
     # scripts it loads with importScripts are small and not counted).

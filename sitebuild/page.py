@@ -15,14 +15,14 @@ from sitebuild.report import StepError, detail, log
 from sitebuild.venv import venv_bin
 
 
-def convert_app(python: Path, work: Path) -> tuple[str, str]:
+def convert_app(work: Path) -> tuple[str, str]:
     """Run `panel convert --to pyodide-worker` on playground/app.py; return (html, worker js)."""
     app = ROOT / "playground" / "app.py"
     if not app.exists():
         raise StepError(
             "convert",
             "playground/app.py does not exist",
-            "the app engineer's first screen must land first (issue 4)",
+            "restore it from git",
         )
     out = work / "convert"
     shutil.rmtree(out, ignore_errors=True)
@@ -228,5 +228,5 @@ def check_no_external_urls(site: Path) -> None:
         raise StepError(
             "self-hosting",
             "external URLs remain in the site:\n  " + "\n  ".join(bad[:20]),
-            "map them to local files in build.py (copy_static / make_page)",
+            "map them to local files in sitebuild/page.py (copy_static / make_page)",
         )

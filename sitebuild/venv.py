@@ -83,7 +83,7 @@ def read_lock(group: str) -> tuple[list[str], dict[str, str]]:
     """(the requirements it was resolved from, {package: its entry's text}) of a lock."""
     path = LOCKS / f"{group}.txt"
     if not path.exists():
-        raise StepError("venv", f"{path.relative_to(ROOT)} is missing", RELOCK)
+        raise StepError("venv", f"requirements/{group}.txt is missing", RELOCK)
     lines = path.read_text().splitlines(keepends=True)
     sources = json.loads(lines[1].removeprefix(SOURCE_PREFIX))
     entries: dict[str, str] = {}
