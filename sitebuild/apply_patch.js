@@ -1,4 +1,4 @@
-// ---- Apply each patch from the page immediately, in order (see build.py: PANEL_PATCH_HANDLER)
+// ---- Apply each patch from the page immediately, in order (see sitebuild/page.py: PANEL_PATCH_HANDLER)
 let cpPatchApplier = null;
 function cpApplyPatch(patch) {
   if (cpPatchApplier === null) {
