@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sitebuild.config import ROOT, runtime_config, sha256_bytes
 from sitebuild.fetch import verified_member
-from sitebuild.patches import patches_for
+from sitebuild.patch import patches_for
 from sitebuild.report import StepError, detail, log
 from sitebuild.wheel import keep_all, rewrite_wheel
 

@@ -9,7 +9,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from sitebuild.patches import Patch
+from sitebuild.patch import Patch
 from sitebuild.report import StepError
 
 
@@ -31,7 +31,7 @@ def rewrite_wheel(
 ) -> Path:
     """Copy wheel `src` into dest_dir, dropping files, patching text, optionally retagging.
 
-    Each patch changes the file it names (sitebuild/patches.py). `retag` replaces the
+    Each patch changes the file it names (sitebuild/patch.py). `retag` replaces the
     wheel's tag (e.g. "py3-none-any") in its filename and WHEEL metadata. RECORD is
     regenerated. Entries are written in a fixed order with fixed timestamps, so the output
     is reproducible for the same inputs.

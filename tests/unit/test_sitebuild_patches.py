@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sitebuild.patches import Patch, all_patches, parse, patches_for
+from sitebuild.patch import Patch, all_patches, parse, patches_for
 from sitebuild.report import StepError
 from sitebuild.wheel import rewrite_wheel
 

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from sitebuild.patches import parse
+from sitebuild.patch import parse
 from sitebuild.report import StepError
 from sitebuild.wheel import rewrite_wheel
 
