@@ -193,7 +193,7 @@ def _build(out: Path, work: Path) -> None:
 
     log("Adding hand-written files from site-src/")
     for src in SITE_SRC.iterdir():
-        if src.name in ("worker.js", "loader.html", "sw.js") or src.name.startswith("."):
+        if src.name in ("worker.js", "loader.html", "sw.js", "__pycache__") or src.name[0] == ".":
             continue
         shutil.copyfile(src, stage / src.name)
 

@@ -19,7 +19,12 @@ def _shipped_server():
     one self-contained file there, so this module builds on it rather than repeating it."""
     spec = importlib.util.spec_from_file_location("cnn_playground_serve", SITE_SRC / "serve.py")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # No bytecode cache: a __pycache__ folder in site-src/ would be copied into the site.
+    dont_write, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = dont_write
     return module
 
 
