@@ -59,7 +59,7 @@ def ensure_chromium(python: str | Path) -> str:
     if found:
         return found
     cmd = [str(python), "-m", "playwright", "install", "chromium"]
-    log(f"No Chromium found: installing Playwright's own (`{' '.join(cmd[1:])}`)")
+    log(f"No Chromium found: installing Playwright's own (`{' '.join(cmd)}`)")
     if subprocess.run(cmd, check=False).returncode == 0:
         found = find_chromium(python)
         if found:
