@@ -29,7 +29,7 @@ What runs, all in one headless Chromium, in one run:
    page, same architectures, its ``sgd`` trainer with momentum 0.9, lr 0.01, batch 32
    (pycnn uses SGD(0.01, momentum=0.9) too: the same update rule).
 4. **summary update latency in the real app**: the built site served with
-   ``build.make_server``; once ``.cp-ready`` is live, the Conv2D ``filters`` select
+   ``sitebuild.server.make_server``; once ``.cp-ready`` is live, the Conv2D ``filters`` select
    (``.cp-arg-filters``) is changed in the page and the time until the summary's
    ``.cp-total-params`` shows the new count is taken in the page (median of ``--edits``).
 
@@ -243,7 +243,6 @@ def native_pycnn(site: Path, scratch: Path, source: bool) -> Path:
 
 def site_kernels(site_copy: Path) -> list[dict]:
     """The site's kernel builds as its worker's configuration lists them (CP.kernels)."""
-    sys.path.insert(0, str(REPO))
     from sitebuild import kernels
 
     out = []

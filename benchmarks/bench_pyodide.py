@@ -426,7 +426,6 @@ def main(argv=None) -> None:
     pkg = prepare_pyodide(args.dir, args.numpy_wheel)
     kernel = None
     if args.kernel != "none":
-        sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
         from sitebuild import kernels
 
         kernel = kernels.cache_dir() / "bench-kernels" / f"gemm-{args.kernel}.wasm"
