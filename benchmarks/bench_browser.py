@@ -29,7 +29,7 @@ What runs, all in one headless Chromium, in one run:
    page, same architectures, its ``sgd`` trainer with momentum 0.9, lr 0.01, batch 32
    (pycnn uses SGD(0.01, momentum=0.9) too: the same update rule).
 4. **summary update latency in the real app**: the built site served with
-   ``build.make_server``; once ``.cp-ready`` is live, the Conv2D ``filters`` select
+   ``sitebuild.server.make_server``; once ``.cp-ready`` is live, the Conv2D ``filters`` select
    (``.cp-arg-filters``) is changed in the page and the time until the summary's
    ``.cp-total-params`` shows the new count is taken in the page (median of ``--edits``).
 
@@ -67,8 +67,8 @@ CONVNETJS_JS = PAGE_DIR / "node_modules" / "convnetjs" / "build" / "convnet.js"
 MNIST_IMAGES = 2048  # MNIST training images handed to both trainers (batches cycle through them)
 PACKAGE_ARCHIVE = "site-packages.tar.gz"  # every package the site runs (build.py build_image)
 
-sys.path.insert(0, str(REPO / "tests" / "e2e"))
-import e2e_support as sup
+from sitebuild.assemble import site_is_current
+from tests.e2e import e2e_support as sup
 
 # (task, batch) -> steps per round for each side. One "step" is one timed call.
 TASKS = [
@@ -243,7 +243,6 @@ def native_pycnn(site: Path, scratch: Path, source: bool) -> Path:
 
 def site_kernels(site_copy: Path) -> list[dict]:
     """The site's kernel builds as its worker's configuration lists them (CP.kernels)."""
-    sys.path.insert(0, str(REPO))
     from sitebuild import kernels
 
     out = []
@@ -277,12 +276,9 @@ def site_description(site: Path, site_copy: Path) -> str:
         text = f"{site}, no build-info.json"
     if site == REPO / "site":
         try:
-            sys.path.insert(0, str(REPO))
-            import build
-
             text += (
                 " (current with the sources)"
-                if build.site_is_current()
+                if site_is_current()
                 else " (OLDER than the sources: `python3 build.py build` to refresh)"
             )
         except Exception as exc:  # noqa: BLE001

@@ -46,8 +46,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import pycnn
 from pycnn import Sequential, ops
 

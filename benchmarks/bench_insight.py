@@ -188,7 +188,6 @@ def _native(args: dict) -> dict:
     import contextlib
     import io
 
-    sys.path.insert(0, str(ROOT))
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         inner(args)
@@ -199,8 +198,7 @@ def _pyodide(args: dict) -> dict:
     import shutil
     import subprocess
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from bench_pyodide import prepare_pyodide  # the verified runtime + numpy wheel
+    from benchmarks.bench_pyodide import prepare_pyodide  # the verified runtime + numpy wheel
 
     pkg = prepare_pyodide(args["pyodide_dir"])
     node = shutil.which("node")

@@ -20,11 +20,7 @@ import argparse
 import asyncio
 import math
 import statistics
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playground.lesson.content import LESSON_DATASET, STEPS, TARGET_MODELS
 from playground.spec import parse_layers

@@ -36,8 +36,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
-import e2e_support as sup
+from tests.e2e import e2e_support as sup
 
 MB = 1024 * 1024
 

@@ -323,9 +323,7 @@ def run_in_pyodide(pkg, args: dict, kernel=None) -> dict:
 def run_native(args: dict) -> dict:
     import contextlib
     import io
-    from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         inner(args)
@@ -428,7 +426,6 @@ def main(argv=None) -> None:
     pkg = prepare_pyodide(args.dir, args.numpy_wheel)
     kernel = None
     if args.kernel != "none":
-        sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
         from sitebuild import kernels
 
         kernel = kernels.cache_dir() / "bench-kernels" / f"gemm-{args.kernel}.wasm"

