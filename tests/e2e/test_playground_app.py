@@ -46,7 +46,7 @@ def _table(page) -> list[tuple[tuple[int, ...], int | None]] | None:
             cells = row.locator("td").all_inner_texts()
         except Exception:  # noqa: BLE001 - the row was replaced meanwhile
             return None
-        if len(cells) < 4:
+        if len(cells) < 4 or not cells[3].strip():  # a row drawn but not yet filled
             return None
         shape = tuple(int(d) for d in re.findall(r"\d+", cells[2]))
         params = None if cells[3].strip() == "—" else _int(cells[3])
@@ -441,6 +441,9 @@ def test_a_model_with_huge_layer_outputs_is_evaluated_in_small_batches(open_app)
         page.wait_for_timeout(50)
     assert shown, "no evaluation progress was shown"
     assert all(n % chunk == 0 or n == 2000 for n in shown), (chunk, shown)
-    assert min(shown) < 256
+    # Progress steps by the small chunk, which whole batches of 256 could never show
+    # (polling may miss the first steps, so don't ask for one in particular).
+    partial = {n for n in shown if n != 2000}
+    assert partial and all(n % 256 for n in partial), (chunk, shown)
     assert re.search(r"test accuracy \d+\.\d % on 2,000 of", text), text
     _wait_enabled(_train_button(page))
