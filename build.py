@@ -1706,6 +1706,9 @@ def cmd_test(args: argparse.Namespace) -> int:
     status = subprocess.run(cmd, cwd=str(ROOT), env=env, check=False).returncode
     if plain:
         status = status or run_engine_tests_on_browser_numpy(env)
+        # pycnn's exports against the real Keras, PyTorch and TensorBoard, in their own venv
+        reference = [sys.executable, str(ROOT / "tests" / "reference" / "run.py")]
+        status = status or subprocess.run(reference, cwd=str(ROOT), env=env, check=False).returncode
     return status
 
 
@@ -1788,7 +1791,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 def cmd_clean(args: argparse.Namespace) -> int:
     targets = [SITE, ROOT / "build"]
     if args.venv:
-        targets += [VENV, *ROOT.glob(".venv-numpy*")]
+        targets += [VENV, *ROOT.glob(".venv-*")]  # .venv-numpy*, .venv-reference
     if args.all:
         targets.append(cache_dir())
     for path in targets:
