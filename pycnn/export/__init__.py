@@ -15,11 +15,19 @@ from .keras_code import to_keras
 from .logs import history_from_events, log_zip, scalars_csv
 from .model_json import model_config, model_json
 from .pytorch_code import to_pytorch
-from .script import KERAS_FILENAME, PYTORCH_FILENAME, WEIGHTS_FILENAME
+from .script import (
+    KERAS_FILENAME,
+    LOGS_FILENAME,
+    MODEL_JSON_FILENAME,
+    PYTORCH_FILENAME,
+    WEIGHTS_FILENAME,
+)
 from .tensorboard import event_files, write_tensorboard_log
 
 __all__ = [
     "KERAS_FILENAME",
+    "LOGS_FILENAME",
+    "MODEL_JSON_FILENAME",
     "PYTORCH_FILENAME",
     "WEIGHTS_FILENAME",
     "event_files",

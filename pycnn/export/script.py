@@ -39,6 +39,8 @@ __all__ = [
 KERAS_FILENAME = "cnn_keras.py"
 PYTORCH_FILENAME = "cnn_pytorch.py"
 WEIGHTS_FILENAME = "cnn_weights.npz"
+MODEL_JSON_FILENAME = "cnn_model.json"
+LOGS_FILENAME = "cnn_logs.zip"  # log_zip(): logs/ and logs.csv inside
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import import_script
 
-from pycnn import export
+from pycnn import datasets, export
 
 
 def known_keras_bug(case, request) -> None:
@@ -85,3 +85,22 @@ def test_keras_reads_the_model_json(case, request):
                 layer.set_weights([saved[f"{layer.name}/kernel"], saved[f"{layer.name}/bias"]])
     predictions = np.asarray(model.predict(case.x_test, verbose=0))
     np.testing.assert_allclose(predictions, case.model.predict(case.x_test), rtol=1e-4, atol=2e-6)
+
+
+def test_the_known_keras_bug_is_edge_copies_in_uneven_average_pooling():
+    """What the strict xfails above stand for, and nothing else: Keras's torch backend pads
+    an uneven "same" average pooling with copies of the edge and averages them in."""
+    from pycnn import AveragePooling2D
+
+    (_, _), (x, _), _ = datasets.load("fashion")
+    x = x[:20, :14, :14]  # 14 -> 7 with a 3x3 pool, stride 2: padding (0, 1) on each axis
+    keras_out = np.asarray(keras.layers.AveragePooling2D(3, strides=2, padding="same")(x))
+    edge_copies = np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)), mode="edge")
+    averaged_in = AveragePooling2D(3, strides=2).forward(edge_copies)
+    np.testing.assert_allclose(keras_out, averaged_in, rtol=1e-5, atol=1e-6)
+    real_pixels_only = AveragePooling2D(3, strides=2, padding="same").forward(x)
+    assert not np.allclose(keras_out, real_pixels_only, atol=1e-4)
+    # the rows and columns away from the padded edge agree
+    np.testing.assert_allclose(
+        keras_out[:, :-1, :-1], real_pixels_only[:, :-1, :-1], rtol=1e-5, atol=1e-6
+    )
