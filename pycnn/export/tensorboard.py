@@ -33,7 +33,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .tfrecord import record
+from .tfrecord import records
 
 __all__ = ["event_files", "scalars", "write_tensorboard_log"]
 
@@ -45,51 +45,51 @@ FILE_VERSION = "brain.Event:2"
 
 def _varint(value: int) -> bytes:
     """Base-128 varint; negative int64 values take their 64-bit two's complement."""
+    if 0 <= value < 0x80:
+        return bytes((value,))  # the usual case: small steps, short messages
     value &= 0xFFFFFFFFFFFFFFFF
     out = bytearray()
-    while True:
-        low = value & 0x7F
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
         value >>= 7
-        if value:
-            out.append(low | 0x80)
-        else:
-            out.append(low)
-            return bytes(out)
+    out.append(value)
+    return bytes(out)
 
 
 def _key(field: int, wire_type: int) -> bytes:
+    """A field's tag: its number and how its value is encoded (0 varint, 1 64-bit,
+    2 length-delimited, 5 32-bit)."""
     return _varint(field << 3 | wire_type)
 
 
-def _double_field(field: int, value: float) -> bytes:
-    return _key(field, 1) + struct.pack("<d", value)
+def _length_delimited(key: bytes, value: bytes) -> bytes:
+    return key + _varint(len(value)) + value
 
 
-def _float_field(field: int, value: float) -> bytes:
-    return _key(field, 5) + struct.pack("<f", value)
+# Field tags of the messages above
+_EVENT_WALL_TIME = _key(1, 1)  # double
+_EVENT_STEP = _key(2, 0)  # int64
+_EVENT_FILE_VERSION = _key(3, 2)  # string
+_EVENT_SUMMARY = _key(5, 2)  # Summary
+_SUMMARY_VALUE = _key(1, 2)  # Summary.Value
+_VALUE_TAG = _key(1, 2)  # string
+_VALUE_SIMPLE_VALUE = _key(2, 5)  # float
 
 
-def _int_field(field: int, value: int) -> bytes:
-    return _key(field, 0) + _varint(value)
+def _event(wall_time: float, step: int, what: bytes) -> bytes:
+    """One serialized ``Event``; ``what`` is its encoded ``file_version`` or ``summary``."""
+    return _EVENT_WALL_TIME + struct.pack("<d", wall_time) + _EVENT_STEP + _varint(step) + what
 
 
-def _bytes_field(field: int, value: bytes) -> bytes:
-    return _key(field, 2) + _varint(len(value)) + value
+def _file_version_event(wall_time: float) -> bytes:
+    return _event(wall_time, 0, _length_delimited(_EVENT_FILE_VERSION, FILE_VERSION.encode()))
 
 
-def _event(wall_time: float, step: int = 0, *, file_version=None, summary=None) -> bytes:
-    """One serialized ``Event``: either the file header or a summary."""
-    message = _double_field(1, wall_time) + _int_field(2, step)
-    if file_version is not None:
-        message += _bytes_field(3, file_version.encode())
-    if summary is not None:
-        message += _bytes_field(5, summary)
-    return message
-
-
-def _scalar_summary(tag: str, value: float) -> bytes:
-    """A ``Summary`` with one ``Value``: ``tag`` and ``simple_value``."""
-    return _bytes_field(1, _bytes_field(1, tag.encode()) + _float_field(2, value))
+def _scalar_event(wall_time: float, step: int, encoded_tag: bytes, value: float) -> bytes:
+    """An ``Event`` whose ``Summary`` has one ``Value``: ``encoded_tag`` and ``simple_value``."""
+    summary_value = encoded_tag + _VALUE_SIMPLE_VALUE + struct.pack("<f", value)
+    summary = _length_delimited(_SUMMARY_VALUE, summary_value)
+    return _event(wall_time, step, _length_delimited(_EVENT_SUMMARY, summary))
 
 
 # --------------------------------------------------------------------------- layout
@@ -148,10 +148,10 @@ def event_files(
     name = f"events.out.tfevents.{int(wall_time)}.pycnn.v2"
     files = {}
     for run, entries in scalars(history).items():
-        data = bytearray(record(_event(wall_time, file_version=FILE_VERSION)))
-        for tag, step, value in entries:
-            data += record(_event(wall_time, step, summary=_scalar_summary(tag, value)))
-        files[f"{run}/{name}"] = bytes(data)
+        tags = {tag: _length_delimited(_VALUE_TAG, tag.encode()) for tag, _, _ in entries}
+        events = [_file_version_event(wall_time)]
+        events += [_scalar_event(wall_time, step, tags[tag], value) for tag, step, value in entries]
+        files[f"{run}/{name}"] = records(events)
     return files
 
 
