@@ -400,7 +400,7 @@ def header(s: Settings, model, library: str, filename: str, needs: str) -> str:
         optimizer += f", momentum {number(opt.momentum)}" if opt.momentum else ""
         optimizer += " (Nesterov)" if opt.nesterov else ""
     held_out = (
-        f"the last {s.validation_split:.0%} of the training images held out for validation"
+        f"the last {100 * s.validation_split:g}% of the training images held out for validation"
         if s.validation_split
         else "no validation images held out"
     )

@@ -67,6 +67,9 @@ def ensure_venv() -> Path:
             "--require-hashes",
             "--only-binary",
             ":all:",
+            # no .pyc for the ~10,000 modules of torch & co. up front: the few the tests
+            # import are compiled on first use, and the install takes a fraction of the time
+            "--no-compile",
             "-r",
             str(REQUIREMENTS),
         ],

@@ -104,3 +104,24 @@ def test_the_known_keras_bug_is_edge_copies_in_uneven_average_pooling():
     np.testing.assert_allclose(
         keras_out[:, :-1, :-1], real_pixels_only[:, :-1, :-1], rtol=1e-5, atol=1e-6
     )
+
+
+def test_layer_names_that_are_not_identifiers_still_export(tmp_path):
+    from pycnn import Conv2D, Dense, Flatten, Sequential
+
+    model = Sequential(
+        [
+            Conv2D(2, 3, name="my conv"),
+            Conv2D(2, 1, name="2nd"),
+            Flatten(),
+            Dense(3, activation="softmax"),
+        ],
+        input_shape=(5, 5, 1),
+    )
+    weights = tmp_path / "weights.npz"
+    model.save_weights(weights)
+    module = import_script(export.to_keras(model), tmp_path, "keras_odd_names")
+    net = module.build_model(str(weights))
+    assert [layer.name for layer in net.layers] == ["my_conv", "layer_2nd", "flatten", "dense"]
+    x = np.random.default_rng(0).random((4, 5, 5, 1), dtype=np.float32)
+    np.testing.assert_allclose(net.predict(x, verbose=0), model.predict(x), rtol=1e-4, atol=2e-6)
