@@ -15,7 +15,7 @@ import numbers
 import re
 from dataclasses import dataclass
 
-from .. import optimizers, shapes
+from .. import arguments, optimizers
 from ..datasets import DATASETS
 from ..datasets import shapes as shapes_dataset
 from ..errors import ModelError
@@ -107,8 +107,8 @@ def settings(
                 f"output_shape={model.output_shape}",
                 layer_kind="Export",
             )
-    epochs = shapes.normalize_positive_int(epochs, "epochs", "Export")
-    batch_size = shapes.normalize_positive_int(batch_size, "batch_size", "Export")
+    epochs = arguments.normalize_positive_int(epochs, "epochs", "Export")
+    batch_size = arguments.normalize_positive_int(batch_size, "batch_size", "Export")
     split_ok = isinstance(validation_split, numbers.Real) and not isinstance(validation_split, bool)
     if not split_ok or not 0 <= validation_split < 1:
         raise ModelError(
@@ -117,15 +117,7 @@ def settings(
             f"validation_split={validation_split!r}",
             layer_kind="Export",
         )
-    seed = model.seed if seed is None else seed
-    seed = 0 if seed is None else seed
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ModelError(
-            "seed must be a non-negative integer",
-            "Use e.g. seed=0",
-            f"seed={seed!r}",
-            layer_kind="Export",
-        )
+    seed = arguments.normalize_seed(model.seed if seed is None else seed, "Export") or 0
     return Settings(
         dataset=dataset,
         epochs=epochs,
@@ -431,12 +423,13 @@ def imports(lines: list[str]) -> str:
     def order(line: str) -> tuple[bool, str]:
         return line.startswith("from "), line.split()[1].lower()
 
+    lines = sorted(set(lines))
     stdlib = sorted((i for i in lines if i.split()[1].split(".")[0] in _STDLIB), key=order)
     other = sorted((i for i in lines if i not in stdlib), key=order)
     return "\n".join(stdlib) + "\n\n" + "\n".join(other) + "\n"
 
 
-_STDLIB = {"argparse", "gzip", "urllib", "pathlib"}
+_STDLIB = {"argparse", "gzip", "math", "numbers", "pathlib", "urllib"}
 
 
 def load_data_code(s: Settings, model, library: str) -> tuple[list[str], list[str]]:
@@ -457,7 +450,12 @@ def load_data_code(s: Settings, model, library: str) -> tuple[list[str], list[st
         ], [_DIGITS]
     if s.dataset == "shapes":
         info = DATASETS["shapes"]
-        return [], [_shapes_generator(), _SHAPES.format(n_train=info.n_train, n_test=info.n_test)]
+        drawing_imports, drawing = _shapes_drawing()
+        size = info.input_shape[0]
+        return drawing_imports, [
+            drawing,
+            _SHAPES.format(n_train=info.n_train, n_test=info.n_test, size=size),
+        ]
     if library == "keras":
         title = DATASETS[s.dataset].title
         module = {"mnist": "mnist", "fashion": "fashion_mnist"}[s.dataset]
@@ -523,12 +521,21 @@ def load_data():
     return (x_train, y_train), (x_test, y_test)
 '''
 
+# The loop of pycnn.datasets.make_shapes, without its argument checks: the same random
+# stream, drawn in the same chunks of 512, gives the same images (a unit test compares them).
 _SHAPES = '''
+def make_shapes(n, seed, size={size}, noise=0.08):
+    """n images with balanced classes, (n, {size}, {size}, 1) in [0, 1], and their labels."""
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(np.arange(n) % len(SHAPE_CLASSES)).astype(np.int64)
+    chunks = [_draw(labels[i : i + 512], size, rng, noise) for i in range(0, n, 512)]
+    return np.concatenate(chunks)[..., None], labels
+
 
 def load_data():
     """The playground's synthetic shapes: the same {n_train:,} training and {n_test:,} test images."""
     train_seed, test_seed = np.random.SeedSequence(0).spawn(2)
-    return make_shapes({n_train}, seed=train_seed), make_shapes({n_test}, seed=test_seed)
+    return make_shapes({n_train}, train_seed), make_shapes({n_test}, test_seed)
 '''
 
 _DOWNLOAD_IMPORTS = ["import urllib.request", "from pathlib import Path"]
@@ -582,30 +589,49 @@ def load_data():
 '''
 
 
-def _shapes_generator() -> str:
-    """The generator of pycnn's shapes dataset, as top-level code of the script.
+def _shapes_drawing() -> tuple[list[str], str]:
+    """``(imports, code)``: how pycnn's shapes dataset draws an image, for the script.
 
-    Taken from :mod:`pycnn.datasets.shapes` itself (one source, so the
-    script draws exactly the playground's images): its constants and
-    functions without the module's docstring and imports, with the class
-    names it imports written out.
+    Taken from :mod:`pycnn.datasets.shapes` itself, so the script draws
+    exactly the playground's images: ``_draw`` and every module-level name it
+    needs, in the module's order; the class names it imports are written out,
+    the modules it imports go to the script's imports.
     """
     import ast  # here, not at the top: `import pycnn` stays quick in the browser
     import inspect
 
     source = inspect.getsource(shapes_dataset)
     lines = source.splitlines()
+    tree = ast.parse(source)
+    defined: dict[str, ast.stmt] = {}
+    imported: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                imported[alias.asname or alias.name] = ast.unparse(ast.Import([alias]))
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            defined[node.name] = node
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    defined[target.id] = node
+    needed, todo = set(), ["_draw"]
+    while todo:
+        name = todo.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        if name in defined:
+            used = {n.id for n in ast.walk(defined[name]) if isinstance(n, ast.Name)}
+            todo += sorted(used & (set(defined) | set(imported) | {"SHAPE_CLASSES"}))
     names = ", ".join(f'"{name}"' for name in shapes_dataset.SHAPE_CLASSES)
     blocks = [(False, f"SHAPE_CLASSES = ({names})")]
-    for node in ast.parse(source).body:
-        targets = [t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)]
-        docstring = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
-        if docstring or isinstance(node, (ast.Import, ast.ImportFrom)) or targets == ["__all__"]:
-            continue
-        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
-        is_def = isinstance(node, (ast.FunctionDef, ast.ClassDef))
-        blocks.append((is_def, "\n".join(lines[first - 1 : node.end_lineno])))
-    code = "# The playground's shapes generator (pycnn/datasets/shapes.py)\n" + blocks[0][1]
+    for node in tree.body:
+        if node in {defined[name] for name in needed if name in defined}:
+            first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+            is_def = isinstance(node, (ast.FunctionDef, ast.ClassDef))
+            blocks.append((is_def, "\n".join(lines[first - 1 : node.end_lineno])))
+    code = "# How the playground draws its shapes (pycnn/datasets/shapes.py)\n" + blocks[0][1]
     for (before_def, _), (is_def, text) in itertools.pairwise(blocks):
         code += ("\n\n\n" if before_def or is_def else "\n") + text
-    return code + "\n"
+    return sorted(imported[name] for name in needed if name in imported), code + "\n"
