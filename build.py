@@ -84,7 +84,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 def cmd_clean(args: argparse.Namespace) -> int:
     targets = [SITE, ROOT / "build"]
     if args.venv:
-        targets += [VENV, *ROOT.glob(".venv-numpy*")]
+        targets += [VENV, *ROOT.glob(".venv-*")]  # .venv-numpy*, .venv-reference
     if args.all:
         targets.append(cache_dir())
     for path in targets:

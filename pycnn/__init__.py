@@ -7,6 +7,7 @@ Shapes and parameter counts are known before any data
 (a ``ValueError``), and training is a generator of progress events.
 """
 
+from . import export
 from .check import LayerCheck, SummaryRow, check_layers
 from .errors import ModelError
 from .events import TrainEvent
@@ -31,6 +32,7 @@ __all__ = [
     "SummaryRow",
     "TrainEvent",
     "check_layers",
+    "export",
 ]
 
 __version__ = "0.1.0"

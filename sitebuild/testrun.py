@@ -1,5 +1,5 @@
-"""`python3 build.py test`: style checks, a Chromium, a current site, pytest, and the
-engine's tests once more on the browser's numpy."""
+"""`python3 build.py test`: style checks, a Chromium, a current site, pytest, the engine's
+tests once more on the browser's numpy, and the exports against the reference libraries."""
 
 from __future__ import annotations
 
@@ -55,6 +55,7 @@ def run_tests(pytest_args: list[str]) -> int:
     ).returncode
     if whole:
         status = status or run_engine_tests_on_browser_numpy(env)
+        status = status or run_reference_tests(env)
     return status
 
 
@@ -73,6 +74,16 @@ def run_engine_tests_on_browser_numpy(env: dict) -> int:
     log(f"Running the pycnn tests again on numpy {version} (the browser's numpy)")
     return subprocess.run(
         [str(python), "-m", "pytest", "-q", *engine_tests()], cwd=str(ROOT), env=env, check=False
+    ).returncode
+
+
+def run_reference_tests(env: dict) -> int:
+    """pycnn's exports against the real Keras, PyTorch and TensorBoard, in their own venv
+    (tests/reference/run.py creates it from its hashed requirements)."""
+    log("Running the reference tests (exports against Keras, PyTorch and TensorBoard)")
+    script = TESTS / "reference" / "run.py"
+    return subprocess.run(
+        [sys.executable, str(script)], cwd=str(ROOT), env=env, check=False
     ).returncode
 
 
