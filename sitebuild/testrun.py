@@ -12,7 +12,7 @@ from sitebuild.assemble import ensure_site
 from sitebuild.chromium import CHROMIUM_ENV, ensure_chromium
 from sitebuild.config import ROOT, browser_numpy_version
 from sitebuild.report import StepError, log
-from sitebuild.venv import TEST_GROUPS, ensure_venv, venv_bin
+from sitebuild.venv import TEST_GROUPS, ensure_venv, venv_bin, venv_python
 
 TESTS = ROOT / "tests"
 E2E = TESTS / "e2e"
@@ -79,12 +79,11 @@ def run_engine_tests_on_browser_numpy(env: dict) -> int:
 
 def run_reference_tests(env: dict) -> int:
     """pycnn's exports against the real Keras, PyTorch and TensorBoard, in their own venv
-    (tests/reference/run.py creates it from its hashed requirements)."""
+    (tests/reference/run.py creates it from requirements/reference.txt). Run by .venv's
+    python, which sees the checkout, so run.py imports sitebuild.venv."""
     log("Running the reference tests (exports against Keras, PyTorch and TensorBoard)")
-    script = TESTS / "reference" / "run.py"
-    return subprocess.run(
-        [sys.executable, str(script)], cwd=str(ROOT), env=env, check=False
-    ).returncode
+    command = [str(venv_python()), str(TESTS / "reference" / "run.py")]
+    return subprocess.run(command, cwd=str(ROOT), env=env, check=False).returncode
 
 
 # What the browser-numpy venv holds, besides the standard library.

@@ -115,9 +115,12 @@ def locked_requirements(groups: list[str]) -> dict[str, str]:
     return merged
 
 
-def ensure_venv(groups: list[str], venv: Path = VENV) -> Path:
+def ensure_venv(groups: list[str], venv: Path = VENV, compile_bytecode: bool = True) -> Path:
     """Create/update a venv (default .venv) with the locked packages of `groups`; fast when
-    current (a stamp in the venv records which locks are installed)."""
+    current (a stamp in the venv records which locks are installed).
+
+    `compile_bytecode=False` skips pip's up-front .pyc compilation: for a venv of large
+    libraries (torch) of which a run imports a few modules, it saves most of the install."""
     locked = locked_requirements(groups)
     python = venv_python(venv)
     stamp_path = venv / ".cnn-playground-stamp.json"
@@ -145,6 +148,7 @@ def ensure_venv(groups: list[str], venv: Path = VENV) -> Path:
     requirements_file.write_text("".join(locked[name] for name in sorted(locked)))
     cmd = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     cmd += ["--require-hashes", "-r", str(requirements_file)]
+    cmd += [] if compile_bytecode else ["--no-compile"]
     if subprocess.run(cmd, check=False).returncode != 0:
         raise StepError(
             "venv",

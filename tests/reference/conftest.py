@@ -1,7 +1,7 @@
 """The reference group: pycnn's exports checked against the real Keras, PyTorch and TensorBoard.
 
 These tests need their own venv (``.venv-reference``, torch + keras + tensorboard), so the
-main pytest run leaves them out; ``python tests/reference/run.py`` (which
+main pytest run leaves them out; ``.venv/bin/python tests/reference/run.py`` (which
 ``python3 build.py test`` calls) creates that venv and runs them there.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 if not os.environ.get("CNN_PLAYGROUND_REFERENCE"):
-    collect_ignore_glob = ["test_*.py"]  # run them with: python tests/reference/run.py
+    collect_ignore_glob = ["test_*.py"]  # run them with: .venv/bin/python tests/reference/run.py
 
 # Keras's download cache, before Keras is imported: the tests put dataset files there,
 # and the learner's own ~/.keras stays untouched.
