@@ -176,8 +176,13 @@
     // helper worker (unpack.js) and this page's address, so Python builds the first page
     // with the model of a shared link (playground/runtime.py: fill_location_from_page).
     const channel = "cnn-playground-" + Math.random().toString(36).slice(2);
-    // (window.location as JSON, as Panel's page script later sends it)
-    worker = new Worker("./app.js", { name: JSON.stringify({ channel: channel, page: location }) });
+    try {
+      // (window.location as JSON, as Panel's page script later sends it)
+      worker = new Worker("./app.js", { name: JSON.stringify({ channel: channel, page: location }) });
+    } catch (err) {
+      workerRefused(err);
+      return;
+    }
     mark("worker-created");
     if (typeof BroadcastChannel !== "undefined") {
       new BroadcastChannel(channel).onmessage = onMessage;
@@ -193,13 +198,36 @@
       onMessage(event);
     });
     worker.addEventListener("error", (event) => {
-      fail(null, "The Python worker crashed: " + (event.message || "unknown error"),
-           `${event.message || ""}\n${event.filename || ""}:${event.lineno || ""}`);
+      // Without a message the script itself did not load (missing, or refused by the server).
+      fail(null, event.message ? "The Python worker crashed: " + event.message
+                               : "The Python worker (app.js) could not be loaded.",
+           `${event.message || "app.js: no script"}\n${event.filename || ""}:${event.lineno || ""}`);
     });
+  }
+
+  // The browser would not create the worker at all.
+  function workerRefused(err) {
+    const detail = String(err && err.message ? err.message : err);
+    if (window.origin === "null") {
+      // A frame sandboxed without allow-same-origin has no origin of its own, so it may not
+      // start workers from this site (nor keep it for offline use).
+      fail("runtime", "The page this playground is embedded in does not allow it to run Python.",
+           detail,
+           "The embedding page's <iframe> is sandboxed: it must allow scripts and the " +
+           "playground's own origin, with sandbox=\"allow-scripts allow-same-origin\" (or no " +
+           "sandbox attribute). Until then, open the playground in a tab of its own.");
+    } else {
+      fail("runtime", "The browser refused to start the Python worker.", detail);
+    }
   }
 
   window.cpLoader = {
     worker() {
+      if (!worker) {
+        // None could be created (the card says why): Panel's script gets an object that
+        // takes its handlers and does nothing, instead of failing on null.
+        return { postMessage() {} };
+      }
       if (!handedOver) {
         handedOver = true;
         // The page sets its handlers right after this call: replay once they exist.
