@@ -34,17 +34,6 @@ _CACHES_JS = """async () => {
 }"""
 
 
-def _copy_site(site_dir: Path, dest: Path) -> Path:
-    def link_or_copy(src, dst):
-        try:
-            Path(dst).hardlink_to(src)
-        except OSError:
-            shutil.copy2(src, dst)
-
-    shutil.copytree(site_dir, dest, copy_function=link_or_copy)
-    return dest
-
-
 def _replace(path: Path, text: str) -> None:
     """A new file at `path` (the old one may be a hard link into the built site)."""
     path.unlink()
@@ -74,7 +63,7 @@ def _version(site: Path) -> str:
 def _rebuilt_copy(site_dir: Path, dest: Path) -> Path:
     """What `python3 build.py build` makes after a change: a page that differs (with its gzip
     twin), and a sw.js and build-info.json that carry the new build's version."""
-    site = _copy_site(site_dir, dest)
+    site = sup.copy_site(site_dir, dest)
     _mark_page(site, "rebuilt")
     index = site / "index.html"
     twin = site / "index.html.gz"
@@ -138,7 +127,7 @@ def _reload_into_new_version(page, monitor) -> None:
 def test_rebuilt_site_offers_its_new_version_and_reload_brings_it(
     new_context, start_server, site_dir, tmp_path, monitor
 ):
-    served = _copy_site(site_dir, tmp_path / "site")
+    served = sup.copy_site(site_dir, tmp_path / "site")
     rebuilt = _rebuilt_copy(site_dir, tmp_path / "rebuilt")
     old, new = _version(served), _version(rebuilt)
     server = start_server(served)
@@ -165,7 +154,7 @@ def test_rebuilt_site_offers_its_new_version_and_reload_brings_it(
 
 
 def test_page_edited_by_hand_is_picked_up(new_context, start_server, site_dir, tmp_path, monitor):
-    served = _copy_site(site_dir, tmp_path / "site")
+    served = sup.copy_site(site_dir, tmp_path / "site")
     server = start_server(served)
     page = _first_visit(new_context, server, monitor)
 
@@ -184,7 +173,7 @@ def test_page_edited_by_hand_is_picked_up(new_context, start_server, site_dir, t
 def test_removed_site_unregisters_its_service_worker(
     new_context, start_server, site_dir, tmp_path, monitor
 ):
-    served = _copy_site(site_dir, tmp_path / "site")
+    served = sup.copy_site(site_dir, tmp_path / "site")
     server = start_server(served)
     page = _first_visit(new_context, server, monitor)
     kept = page.evaluate(_CACHES_JS)

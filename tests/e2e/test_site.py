@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 import urllib.error
 import urllib.request
@@ -384,14 +383,7 @@ def _site_copy_without(site_dir: Path, dest: Path, pattern: str) -> Path:
     """Copy site_dir to dest (hard links where possible) minus the first file matching pattern."""
     victims = sorted(site_dir.rglob(pattern))
     assert victims, f"no {pattern} in {site_dir}: cannot stage a missing runtime file"
-
-    def link_or_copy(src, dst):
-        try:
-            Path(dst).hardlink_to(src)
-        except OSError:
-            shutil.copy2(src, dst)
-
-    shutil.copytree(site_dir, dest, copy_function=link_or_copy)
+    sup.copy_site(site_dir, dest)
     missing = dest / victims[0].relative_to(site_dir)
     missing.unlink()
     for twin in (".gz", ".br"):  # pre-compressed copies the local server may prefer
