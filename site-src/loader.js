@@ -313,9 +313,10 @@
     });
     worker.addEventListener("error", (event) => {
       // Without a message the script itself did not load (missing, or refused by the server).
+      const where = `${event.filename || "app.js"}:${event.lineno || ""}`;
       fail(null, event.message ? "The Python worker crashed: " + event.message
                                : "The Python worker (app.js) could not be loaded.",
-           `${event.message || "app.js: no script"}\n${event.filename || ""}:${event.lineno || ""}`);
+           `${event.message || "no script"}\n${where}`);
     });
   }
 

@@ -8,7 +8,7 @@
 // first fetched. All URLs are relative to this file, so the site works from a sub-path.
 //
 // Updates. Once the page is live it tells this worker ({type: "cp-live"}), which then asks
-// the server, bypassing every cache, what it holds now (checkSite):
+// the server what it holds now, revalidating whatever the browser's HTTP cache has (checkSite):
 // - a sw.js with another version: a rebuilt site. The browser installs the new worker, which
 //   caches the new build in full and then waits; the page offers to reload, and on "Reload"
 //   ({type: "cp-activate"}) it takes over and the old build's cache is deleted. Learners who
@@ -22,15 +22,17 @@
 
 const VERSION = /*@CP_VERSION@*/;
 const PRECACHE = /*@CP_PRECACHE@*/;
-// Datasets (several MB each): cached after the page is live, when the page asks.
+// Datasets (several MB each): cached once a page is live (afterStart).
 const LATER = /*@CP_LATER@*/;
 const SCOPE = new URL("./", self.location.href).href;
 // One cache per copy of the site and build: two copies on one origin (say /courses/a/ and
 // /courses/b/) never delete each other's.
 const CACHE_PREFIX = "cnn-playground " + SCOPE + " ";
 const CACHE = CACHE_PREFIX + VERSION;
-// The package archive unpack.js keeps for the next visit (one entry per copy, below SCOPE).
+// The package archive unpack.js keeps for the next visit: one entry per copy of the site,
+// named after the archive's address.
 const PACKAGES_CACHE = "cp-packages";
+const PACKAGES_URL = new URL("pyodide/", SCOPE).href;
 const PAGES = PRECACHE.filter((path) => path === "./" || path.endsWith(".html"));
 
 function isOurs(cacheName) {
@@ -43,8 +45,8 @@ self.addEventListener("install", (event) => {
   // No skipWaiting(): while an older build runs in an open page, the new one waits until
   // the learner reloads (or closes every page of the site).
   event.waitUntil(
-    caches.open(CACHE).then((cache) =>
-      cache.addAll(PRECACHE.map((path) => new Request(new URL(path, SCOPE), { cache: "no-cache" }))))
+    caches.open(CACHE).then((cache) => cache.addAll(
+      PRECACHE.map((path) => new Request(new URL(path, SCOPE), { cache: "no-cache" }))))
   );
 });
 
@@ -52,7 +54,8 @@ self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches
       .keys()
-      .then((keys) => Promise.all(keys.filter((k) => isOurs(k) && k !== CACHE).map((k) => caches.delete(k))))
+      .then((keys) => Promise.all(
+        keys.filter((k) => isOurs(k) && k !== CACHE).map((k) => caches.delete(k))))
       .then(() => self.clients.claim())
   );
 });
@@ -120,7 +123,8 @@ async function checkSite() {
   if (!response.ok || response.redirected) return null; // a server error, a login page…
   if (!(await response.text()).includes(JSON.stringify(VERSION))) {
     // The browser installs it (its install handler caches the new build), then it waits.
-    await self.registration.update().catch((e) => console.warn("CNN Playground: update failed:", e));
+    await self.registration.update()
+      .catch((err) => console.warn("CNN Playground: the new build was not installed:", err));
     return "new build";
   }
   return (await refreshPages()) ? "pages" : null;
@@ -162,7 +166,7 @@ async function removeSite() {
   if (await caches.has(PACKAGES_CACHE)) {
     const packages = await caches.open(PACKAGES_CACHE);
     for (const request of await packages.keys()) {
-      if (request.url.startsWith(SCOPE)) await packages.delete(request);
+      if (request.url.startsWith(PACKAGES_URL)) await packages.delete(request);
     }
   }
 }
