@@ -17,6 +17,7 @@ import re
 import shutil
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import e2e_support as sup
 from playwright.sync_api import expect
@@ -54,6 +55,11 @@ def _mark_page(site: Path, edition: str) -> None:
 def _edition(page) -> str | None:
     marker = page.locator("meta[name=cp-test-edition]")
     return marker.get_attribute("content") if marker.count() else None
+
+
+def _layers(page) -> str:
+    """The model in the page address."""
+    return parse_qs(urlsplit(page.url).query)["layers"][0]
 
 
 def _version(site: Path) -> str:
@@ -138,12 +144,19 @@ def test_rebuilt_site_offers_its_new_version_and_reload_brings_it(
     sup.wait_until_live(page, monitor)
     # The kept build starts, as it would offline...
     assert _edition(page) is None
-    # ...and the new one is offered only once it is cached in full: it starts offline.
+    # ...the learner changes the model meanwhile...
+    page.locator(".cp-add-dropout button").first.click()
+    page.wait_for_url(re.compile(r"dropout:0\.5"))
+    edited = _layers(page)
+    # ...and the new build is offered only once it is cached in full: it starts offline.
     page.locator(".cp-update").wait_for(state="visible", timeout=INSTALL_TIMEOUT_S * 1000)
     server.stop()
     _reload_into_new_version(page, monitor)
 
     assert _edition(page) == "rebuilt"
+    # The learner's model came along: it is in the address, which Reload keeps.
+    assert _layers(page) == edited
+    expect(page.locator(".cp-block-dropout")).to_have_count(1)
     state = page.evaluate(_CACHES_JS)
     assert any(new in name for name in state["names"]), state
     assert not any(old in name for name in state["names"]), f"old build still cached: {state}"
@@ -217,6 +230,22 @@ def test_sandboxed_iframe_says_what_the_embedding_page_must_allow(
     message = error.inner_text()
     assert 'sandbox="allow-scripts allow-same-origin"' in message, message
     assert frame.locator("html[data-cp-load=failed]").count() == 1
+
+
+def test_iframe_sandboxed_as_documented_runs_and_is_kept_offline(
+    page, site_url, start_server, tmp_path, monitor
+):
+    """The sandbox README.md and embed-example.html tell teachers to use is enough: the
+    playground starts, and a course page on the same site (another port of 127.0.0.1)
+    lets it keep its copy for offline use, as the loading card promises."""
+    lms = start_server(tmp_path)
+    lesson = _lesson_page(tmp_path, site_url, "sandbox='allow-scripts allow-same-origin'")
+    page.goto(lms.url + lesson, wait_until="domcontentloaded")
+    frame = page.frame_locator("iframe").first
+    sup.wait_until_live(frame, monitor)
+    expect(frame.locator(".cp-offline-note")).to_contain_text("also offline")
+    child = next(f for f in page.frames if f.url.startswith(site_url))
+    _wait_until(child, "() => document.documentElement.dataset.cpOffline === 'ready'")
 
 
 def test_cross_site_iframe_does_not_promise_offline_use(

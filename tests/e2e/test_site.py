@@ -273,21 +273,6 @@ def test_embed_example_iframe_goes_live(page, site_url, monitor):
     assert child and child[0].url.startswith(site_url), [f.url for f in page.frames]
 
 
-def test_app_in_a_cross_origin_iframe_goes_live(page, site_url, start_server, tmp_path, monitor):
-    """A course page on another origin (like an LMS) embeds the app."""
-    (tmp_path / "lesson.html").write_text(
-        "<!doctype html><html><head><meta charset='utf-8'><title>Lesson 4</title></head>"
-        "<body><h1>Lesson 4: convolutions</h1>"
-        f"<iframe src='{site_url}' width='1200' height='850' title='CNN Playground'></iframe>"
-        "</body></html>",
-        encoding="utf-8",
-    )
-    lms = start_server(tmp_path)
-    lms_url = f"http://localhost:{lms.port}/lesson.html"  # another origin than 127.0.0.1:<site>
-    page.goto(lms_url, wait_until="domcontentloaded")
-    sup.wait_until_live(page.frame_locator("iframe").first, monitor)
-
-
 # --------------------------------------------------------------------------- offline
 
 
