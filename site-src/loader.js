@@ -1,10 +1,12 @@
-// CNN Playground: the loading screen and the offline cache registration.
+// CNN Playground: the loading screen, the offline copy and the offer of a new version.
 //
 // build.py puts this script first in <head>; it starts the Pyodide worker, and Panel's page
 // script takes the worker over with `cpLoader.worker()`. The worker reports {type: 'cp-files' |
 // 'cp-bytes' | 'cp-progress' | 'cp-timing' | 'cp-kernel' | 'cp-error'} messages; this
 // file turns them into the step list, the progress bar and a clear message on failure.
 // window.cpLoadTimings holds milliseconds since navigation for each milestone (benchmarks).
+// Once the app is live it registers the service worker (sw.js), which keeps the site for
+// offline use and looks for a newer one on the server; the page then offers to reload.
 "use strict";
 
 (function () {
@@ -20,6 +22,16 @@
 
   function $(id) {
     return document.getElementById(id);
+  }
+
+  // This script runs in <head>, before the loading card exists: act on it once it does
+  // (callbacks run in the order they were queued).
+  function whenParsed(fn) {
+    if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", fn, { once: true });
+    } else {
+      fn();
+    }
   }
 
   function setStage(name) {
@@ -49,8 +61,7 @@
 
   function fail(stage, message, detailText, hint) {
     if (document.readyState === "loading") {  // the worker can fail before <body> exists
-      document.addEventListener("DOMContentLoaded", () => fail(stage, message, detailText, hint),
-                                { once: true });
+      whenParsed(() => fail(stage, message, detailText, hint));
       return;
     }
     if (failed) return;
@@ -84,7 +95,10 @@
     document.documentElement.dataset.cpLoad = "live";
     const loader = $("cp-loader");
     if (loader) loader.hidden = true;
-    registerServiceWorker();
+    offline.then((refusal) => {
+      if (!refusal) keepForOffline();
+    });
+    if (offerPending) offerReload();
   }
 
   // Download progress: the worker sends the file sizes, then byte counts as files arrive.
@@ -95,9 +109,9 @@
 
   function onMessage(event) {
     if (document.readyState === "loading") {
-      // The worker starts before <body> is parsed: show early news once the card exists
-      // (in arrival order; timings carry their own time).
-      document.addEventListener("DOMContentLoaded", () => onMessage(event), { once: true });
+      // Early news is shown once the card exists (in arrival order; timings carry their
+      // own time).
+      whenParsed(() => onMessage(event));
       return;
     }
     const msg = event.data || {};
@@ -146,21 +160,121 @@
     new MutationObserver(() => check()).observe(body, { attributes: true, attributeFilter: ["class"] });
   }
 
-  function registerServiceWorker() {
-    if (!("serviceWorker" in navigator) || !location.protocol.startsWith("http")) return;
-    navigator.serviceWorker
+  // navigator.serviceWorker, or null where there is none (pages over plain HTTP; the getter
+  // throws in a sandboxed frame).
+  function serviceWorkers() {
+    try {
+      return navigator.serviceWorker || null;
+    } catch (err) {
+      return null;
+    }
+  }
+
+  // Can the browser keep this site for offline use here? Resolves to null if it can, else to
+  // why not. Asked at once (of the browser, not the network), so the loading card never
+  // promises what the browser will refuse: pages embedded in another site usually get no
+  // service worker and no Cache Storage.
+  function offlineRefusal() {
+    if (location.protocol === "file:") return Promise.resolve(null); // fails anyway, see below
+    if (!window.isSecureContext) {
+      return Promise.resolve("browsers keep a copy only of pages that come over HTTPS " +
+                             "or from this computer (localhost).");
+    }
+    const noStorage = window.top !== window.self
+      ? "this browser does not let a page embedded in another site store files " +
+        "(open the playground in a tab of its own for that)."
+      : "this browser does not let the page store files " +
+        "(a private window, or site data blocked in its settings).";
+    if (!serviceWorkers()) return Promise.resolve(noStorage);
+    try {
+      return caches.keys().then(() => null, () => noStorage);
+    } catch (err) {
+      return Promise.resolve(noStorage);
+    }
+  }
+
+  const offline = offlineRefusal();
+  offline.then((refusal) => {
+    if (!refusal) return;
+    document.documentElement.dataset.cpOffline = "unavailable";
+    whenParsed(() => {
+      const note = $("cp-loader-offline");
+      if (note) note.textContent = "it cannot be kept for offline use here: " + refusal;
+    });
+  });
+
+  // News from the service worker can come at any time, even while this page loads: a newer
+  // site is ready (cp-new-version: sw.js refreshed the cached pages), or another tab of this
+  // site switched to a new build. A page the service worker served may be an old build; a
+  // page from the network is not.
+  const container = serviceWorkers();
+  const fromCache = !!(container && container.controller);
+  let registration = null;
+  let reloading = false;
+  let offerPending = false;
+  if (container) {
+    container.addEventListener("message", (event) => {
+      if (event.data && event.data.type === "cp-new-version") offerReload();
+    });
+    container.addEventListener("controllerchange", () => {
+      if (reloading) location.reload();
+      else if (fromCache) offerReload();
+    });
+  }
+
+  // After the app is live (never earlier: keeping the site must not slow its start): register
+  // sw.js and tell it the page is live; it then compares the site on the server with the
+  // build it serves (sw.js: checkSite) and installs a new build in the background.
+  function keepForOffline() {
+    container
       .register("sw.js", { scope: "./" })
-      .then(() => navigator.serviceWorker.ready)
-      .then((registration) => {
+      .then((reg) => {
+        registration = reg;
+        watchForNewBuild(reg);
+        return container.ready;
+      })
+      .then((reg) => {
         document.documentElement.dataset.cpOffline = "ready";
-        // Then the datasets, so MNIST/Fashion also work offline later.
-        if (registration.active) registration.active.postMessage({ type: "cp-cache-datasets" });
+        reg.active.postMessage({ type: "cp-live" });
       })
       .catch((err) => {
         // Offline use is a bonus: the page works without it.
-        console.warn("CNN Playground: offline cache unavailable:", err);
+        console.warn("CNN Playground: offline copy unavailable:", err);
         document.documentElement.dataset.cpOffline = "unavailable";
       });
+  }
+
+  // A new build is cached by its own service worker, which then waits: offer it once it is
+  // complete (so it also starts offline). The very first install is no update.
+  function watchForNewBuild(reg) {
+    const offerWhenInstalled = (worker) => {
+      if (!worker) return;
+      const check = () => {
+        if (worker.state === "installed" && container.controller) offerReload();
+      };
+      worker.addEventListener("statechange", check);
+      check();
+    };
+    offerWhenInstalled(reg.waiting);
+    offerWhenInstalled(reg.installing);
+    reg.addEventListener("updatefound", () => offerWhenInstalled(reg.installing));
+  }
+
+  function offerReload() {
+    offerPending = !live; // shown once the app is live
+    const notice = $("cp-update-notice");
+    if (live && notice) notice.hidden = false;
+  }
+
+  function reloadIntoNewVersion() {
+    const waiting = registration && registration.waiting;
+    if (waiting) {
+      // The new build takes over (its cache is complete), then this page reloads into it.
+      reloading = true;
+      waiting.postMessage({ type: "cp-activate" });
+    } else {
+      location.reload(); // the cached pages were refreshed (sw.js: refreshPages)
+    }
   }
 
   // The worker starts as soon as this script runs (first thing in <head>), so Python boots
@@ -176,8 +290,13 @@
     // helper worker (unpack.js) and this page's address, so Python builds the first page
     // with the model of a shared link (playground/runtime.py: fill_location_from_page).
     const channel = "cnn-playground-" + Math.random().toString(36).slice(2);
-    // (window.location as JSON, as Panel's page script later sends it)
-    worker = new Worker("./app.js", { name: JSON.stringify({ channel: channel, page: location }) });
+    try {
+      // (window.location as JSON, as Panel's page script later sends it)
+      worker = new Worker("./app.js", { name: JSON.stringify({ channel: channel, page: location }) });
+    } catch (err) {
+      workerRefused(err);
+      return;
+    }
     mark("worker-created");
     if (typeof BroadcastChannel !== "undefined") {
       new BroadcastChannel(channel).onmessage = onMessage;
@@ -193,13 +312,37 @@
       onMessage(event);
     });
     worker.addEventListener("error", (event) => {
-      fail(null, "The Python worker crashed: " + (event.message || "unknown error"),
-           `${event.message || ""}\n${event.filename || ""}:${event.lineno || ""}`);
+      // Without a message the script itself did not load (missing, or refused by the server).
+      const where = `${event.filename || "app.js"}:${event.lineno || ""}`;
+      fail(null, event.message ? "The Python worker crashed: " + event.message
+                               : "The Python worker (app.js) could not be loaded.",
+           `${event.message || "no script"}\n${where}`);
     });
+  }
+
+  // The browser would not create the worker at all.
+  function workerRefused(err) {
+    const detail = String(err && err.message ? err.message : err);
+    if (window.origin === "null") {
+      // A frame sandboxed without allow-same-origin has no origin of its own, so it may not
+      // start workers from this site (nor keep it for offline use).
+      fail("runtime", "The page this playground is embedded in does not allow it to run Python.",
+           detail,
+           "The embedding page's <iframe> is sandboxed: it must allow scripts and the " +
+           "playground's own origin, with sandbox=\"allow-scripts allow-same-origin\" (or no " +
+           "sandbox attribute). Until then, open the playground in a tab of its own.");
+    } else {
+      fail("runtime", "The browser refused to start the Python worker.", detail);
+    }
   }
 
   window.cpLoader = {
     worker() {
+      if (!worker) {
+        // None could be created (the card says why): Panel's script gets an object that
+        // takes its handlers and does nothing, instead of failing on null.
+        return { postMessage() {} };
+      }
       if (!handedOver) {
         handedOver = true;
         // The page sets its handlers right after this call: replay once they exist.
@@ -219,6 +362,11 @@
   document.addEventListener("DOMContentLoaded", () => {
     document.documentElement.dataset.cpLoad = document.documentElement.dataset.cpLoad || "loading";
     watchForLive();
+    const notice = $("cp-update-notice");
+    if (notice) {
+      notice.querySelector(".cp-update").addEventListener("click", reloadIntoNewVersion);
+      notice.querySelector(".cp-update-later").addEventListener("click", () => { notice.hidden = true; });
+    }
     if (location.protocol === "file:") {
       fail(null, "This page was opened as a file, but Python in the browser needs a web server.",
            location.href,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 import urllib.error
 import urllib.request
@@ -274,21 +273,6 @@ def test_embed_example_iframe_goes_live(page, site_url, monitor):
     assert child and child[0].url.startswith(site_url), [f.url for f in page.frames]
 
 
-def test_app_in_a_cross_origin_iframe_goes_live(page, site_url, start_server, tmp_path, monitor):
-    """A course page on another origin (like an LMS) embeds the app."""
-    (tmp_path / "lesson.html").write_text(
-        "<!doctype html><html><head><meta charset='utf-8'><title>Lesson 4</title></head>"
-        "<body><h1>Lesson 4: convolutions</h1>"
-        f"<iframe src='{site_url}' width='1200' height='850' title='CNN Playground'></iframe>"
-        "</body></html>",
-        encoding="utf-8",
-    )
-    lms = start_server(tmp_path)
-    lms_url = f"http://localhost:{lms.port}/lesson.html"  # another origin than 127.0.0.1:<site>
-    page.goto(lms_url, wait_until="domcontentloaded")
-    sup.wait_until_live(page.frame_locator("iframe").first, monitor)
-
-
 # --------------------------------------------------------------------------- offline
 
 
@@ -384,14 +368,7 @@ def _site_copy_without(site_dir: Path, dest: Path, pattern: str) -> Path:
     """Copy site_dir to dest (hard links where possible) minus the first file matching pattern."""
     victims = sorted(site_dir.rglob(pattern))
     assert victims, f"no {pattern} in {site_dir}: cannot stage a missing runtime file"
-
-    def link_or_copy(src, dst):
-        try:
-            Path(dst).hardlink_to(src)
-        except OSError:
-            shutil.copy2(src, dst)
-
-    shutil.copytree(site_dir, dest, copy_function=link_or_copy)
+    sup.copy_site(site_dir, dest)
     missing = dest / victims[0].relative_to(site_dir)
     missing.unlink()
     for twin in (".gz", ".br"):  # pre-compressed copies the local server may prefer
