@@ -1,7 +1,8 @@
 """Array kernels for convolution and pooling (NHWC, float32).
 
-These are the only functions the layers call for the heavy work, and they
-run unchanged on desktop CPython (numpy with a BLAS) and in the browser
+The convolution and pooling layers do their heavy work here (a Dense layer
+needs only a product, :func:`pycnn.products.matmul`). These functions run
+unchanged on desktop CPython (numpy with a BLAS) and in the browser
 (Pyodide: numpy 2.0.2 built *without* BLAS). :mod:`pycnn.reference` holds
 the loop-based versions that say what is computed; this module says how to
 compute it fast. ``docs/PERFORMANCE.md`` has the measurements behind each
