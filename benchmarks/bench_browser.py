@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """pycnn training speed *in the browser* next to native pycnn and ConvNetJS, plus the app's
-summary update latency (issue 4, "Numbers to report"). Prints figures; not a test.
+summary update latency. Prints figures; not a test.
 
-    python benchmarks/bench_browser.py                 # everything, a few minutes
-    python benchmarks/bench_browser.py --rounds 3 --edits 5 --no-app    # quicker
+    .venv/bin/python benchmarks/bench_browser.py                 # everything, a few minutes
+    .venv/bin/python benchmarks/bench_browser.py --rounds 3 --edits 5 --no-app    # quicker
 
-Needs Python with ``playwright`` and ``numpy`` (e.g. a scratch venv:
-``pip install playwright numpy``), Chromium (found like the e2e tests do:
+Needs the project's venv (``.venv/``, made by ``python3 build.py test`` or ``bench-load``:
+Playwright, numpy, and the project importable), Chromium (found like the e2e tests do:
 ``$CNN_PLAYGROUND_CHROMIUM``, ``chromium`` on PATH, or Playwright's own) and ``npm``.
 
 What runs, all in one headless Chromium, in one run:
@@ -65,7 +65,7 @@ PAGE_DIR = HERE / "browser"
 CONVNETJS = "convnetjs@0.3.0"
 CONVNETJS_JS = PAGE_DIR / "node_modules" / "convnetjs" / "build" / "convnet.js"
 MNIST_IMAGES = 2048  # MNIST training images handed to both trainers (batches cycle through them)
-PACKAGE_ARCHIVE = "site-packages.tar.gz"  # every package the site runs (build.py build_image)
+PACKAGE_ARCHIVE = "site-packages.tar.gz"  # every package the site runs (sitebuild.archive)
 
 from sitebuild.assemble import site_is_current
 from tests.e2e import e2e_support as sup
@@ -303,6 +303,8 @@ class Native:
     """pycnn_steps in this process (same code as in the worker)."""
 
     def __init__(self, pycnn_root: Path, data_dir: Path) -> None:
+        # The pycnn measured is the one the site ships (unpacked from its archive), ahead of
+        # the checkout's; pycnn_steps is the module the browser's worker runs too.
         sys.path.insert(0, str(PAGE_DIR))
         sys.path.insert(0, str(pycnn_root))
         import pycnn_steps
@@ -699,8 +701,8 @@ def _run(args, site: Path, convnetjs_js: Path, scratch: Path) -> int:
         from playwright.sync_api import sync_playwright
     except ImportError:
         sys.exit(
-            "this benchmark needs Playwright for Python: run it with a Python that has "
-            "`pip install playwright numpy` (e.g. a scratch venv), see docs/BROWSER_BENCH.md"
+            "this benchmark needs Playwright for Python: run it with the project's venv "
+            "(.venv/bin/python, made by `python3 build.py test`), see docs/BROWSER_BENCH.md"
         )
 
     log(f"site: {site} (copied to {scratch})")

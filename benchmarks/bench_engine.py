@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 import pycnn
-from pycnn import Sequential, ops
+from pycnn import Sequential, products
 
 INPUT_SHAPE = (28, 28, 1)
 CLOCK = time.perf_counter  # --cpu-time switches to time.process_time
@@ -95,7 +95,9 @@ def print_environment(pools: list[dict], threads: int) -> None:
             print(f"    {blas.get('name')} {blas.get('version')}")
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             print(f"    (unavailable: {exc})")
-    print(f"  pycnn.ops.HAVE_BLAS={ops.HAVE_BLAS}; BLAS threads used for both sides: {threads}")
+    print(
+        f"  pycnn.products.HAVE_BLAS={products.HAVE_BLAS}; BLAS threads used for both sides: {threads}"
+    )
     if hasattr(os, "getloadavg"):  # other processes distort wall-clock figures: say so
         print("  load average (1, 5, 15 min): " + ", ".join(f"{v:.1f}" for v in os.getloadavg()))
 

@@ -91,7 +91,7 @@ def inner(args: dict) -> None:
     from playground.insight.filters import filter_picture
     from playground.insight.glyphs import digit_drawing
     from playground.insight.highlight import highlight_html
-    from pycnn import Adam, Conv2D, Dense, Dropout, Flatten, MaxPooling2D, Sequential, ops
+    from pycnn import Adam, Conv2D, Dense, Dropout, Flatten, MaxPooling2D, Sequential, products
     from pycnn.insight import evaluate_test_set, feature_maps, filter_bank, layer_code
 
     repeats = int(args.get("repeats", 5))
@@ -125,7 +125,7 @@ def inner(args: dict) -> None:
     x32 = rng.random((32, 8, 8, 1), dtype=np.float32)
     y128, y32 = rng.integers(0, 10, 128), rng.integers(0, 10, 32)
 
-    figures = {"numpy": np.__version__, "platform": sys.platform, "have_blas": ops.HAVE_BLAS}
+    figures = {"numpy": np.__version__, "platform": sys.platform, "have_blas": products.HAVE_BLAS}
     figures["step keras b128"] = _median_ms(lambda: keras.train_on_batch(x128, y128), repeats)
     figures["step starter b32"] = _median_ms(lambda: starter.train_on_batch(x32, y32), repeats)
 

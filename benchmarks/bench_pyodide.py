@@ -100,20 +100,20 @@ PRODUCTS = [
 
 
 def time_products(args: dict, result: dict) -> None:
-    """Median time of each product through pycnn.ops (kernel, BLAS or einsum)."""
+    """Median time of each product through pycnn.products (kernel, BLAS or einsum)."""
     import numpy as np
 
-    from pycnn import ops
+    from pycnn import products
 
     rng = np.random.default_rng(0)
     for name, m, k, n, transposed in PRODUCTS:
         b = rng.standard_normal((k, n)).astype(np.float32)
         if transposed:  # the weight gradient: a.T @ g with a tall a
             a = rng.standard_normal((k, m)).astype(np.float32)
-            ms = _median_ms(lambda a=a, b=b: ops._mm_tn(a, b), int(args.get("repeats", 5)))
+            ms = _median_ms(lambda a=a, b=b: products.mm_tn(a, b), int(args.get("repeats", 5)))
         else:
             a = rng.standard_normal((m, k)).astype(np.float32)
-            ms = _median_ms(lambda a=a, b=b: ops._mm(a, b), int(args.get("repeats", 5)))
+            ms = _median_ms(lambda a=a, b=b: products.mm(a, b), int(args.get("repeats", 5)))
         result["products"].append({"name": name, "ms": ms, "gflops": 2 * m * k * n / ms / 1e6})
 
 
@@ -121,15 +121,25 @@ def inner(args: dict) -> None:
     """Time the training steps (or the products); print one line ``RESULT {json}``."""
     import numpy as np
 
-    from pycnn import Adam, Conv2D, Dense, Dropout, Flatten, MaxPooling2D, Sequential, datasets, ops
+    from pycnn import (
+        Adam,
+        Conv2D,
+        Dense,
+        Dropout,
+        Flatten,
+        MaxPooling2D,
+        Sequential,
+        datasets,
+        products,
+    )
 
     repeats = int(args.get("repeats", 5))
     CLOCKS["selected"] = _cpu_clock() if args.get("clock") == "cpu" else time.perf_counter
     result = {
         "numpy": np.__version__,
         "platform": sys.platform,
-        "have_blas": ops.HAVE_BLAS,
-        "kernels": getattr(getattr(ops, "KERNELS", None), "name", "numpy"),
+        "have_blas": products.HAVE_BLAS,
+        "kernels": getattr(products.KERNELS, "name", "numpy"),
         "runs": [],
         "products": [],
     }

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import pycnn
 from playground.spec import Block, layer_config, parse_layers
+from pycnn.shapes import batch_shape_text
 
 __all__ = [
     "MAX_PARAMS",
@@ -41,9 +42,7 @@ EVALUATION_BATCH = 256  # images evaluated at once when memory allows
 
 def shape_text(shape: tuple | None) -> str:
     """Keras's way of writing an output shape: ``(None, 26, 26, 8)``; "—" if unknown."""
-    if shape is None:
-        return "—"
-    return "(None, " + ", ".join(str(v) for v in shape) + ")"
+    return "—" if shape is None else batch_shape_text(shape)
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Array kernels for convolution and pooling (NHWC, float32).
 
-These are the only functions the layers call for the heavy work, and they
-run unchanged on desktop CPython (numpy with a BLAS) and in the browser
+The convolution and pooling layers do their heavy work here (a Dense layer
+needs only a product, :func:`pycnn.products.matmul`). These functions run
+unchanged on desktop CPython (numpy with a BLAS) and in the browser
 (Pyodide: numpy 2.0.2 built *without* BLAS). :mod:`pycnn.reference` holds
 the loop-based versions that say what is computed; this module says how to
 compute it fast. ``docs/PERFORMANCE.md`` has the measurements behind each
@@ -31,11 +32,8 @@ Then:
   into the window that offset read (*col2im*: ``kh*kw`` slice-adds, no
   scatter). The first layer of a model skips this entirely.
 
-With BLAS, numpy's ``@`` is the fastest way to do the products. In the browser
-(no BLAS) :mod:`pycnn.kernels` installs a WebAssembly SIMD kernel with
-:func:`use_kernels`. Without either, numpy's ``@`` is a plain triple loop; its
-``einsum`` loops are about twice as fast when the innermost loop runs along the
-longer axis, so the products are ``einsum`` calls with the order picked from the shapes.
+The products themselves -- numpy's ``@`` with a BLAS, a compiled kernel in
+the browser, ``einsum`` otherwise -- are :mod:`pycnn.products`.
 
 Conv + ReLU + max pool, fused
 -----------------------------
@@ -52,43 +50,22 @@ The cache returned by the forward functions is opaque to the layers.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
+from . import products
+
 __all__ = [
-    "HAVE_BLAS",
     "avg_pool2d_backward",
     "avg_pool2d_forward",
     "conv2d_backward",
     "conv2d_forward",
     "conv2d_maxpool_backward",
     "conv2d_maxpool_forward",
-    "matmul",
     "max_pool2d_backward",
     "max_pool2d_forward",
     "max_pool_tiles",
     "same_padding",
-    "use_kernels",
 ]
-
-
-def _numpy_has_blas() -> bool:
-    """True when numpy's matmul is backed by a BLAS library.
-
-    Pyodide's numpy is built without one; there every product goes through
-    numpy's own loops and a different formulation is faster (see module doc).
-    """
-    if sys.platform == "emscripten":
-        return False
-    try:
-        info = np.show_config(mode="dicts")
-        return bool(info["Build Dependencies"]["blas"].get("found", True))
-    except (AttributeError, KeyError, TypeError, ValueError):  # odd builds: assume BLAS
-        return True
-
-
-HAVE_BLAS: bool = _numpy_has_blas()
 
 
 def same_padding(n: int, k: int, s: int) -> tuple[int, int]:
@@ -128,77 +105,6 @@ def _pad(x: np.ndarray, pad_h, pad_w, value: float = 0.0) -> np.ndarray:
 def _window(xp: np.ndarray, i: int, j: int, h_out: int, w_out: int, sh: int, sw: int):
     """The (N, h_out, w_out, C) view of ``xp`` seen by kernel offset (i, j)."""
     return xp[:, i : i + sh * (h_out - 1) + 1 : sh, j : j + sw * (w_out - 1) + 1 : sw, :]
-
-
-# --------------------------------------------------------------------------- matrix products
-# a: (M, K), b: (K, F) -- each helper returns a C-contiguous result.
-
-# Kernels for float32 work where numpy has no BLAS (pycnn.kernels.WasmKernels): matmul(a, b)
-# for 2-D arrays of any strides, and the fused max pool's pool_max / pool_route passes.
-KERNELS = None
-
-
-def use_kernels(kernels) -> None:
-    """Compute the products and fused max pools with ``kernels`` (None: numpy again)."""
-    global KERNELS
-    KERNELS = kernels
-
-
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` for 2-D arrays (Dense layers), with the kernel above ~32k multiply-adds
-    (below, a kernel call's ~30 us in the browser costs more than numpy's ``@``)."""
-    if KERNELS is not None and a.shape[0] * a.shape[1] * b.shape[1] >= _KERNEL_MIN_MACS:
-        return KERNELS.matmul(a, b)
-    return a @ b
-
-
-_KERNEL_MIN_MACS = 1 << 15
-
-
-def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` for a C-contiguous (M, K) ``a`` and a small (K, F) ``b``."""
-    if KERNELS is not None:
-        return KERNELS.matmul(a, b)
-    if HAVE_BLAS:
-        return a @ b
-    # numpy's einsum loops beat its no-BLAS matmul ~2x. Its innermost loop runs
-    # along one axis: put the longer of K and F there (measured in Pyodide).
-    if b.shape[1] >= a.shape[1]:
-        return np.einsum("mk,kf->mf", a, b)  # out[m, :] += a[m, k] * b[k, :]
-    return np.einsum("mk,fk->mf", a, np.ascontiguousarray(b.T))  # dot products along k
-
-
-def _mm_tn(a: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """``a.T @ g`` for tall C-contiguous ``a`` (M, K) and ``g`` (M, F) -> (K, F)."""
-    m, k = a.shape
-    if KERNELS is not None:
-        return KERNELS.matmul(a.T, g)  # the kernel reads the transpose in place
-    if not HAVE_BLAS:
-        if g.shape[1] >= k:
-            return np.einsum("mk,mf->kf", a, g)
-        return np.ascontiguousarray(np.einsum("mf,mk->fk", g, a).T)
-    if k >= _FEW:
-        # BLAS reads both transposes in place (no copy); this operand order ran ~10%
-        # faster than a.T @ g for the (K, M) @ (M, F) shapes of a conv layer.
-        return np.ascontiguousarray((g.T @ a).T)
-    if m < 2 * _TN_CHUNK:
-        return a.T @ g
-    # Few columns (a first layer: K = kh*kw*C_in + 1 is ~10): BLAS handles one
-    # (K x huge) @ (huge x F) product poorly; a stack of row-chunk products summed
-    # afterwards runs ~2x faster.
-    nb = m // _TN_CHUNK
-    head = nb * _TN_CHUNK
-    out = np.matmul(
-        a[:head].reshape(nb, _TN_CHUNK, k).transpose(0, 2, 1),
-        g[:head].reshape(nb, _TN_CHUNK, g.shape[1]),
-    ).sum(axis=0)
-    if head < m:
-        out += a[head:].T @ g[head:]
-    return out
-
-
-_FEW = 32  # "few columns": e.g. a first conv layer, K = kh*kw*C_in + 1
-_TN_CHUNK = 2048
 
 
 # --------------------------------------------------------------------------- conv
@@ -284,7 +190,7 @@ def conv2d_forward(x, kernel, bias, strides: tuple[int, int], padding: str):
 
     cols = _im2col(xp, kh, kw, sh, sw, h_out, w_out)  # (N*Ho*Wo, k + 1)
     weights = _weight_matrix(kernel, bias, x.dtype)  # (k + 1, C_out)
-    out = _mm(cols, weights).reshape(n, h_out, w_out, c_out)
+    out = products.mm(cols, weights).reshape(n, h_out, w_out, c_out)
     cache = (cols, weights, x.shape, xp.shape, pad_h, pad_w, (sh, sw), (kh, kw))
     return out, cache
 
@@ -308,7 +214,7 @@ def _param_grads(cols: np.ndarray, g: np.ndarray, kernel_size: tuple[int, int]):
     """``(dkernel, dbias)`` from the im2col rows ``cols`` (M, k + 1) and their gradients ``g`` (M, C_out)."""
     kh, kw = kernel_size
     k = cols.shape[1] - 1
-    dweights = _mm_tn(cols, g)  # (k + 1, C_out): kernel rows, then the bias row
+    dweights = products.mm_tn(cols, g)  # (k + 1, C_out): kernel rows, then the bias row
     dkernel = dweights[:k].reshape(kh, kw, k // (kh * kw), g.shape[1])
     return dkernel, dweights[k].copy()
 
@@ -328,21 +234,21 @@ def _input_grad(g, weights, x_shape, xp_shape, pad_h, pad_w, strides, kernel_siz
     g = g.reshape(n * h_out * w_out, c_out)  # (M, C_out)
     h, w = x_shape[1], x_shape[2]
     if kh == kw == 1 and sh == sw == 1 and (h_out, w_out) == (h, w):
-        return _mm(g, weights[:k].T).reshape(x_shape)  # 1x1 conv: no overlap, no padding
+        return products.mm(g, weights[:k].T).reshape(x_shape)  # 1x1 conv: no overlap, no padding
     # col2im: each kernel offset (i, j) sends g @ kernel[i, j].T back to the window it
     # read. With BLAS or the kernel, one product per offset gives a contiguous slab added
     # while in cache (~30% faster than adding the strided columns of one wide product;
     # ~10% with the kernel). With numpy's own loops the wide product is cheaper.
     dxp = np.zeros(xp_shape, dtype=g.dtype)
     w_blocks = weights[:k].reshape(kh, kw, c_in, c_out)
-    per_offset = HAVE_BLAS or KERNELS is not None
+    per_offset = products.HAVE_BLAS or products.KERNELS is not None
     if not per_offset:
-        dcols = _mm(g, np.ascontiguousarray(weights[:k].T))  # (M, kh*kw*C_in)
+        dcols = products.mm(g, np.ascontiguousarray(weights[:k].T))  # (M, kh*kw*C_in)
         dcols = dcols.reshape(n, h_out, w_out, kh, kw, c_in)
     for i in range(kh):
         for j in range(kw):
             if per_offset:
-                slab = _mm(g, w_blocks[i, j].T).reshape(n, h_out, w_out, c_in)
+                slab = products.mm(g, w_blocks[i, j].T).reshape(n, h_out, w_out, c_in)
             else:
                 slab = dcols[:, :, :, i, j, :]
             _window(dxp, i, j, h_out, w_out, sh, sw)[...] += slab
@@ -399,14 +305,8 @@ def conv2d_maxpool_forward(x, kernel, bias, strides, padding, pool_size, relu: b
 
     cols = _im2col(xp, kh, kw, sh, sw, h_pool, w_pool, pool=(ph, pw))  # (P*N*Hp*Wp, k + 1)
     weights = _weight_matrix(kernel, bias, x.dtype)
-    z = _mm(cols, weights).reshape(ph * pw, n, h_pool, w_pool, c_out)  # block per window offset
-    if KERNELS is not None and z.dtype == np.float32:
-        z_max, out = KERNELS.pool_max(z, relu)  # the same passes, fused into one
-    else:
-        z_max = np.maximum(z[0], z[1]) if ph * pw > 1 else z[0].copy()  # (N, Hp, Wp, C_out)
-        for offset in range(2, ph * pw):
-            np.maximum(z_max, z[offset], out=z_max)
-        out = np.maximum(z_max, 0) if relu else z_max.copy()
+    z = products.mm(cols, weights).reshape(ph * pw, n, h_pool, w_pool, c_out)  # a block per offset
+    z_max, out = products.pool_max(z, relu)  # (N, Hp, Wp, C_out) each
     cache = (
         cols,
         weights,
@@ -436,24 +336,9 @@ def conv2d_maxpool_backward(grad_out, cache, need_input_grad: bool = True):
     cols, weights, z, z_max, relu, x_shape, xp_shape, pad_h, pad_w, strides, kernel_size, pool = (
         cache
     )
-    offsets, n, h_pool, w_pool, c_out = z.shape
+    _, n, h_pool, w_pool, c_out = z.shape
     ph, pw = pool
-    if KERNELS is not None and z.dtype == grad_out.dtype == np.float32:
-        dz = KERNELS.pool_route(z, z_max, grad_out, relu)  # the same passes, fused into one
-    else:
-        dz = np.empty(z.shape, dtype=grad_out.dtype)  # (P, N, Hp, Wp, C_out), like z
-        # ``rest`` is the gradient not yet routed; it lives in the last block, which takes
-        # whatever is left once the earlier offsets took theirs.
-        rest = dz[offsets - 1]
-        if relu:
-            np.multiply(grad_out, z_max > 0, out=rest)
-        else:
-            np.copyto(rest, grad_out)
-        hit = np.empty(z_max.shape, dtype=bool)
-        for offset in range(offsets - 1):
-            np.equal(z[offset], z_max, out=hit)
-            np.multiply(rest, hit, out=dz[offset])
-            np.subtract(rest, dz[offset], out=rest)
+    dz = products.pool_route(z, z_max, grad_out, relu)  # (P, N, Hp, Wp, C_out), like z
 
     dkernel, dbias = _param_grads(cols, dz.reshape(-1, c_out), kernel_size)
     if not need_input_grad:

@@ -1,4 +1,4 @@
-// CNN Playground: the Pyodide web worker (template; build.py fills the /*@…@*/ markers).
+// CNN Playground: the Pyodide web worker (template; sitebuild/page.py fills the /*@…@*/ markers).
 //
 // Everything is loaded from this site (relative to this file), never from a CDN. The Python
 // packages come as one archive whose sha256 build.py recorded (unpack.js checks it). Progress

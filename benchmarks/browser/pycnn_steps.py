@@ -32,7 +32,7 @@ def _read(path: str, dtype, shape_tail: tuple) -> np.ndarray:
 def setup(data_dir: str) -> str:
     """Load the data and build the models (idempotent); returns a JSON description."""
     import pycnn
-    from pycnn import SGD, Conv2D, Dense, Dropout, Flatten, MaxPooling2D, Sequential, ops
+    from pycnn import SGD, Conv2D, Dense, Dropout, Flatten, MaxPooling2D, Sequential, products
 
     _STATE["x_mnist"] = _read(f"{data_dir}/mnist-x.f32", "<f4", (28, 28, 1)).astype(np.float32)
     _STATE["y_mnist"] = _read(f"{data_dir}/mnist-y.i32", "<i4", ()).astype(np.intp)
@@ -90,8 +90,8 @@ def setup(data_dir: str) -> str:
             "python": sys.version.split()[0],
             "platform": sys.platform,
             "pycnn_file": getattr(pycnn, "__file__", "?"),
-            "have_blas": bool(getattr(ops, "HAVE_BLAS", False)),
-            "kernels": getattr(getattr(ops, "KERNELS", None), "name", "numpy"),
+            "have_blas": products.HAVE_BLAS,
+            "kernels": getattr(products.KERNELS, "name", "numpy"),
             "params": {k: int(m.count_params()) for k, m in _STATE["models"].items()},
             "mnist_images": int(_STATE["x_mnist"].shape[0]),
             "digits_images": int(_STATE["x_digits"].shape[0]),

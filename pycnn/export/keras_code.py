@@ -9,6 +9,7 @@ unchanged.
 from __future__ import annotations
 
 from .. import optimizers
+from .data_code import load_data_code
 from .script import (
     KERAS_FILENAME,
     WEIGHTS_FILENAME,
@@ -20,7 +21,6 @@ from .script import (
     imports,
     join_blocks,
     layer_steps,
-    load_data_code,
     main_code,
     number,
     python_name,

@@ -18,6 +18,7 @@ PyTorch and Keras differ, the script does what Keras (and pycnn) do:
 from __future__ import annotations
 
 from .. import optimizers
+from .data_code import load_data_code
 from .script import (
     PYTORCH_FILENAME,
     WEIGHTS_FILENAME,
@@ -29,7 +30,6 @@ from .script import (
     imports,
     join_blocks,
     layer_steps,
-    load_data_code,
     main_code,
     number,
     settings,

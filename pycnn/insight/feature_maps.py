@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import ops
+from .. import ops, shapes
 from ..errors import ModelError
 from .base import NO_MODEL, NothingToShow
 
@@ -48,7 +48,7 @@ class FeatureMap:
     @property
     def shape_text(self) -> str:
         """The summary table's way of writing the output shape: ``(None, 26, 26, 32)``."""
-        return "(None, " + ", ".join(str(d) for d in self.output_shape) + ")"
+        return shapes.batch_shape_text(self.output_shape)
 
     def describe(self) -> str:
         """Text alternative: layer, shape and value range of each picture."""

@@ -3,10 +3,11 @@
 :func:`layer_code` starts where training enters a layer — the layer's own
 ``forward``/``backward``, or the fused Conv2D + MaxPooling2D step
 (:class:`pycnn.layers.fused.ConvMaxPool`) when the model runs the pair as one —
-and follows the calls into pycnn (``pycnn.ops`` kernels, activations, the
-loss) by reading each function's syntax tree. So the listing is what runs
-for *this* model, found from the code itself rather than from a hand-kept
-list, and stays right when the code changes.
+and follows the calls into pycnn (``pycnn.ops`` kernels and the matrix
+products of :mod:`pycnn.products`, activations, the loss) by reading each
+function's syntax tree. So the listing is what runs for *this* model, found
+from the code itself rather than from a hand-kept list, and stays right when
+the code changes.
 
 The sources come from the installed modules (:func:`inspect.getsource`), so
 a site must ship pycnn's ``.py`` files, not only bytecode.

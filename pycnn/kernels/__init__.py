@@ -8,14 +8,14 @@ SGEMM with 128-bit SIMD; the build compiles it twice (``-msimd128``, and with
 Pyodide worker (``site-src/worker.js`` with ``site-src/kernel.js``) picks the
 build this browser can run, loads it with Emscripten's own dynamic linker -- so it lives in Pyodide's
 ``WebAssembly.Memory`` and reads and writes numpy's buffers in place -- and
-hands its exports to :func:`install`. From then on :mod:`pycnn.ops` sends its
+hands its exports to :func:`install`. From then on :mod:`pycnn.products` sends its
 products here -- and the element-wise passes of the fused conv + max pool,
 which numpy in WebAssembly runs one slow pass per operation -- one call through
 Pyodide's JS bridge each (a few microseconds), with the arrays' addresses from
 ``ndarray.ctypes.data``.
 
 Nothing here runs on desktop CPython (numpy's BLAS is faster there) or when the
-kernel is absent: :mod:`pycnn.ops` then uses numpy as before. See
+kernel is absent: :mod:`pycnn.products` then uses numpy. See
 ``docs/PERFORMANCE.md`` ("In the browser: the WebAssembly kernel") for the
 measurements.
 """
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
+from .. import products
 
 __all__ = ["MAX_CALL_MACS", "WasmKernels", "install"]
 
@@ -45,7 +45,7 @@ def _element_strides(x: np.ndarray) -> tuple[int, int] | None:
 
 
 class WasmKernels:
-    """The kernel's exports in the shape :func:`pycnn.ops.use_kernels` takes.
+    """The kernel's exports in the shape :func:`pycnn.products.use_kernels` takes.
 
     ``exports`` are the instantiated module's exports (a JsProxy in Pyodide); ``name``
     says which build runs (``"wasm-simd"`` or ``"wasm-relaxed-simd"``). ``calls``
@@ -131,7 +131,7 @@ class WasmKernels:
 
 
 def install(exports, name: str) -> WasmKernels | None:
-    """Check the kernel on small inputs and make :mod:`pycnn.ops` use it.
+    """Check the kernel on small inputs and make :mod:`pycnn.products` use it.
 
     Returns the installed :class:`WasmKernels`, or None (and numpy stays in
     charge) if one of its answers differs from numpy's: training must never
@@ -154,5 +154,5 @@ def install(exports, name: str) -> WasmKernels | None:
     ):
         return None
     kernels.calls = 0
-    ops.use_kernels(kernels)
+    products.use_kernels(kernels)
     return kernels

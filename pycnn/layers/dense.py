@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import arguments, initializers, ops, shapes
+from .. import arguments, initializers, products, shapes
 from .activated import ActivatedLayer
 
 __all__ = ["Dense"]
@@ -61,9 +61,9 @@ class Dense(ActivatedLayer):
 
     def _linear_forward(self, x, training):
         self._x = x if training else None  # (N, in)
-        return ops.matmul(x, self.params["kernel"]) + self.params["bias"]  # (N, units)
+        return products.matmul(x, self.params["kernel"]) + self.params["bias"]  # (N, units)
 
     def backward_pre_activation(self, grad_z, need_input_grad=True):
         x = self._require_forward(self._x)
-        self.grads = {"kernel": ops.matmul(x.T, grad_z), "bias": grad_z.sum(axis=0)}
-        return ops.matmul(grad_z, self.params["kernel"].T) if need_input_grad else None
+        self.grads = {"kernel": products.matmul(x.T, grad_z), "bias": grad_z.sum(axis=0)}
+        return products.matmul(grad_z, self.params["kernel"].T) if need_input_grad else None

@@ -11,7 +11,7 @@ import json
 
 def run() -> str:
     """JSON: the batch losses, the weights after the run, the kernels pycnn used."""
-    from pycnn import SGD, Conv2D, Dense, Flatten, MaxPooling2D, Sequential, datasets, ops
+    from pycnn import SGD, Conv2D, Dense, Flatten, MaxPooling2D, Sequential, datasets, products
 
     (x, y), _, _ = datasets.load("digits")
     model = Sequential(
@@ -27,7 +27,7 @@ def run() -> str:
         seed=7,
     )
     model.compile(optimizer=SGD(0.05, momentum=0.9), loss="sparse_categorical_crossentropy")
-    calls = getattr(ops.KERNELS, "calls", 0)
+    calls = getattr(products.KERNELS, "calls", 0)
     losses = [
         float(model.train_on_batch(x[i : i + 64], y[i : i + 64])[0]) for i in range(0, 640, 64)
     ]
@@ -35,7 +35,7 @@ def run() -> str:
         {
             "losses": losses,
             "weights": [w.ravel().tolist() for w in model.get_weights()],
-            "kernels": getattr(ops.KERNELS, "name", "numpy"),
-            "calls": getattr(ops.KERNELS, "calls", 0) - calls,
+            "kernels": getattr(products.KERNELS, "name", "numpy"),
+            "calls": getattr(products.KERNELS, "calls", 0) - calls,
         }
     )

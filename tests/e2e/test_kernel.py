@@ -41,7 +41,7 @@ def _in_worker(page, code: str):
 
 
 def _kernel_calls(page) -> int:
-    return _in_worker(page, "from pycnn import ops; getattr(ops.KERNELS, 'calls', -1)")
+    return _in_worker(page, "from pycnn import products; getattr(products.KERNELS, 'calls', -1)")
 
 
 def _train_briefly(page) -> None:
@@ -87,7 +87,7 @@ def test_plain_simd_kernel_can_be_chosen(open_app):
 def test_without_the_kernel_the_page_still_trains_with_numpy(open_app):
     page = open_app("?kernel=numpy")
     assert page.evaluate("document.documentElement.dataset.cpKernel") == "numpy"
-    assert _kernel_calls(page) == -1  # nothing installed: pycnn.ops uses numpy
+    assert _kernel_calls(page) == -1  # nothing installed: pycnn.products uses numpy
     _train_briefly(page)
     result = json.loads(_in_worker(page, SAME_SEED_RUN))
     assert result["kernels"] == "numpy"

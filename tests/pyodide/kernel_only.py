@@ -8,12 +8,12 @@ Not collected by the desktop suite (the file name does not start with ``test_``)
 import numpy as np
 import pytest
 
-from pycnn import kernels, ops
+from pycnn import kernels, products
 
 
 @pytest.fixture(autouse=True)
 def _kernel_installed():
-    assert ops.KERNELS is not None, "run by test_wasm_kernel.py with a kernel loaded"
+    assert products.KERNELS is not None, "run by test_wasm_kernel.py with a kernel loaded"
 
 
 @pytest.mark.parametrize("limit", [1, 64, 5000])
@@ -26,16 +26,16 @@ def test_kernel_splits_big_products_into_calls(shape, limit, monkeypatch):
     r = np.random.default_rng(k)
     a = r.standard_normal((m, k)).astype(np.float32)
     b = r.standard_normal((k, n)).astype(np.float32)[:, ::-1]
-    calls = ops.KERNELS.calls
-    got = ops.KERNELS.matmul(a, b)
+    calls = products.KERNELS.calls
+    got = products.KERNELS.matmul(a, b)
     assert got.dtype == np.float32 and got.flags.c_contiguous
     np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4 * np.sqrt(k))
     assert m * k * n > limit
-    assert ops.KERNELS.calls - calls >= 2  # split
+    assert products.KERNELS.calls - calls >= 2  # split
 
 
 def test_kernel_leaves_other_dtypes_to_numpy():
     a = np.arange(6.0).reshape(2, 3)  # float64
-    calls = ops.KERNELS.calls
-    np.testing.assert_array_equal(ops.KERNELS.matmul(a, a.T), a @ a.T)
-    assert ops.KERNELS.calls == calls
+    calls = products.KERNELS.calls
+    np.testing.assert_array_equal(products.KERNELS.matmul(a, a.T), a @ a.T)
+    assert products.KERNELS.calls == calls

@@ -47,7 +47,7 @@ if (kernel !== "none") {
 py.globals.set("PYTEST_ARGS", argsJson);
 const exit = py.runPython(`
 import collections, json, pytest
-from pycnn import ops
+from pycnn import products
 
 class _Outcomes:
     counts = collections.Counter()
@@ -58,7 +58,7 @@ class _Outcomes:
 
 _exit = int(pytest.main(json.loads(PYTEST_ARGS), plugins=[_Outcomes()]))
 json.dumps({"exit": _exit, "outcomes": dict(_Outcomes.counts),
-            "kernels": getattr(ops.KERNELS, "name", "numpy"),
-            "calls": getattr(ops.KERNELS, "calls", 0)})
+            "kernels": getattr(products.KERNELS, "name", "numpy"),
+            "calls": getattr(products.KERNELS, "calls", 0)})
 `);
 console.log("RESULT " + exit);

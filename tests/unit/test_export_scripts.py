@@ -27,7 +27,7 @@ from pycnn import (
     datasets,
     export,
 )
-from pycnn.export import script
+from pycnn.export import data_code, script
 
 LIBRARIES = {"keras": export.to_keras, "pytorch": export.to_pytorch}
 
@@ -273,7 +273,7 @@ def test_the_shapes_generator_in_the_script_draws_pycnn_s_images():
     """The script's copy of the generator, run with NumPy alone, gives the same arrays."""
     model = convnet(classes=6)
     settings = script.settings(model, dataset="shapes")
-    _, blocks = script.load_data_code(settings, model, "keras")
+    _, blocks = data_code.load_data_code(settings, model, "keras")
     namespace: dict = {}
     code = compile("import numpy as np\n" + "\n\n".join(blocks), "shapes", "exec")
     exec(code, namespace)  # noqa: S102  (the code under test)

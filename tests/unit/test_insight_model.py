@@ -405,7 +405,7 @@ def test_shape_notes_match_the_kernels_arrays(name):
 def _called_during_training(model, x, y):
     """(module, qualname) of the pycnn functions a training step calls from its steps."""
     called = set()
-    listed = ("pycnn.ops", "pycnn.activations", "pycnn.losses", "pycnn.layers.")
+    listed = ("pycnn.ops", "pycnn.products", "pycnn.activations", "pycnn.losses", "pycnn.layers.")
 
     def from_a_step(frame):
         """Called (at any depth) by a step, not by the model planning its steps."""

@@ -1,7 +1,7 @@
-"""The matrix products of pycnn.ops against a float64 oracle, on every product path.
+"""The matrix products of pycnn.products against a float64 oracle, on every product path.
 
 On desktop CPython these run numpy's two formulations (BLAS ``@`` and the
-``einsum`` forms Pyodide uses). ``tests/unit/test_wasm_kernel.py`` runs this
+``einsum`` forms Pyodide uses). ``tests/pyodide/test_wasm_kernel.py`` runs this
 same file inside Pyodide under Node.js with the WebAssembly kernel installed
 (its SIMD and relaxed-SIMD builds) and without it: there every product goes
 through :class:`pycnn.kernels.WasmKernels` (the fused max pool's passes too:
@@ -16,7 +16,7 @@ contiguous, transposed, sliced with steps, reversed.
 import numpy as np
 import pytest
 
-from pycnn import ops
+from pycnn import products
 
 EDGE_SHAPES = [  # (m, k, n)
     (0, 5, 3),
@@ -63,9 +63,9 @@ def _matrix(r, rows, cols, layout):
 
 
 @pytest.fixture(params=["matmul", "einsum"])
-def products(request, monkeypatch):
+def formulation(request, monkeypatch):
     """numpy's BLAS and no-BLAS formulations (an installed kernel takes both)."""
-    monkeypatch.setattr(ops, "HAVE_BLAS", request.param == "matmul")
+    monkeypatch.setattr(products, "HAVE_BLAS", request.param == "matmul")
     return request.param
 
 
@@ -78,38 +78,38 @@ def _check(got, want, k, contiguous=True):
 
 @pytest.mark.parametrize("layouts", LAYOUTS, ids="-".join)
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
-def test_product_matches_float64(shape, layouts, products):
+def test_product_matches_float64(shape, layouts, formulation):
     m, k, n = shape
     r = np.random.default_rng(m * 10007 + k * 101 + n)
     a = _matrix(r, m, k, layouts[0])
     b = _matrix(r, k, n, layouts[1])
     a_before, b_before = a.copy(), b.copy()
-    # numpy's einsum keeps a non-contiguous input's order; ops only promises a
+    # numpy's einsum keeps a non-contiguous input's order; mm only promises a
     # C-contiguous result for a C-contiguous a (the kernel always gives one)
-    contiguous = a.flags.c_contiguous or ops.KERNELS is not None
-    _check(ops._mm(a, b), a.astype(np.float64) @ b.astype(np.float64), k, contiguous)
+    contiguous = a.flags.c_contiguous or products.KERNELS is not None
+    _check(products.mm(a, b), a.astype(np.float64) @ b.astype(np.float64), k, contiguous)
     np.testing.assert_array_equal(a, a_before)
     np.testing.assert_array_equal(b, b_before)
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
-def test_transposed_product_matches_float64(shape, products):
+def test_transposed_product_matches_float64(shape, formulation):
     # a.T @ g: the weight gradient of a convolution (a tall, the shared dimension long)
     m, k, n = shape
     r = np.random.default_rng(m + 7 * k + 13 * n)
-    a = r.standard_normal((k, m)).astype(np.float32)  # (M, K) in ops' naming: rows are k here
+    a = r.standard_normal((k, m)).astype(np.float32)  # (M, K) in mm_tn's naming: rows are k here
     g = r.standard_normal((k, n)).astype(np.float32)
-    _check(ops._mm_tn(a, g), a.astype(np.float64).T @ g.astype(np.float64), k)
+    _check(products.mm_tn(a, g), a.astype(np.float64).T @ g.astype(np.float64), k)
 
 
 @pytest.mark.parametrize("shape", [(32, 72, 10), (32, 1600, 10), (1600, 32, 10), (0, 5, 3)])
 def test_dense_layer_product_matches_float64(shape):
-    # ops.matmul: the Dense layer's products (the kernel above ~32k multiply-adds)
+    # products.matmul: the Dense layer's products (the kernel above ~32k multiply-adds)
     m, k, n = shape
     r = np.random.default_rng(k)
     a = r.standard_normal((m, k)).astype(np.float32)
     b = r.standard_normal((n, k)).astype(np.float32).T  # a transposed view, like kernel.T
-    calls = getattr(ops.KERNELS, "calls", 0)
-    _check(ops.matmul(a, b), a.astype(np.float64) @ b.astype(np.float64), k)
-    if ops.KERNELS is not None:
-        assert (ops.KERNELS.calls > calls) == (m * k * n >= ops._KERNEL_MIN_MACS)
+    calls = getattr(products.KERNELS, "calls", 0)
+    _check(products.matmul(a, b), a.astype(np.float64) @ b.astype(np.float64), k)
+    if products.KERNELS is not None:
+        assert (products.KERNELS.calls > calls) == (m * k * n >= products._KERNEL_MIN_MACS)

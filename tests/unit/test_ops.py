@@ -9,7 +9,7 @@ cannot hide a wrong fast kernel.
 import numpy as np
 import pytest
 
-from pycnn import ops, reference
+from pycnn import ops, products, reference
 
 # --------------------------------------------------------------------------- oracles
 
@@ -153,14 +153,14 @@ def test_conv_gradient_oracle_is_the_adjoint_of_the_reference(seed):
 
 
 @pytest.fixture(params=["matmul", "einsum"], autouse=False)
-def products(request, monkeypatch):
+def formulation(request, monkeypatch):
     """Run a test with both formulations: BLAS matmul (desktop) and einsum (Pyodide)."""
-    monkeypatch.setattr(ops, "HAVE_BLAS", request.param == "matmul")
+    monkeypatch.setattr(products, "HAVE_BLAS", request.param == "matmul")
     return request.param
 
 
 @pytest.mark.parametrize("which", _all_cases(), ids=_ids)
-def test_conv2d_forward_matches_reference(which, products):
+def test_conv2d_forward_matches_reference(which, formulation):
     x, (kh, kw), strides, padding, c_out, r = _case(which)
     kernel = r.standard_normal((kh, kw, x.shape[3], c_out)).astype(np.float32)
     bias = r.standard_normal(c_out).astype(np.float32)
@@ -173,7 +173,7 @@ def test_conv2d_forward_matches_reference(which, products):
 
 
 @pytest.mark.parametrize("which", _all_cases(), ids=_ids)
-def test_conv2d_backward_matches_oracle(which, products):
+def test_conv2d_backward_matches_oracle(which, formulation):
     x, (kh, kw), strides, padding, c_out, r = _case(which)
     kernel = r.standard_normal((kh, kw, x.shape[3], c_out)).astype(np.float32)
     bias = r.standard_normal(c_out).astype(np.float32)
@@ -322,7 +322,7 @@ def _fused_case(which):
 
 @pytest.mark.parametrize("relu", [True, False], ids=["relu", "linear"])
 @pytest.mark.parametrize("which", FUSED_CASES, ids=_fused_id)
-def test_fused_conv_maxpool_equals_conv_then_relu_then_pool(which, relu, products):
+def test_fused_conv_maxpool_equals_conv_then_relu_then_pool(which, relu, formulation):
     # Oracle: the loop-based conv, ReLU, the loop-based pool, and their loop-based
     # gradients chained one after the other (ties to the first maximum, like the pool).
     x, kernel, bias, strides, padding, pool, r = _fused_case(which)

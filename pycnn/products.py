@@ -1,0 +1,168 @@
+"""Matrix products, and the compiled kernel that can take them over.
+
+Most of a training step is matrix products: the convolutions of
+:mod:`pycnn.ops` (im2col rows times the kernel) and the Dense layers. They
+run unchanged on desktop CPython (numpy with a BLAS) and in the browser
+(Pyodide: numpy 2.0.2 built *without* BLAS), computed the fastest way each
+place allows:
+
+* **BLAS** (desktop): numpy's ``@``.
+* **A compiled kernel** (the browser): :mod:`pycnn.kernels` installs a
+  WebAssembly SIMD kernel with :func:`use_kernels`. It also takes the two
+  element-wise passes of the fused conv + max pool (:func:`pool_max`,
+  :func:`pool_route`), which numpy in WebAssembly runs one slow pass per
+  operation.
+* **Neither**: numpy's ``@`` is then a plain triple loop; its ``einsum``
+  loops are about twice as fast when the innermost loop runs along the
+  longer axis, so the products are ``einsum`` calls with the order picked
+  from the shapes.
+
+Everything a kernel can take over is here, next to the numpy code that runs
+without one. ``docs/PERFORMANCE.md`` has the measurements behind each choice.
+
+Shapes: ``a`` is (M, K), ``b`` is (K, F); each product returns a C-contiguous
+(M, F) result.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+__all__ = [
+    "HAVE_BLAS",
+    "KERNELS",
+    "matmul",
+    "mm",
+    "mm_tn",
+    "pool_max",
+    "pool_route",
+    "use_kernels",
+]
+
+
+def _numpy_has_blas() -> bool:
+    """True when numpy's matmul is backed by a BLAS library.
+
+    Pyodide's numpy is built without one; there every product goes through
+    numpy's own loops and a different formulation is faster (see module doc).
+    """
+    if sys.platform == "emscripten":
+        return False
+    try:
+        info = np.show_config(mode="dicts")
+        return bool(info["Build Dependencies"]["blas"].get("found", True))
+    except (AttributeError, KeyError, TypeError, ValueError):  # odd builds: assume BLAS
+        return True
+
+
+HAVE_BLAS: bool = _numpy_has_blas()
+
+# Kernels for float32 work where numpy has no BLAS (pycnn.kernels.WasmKernels): matmul(a, b)
+# for 2-D arrays of any strides, and the fused max pool's pool_max / pool_route passes.
+KERNELS = None
+
+
+def use_kernels(kernels) -> None:
+    """Compute the products and fused max pools with ``kernels`` (None: numpy again)."""
+    global KERNELS
+    KERNELS = kernels
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for 2-D arrays (Dense layers), with the kernel above ~32k multiply-adds
+    (below, a kernel call's ~30 us in the browser costs more than numpy's ``@``)."""
+    if KERNELS is not None and a.shape[0] * a.shape[1] * b.shape[1] >= _KERNEL_MIN_MACS:
+        return KERNELS.matmul(a, b)
+    return a @ b
+
+
+_KERNEL_MIN_MACS = 1 << 15
+
+
+def mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for a C-contiguous (M, K) ``a`` and a small (K, F) ``b``."""
+    if KERNELS is not None:
+        return KERNELS.matmul(a, b)
+    if HAVE_BLAS:
+        return a @ b
+    # numpy's einsum loops beat its no-BLAS matmul ~2x. Its innermost loop runs
+    # along one axis: put the longer of K and F there (measured in Pyodide).
+    if b.shape[1] >= a.shape[1]:
+        return np.einsum("mk,kf->mf", a, b)  # out[m, :] += a[m, k] * b[k, :]
+    return np.einsum("mk,fk->mf", a, np.ascontiguousarray(b.T))  # dot products along k
+
+
+def mm_tn(a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """``a.T @ g`` for tall C-contiguous ``a`` (M, K) and ``g`` (M, F) -> (K, F)."""
+    m, k = a.shape
+    if KERNELS is not None:
+        return KERNELS.matmul(a.T, g)  # the kernel reads the transpose in place
+    if not HAVE_BLAS:
+        if g.shape[1] >= k:
+            return np.einsum("mk,mf->kf", a, g)
+        return np.ascontiguousarray(np.einsum("mf,mk->fk", g, a).T)
+    if k >= _FEW:
+        # BLAS reads both transposes in place (no copy); this operand order ran ~10%
+        # faster than a.T @ g for the (K, M) @ (M, F) shapes of a conv layer.
+        return np.ascontiguousarray((g.T @ a).T)
+    if m < 2 * _TN_CHUNK:
+        return a.T @ g
+    # Few columns (a first layer: K = kh*kw*C_in + 1 is ~10): BLAS handles one
+    # (K x huge) @ (huge x F) product poorly; a stack of row-chunk products summed
+    # afterwards runs ~2x faster.
+    nb = m // _TN_CHUNK
+    head = nb * _TN_CHUNK
+    out = np.matmul(
+        a[:head].reshape(nb, _TN_CHUNK, k).transpose(0, 2, 1),
+        g[:head].reshape(nb, _TN_CHUNK, g.shape[1]),
+    ).sum(axis=0)
+    if head < m:
+        out += a[head:].T @ g[head:]
+    return out
+
+
+_FEW = 32  # "few columns": e.g. a first conv layer, K = kh*kw*C_in + 1
+_TN_CHUNK = 2048
+
+
+# --------------------------------------------------------------------------- fused max pool passes
+# z: (P, N, Hp, Wp, C) -- the conv outputs of each pool window, one block per offset (P = ph*pw).
+
+
+def pool_max(z: np.ndarray, relu: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(z_max, out)``: each window's maximum over the ``P`` blocks, and ReLU of it if ``relu``."""
+    if KERNELS is not None and z.dtype == np.float32:
+        return KERNELS.pool_max(z, relu)  # the same passes, fused into one
+    z_max = np.maximum(z[0], z[1]) if len(z) > 1 else z[0].copy()  # (N, Hp, Wp, C)
+    for offset in range(2, len(z)):
+        np.maximum(z_max, z[offset], out=z_max)
+    out = np.maximum(z_max, 0) if relu else z_max.copy()
+    return z_max, out
+
+
+def pool_route(z: np.ndarray, z_max: np.ndarray, grad_out: np.ndarray, relu: bool) -> np.ndarray:
+    """The gradient of :func:`pool_max`'s ``out`` routed back to ``z``: (P, N, Hp, Wp, C).
+
+    The ReLU mask is applied to the pooled gradient (where the window's
+    maximum was positive), then each window's gradient goes to the first
+    offset holding the maximum (ties like ``argmax``).
+    """
+    if KERNELS is not None and z.dtype == grad_out.dtype == np.float32:
+        return KERNELS.pool_route(z, z_max, grad_out, relu)  # the same passes, fused into one
+    offsets = len(z)
+    dz = np.empty(z.shape, dtype=grad_out.dtype)
+    # ``rest`` is the gradient not yet routed; it lives in the last block, which takes
+    # whatever is left once the earlier offsets took theirs.
+    rest = dz[offsets - 1]
+    if relu:
+        np.multiply(grad_out, z_max > 0, out=rest)
+    else:
+        np.copyto(rest, grad_out)
+    hit = np.empty(z_max.shape, dtype=bool)
+    for offset in range(offsets - 1):
+        np.equal(z[offset], z_max, out=hit)
+        np.multiply(rest, hit, out=dz[offset])
+        np.subtract(rest, dz[offset], out=rest)
+    return dz
