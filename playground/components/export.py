@@ -59,7 +59,7 @@ class CopyBox(ReactiveHTML):
     _child_config = {"label": "literal"}  # noqa: RUF012 - Panel's declaration style
     _template = """
 <div class="cp-copybox">
-  <textarea id="field" class="cp-copy-text" readonly rows="${rows}" aria-label="${field_label}"></textarea>
+  <textarea id="field" class="cp-copy-text" readonly></textarea>
   <button id="btn" type="button" class="cp-copy-button" onclick="${script('copy')}">${label}</button>
   <span id="note" class="cp-copy-note" role="status" aria-live="polite"></span>
 </div>
@@ -69,7 +69,10 @@ class CopyBox(ReactiveHTML):
         "note.textContent = ''"
     )
     _scripts = {  # noqa: RUF012 - Panel's declaration style
-        "render": _SHOW,
+        # Set here, not as ${...} attributes: Panel would read them back from the element
+        # (aria-label is no DOM property, so it would send `undefined`).
+        "render": "field.setAttribute('aria-label', data.field_label); field.rows = data.rows; "
+        + _SHOW,
         "encoded": _SHOW,
         "show_text": _SHOW,
         "copy": """
