@@ -219,7 +219,7 @@ def test_copy_link_embed_code_and_the_refused_clipboard(new_context, open_app):
         "Training log for TensorBoard (.zip)",
         "Training log (.csv)",
     ):
-        box = page.get_by_role("button", name=name).bounding_box()
+        box = page.get_by_role("button", name=name, exact=True).bounding_box()
         assert box is not None and box["width"] <= 390, name
     for control in (page.get_by_label("Open a model JSON and/or its weights (.npz)"), copy):
         assert control.bounding_box()["width"] <= 390
