@@ -156,6 +156,7 @@ class ExportPanel(Viewer):
             done_text="Link copied: paste it in a message, a course page or a new tab.",
             css_classes=["cp-copy-link"],
             stylesheets=[_COPY_CSS],
+            margin=(5, 10),
             sizing_mode="stretch_width",
         )
         self._embed_toggle = pn.widgets.Toggle(
@@ -169,6 +170,7 @@ class ExportPanel(Viewer):
             done_text="Embed code copied: paste it into your page's HTML.",
             css_classes=["cp-embed-code"],
             stylesheets=[_COPY_CSS],
+            margin=(5, 10),
             sizing_mode="stretch_width",
             visible=False,
         )

@@ -37,7 +37,7 @@ _PICKER_CSS = """
 .cp-drop { border: 2px dashed #8c96a3; border-radius: 6px; padding: 8px 10px; }
 .cp-drop.cp-drag { border-color: #1f5fbf; background: #eef4ff; }
 .cp-drop label { display: block; font-weight: 600; margin-bottom: 4px; }
-.cp-drop input { max-width: 100%; }
+.cp-drop input { display: block; max-width: 100%; margin-top: 4px; font-weight: normal; }
 .cp-drop-hint { color: #4a5562; font-size: 13px; margin-top: 4px; }
 """
 
@@ -119,6 +119,7 @@ class ImportBox(Viewer):
         self._picker = FilePicker(
             css_classes=["cp-import"],
             stylesheets=[_PICKER_CSS],
+            margin=(5, 10),
             sizing_mode="stretch_width",
         )
         self._picker.param.watch(self._on_upload, "upload")

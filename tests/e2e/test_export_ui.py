@@ -12,6 +12,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import e2e_support as sup
 import numpy as np
 import pytest
 from playwright.sync_api import expect
@@ -169,7 +170,9 @@ def test_open_a_model_by_file_chooser_and_a_corrupt_file_by_drag_and_drop(open_a
     assert all(np.array_equal(again[k], got[k]) for k in got)
 
 
-def test_copy_link_embed_code_and_the_refused_clipboard(new_context, open_app):
+def test_copy_link_embed_code_and_the_refused_clipboard(
+    new_context, open_app, start_server, monitor, tmp_path
+):
     context = new_context(
         permissions=["clipboard-read", "clipboard-write"], viewport={"width": 390, "height": 800}
     )
@@ -223,3 +226,23 @@ def test_copy_link_embed_code_and_the_refused_clipboard(new_context, open_app):
         assert box is not None and box["width"] <= 390, name
     for control in (page.get_by_label("Open a model JSON and/or its weights (.npz)"), copy):
         assert control.bounding_box()["width"] <= 390
+
+    # The embed code, pasted into a course page on another origin (like an LMS), shows this
+    # model, and its Copy link works inside the frame (the code allows clipboard-write).
+    link = page.url
+    (tmp_path / "course.html").write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><title>Course</title></head>"
+        f"<body><h1>Week 3</h1>{snippet}</body></html>",
+        encoding="utf-8",
+    )
+    course = context.new_page()
+    course.goto(f"http://localhost:{start_server(tmp_path).port}/course.html")
+    frame = course.frame_locator("iframe").first
+    sup.wait_until_live(frame, monitor)
+    total = f"{sum(w.size for w in _model(STARTER, seed=3).get_weights()):,}"
+    expect(frame.locator(".cp-total-params").first).to_have_text(total, timeout=WAIT)
+    frame.get_by_role("button", name="Copy link").click()
+    expect(frame.locator(".cp-copy-link .cp-copy-note")).to_contain_text(
+        "Link copied", timeout=WAIT
+    )
+    assert course.evaluate("navigator.clipboard.readText()") == link
