@@ -5,11 +5,16 @@ Every file is made in the page by :func:`playground.model_files.file_contents`
 (``pycnn.export``) when its button is pressed, from the model on the page, the
 training settings and the history of the current model's runs. Buttons are
 enabled only when their file makes sense, and the page says why not.
+
+The buttons are plain Panel buttons and one :class:`Saver` hands the bytes to
+the browser as a download. Not Panel's FileDownload: it puts a link inside its
+button and listens on the link, so a keyboard's Enter (a click on the button)
+would download nothing.
 """
 
 from __future__ import annotations
 
-import io
+import base64
 from urllib.parse import quote, unquote
 
 import panel as pn
@@ -25,7 +30,7 @@ from playground.state import PlaygroundState
 from playground.training import TrainingController
 from pycnn import TrainEvent, export
 
-__all__ = ["CopyBox", "ExportPanel", "RunHistory", "embed_snippet"]
+__all__ = ["CopyBox", "ExportPanel", "RunHistory", "Saver", "embed_snippet"]
 
 _COPY_CSS = """
 .cp-copybox { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }
@@ -104,6 +109,44 @@ if (navigator.clipboard && window.isSecureContext) {
         self.encoded = quote(value, safe="")
 
 
+class Saver(ReactiveHTML):
+    """Saves bytes from Python as a file in the browser's downloads (no request is made).
+
+    :meth:`save` sends the bytes base64-encoded (an alphabet no escaping changes) and the
+    file name percent-encoded; the page turns them into a Blob and clicks a download link.
+    """
+
+    payload = param.String(default="", doc="The file's bytes, base64")
+    filename = param.String(default="", doc="Percent-encoded file name")
+    mime = param.String(default="application/octet-stream")
+    saves = param.Integer(default=0, doc="Counts the saves: each change is one download")
+
+    _template = '<a id="link" hidden></a>'
+    _scripts = {  # noqa: RUF012 - Panel's declaration style
+        "saves": """
+const text = atob(data.payload)
+const bytes = new Uint8Array(text.length)
+for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i)
+const url = URL.createObjectURL(new Blob([bytes], {type: data.mime}))
+link.href = url
+link.download = decodeURIComponent(data.filename)
+link.click()
+setTimeout(() => URL.revokeObjectURL(url), 60000)
+""",
+    }
+
+    def save(self, filename: str, data: bytes, mime: str = "application/octet-stream") -> None:
+        self.param.update(
+            payload=base64.b64encode(data).decode("ascii"),
+            filename=quote(filename, safe=""),
+            mime=mime,
+            saves=self.saves + 1,
+        )
+
+
+MIME_TYPES = {".py": "text/x-python", ".json": "application/json", ".csv": "text/csv"}
+
+
 class RunHistory:
     """The training history of the current model: every batch and epoch of its runs.
 
@@ -135,16 +178,12 @@ class ExportPanel(Viewer):
         super().__init__(**params)
         self.runs = RunHistory(self.controller)
         self.importer = ImportBox(state=self.state, controller=self.controller)
-        self.downloads = {
-            d.key: pn.widgets.FileDownload(
-                callback=lambda d=d: self._file(d),
-                filename=d.filename,
-                label=d.label,
-                css_classes=[f"cp-export-{d.key}"],
-                width=250,
-            )
-            for d in DOWNLOADS
-        }
+        self.saver = Saver(width=0, height=0, margin=0)
+        self.downloads = {}
+        for d in DOWNLOADS:
+            button = pn.widgets.Button(name=d.label, css_classes=[f"cp-export-{d.key}"], width=250)
+            button.on_click(lambda _event, d=d: self.download(d))
+            self.downloads[d.key] = button
         self._notes = pn.pane.HTML(
             "",
             sizing_mode="stretch_width",
@@ -183,10 +222,20 @@ class ExportPanel(Viewer):
         self._refresh()
 
     # ---- downloads
-    def _file(self, download: Download) -> io.BytesIO:
+    def file_bytes(self, download: Download) -> bytes:
+        """The content of ``download`` for the page's model, settings and run."""
         model = self.controller.ensure_model()
-        data = file_contents(download.key, model, self.state, self.runs.history(), self.share.link)
-        return io.BytesIO(data)
+        return file_contents(download.key, model, self.state, self.runs.history(), self.share.link)
+
+    def download(self, download: Download) -> None:
+        if self.downloads[download.key].disabled:  # a click sent before it was disabled
+            return
+        suffix = download.filename[download.filename.rfind(".") :]
+        self.saver.save(
+            download.filename,
+            self.file_bytes(download),
+            MIME_TYPES.get(suffix, "application/octet-stream"),
+        )
 
     def weights_note(self) -> str:
         """Where the weights a download would hold come from."""
@@ -250,6 +299,7 @@ class ExportPanel(Viewer):
             self._copy_link,
             self._embed_toggle,
             self._embed,
+            self.saver,
             css_classes=["cp-export"],
             sizing_mode="stretch_width",
         )

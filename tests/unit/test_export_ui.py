@@ -20,7 +20,7 @@ import io
 import json
 import zipfile
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import numpy as np
 import pytest
@@ -74,8 +74,13 @@ def _train(panel: ExportPanel, epochs: int = 2) -> None:
 
 
 def _download(panel: ExportPanel, key: str) -> bytes:
+    """Press the download button; returns the bytes the page would save, and checks the name."""
     (download,) = [d for d in DOWNLOADS if d.key == key]
-    return panel._file(download).getvalue()
+    saves = panel.saver.saves
+    panel.downloads[key].clicks += 1
+    assert panel.saver.saves == saves + 1
+    assert unquote(panel.saver.filename) == download.filename
+    return base64.b64decode(panel.saver.payload)
 
 
 def _notes(panel: ExportPanel) -> str:
@@ -153,6 +158,8 @@ def test_log_downloads_hold_the_runs_history_and_wait_for_a_run():
     d = panel.downloads
     assert d["log"].disabled and d["csv"].disabled and not d["keras"].disabled
     assert "appears after a run" in _notes(panel)
+    d["log"].clicks += 1  # a click that was on its way before the button was disabled
+    assert panel.saver.saves == 0
     seen = []
     panel.controller.listeners.append(seen.append)
     _train(panel, epochs=2)
