@@ -266,6 +266,49 @@ def test_keras_to_json_opens_with_its_layers_and_input_shape():
     )
 
 
+def test_pycnn_config_and_keras_2_json_open_too():
+    """pycnn's bare ``to_config()`` (seed included) and Keras 2's ``batch_input_shape``."""
+    model = _model_of("conv2d:6:5:strides=2,flatten,dense:10:softmax", seed=4)
+    bare = json.dumps(model.to_config()).encode()
+    panel = _panel()
+    assert panel.importer.open_files([Upload("config.json", len(bare), bare)])
+    assert format_layers(panel.state.layers) == "conv2d:6:5:strides=2,flatten,dense:10:softmax"
+    assert panel.state.seed == 4
+    keras2 = {
+        "class_name": "Sequential",
+        "config": {
+            "name": "sequential",
+            "layers": [
+                {
+                    "class_name": "Conv2D",
+                    "config": {
+                        "batch_input_shape": [None, 8, 8, 1],
+                        "filters": 3,
+                        "kernel_size": [3, 3],
+                        "strides": [1, 1],
+                        "padding": "valid",
+                        "activation": "tanh",
+                    },
+                },
+                {"class_name": "Flatten", "config": {}},
+                {"class_name": "Dense", "config": {"units": 10, "activation": "softmax"}},
+            ],
+        },
+    }
+    text = json.dumps(keras2).encode()
+    assert panel.importer.open_files([Upload("keras2.json", len(text), text)])
+    assert (
+        format_layers(panel.state.layers) == "conv2d:3:3:activation=tanh,flatten,dense:10:softmax"
+    )
+    assert panel.state.dataset == "digits" and panel.state.seed == 4  # no seed: kept
+
+
+def _model_of(layers: str, seed: int = 0):
+    from pycnn.datasets import info
+
+    return build_model(layers, info("digits").input_shape, seed=seed)
+
+
 def _keras(**changes):
     config = json.loads((DATA / "keras_sequential.json").read_text())
     layers = config["config"]["layers"]
