@@ -10,6 +10,7 @@ import panel as pn
 
 from playground.components.builder import Builder
 from playground.components.dataset import DatasetPicker
+from playground.components.export import ExportPanel
 from playground.components.insight import DenseComparison
 from playground.components.plots import TrainingPlots
 from playground.components.shapeflow import ShapeFlow
@@ -56,6 +57,9 @@ page = pn.Column(
     sizing_mode="stretch_width",
     max_width=1400,
 )
+
+# Take it further: downloads, opening a model from files, copy link and embed snippet.
+page.append(ExportPanel(state=state, controller=controller, share=share))
 
 _ready_marker = pn.pane.HTML("", css_classes=["cp-ready"], height=0, margin=0)
 

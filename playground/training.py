@@ -184,11 +184,21 @@ class TrainingController(param.Parameterized):
         s = self.state
         return build_model(s.layers, s.info.input_shape, seed=s.seed)
 
+    def current_model(self) -> pycnn.Sequential | None:
+        """The model of the current spec if one exists (trained or not), without building one."""
+        return self.model if self.model is not None and self._key() == self._model_key else None
+
     def ensure_model(self) -> pycnn.Sequential:
         """The model for the current spec; rebuilt (fresh weights) when the spec changed."""
-        if self.model is None or self._key() != self._model_key:
+        if self.current_model() is None:
             self._use(self._fresh_model())
         return self.model
+
+    def adopt(self, model: pycnn.Sequential, status: str) -> None:
+        """Continue from ``model``, built for the current spec (fresh or loaded weights)."""
+        self._use(model)
+        self._shows_results = False
+        self.param.update(last_loss=None, progress=0.0, message="", status=status)
 
     def reset_weights(self) -> bool:
         """Fresh random weights for the current spec; the old ones stay if that is impossible."""
@@ -203,14 +213,7 @@ class TrainingController(param.Parameterized):
         if reason is not None:
             self.param.update(message=reason, status="Weights not reset: " + reason)
             return False
-        self._use(model)
-        self._shows_results = False
-        self.param.update(
-            last_loss=None,
-            progress=0.0,
-            message="",
-            status="Weights reset to fresh random values: press Train.",
-        )
+        self.adopt(model, "Weights reset to fresh random values: press Train.")
         return True
 
     def request_stop(self) -> None:

@@ -60,6 +60,7 @@ class ShareLink(Viewer):
     state = param.ClassSelector(class_=PlaygroundState)
     location = param.Parameter(default=None, doc="Panel Location (default: pn.state.location)")
     ready = param.Boolean(default=False, doc="True once the page's own link has been read")
+    link = param.String(default="", doc="The share link of the model on the page")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -141,7 +142,7 @@ class ShareLink(Viewer):
         if loc is not None and loc.href:
             base = loc.href.split("?")[0].split("#")[0]
         self._showing = base + self.state.query()
-        self._link.value = self._showing
+        self._link.value = self.link = self._showing
 
     def _on_typed(self, event) -> None:
         """A link pasted into the box opens like a link in the address bar; anything

@@ -44,7 +44,8 @@ _TABLE = _table()
 
 def _crc32c_all(chunks: list[bytes]) -> np.ndarray:
     """CRC-32C of every chunk, as uint32 ``(len(chunks),)``."""
-    lengths = np.array([len(chunk) for chunk in chunks], dtype=np.int64)
+    # intp, not int64: np.repeat needs it, and it is 32 bits in Pyodide's WebAssembly
+    lengths = np.array([len(chunk) for chunk in chunks], dtype=np.intp)
     order = np.argsort(-lengths, kind="stable")  # longest first: the rows still going are a prefix
     lengths = lengths[order]
     # one row per chunk, zero-padded: (chunks, longest)
