@@ -8,6 +8,8 @@ it, and pytest runs *inside* Pyodide on the product tests
 convolution tests of
 ``tests/unit/test_ops.py``: every product path -- SIMD, relaxed SIMD, and
 Pyodide's numpy without a kernel -- against the float64 and loop oracles.
+The export tests run there too: the page writes its TensorBoard log on a numpy whose
+integers are 32-bit.
 """
 
 from __future__ import annotations
@@ -164,3 +166,11 @@ def test_numpy_fallback_agrees_with_the_oracles_inside_pyodide(site_dir):
     assert not result["outcomes"].get("skipped")
     assert result["kernels"] == "numpy"
     assert result["outcomes"].get("passed", 0) > 100
+
+
+def test_exports_are_written_on_the_browsers_32_bit_numpy(site_dir):
+    # The page makes the TensorBoard log and the weights file in Pyodide, where numpy's
+    # default integer is 32-bit: index arithmetic that passes on 64-bit CPython can fail.
+    result = _run_in_pyodide(site_dir, "none", [], tests=["tests/unit/test_export_tensorboard.py"])
+    assert not result["outcomes"].get("skipped")
+    assert result["outcomes"].get("passed", 0) > 20
