@@ -117,7 +117,7 @@ class CodeView(InsightView):
             self.changed()
 
     def refresh(self) -> None:
-        model = self.context.model()
+        model = self.model()
         self._sync_layers(model)
         self._layer.visible = model is not None
         answer = (

@@ -144,7 +144,7 @@ class FeatureMapView(InsightView):
         return prepared.image, "Your drawing, as the model sees it"
 
     def draw(self) -> None:
-        model = self.context.model()
+        model = self.model()
         chosen = self._image(model) if model is not None else feature_maps(None, None)
         if isinstance(chosen, NothingToShow):
             self._input.object = ""

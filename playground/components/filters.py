@@ -62,10 +62,9 @@ class FilterView(InsightView):
             self._layer.visible = bool(layers)
             bank = filter_bank(model, self._layer.value) if layers else None
             views = view_options(bank.in_channels) if bank is not None else {}
-            if self._view.options != views:
-                keep = self._view.value if self._view.value in views.values() else None
+            if self._view.options != views:  # another kind of layer: its default view
                 self._view.options = views
-                self._view.value = keep or next(iter(views.values()), None)
+                self._view.value = next(iter(views.values()), None)
             self._view.visible = len(views) > 1
         finally:
             self._syncing = False
@@ -76,13 +75,13 @@ class FilterView(InsightView):
 
     # ---- drawing
     def refresh(self) -> None:
-        model = self.context.model()
+        model = self.model()
         self._sync_choices(model)
         self.draw(model)
 
     def draw(self, model=None) -> None:
         """Take a snapshot of the filters and show it (training may go on)."""
-        model = model if model is not None else self.context.model()
+        model = model if model is not None else self.model()
         bank = filter_bank(model, self._layer.value)
         if isinstance(bank, NothingToShow):
             self._note.object = message_html(bank.message)

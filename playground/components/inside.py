@@ -99,6 +99,7 @@ class InsightView(Viewer):
         super().__init__(**params)
         self._stale = True
         self._pending = False
+        self._building = False
         self.context.state.param.watch(self.changed, list(self.MODEL_PARAMS))
         self.context.controller.param.watch(self.changed, ["session", "running"])
         self.param.watch(self._on_active, "active")
@@ -114,8 +115,18 @@ class InsightView(Viewer):
     def controller(self) -> TrainingController:
         return self.context.controller
 
+    def model(self):
+        """The model to show (see :meth:`InsightContext.model`)."""
+        self._building = True  # a model built for this view is no news to it
+        try:
+            return self.context.model()
+        finally:
+            self._building = False
+
     def changed(self, *_events) -> None:
         """Something the view shows may have changed: refresh it when it is on screen."""
+        if self._building:
+            return
         self._stale = True
         self._schedule()
 
