@@ -220,7 +220,8 @@ class ResultsView(InsightView):
         figures = []
         for i in self.selected[:CELL_LIMIT]:
             example = r.example(int(i))
-            figures.append(self._thumb(example, f"#{i}: {percent(example.confidence)}"))
+            caption = f"#{i}: predicted {names[predicted]} ({percent(example.confidence)})"
+            figures.append(self._thumb(example, caption))
         more = f" (the first {CELL_LIMIT} shown)" if n > CELL_LIMIT else ""
         self._cell.object = (
             f'<h4 role="status">{esc(head)}{esc(more)}</h4>'
