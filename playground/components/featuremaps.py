@@ -13,11 +13,11 @@ import panel as pn
 
 from playground.components.figures import (
     INSIGHT_CSS,
-    PickableHTML,
     legend_html,
     message_html,
     picture_html,
 )
+from playground.components.htmlwidgets import PickableHTML
 from playground.components.inside import InsightView
 from playground.components.text import esc
 from playground.insight import colours
@@ -154,7 +154,7 @@ class FeatureMapView(InsightView):
         self._input.object = (
             f'<figure style="margin:0">'
             f"{picture_html(image_picture(image, fit=112, what=words), 'cp-featuremaps-input')}"
-            f"<figcaption>{esc(words)}</figcaption></figure>"
+            f'<figcaption class="cp-featuremaps-input-caption">{esc(words)}</figcaption></figure>'
         )
         maps = feature_maps(model, image)
         if isinstance(maps, NothingToShow):

@@ -1,5 +1,5 @@
 """HTML for the insight views: pictures with their text alternative, colour legends,
-probability bars, and :class:`PickableHTML` (HTML whose buttons report clicks).
+probability bars.
 
 The pictures and words come from :mod:`playground.insight`; here they only
 become markup. Every text is escaped with :func:`~playground.components.text.esc`.
@@ -9,16 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import param
-from panel.reactive import ReactiveHTML
-
 from playground.components.text import esc
 from playground.insight.picture import Picture
 from playground.insight.results import Bar
 
 __all__ = [
     "INSIGHT_CSS",
-    "PickableHTML",
     "bars_html",
     "legend_html",
     "message_html",
@@ -86,43 +82,3 @@ def bars_html(bars: Sequence[Bar], label: str) -> str:
             f'<span class="cp-bar-value{top}">{esc(bar.text)}</span>'
         )
     return f'<div class="cp-bars" role="group" aria-label="{esc(label)}">{"".join(rows)}</div>'
-
-
-class PickableHTML(ReactiveHTML):
-    """HTML in which every ``<button data-pick="…">`` reports its clicks to Python.
-
-    A click (or Enter / Space on the focused button) sets ``pick`` to
-    ``[value, n]`` (n counts clicks, so the same button twice is two events),
-    and marks that button ``aria-pressed="true"`` in the page without
-    re-rendering, so keyboard focus stays where it was.
-
-    ``content`` holds the HTML as a one-item list: Panel passes lists to the
-    page as they are, while it would sanitise a string parameter (dropping
-    ``<button>`` and ``<img>``). Whoever fills it escapes every text in it.
-    """
-
-    content = param.List(default=[], doc="[html]: the markup to show")
-    pick = param.List(default=[], doc="[value, n]: the last button clicked")
-
-    _template = '<div id="box" class="cp-pick-box"></div>'
-    _scripts = {  # noqa: RUF012 - Panel's declaration style
-        "render": """
-            box.innerHTML = data.content.join('')
-            box.addEventListener('click', (event) => {
-              const button = event.target.closest('button[data-pick]')
-              if (!button) return
-              for (const other of box.querySelectorAll('button[aria-pressed]'))
-                other.setAttribute('aria-pressed', 'false')
-              button.setAttribute('aria-pressed', 'true')
-              data.pick = [button.dataset.pick, (data.pick.length ? data.pick[1] : 0) + 1]
-            })
-        """,
-        "content": "box.innerHTML = data.content.join('')",
-    }
-
-    def show(self, html: str) -> None:
-        self.content = [html]
-
-    @property
-    def picked(self) -> str | None:
-        return str(self.pick[0]) if self.pick else None

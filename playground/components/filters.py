@@ -84,17 +84,17 @@ class FilterView(InsightView):
         model = model if model is not None else self.model()
         bank = filter_bank(model, self._layer.value)
         if isinstance(bank, NothingToShow):
-            self._note.object = message_html(bank.message)
+            self._note.object = message_html(bank.message, "cp-filters-note")
             self._picture.object = ""
             return
         picture = filter_picture(bank, self._view.value or "auto", fit=320)
         if isinstance(picture, NothingToShow):
-            self._note.object = message_html(picture.message)
+            self._note.object = message_html(picture.message, "cp-filters-note")
             self._picture.object = ""
             return
         low, high = picture.limits
         self.redraws += 1
-        self._note.object = f'<p class="cp-note">{esc(self._status())}</p>'
+        self._note.object = f'<p class="cp-note cp-filters-note">{esc(self._status())}</p>'
         self._picture.object = (
             f'<figure class="cp-filters-figure" style="margin:0">'
             f"{picture_html(picture, 'cp-filters-picture')}"

@@ -24,6 +24,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from playground.components import htmlwidgets  # noqa: F401 - defined before the first document
 from playground.insight.throttle import Throttle
 from playground.runtime import after_first_render
 from playground.state import PlaygroundState

@@ -16,11 +16,11 @@ import panel as pn
 
 from playground.components.figures import (
     INSIGHT_CSS,
-    PickableHTML,
     bars_html,
     message_html,
     picture_html,
 )
+from playground.components.htmlwidgets import PickableHTML
 from playground.components.inside import InsightView
 from playground.components.text import esc
 from playground.insight.feature_maps import image_picture

@@ -86,7 +86,7 @@ def test_filters_feature_maps_confusion_mistakes_and_code_on_digits(open_app):
     picture.wait_for(timeout=60_000)
     alt = picture.get_attribute("alt")
     assert "8 filters of 3×3 weights over 1 input channel" in alt and "weights from" in alt
-    assert "Not trained yet" in page.locator(".cp-filters").first.inner_text()
+    assert "Not trained yet" in page.locator(".cp-filters-note").first.inner_text()
     untrained = picture.get_attribute("src")
 
     # Training: the picture changes while the run goes on, not only at its end.
@@ -114,7 +114,7 @@ def test_filters_feature_maps_confusion_mistakes_and_code_on_digits(open_app):
     label = strip.nth(4).get_attribute("aria-label")
     assert re.fullmatch(r"Test image \d+: 4", label), label
     number = re.search(r"\d+", label).group()
-    _wait_text(page.locator(".cp-featuremaps"), rf"Test image {number}: 4")
+    _wait_text(page.locator(".cp-featuremaps-input-caption"), rf"Test image {number}: 4")
     captions = page.locator(".cp-featuremaps-caption").all_inner_texts()
     assert captions == _expected_captions(STARTER, "digits")
     assert page.locator(".cp-featuremaps figcaption", has_text="before the activation").count()
@@ -165,7 +165,7 @@ def test_filters_feature_maps_confusion_mistakes_and_code_on_digits(open_app):
     _choose(page, "Read the code")
     runs = _wait_text(page.locator(".cp-code-runs"), "Training runs", timeout_s=30)
     assert "conv2d + max_pooling2d (ConvMaxPool)" in runs
-    code = page.locator(".cp-code").first.inner_text()
+    code = page.locator(".cp-code-text").first.inner_text()
     assert "def conv2d_maxpool_forward" in code and "def conv2d_maxpool_backward" in code
     assert "x: (N, H, W, C_in) = (32, 8, 8, 1)" in code
     assert "kernel: (kh, kw, C_in, C_out) = (3, 3, 1, 8)" in code
@@ -187,7 +187,7 @@ def test_draw_digits_for_a_model_trained_on_mnist(open_app):
 
     # Before training: the drawing stays, the page asks for training and offers it.
     _draw(page, digit_drawing(7, box["width"], box["height"]).strokes, box)
-    _wait_text(page.locator(".cp-draw-answer"), "Train the model first")
+    _wait_text(page.locator(".cp-draw-message"), "Train the model first")
     train = page.locator(".cp-draw-train button").first
     train.click()
     _wait_text(page.locator(".cp-status"), r"^Finished", timeout_s=300)
@@ -202,7 +202,7 @@ def test_draw_digits_for_a_model_trained_on_mnist(open_app):
 
     # A clearly drawn 3, after Clear.
     page.locator(".cp-draw-clear").first.click()
-    _wait_text(page.locator(".cp-draw-answer"), "Draw something first")
+    _wait_text(page.locator(".cp-draw-message"), "Draw something first")
     box = canvas.bounding_box()
     _draw(page, digit_drawing(3, box["width"], box["height"]).strokes, box)
     top = _wait_text(page.locator(".cp-draw-prediction"), r"^\d \(\d+ %\)$")
