@@ -205,27 +205,44 @@ def test_draw_digits_for_a_model_trained_on_mnist(open_app):
     _wait_text(page.locator(".cp-draw-message"), "Draw something first")
     box = canvas.bounding_box()
     _draw(page, digit_drawing(3, box["width"], box["height"]).strokes, box)
-    top = _wait_text(page.locator(".cp-draw-prediction"), r"^\d \(\d+ %\)$")
-    assert top.startswith("3 "), top
+    three = _settled_src(page)  # the whole drawing: sent at pen-up, after the partial ones
+    top = page.locator(".cp-draw-prediction").first.inner_text()
+    assert re.fullmatch(r"3 \(\d+ %\)", top), top
 
     # A finger's stroke across it (touch pointer events) changes what the model sees;
     # Undo stroke takes it away again.
-    three = page.locator(".cp-draw-input").first.get_attribute("src")
     _touch_stroke(canvas, box, [(20 + 12 * i, 140) for i in range(21)])
-    _wait_src(page, lambda src: src != three)
+    assert _settled_src(page) != three
     page.locator(".cp-draw-undo").first.click()
     _wait_src(page, lambda src: src == three)
-    assert page.locator(".cp-draw-prediction").first.inner_text().startswith("3 ")
+    assert page.locator(".cp-draw-prediction").first.inner_text() == top
+
+
+def _src(page) -> str | None:
+    try:
+        return page.locator(".cp-draw-input").first.get_attribute("src", timeout=500)
+    except Exception:  # noqa: BLE001 - being redrawn
+        return None
+
+
+def _settled_src(page, quiet_s: float = 1.5, timeout_s: float = 20) -> str:
+    """The picture the model sees, once it has stopped changing for ``quiet_s``."""
+    deadline = time.monotonic() + timeout_s
+    last, since = _src(page), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        src = _src(page)
+        if src != last:
+            last, since = src, time.monotonic()
+        elif src and time.monotonic() - since >= quiet_s:
+            return src
+    raise AssertionError("the picture the model sees kept changing")
 
 
 def _wait_src(page, ok, timeout_s: float = 15) -> None:
     deadline = time.monotonic() + timeout_s
-    src = None
     while time.monotonic() < deadline:
-        try:
-            src = page.locator(".cp-draw-input").first.get_attribute("src", timeout=500)
-        except Exception:  # noqa: BLE001 - being redrawn
-            src = None
+        src = _src(page)
         if src and ok(src):
             return
         time.sleep(0.1)
