@@ -132,5 +132,9 @@ class CodeView(InsightView):
 
     def __panel__(self):
         return pn.Column(
-            self._layer, self._listing, sizing_mode="stretch_width", css_classes=["cp-code"]
+            self.notice,
+            self._layer,
+            self._listing,
+            sizing_mode="stretch_width",
+            css_classes=["cp-code"],
         )

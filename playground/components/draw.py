@@ -49,7 +49,7 @@ class DrawView(InsightView):
             button_style="outline",
             css_classes=["cp-draw-order"],
         )
-        self._order.param.watch(lambda _e: self.refresh(), "value")
+        self._order.param.watch(lambda _e: self.guarded(self.refresh), "value")
         self._train = pn.widgets.Button(
             name="Train the model", button_type="primary", css_classes=["cp-draw-train"]
         )
@@ -66,7 +66,7 @@ class DrawView(InsightView):
     # ---- input
     def _on_strokes(self, _event) -> None:
         self.context.drawing = self.canvas.drawing if self.canvas.strokes else None
-        self.refresh()
+        self.guarded(self.refresh)
 
     def _on_example(self, event) -> None:
         if event.new is not None:
@@ -116,6 +116,7 @@ class DrawView(InsightView):
 
     def __panel__(self):
         return pn.Column(
+            self.notice,
             pn.pane.HTML(
                 "<p class='cp-note' style='margin:0'>Draw a digit or a shape in the box "
                 "(mouse, pen or finger). The model you trained says what it sees, while you "

@@ -189,6 +189,7 @@ class FeatureMapView(InsightView):
 
     def __panel__(self):
         return pn.Column(
+            self.notice,
             self.strip,
             self._input,
             self._maps,

@@ -117,6 +117,7 @@ class FilterView(InsightView):
 
     def __panel__(self):
         return pn.Column(
+            self.notice,
             pn.Row(self._layer, self._view),
             self._note,
             self._picture,

@@ -25,10 +25,11 @@ import param
 from panel.viewable import Viewer
 
 from playground.components import htmlwidgets  # noqa: F401 - defined before the first document
+from playground.components.text import esc
 from playground.insight.throttle import Throttle
 from playground.runtime import after_first_render
 from playground.state import PlaygroundState
-from playground.training import TEST_LIMIT, TrainingController
+from playground.training import TEST_LIMIT, TrainingController, failure_text
 
 __all__ = ["VIEWS", "InsightContext", "InsightView", "SeeInside"]
 
@@ -40,6 +41,12 @@ VIEWS = {
     "code": ("Read the code", "playground.components.code:CodeView"),
     "draw": ("Draw to predict", "playground.components.draw:DrawView"),
 }
+
+
+_NOTICE_CSS = """
+.cp-view-problem-text { color: #8a1c1c; background: #fde8e8; border: 1px solid #d9a0a0;
+  border-radius: 4px; padding: 6px 10px; margin: 4px 0; }
+"""
 
 
 class InsightContext(param.Parameterized):
@@ -105,8 +112,16 @@ class InsightView(Viewer):
         self.context.controller.param.watch(self.changed, ["session", "running"])
         self.param.watch(self._on_active, "active")
         self.throttle = Throttle(self.LIVE_SHARE or 1.0)
+        self._live = True  # no live redraw after one failed, until the next refresh
         if self.LIVE_SHARE is not None:
             self.context.controller.listeners.append(self._on_train_event)
+        #: says so when the view itself fails (put it at the top of the layout)
+        self.notice = pn.pane.HTML(
+            "",
+            sizing_mode="stretch_width",
+            stylesheets=[_NOTICE_CSS],
+            css_classes=["cp-view-problem"],
+        )
 
     @property
     def state(self) -> PlaygroundState:
@@ -147,9 +162,30 @@ class InsightView(Viewer):
         if self.active and self._stale:
             self._stale = False
             self.throttle.reset()  # another model or layer: its first redraw is due at once
-            result = self.refresh()
-            if inspect.isawaitable(result):
-                await result
+            self._live = True
+            self.notice.object = ""
+            try:
+                result = self.refresh()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:  # noqa: BLE001 - a view never takes the page down
+                self.failed(exc)
+
+    def guarded(self, action) -> None:
+        """Run ``action`` (a synchronous redraw); a failure is shown, not raised."""
+        try:
+            self.notice.object = ""
+            action()
+        except Exception as exc:  # noqa: BLE001 - a view never takes the page down
+            self.failed(exc)
+
+    def failed(self, exc: BaseException) -> None:
+        """Say that this view failed; nothing else is touched."""
+        self.notice.object = (
+            '<div class="cp-view-problem-text" role="alert">This view could not be shown: '
+            f"{esc(failure_text(exc))} Your model, its weights and the training are not "
+            "affected.</div>"
+        )
 
     def refresh(self):
         """Show what there is to show now (may be ``async``)."""
@@ -160,9 +196,14 @@ class InsightView(Viewer):
         raise NotImplementedError
 
     def _on_train_event(self, _event) -> None:
-        """A training step: redraw if that keeps the redraws within their share of time."""
-        if self.active and self.throttle.due():
-            self.throttle.run(self.draw_live)
+        """A training step: redraw if that keeps the redraws within their share of time.
+        A failure is shown in the view and never reaches the training run."""
+        if self.active and self._live and self.throttle.due():
+            try:
+                self.throttle.run(self.draw_live)
+            except Exception as exc:  # noqa: BLE001 - training goes on
+                self._live = False
+                self.failed(exc)
 
 
 class SeeInside(Viewer):

@@ -258,6 +258,7 @@ class ResultsView(InsightView):
 
     def __panel__(self):
         return pn.Column(
+            self.notice,
             self._status,
             self._numbers,
             self.table,

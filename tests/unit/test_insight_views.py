@@ -140,6 +140,25 @@ def test_a_hidden_filter_view_does_no_work_while_training():
     assert view.redraws == redraws and view.throttle.spent == spent
 
 
+def test_a_view_that_fails_says_so_and_training_goes_on(monkeypatch):
+    section = _section(epochs=2)
+    view = section.views["filters"]
+
+    def broken():
+        raise RuntimeError("picture broke")
+
+    monkeypatch.setattr(view, "draw_live", broken)
+    notices = []
+    section.controller.listeners.append(lambda _e: notices.append(view.notice.object))
+    _train(section)  # ends "Finished": the failure never reached the run
+    assert "could not be shown" in notices[-1] and "picture broke" in notices[-1]
+    assert "not affected" in notices[-1]
+
+    monkeypatch.setattr(view, "refresh", broken)
+    _act(lambda: section.state.update(0, filters=4))
+    assert "picture broke" in view.notice.object
+
+
 # --------------------------------------------------------------------------- feature maps
 
 
