@@ -13,10 +13,11 @@ blocked, two things:
   counts the images of an epoch per second of wall-clock time in the page's
   Python worker, so it includes whatever the page does between batches (every
   status text the page shows is recorded by a MutationObserver, none missed);
-- the CPU time of the page's renderer process (all its threads: the Python
-  worker, the page drawing the pictures) for the whole run, from
+- the CPU time of the whole run (click to test accuracy) in the page's Python
+  worker thread (training, and whatever the views do in Python) and in the
+  whole renderer process (also the page drawing what Python sends), from
   ``/proc/<pid>/task/*/schedstat``: other jobs on a shared machine slow the
-  wall clock down, but hardly this.
+  wall clock down, but hardly these.
 
 In three set-ups:
 
@@ -32,7 +33,9 @@ on MNIST at batch 128, ``--keras-batches`` batches, then Stop (the CPU time then
 also holds the test accuracy measured after Stop, alike in every set-up). Each
 round runs every set-up once, alternating the order; between runs Reset weights
 gives the same starting point. Ratios are taken within a round; medians are
-printed. A benchmark, never run as a test.
+printed. Then the summary table's update after an edit (``--edits``), with the
+filters shown, with the feature maps shown (the view with the most to redraw
+after an edit) and without the views. A benchmark, never run as a test.
 """
 
 from __future__ import annotations
@@ -69,6 +72,46 @@ _WATCH = """(element) => {
   new MutationObserver(record).observe(root, {subtree: true, childList: true, characterData: true})
   record()
 }"""
+
+
+# Time from changing the Conv2D's filters in the page to the summary showing the new
+# parameter count (the page's clock; a MutationObserver on the summary).
+_EDIT = """async (value) => {
+  const deep = (root, sel, out = []) => {
+    out.push(...root.querySelectorAll(sel))
+    for (const el of root.querySelectorAll('*')) if (el.shadowRoot) deep(el.shadowRoot, sel, out)
+    return out
+  }
+  const select = deep(document, '.cp-arg-filters').map((h) => h.shadowRoot && h.shadowRoot.querySelector('select')).find(Boolean)
+  const root = deep(document, '.cp-summary').find((h) => h.shadowRoot).shadowRoot
+  const total = () => (root.querySelector('.cp-total-params') || {}).textContent
+  const before = total()
+  return await new Promise((resolve) => {
+    const observer = new MutationObserver(() => {
+      if (total() !== before) { observer.disconnect(); resolve(performance.now() - t0) }
+    })
+    observer.observe(root, {subtree: true, childList: true, characterData: true})
+    setTimeout(() => { observer.disconnect(); resolve(null) }, 10000)
+    const t0 = performance.now()
+    select.value = value
+    select.dispatchEvent(new Event('input', {bubbles: true}))
+    select.dispatchEvent(new Event('change', {bubbles: true}))
+  })
+}"""
+EDIT_FILTERS = ["16", "8", "32", "12", "24", "6", "48", "8", "16", "4", "32", "8"]
+
+
+def _summary_latency(pages: dict, edits: int) -> dict[str, list[float]]:
+    """Milliseconds per edit, edits interleaved between the set-ups."""
+    out: dict[str, list[float]] = {key: [] for key in pages}
+    for i in range(edits + 1):  # the first edit of each page is not counted
+        for key, (page, _url, _label) in pages.items():
+            ms = page.evaluate(_EDIT, EDIT_FILTERS[i % len(EDIT_FILTERS)])
+            assert ms is not None, f"{key}: the summary did not change"
+            if i:
+                out[key].append(ms)
+            page.wait_for_timeout(700)
+    return out
 
 
 def _log(page) -> list[tuple[float, str]]:
@@ -119,26 +162,28 @@ def _renderers() -> set[int]:
     return out
 
 
-def _cpu() -> dict[int, float]:
-    """CPU seconds so far of each renderer process (all its threads: the page's main
-    thread, the Python worker, compositing)."""
+def _cpu() -> dict[int, tuple[float, float]]:
+    """Per renderer process: CPU seconds so far of its Web Worker threads (the page's
+    Python: training, and the views' work in Python) and of all its threads (also the
+    page's main thread drawing what Python sends, compositing, garbage collection)."""
     out = {}
     for pid in _renderers():
+        worker = total = 0
         try:
-            out[pid] = (
-                sum(
-                    int((task / "schedstat").read_text().split()[0])
-                    for task in Path(f"/proc/{pid}/task").iterdir()
-                )
-                / 1e9
-            )
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                ns = int((task / "schedstat").read_text().split()[0])
+                total += ns
+                if (task / "comm").read_text().startswith("DedicatedWorker"):
+                    worker += ns
         except (OSError, ValueError):  # ended meanwhile
             continue
+        out[pid] = (worker / 1e9, total / 1e9)
     return out
 
 
-def _run(page, batches: int | None) -> tuple[float, float]:
-    """Press Train; return (training speed in samples/s, renderer CPU seconds of the run).
+def _run(page, batches: int | None) -> tuple[float, float, float]:
+    """Press Train; return (training speed in samples/s, CPU seconds of the run in the
+    page's Python worker, and in its whole renderer process).
 
     The speed is the one the status line shows, measured by pycnn in the page's
     Python worker: the median of the epochs' own figures, or with ``batches`` the
@@ -162,18 +207,23 @@ def _run(page, batches: int | None) -> tuple[float, float]:
         page.locator(".cp-stop button").first.click()
     log = _wait_log(page, lambda text: text.startswith(("Finished", "Stopped:")))
     after = _cpu()
-    cpu = max(after[pid] - cpu.get(pid, 0.0) for pid in after)
+    grew = {
+        pid: (w - cpu.get(pid, (0, 0))[0], t - cpu.get(pid, (0, 0))[1])
+        for pid, (w, t) in after.items()
+    }
+    worker, total = max(grew.values(), key=lambda pair: pair[1])
     speeds = [
         (text, float(m.group(1).replace(",", ""))) for _t, text in log if (m := SPEED.match(text))
     ]
     if batches is not None:
-        return speeds[-1][1], cpu
-    return statistics.median(v for text, v in speeds if "validation accuracy" in text), cpu
+        return speeds[-1][1], worker, total
+    speed = statistics.median(v for text, v in speeds if "validation accuracy" in text)
+    return speed, worker, total
 
 
 def _measure(pages: dict, query: str, rounds: int, batches: int | None) -> dict:
     """``pages``: set-up -> (Page, site address, view label or None).
-    Returns set-up -> [(samples/s, CPU s) per round]."""
+    Returns set-up -> [(samples/s, worker CPU s, page CPU s) per round]."""
     for page, url, _label in pages.values():
         page.goto(url + query)
         sup.wait_until_live(page)
@@ -184,15 +234,25 @@ def _measure(pages: dict, query: str, rounds: int, batches: int | None) -> dict:
         for key in order if r % 2 == 0 else order[::-1]:
             page, _url, label = pages[key]
             _show(page, label)
-            speed, cpu = _run(page, batches)
-            figures[key].append((speed, cpu))
-            print(f"  round {r + 1} {key:9s} {speed:9,.0f} samples/s {cpu:7.2f} s CPU", flush=True)
+            speed, worker, total = _run(page, batches)
+            figures[key].append((speed, worker, total))
+            print(
+                f"  round {r + 1} {key:9s} {speed:9,.0f} samples/s, CPU {worker:6.2f} s in "
+                f"Python's worker, {total:6.2f} s in the page",
+                flush=True,
+            )
     return figures
 
 
 def _report(title: str, figures: dict) -> None:
     print(f"\n== {title} (median of {len(figures['filters'])} rounds) ==")
-    for i, what in enumerate(("training speed, samples/s", "renderer CPU s of the whole run")):
+    for i, what in enumerate(
+        (
+            "training speed the status line showed, samples/s",
+            "CPU s of the run in the page's Python worker",
+            "CPU s of the run in the whole page (renderer process)",
+        )
+    ):
         print(f"  {what}:")
         for key, values in figures.items():
             print(
@@ -217,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=8, help="epochs per digits run (default 8)")
     ap.add_argument("--keras-rounds", type=int, default=3, help="rounds of the Keras net (0: skip)")
     ap.add_argument("--keras-batches", type=int, default=40, help="batches per Keras run")
+    ap.add_argument("--edits", type=int, default=9, help="summary edits per set-up (0: skip)")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -243,6 +304,15 @@ def main(argv: list[str] | None = None) -> int:
             digits = f"?dataset=digits&layers={STARTER}&epochs={args.epochs}&batch=32"
             print(f"\nstarter model on digits, {args.epochs} epochs per run")
             _report("starter model, digits", _measure(pages, digits, args.rounds, None))
+            if args.edits:
+                _show(pages["code"][0], "Feature maps")  # the view with most to redraw per edit
+                latency = _summary_latency(pages, args.edits)
+                print(f"\n== summary table updated after an edit, ms (median of {args.edits}) ==")
+                for key, values in latency.items():
+                    shown = "feature maps" if key == "code" else key
+                    print(
+                        f"  {shown:13s} {statistics.median(values):6.0f}   (max {max(values):.0f})"
+                    )
             if args.keras_rounds:
                 keras = f"?dataset=mnist&layers={KERAS}&epochs=1&batch=128&lr=0.001"
                 print(f"\nKeras convnet on MNIST, {args.keras_batches} batches per run")

@@ -54,7 +54,8 @@ def code_html(code) -> str:
     constants = ", ".join(f"{k} = {v!r}" for k, v in code.constants.items())
     if constants:
         notes += (
-            f'<p class="cp-note">Branches on settings of this runtime: {esc(constants)} (here).</p>'
+            f'<p class="cp-note">The code branches on these settings; here they are '
+            f"{esc(constants)}.</p>"
         )
     forward = "".join(_section_html(s) for s in code.forward)
     backward = (

@@ -1,4 +1,4 @@
-""" "See inside the network": one section of the page holding the insight views.
+"""The section "See inside the network": the insight views of the page.
 
 The section offers five views (filters, feature maps, test results, the code
 that runs, draw to predict) behind a row of buttons; a view is built the first
@@ -227,6 +227,8 @@ class SeeInside(Viewer):
             css_classes=["cp-inside-choice"],
             sizing_mode="stretch_width",
             max_width=720,
+            # five buttons do not fit a phone's width in one row: let them wrap
+            stylesheets=[".bk-btn-group { flex-wrap: wrap; row-gap: 4px; }"],
         )
         self._body = pn.Column(
             pn.pane.HTML("<p>Loading the view…</p>", sizing_mode="stretch_width"),

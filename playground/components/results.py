@@ -40,15 +40,15 @@ CELL_LIMIT = 60  # images shown for one cell of the matrix
 _TABLE_CSS = """
 .cp-confusion-scroll { overflow-x: auto; max-width: 100%; }
 .cp-confusion-table { border-collapse: collapse; font-size: 12px; }
-.cp-confusion-table caption { text-align: left; font-size: 13px; color: #333; padding-bottom: 4px;
-  caption-side: top; }
 .cp-confusion-table th { font-weight: 600; padding: 2px 4px; color: #222; }
-.cp-confusion-table thead th { vertical-align: bottom; max-width: 5.5em; word-break: break-word; }
+.cp-confusion-table thead th { vertical-align: bottom; max-width: 5.5em; }
+.cp-confusion-table th.cp-corner { font-weight: 400; font-size: 11px; white-space: nowrap;
+  text-align: right; }
 .cp-confusion-table tbody th { text-align: right; white-space: nowrap; }
 .cp-confusion-table td { padding: 1px; }
 .cp-confusion-table td.cp-class-accuracy { padding: 0 6px; text-align: right;
   font-variant-numeric: tabular-nums; }
-.cp-confusion-table button { min-width: 36px; min-height: 32px; border: 1px solid #fff;
+.cp-confusion-table button { min-width: 30px; min-height: 32px; padding: 0 2px; border: 1px solid #fff;
   font: inherit; font-variant-numeric: tabular-nums; cursor: pointer; border-radius: 2px; }
 .cp-confusion-table button.cp-diagonal { border: 2px solid #222; }
 .cp-confusion-table button[aria-pressed="true"] { outline: 3px solid #d1006a; outline-offset: -1px; }
@@ -62,11 +62,23 @@ _GALLERY_CSS = """
 """
 
 
+def _column_head(k: int, name: str) -> str:
+    """A column's header: the class name, or for a long one its number (the name is
+    still what a screen reader reads), so ten columns fit a phone."""
+    if len(name) <= 3:
+        return f'<th scope="col">{esc(name)}</th>'
+    return (
+        f'<th scope="col" title="{esc(name)}"><span aria-hidden="true">{k}</span>'
+        f'<span class="cp-sr">{esc(name)}</span></th>'
+    )
+
+
 def confusion_html(results: EvaluationResults, normalised: bool) -> str:
     """The matrix as a table whose cells are buttons named by a full sentence."""
     table = confusion_table(results, normalised)
     names = table.class_names
-    head = "".join(f'<th scope="col">{esc(n)}</th>' for n in names)
+    numbered = any(len(n) > 3 for n in names)
+    head = "".join(_column_head(k, n) for k, n in enumerate(names))
     rows = []
     for t, name in enumerate(names):
         cells = []
@@ -78,16 +90,19 @@ def confusion_html(results: EvaluationResults, normalised: bool) -> str:
                 f'style="background:{cell.background};color:{cell.text_colour}">'
                 f"{esc(cell.label)}</button></td>"
             )
+        row_name = f"{t}: {name}" if numbered else name
         rows.append(
-            f'<tr><th scope="row">{esc(name)}</th>{"".join(cells)}'
+            f'<tr><th scope="row">{esc(row_name)}</th>{"".join(cells)}'
             f'<td class="cp-class-accuracy">{esc(table.class_accuracy[t])}</td></tr>'
         )
     return (
+        f'<p class="cp-note" id="cp-confusion-caption">{esc(table.caption)} Click a cell to '
+        "see its images.</p>"
         '<div class="cp-confusion-scroll" role="region" tabindex="0" '
-        'aria-label="Confusion matrix"><table class="cp-confusion-table">'
-        f"<caption>{esc(table.caption)} Click a cell to see its images.</caption>"
-        f'<thead><tr><th scope="col">true ↓ predicted →</th>{head}'
-        '<th scope="col">class accuracy</th></tr></thead>'
+        'aria-labelledby="cp-confusion-caption"><table class="cp-confusion-table" '
+        'aria-labelledby="cp-confusion-caption">'
+        '<thead><tr><th scope="col" class="cp-corner">true ↓<br>predicted →</th>'
+        f'{head}<th scope="col">class accuracy</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
 
