@@ -52,7 +52,7 @@ def sample_indices(labels: np.ndarray, classes: int) -> list[int]:
 class FeatureMapView(InsightView):
     """A strip of test images to pick from, and the chosen image through the network."""
 
-    LIVE_SHARE = 0.10  # redrawn while training, in at most a tenth of the time
+    LIVE = True  # redrawn while training
 
     def __init__(self, **params):
         super().__init__(**params)

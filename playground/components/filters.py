@@ -32,7 +32,7 @@ def view_options(in_channels: int) -> dict[str, str]:
 class FilterView(InsightView):
     """The first Conv2D layer's filters (or another one's), with their colour scale."""
 
-    LIVE_SHARE = 0.10  # redrawn while training, in at most a tenth of the time
+    LIVE = True  # redrawn while training
 
     def __init__(self, **params):
         super().__init__(**params)

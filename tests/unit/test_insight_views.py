@@ -12,7 +12,7 @@ import pytest
 
 pn = pytest.importorskip("panel")
 
-from playground.components.inside import InsightContext, SeeInside
+from playground.components.inside import LIVE_SHARE, InsightContext, SeeInside
 from playground.insight.glyphs import digit_drawing
 from playground.spec import parse_layers
 from playground.state import PlaygroundState
@@ -115,7 +115,7 @@ def test_filters_say_why_there_is_nothing_to_show(layers, words):
     assert words in _text(view._note.object) and view._picture.object == ""
 
 
-def test_filter_redraws_stay_within_a_tenth_of_the_training_time():
+def test_filter_redraws_stay_within_their_share_of_the_training_time():
     section = _section(epochs=8)
     view = section.views["filters"]
     redraws = view.redraws
@@ -125,10 +125,10 @@ def test_filter_redraws_stay_within_a_tenth_of_the_training_time():
     elapsed = clock() - start
     during = view.redraws - redraws
     assert during >= 3, "the filters were not redrawn while training ran"
-    # Each redraw makes the next one due after nine times its duration: at most a tenth
-    # of the time, give or take the one redraw still under way when the run ended.
+    # Each redraw makes the next one due after (1 - share) / share times its duration: at
+    # most that share of the time, give or take the redraw under way when the run ended.
     last = view.throttle.spent / during
-    assert view.throttle.spent <= 0.10 * elapsed + last, (view.throttle.spent, elapsed)
+    assert view.throttle.spent <= LIVE_SHARE * elapsed + last, (view.throttle.spent, elapsed)
 
 
 def test_a_hidden_filter_view_does_no_work_while_training():
