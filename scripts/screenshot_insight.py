@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import argparse
 import io
-import sys
 import time
 from pathlib import Path
 
+from tests.e2e import e2e_support as sup
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-sys.path.insert(0, str(ROOT))
-import e2e_support as sup
 
 STARTER = "conv2d:8:3,maxpool:2,flatten,dense:10:softmax"
 WIDTH = 900  # viewport width: each view as a learner on a laptop sees it
