@@ -32,14 +32,16 @@ from playground.runtime import after_first_render
 from playground.state import PlaygroundState
 from playground.training import TEST_LIMIT, TrainingController, failure_text
 
-__all__ = ["LIVE_SHARE", "VIEWS", "InsightContext", "InsightView", "SeeInside"]
+__all__ = ["LIVE_INTERVAL", "LIVE_SHARE", "VIEWS", "InsightContext", "InsightView", "SeeInside"]
 
 #: The share of the training time a view on screen may spend redrawing while the network
-#: learns. The promise to the learner is that watching slows training by at most 10 %;
-#: the throttle sees only the redraw itself, not what follows from it (the patch sent to
-#: the page, the garbage it leaves), so it is given half of that.
+#: learns, and the shortest time between two redraws (four a second look live). The
+#: promise to the learner is that watching slows training by at most 10 %; the throttle
+#: sees only the redraw itself, not what follows from it (the patch sent to the page, the
+#: garbage it leaves), so it is given half of that.
 #: ``benchmarks/bench_insight_views.py`` measures the whole cost in the page.
 LIVE_SHARE = 0.05
+LIVE_INTERVAL = 0.25
 
 #: key -> (button label, "module:class"); imported when first chosen
 VIEWS = {
@@ -119,7 +121,7 @@ class InsightView(Viewer):
         self.context.state.param.watch(self.changed, list(self.MODEL_PARAMS))
         self.context.controller.param.watch(self.changed, ["session", "running"])
         self.param.watch(self._on_active, "active")
-        self.throttle = Throttle(LIVE_SHARE)
+        self.throttle = Throttle(LIVE_SHARE, LIVE_INTERVAL)
         self._live = True  # no live redraw after one failed, until the next refresh
         if self.LIVE:
             self.context.controller.listeners.append(self._on_train_event)

@@ -12,7 +12,7 @@ import pytest
 
 pn = pytest.importorskip("panel")
 
-from playground.components.inside import LIVE_SHARE, InsightContext, SeeInside
+from playground.components.inside import LIVE_INTERVAL, LIVE_SHARE, InsightContext, SeeInside
 from playground.insight.glyphs import digit_drawing
 from playground.spec import parse_layers
 from playground.state import PlaygroundState
@@ -116,7 +116,7 @@ def test_filters_say_why_there_is_nothing_to_show(layers, words):
 
 
 def test_filter_redraws_stay_within_their_share_of_the_training_time():
-    section = _section(epochs=8)
+    section = _section(epochs=60)  # long enough for a few redraws LIVE_INTERVAL apart
     view = section.views["filters"]
     redraws = view.redraws
     clock = view.throttle.clock
@@ -129,6 +129,7 @@ def test_filter_redraws_stay_within_their_share_of_the_training_time():
     # most that share of the time, give or take the redraw under way when the run ended.
     last = view.throttle.spent / during
     assert view.throttle.spent <= LIVE_SHARE * elapsed + last, (view.throttle.spent, elapsed)
+    assert during <= elapsed / LIVE_INTERVAL + 2, (during, elapsed)
 
 
 def test_a_hidden_filter_view_does_no_work_while_training():
