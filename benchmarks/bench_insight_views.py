@@ -33,11 +33,17 @@ What is measured:
 Two models: the starter model on ``digits`` (steps of about 2 ms in the
 browser, the hardest case for a redraw of a few ms), ``--epochs`` epochs per
 run; and the Keras "Simple MNIST convnet" on MNIST at batch 128,
-``--keras-batches`` batches, then Stop. Each round runs every set-up once,
-alternating the order; Reset weights before each run gives the same starting
-point. Ratios (set-up / closed) are taken within a round, and their median is
-printed with the medians of the figures. Then the summary table's update after
-an edit (``--edits``) in each set-up. A benchmark, never run as a test.
+``--keras-batches`` batches, then Stop. After a warm-up run of each set-up
+alone (not counted), every round trains all set-ups at the same time: one after
+the other, the load of a shared machine moves the figures by more than the cost
+measured (±50 % between runs of the same set-up), while runs side by side meet
+the same load. Reset weights before each run gives the same starting point.
+Ratios (set-up / closed) are taken within a round, and their median is printed
+with the medians of the figures. The headline is the speed ratio from the
+worker's CPU time: on a learner's device the page's Python worker has a core of
+its own, so its speed is the inverse of its CPU time per run; the status line's
+samples/s (wall clock) is printed beside it. Then the summary table's update
+after an edit (``--edits``) in each set-up. A benchmark, never run as a test.
 """
 
 from __future__ import annotations
@@ -182,23 +188,38 @@ def _cpu() -> dict[int, tuple[float, float]]:
     return out
 
 
-def _run(page, batches: int | None) -> tuple[float, float, float]:
-    """Press Train; return (training speed in samples/s, CPU seconds of the run in the
-    page's Python worker, and in its whole renderer process).
-
-    The speed is the one the status line shows, measured by pycnn in the page's
-    Python worker: the median of the epochs' own figures, or with ``batches`` the
-    running figure of the first epoch when Stop was pressed.
-
-    The renderer is the page's own: of the benchmark's pages (each in its own browser
-    context, so its own process) only the one training works hard meanwhile.
-
-    Without ``batches``: the whole run. With it: Stop once that many batches are done.
-    """
+def _reset(page) -> None:
+    """Reset weights (the same starting point for every run) and clear the status log."""
     page.evaluate("() => { window.cpStatusLog = [] }")
     page.locator(".cp-reset button").first.click()
     _wait_log(page, lambda text: "Weights reset" in text, 30)
     page.evaluate("() => { window.cpStatusLog = [] }")
+
+
+def _speed(log: list, batches: int | None) -> float:
+    """The training speed the status line showed, measured by pycnn in the page's
+    Python worker: the median of the epochs' own figures, or with ``batches`` the
+    running figure of the first epoch when Stop was pressed."""
+    speeds = [
+        (text, float(m.group(1).replace(",", ""))) for _t, text in log if (m := SPEED.match(text))
+    ]
+    if batches is not None:
+        return speeds[-1][1]
+    return statistics.median(v for text, v in speeds if "validation accuracy" in text)
+
+
+def _grew(before: dict, after: dict) -> dict[int, tuple[float, float]]:
+    return {
+        pid: (w - before.get(pid, (0, 0))[0], t - before.get(pid, (0, 0))[1])
+        for pid, (w, t) in after.items()
+    }
+
+
+def _alone(page, batches: int | None) -> tuple[int, float, float, float]:
+    """One run with no other page training: (the page's renderer pid, samples/s, worker
+    CPU s, page CPU s). Of the benchmark's pages (each in its own browser context, so
+    its own process) only this one works hard meanwhile: its renderer grows most."""
+    _reset(page)
     cpu = _cpu()
     page.locator(".cp-train button").first.click()
     if batches is not None:
@@ -207,45 +228,74 @@ def _run(page, batches: int | None) -> tuple[float, float, float]:
         )
         page.locator(".cp-stop button").first.click()
     log = _wait_log(page, lambda text: text.startswith(("Finished", "Stopped:")))
-    after = _cpu()
-    grew = {
-        pid: (w - cpu.get(pid, (0, 0))[0], t - cpu.get(pid, (0, 0))[1])
-        for pid, (w, t) in after.items()
-    }
-    worker, total = max(grew.values(), key=lambda pair: pair[1])
-    speeds = [
-        (text, float(m.group(1).replace(",", ""))) for _t, text in log if (m := SPEED.match(text))
-    ]
-    if batches is not None:
-        return speeds[-1][1], worker, total
-    speed = statistics.median(v for text, v in speeds if "validation accuracy" in text)
-    return speed, worker, total
+    pid, (worker, total) = max(_grew(cpu, _cpu()).items(), key=lambda item: item[1][1])
+    return pid, _speed(log, batches), worker, total
 
 
-def _measure(pages: dict, query: str, rounds: int, batches: int | None, warmup: int) -> dict:
+def _together(pages: dict, order: list, pids: dict, batches: int | None) -> dict:
+    """Every set-up trains at the same time, so each meets the same machine: a busy
+    shared machine slows them alike. Returns set-up -> (samples/s, worker CPU s, page
+    CPU s), each CPU time from the common start to that page's own end."""
+    for key in order:
+        _reset(pages[key][0])
+    cpu = _cpu()
+    for key in order:
+        pages[key][0].locator(".cp-train button").first.click()
+    out, stopped = {}, set()
+    deadline = time.monotonic() + 900
+    while len(out) < len(order):
+        assert time.monotonic() < deadline, "the runs did not end"
+        for key in order:
+            if key in out:
+                continue
+            page = pages[key][0]
+            log = _log(page)
+            last = log[-1][1] if log else ""
+            if batches is not None and key not in stopped:
+                m = BATCH.match(last)
+                if m and int(m.group(1)) >= batches:
+                    page.locator(".cp-stop button").first.click()
+                    stopped.add(key)
+            if last.startswith(("Finished", "Stopped:")):
+                worker, total = _grew(cpu, _cpu())[pids[key]]
+                out[key] = (_speed(log, batches), worker, total)
+        time.sleep(0.2)
+    return out
+
+
+def _measure(pages: dict, query: str, rounds: int, batches: int | None) -> dict:
     """``pages``: set-up -> (Page, site address, view label or None).
-    Returns set-up -> [(samples/s, worker CPU s, page CPU s) per counted round].
+    Returns set-up -> [(samples/s, worker CPU s, page CPU s) per round].
 
-    The first ``warmup`` rounds are not counted: the browser compiles Pyodide's
-    WebAssembly further while it runs, and the first runs of every page are slower.
+    First a warm-up round, not counted, one set-up after the other: the browser
+    compiles Pyodide's WebAssembly further while it runs (the first runs are
+    slower), and it tells which renderer process is whose. Then ``rounds`` rounds in
+    which all set-ups train at the same time.
     """
-    for page, url, _label in pages.values():
+    for page, url, label in pages.values():
         page.goto(url + query)
         sup.wait_until_live(page)
         page.locator(".cp-status").first.evaluate(_WATCH)
+        _show(page, label)
     order = list(pages)
+    pids = {}
+    for key in order:
+        pids[key], speed, worker, total = _alone(pages[key][0], batches)
+        print(
+            f"  warm-up {key:11s} {speed:9,.0f} samples/s, CPU {worker:6.2f} s in Python's "
+            f"worker, {total:6.2f} s in the page (alone)",
+            flush=True,
+        )
+    assert len(set(pids.values())) == len(pids), f"pages share a renderer process: {pids}"
     figures: dict[str, list[tuple[float, float, float]]] = {key: [] for key in order}
-    for r in range(warmup + rounds):
-        for key in order if r % 2 == 0 else order[::-1]:
-            page, _url, label = pages[key]
-            _show(page, label)
-            speed, worker, total = _run(page, batches)
-            if r >= warmup:
-                figures[key].append((speed, worker, total))
+    for r in range(rounds):
+        run = _together(pages, order if r % 2 == 0 else order[::-1], pids, batches)
+        for key in order:
+            figures[key].append(run[key])
+            speed, worker, total = run[key]
             print(
-                f"  {'warm-up' if r < warmup else 'round'} {r + 1} {key:11s} "
-                f"{speed:9,.0f} samples/s, CPU {worker:6.2f} s in Python's worker, "
-                f"{total:6.2f} s in the page",
+                f"  round {r + 1} {key:11s} {speed:9,.0f} samples/s, CPU {worker:6.2f} s in "
+                f"Python's worker, {total:6.2f} s in the page",
                 flush=True,
             )
     return figures
@@ -303,7 +353,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keras-rounds", type=int, default=3, help="rounds of the Keras net (0: skip)")
     ap.add_argument("--keras-batches", type=int, default=40, help="batches per Keras run")
     ap.add_argument("--edits", type=int, default=9, help="summary edits per set-up (0: skip)")
-    ap.add_argument("--warmup", type=int, default=1, help="uncounted rounds first (default 1)")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -330,9 +379,7 @@ def main(argv: list[str] | None = None) -> int:
                 pages["baseline"] = page_of(servers["old"], None)
             digits = f"?dataset=digits&layers={STARTER}&epochs={args.epochs}&batch=32"
             print(f"\nstarter model on digits, {args.epochs} epochs per run")
-            _report(
-                "starter model, digits", _measure(pages, digits, args.rounds, None, args.warmup)
-            )
+            _report("starter model, digits", _measure(pages, digits, args.rounds, None))
             if args.edits:
                 latency = _summary_latency(pages, args.edits)
                 print(f"\n== summary table updated after an edit, ms (median of {args.edits}) ==")
@@ -341,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.keras_rounds:
                 keras = f"?dataset=mnist&layers={KERAS}&epochs=1&batch=128&lr=0.001"
                 print(f"\nKeras convnet on MNIST, {args.keras_batches} batches per run")
-                figures = _measure(pages, keras, args.keras_rounds, args.keras_batches, args.warmup)
+                figures = _measure(pages, keras, args.keras_rounds, args.keras_batches)
                 _report("Keras convnet, MNIST, batch 128", figures)
             browser.close()
     finally:

@@ -247,3 +247,51 @@ def _wait_src(page, ok, timeout_s: float = 15) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("the picture the model sees did not change as expected")
+
+
+# --------------------------------------------------------------------------- a phone
+
+# How far right of the section's left edge anything in it is drawn (shadow roots
+# included), skipping what sits in a box that scrolls or clips sideways (a long code
+# line may scroll inside its listing; the page itself must not).
+_WIDEST = """(section) => {
+  const left = section.getBoundingClientRect().left
+  let widest = 0
+  const clips = (el) => ['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(el).overflowX)
+  const visit = (el, clipped) => {
+    const box = el.getBoundingClientRect()
+    if (!clipped && box.width && box.height) widest = Math.max(widest, box.right)
+    const inner = clipped || clips(el)
+    for (const child of el.shadowRoot ? el.shadowRoot.children : []) visit(child, inner)
+    for (const child of el.children) visit(child, inner)
+  }
+  visit(section, false)
+  return widest - left
+}"""
+
+
+def test_every_view_fits_a_390_px_phone(new_context, open_app):
+    """Each view laid out in the width a 390-px phone gives it draws nothing wider.
+
+    The section is held to the phone's width: whether the rest of the page fits
+    is the layout's own test."""
+    context = new_context(viewport={"width": 390, "height": 844}, has_touch=True)
+    page = open_app(f"?dataset=digits&layers={STARTER}&epochs=2", page=context.new_page())
+    page.locator(".cp-filters .cp-filters-picture").first.wait_for(timeout=60_000)
+    page.locator(".cp-train button").first.click()
+    _wait_text(page.locator(".cp-status"), r"^Finished", timeout_s=120)
+    markers = {
+        "Filters": ".cp-filters-picture",
+        "Feature maps": ".cp-featuremaps-caption",
+        "Test results": ".cp-confusion button[data-pick]",
+        "Read the code": ".cp-code-text",
+        "Draw to predict": ".cp-draw canvas",
+    }
+    section = page.locator(".cp-inside").first
+    section.evaluate("(el) => { el.style.width = el.style.maxWidth = '390px' }")
+    for label, marker in markers.items():
+        _choose(page, label)
+        page.locator(marker).first.wait_for(timeout=60_000)
+        page.wait_for_timeout(500)  # the rest of the view is drawn with it
+        widest = section.evaluate(_WIDEST)
+        assert 300 < widest <= 390 + 1, f"{label}: the view is {widest:.0f} px wide, not 390"
