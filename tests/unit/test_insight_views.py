@@ -129,7 +129,9 @@ def test_filter_redraws_stay_within_their_share_of_the_training_time():
     # most that share of the time, give or take the redraw under way when the run ended.
     last = view.throttle.spent / during
     assert view.throttle.spent <= LIVE_SHARE * elapsed + last, (view.throttle.spent, elapsed)
-    assert during <= elapsed / LIVE_INTERVAL + 2, (during, elapsed)
+    # and LIVE_INTERVAL apart, besides the refreshes as the run starts and ends (after
+    # which the first live redraw is due at once)
+    assert during <= elapsed / LIVE_INTERVAL + 4, (during, elapsed)
 
 
 def test_a_hidden_filter_view_does_no_work_while_training():
