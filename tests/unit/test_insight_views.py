@@ -357,3 +357,18 @@ def test_every_view_works_on_a_three_channel_model():
     draw = views[DrawView]
     draw.canvas.put(digit_drawing(3))
     assert "64×64 with 3 channels" in draw._answer.object and draw.prediction is not None
+
+
+def test_a_model_whose_weights_came_from_a_file_counts_as_trained():
+    from playground.analysis import build_model
+    from playground.model_files import Imported, apply_import
+
+    section = _section(PlaygroundState(layers=parse_layers(STARTER), dataset="digits", seed=0))
+    controller = section.controller
+    assert section.context.trained_model() is None
+    model = build_model(STARTER, (8, 8, 1), seed=3)
+    blocks = tuple(parse_layers(STARTER))
+    apply_import(Imported(blocks, "digits", 0, model, "A model."), section.state, controller)
+    assert section.context.trained_model() is model
+    controller.reset_weights()  # fresh random weights are not trained ones
+    assert section.context.trained_model() is None
