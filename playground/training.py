@@ -167,7 +167,7 @@ class TrainingController(param.Parameterized):
         self._shows_results = False
         self.listeners: list[Callable[[pycnn.TrainEvent], None]] = []
         self.trained_epochs = 0
-        self._trained = False  # a batch has updated the weights of self.model
+        self._trained = False  # self.model's weights were learnt (a batch, or a weights file)
         state.param.watch(self._on_spec_change, ["layers", "dataset", "seed"])
 
     # ---- model
