@@ -11,6 +11,7 @@ import panel as pn
 from playground.components.builder import Builder
 from playground.components.dataset import DatasetPicker
 from playground.components.export import ExportPanel
+from playground.components.inside import SeeInside
 from playground.components.insight import DenseComparison
 from playground.components.plots import TrainingPlots
 from playground.components.shapeflow import ShapeFlow
@@ -54,6 +55,9 @@ page = pn.Column(
     pn.Row(build_column, see_column, sizing_mode="stretch_width"),
     Trainer(state=state, controller=controller),
     TrainingPlots(controller=controller),
+    # See inside the network: filters, feature maps, test results, code, draw to predict.
+    # Each view is built when first shown; the first one once the page has been drawn.
+    SeeInside(state=state, controller=controller),
     sizing_mode="stretch_width",
     max_width=1400,
 )

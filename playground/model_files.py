@@ -388,4 +388,5 @@ def apply_import(imported: Imported, state: Any, controller: Any) -> None:
         controller.adopt(
             imported.model,
             "Weights loaded from the file: press Train to train them further.",
+            trained=True,
         )

@@ -167,6 +167,7 @@ class TrainingController(param.Parameterized):
         self._shows_results = False
         self.listeners: list[Callable[[pycnn.TrainEvent], None]] = []
         self.trained_epochs = 0
+        self._trained = False  # self.model's weights were learnt (a batch, or a weights file)
         state.param.watch(self._on_spec_change, ["layers", "dataset", "seed"])
 
     # ---- model
@@ -177,6 +178,7 @@ class TrainingController(param.Parameterized):
     def _use(self, model: pycnn.Sequential) -> None:
         self.model, self._model_key = model, self._key()
         self.trained_epochs = 0
+        self._trained = False
         self.test_accuracy = None
         self.session += 1
 
@@ -194,11 +196,29 @@ class TrainingController(param.Parameterized):
             self._use(self._fresh_model())
         return self.model
 
-    def adopt(self, model: pycnn.Sequential, status: str) -> None:
-        """Continue from ``model``, built for the current spec (fresh or loaded weights)."""
+    def adopt(self, model: pycnn.Sequential, status: str, trained: bool = False) -> None:
+        """Continue from ``model``, built for the current spec (fresh or loaded weights;
+        ``trained``: its weights were learnt, so views of a trained model show it)."""
         self._use(model)
+        self._trained = trained
         self._shows_results = False
         self.param.update(last_loss=None, progress=0.0, message="", status=status)
+
+    def model_or_none(self) -> pycnn.Sequential | None:
+        """The model of the current spec, built (random weights) if need be; None when it
+        cannot be built (invalid, too big): views then say there is nothing to show."""
+        if self.state.build_block_reason() is not None:
+            return None
+        try:
+            return self.ensure_model()
+        except Exception:  # noqa: BLE001 - a view says "nothing to show"; Train says why
+            return None
+
+    def trained_model(self) -> pycnn.Sequential | None:
+        """The current spec's model once training (a run stopped after one batch counts) or
+        a weights file has set its weights, else None: what views of a trained model show."""
+        model = self.current_model()
+        return model if model is not None and self._trained else None
 
     def reset_weights(self) -> bool:
         """Fresh random weights for the current spec; the old ones stay if that is impossible."""
@@ -309,6 +329,7 @@ class TrainingController(param.Parameterized):
         self.param.update(progress=0.0, status=f"Training: epoch 1/{epochs}…")
         await asyncio.sleep(0)
         outcome, last = await self._fit(model, x_train, y_train, epochs)
+        self._trained = self._trained or last is not None
         if outcome == "diverged":
             self.status = "Stopped: the loss exploded. " + self.message
             return outcome

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import itertools
 import struct
 import zlib
 
@@ -280,3 +281,19 @@ def test_throttle_keeps_the_task_under_its_share():
     assert throttle.run(task(0.0)) == 0.0
     with pytest.raises(ValueError, match="share"):
         Throttle(0)
+    with pytest.raises(ValueError, match="interval"):
+        Throttle(0.1, interval=-1)
+
+
+def test_throttle_runs_a_quick_task_no_more_often_than_its_interval():
+    now = [0.0]
+    throttle = Throttle(0.10, interval=0.25, clock=lambda: now[0])
+    starts = []
+    for _ in range(1_000):  # 10 s of 10 ms steps, a 2 ms task when due
+        if throttle.due():
+            starts.append(now[0])
+            throttle.run(lambda: now.__setitem__(0, now[0] + 0.002))
+        now[0] += 0.010
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert min(gaps) >= 0.25 - 1e-9 and len(starts) >= 35  # about 4 a second
+    assert throttle.spent / now[0] < 0.01  # far under its share

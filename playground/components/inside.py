@@ -1,0 +1,287 @@
+"""The section "See inside the network": the insight views of the page.
+
+The section offers five views (filters, feature maps, test results, the code
+that runs, draw to predict) behind a row of buttons; a view is built the first
+time it is chosen, and only the chosen one does any work. So the page starts
+as fast as without them: the first view (filters) is built once the page has
+been drawn.
+
+Every view is an :class:`InsightView` over one :class:`InsightContext`: the
+state, the training controller, the model to show (the learner's own, trained
+or not) and the learner's drawing. A view refreshes when the model changes
+(an edit, a new dataset or seed, Reset weights, the end of a run); what it
+does while training runs is its own choice (the filters and the feature maps
+redraw in at most ``LIVE_SHARE`` of the time, through
+:class:`playground.insight.throttle.Throttle`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from playground.components import htmlwidgets  # noqa: F401 - defined before the first document
+from playground.components.text import esc
+from playground.insight.throttle import Throttle
+from playground.runtime import after_first_render
+from playground.state import PlaygroundState
+from playground.training import TEST_LIMIT, TrainingController, failure_text
+
+__all__ = ["LIVE_INTERVAL", "LIVE_SHARE", "VIEWS", "InsightContext", "InsightView", "SeeInside"]
+
+#: The share of the training time a view on screen may spend redrawing while the network
+#: learns, and the shortest time between two redraws (four a second look live). The
+#: promise to the learner is that watching slows training by at most 10 %; the throttle
+#: sees only the redraw itself, not what follows from it (the patch sent to the page, the
+#: garbage it leaves), so it is given half of that.
+#: ``benchmarks/bench_insight_views.py`` measures the whole cost in the page.
+LIVE_SHARE = 0.05
+LIVE_INTERVAL = 0.25
+
+#: key -> (button label, "module:class"); imported when first chosen
+VIEWS = {
+    "filters": ("Filters", "playground.components.filters:FilterView"),
+    "featuremaps": ("Feature maps", "playground.components.featuremaps:FeatureMapView"),
+    "results": ("Test results", "playground.components.results:ResultsView"),
+    "code": ("Read the code", "playground.components.code:CodeView"),
+    "draw": ("Draw to predict", "playground.components.draw:DrawView"),
+}
+
+
+_NOTICE_CSS = """
+.cp-view-problem-text { color: #8a1c1c; background: #fde8e8; border: 1px solid #d9a0a0;
+  border-radius: 4px; padding: 6px 10px; margin: 4px 0; }
+"""
+
+
+class InsightContext(param.Parameterized):
+    """What the insight views share: which model and data to show, and the drawing."""
+
+    drawing = param.Dict(
+        default=None, allow_None=True, doc="The learner's drawing: {width, height, strokes}"
+    )
+
+    def __init__(self, state: PlaygroundState, controller: TrainingController, **params):
+        super().__init__(**params)
+        self.state = state
+        self.controller = controller
+
+    def model(self):
+        """The model of the current layers (its random starting weights if not trained
+        yet), or None when the layers do not make a model."""
+        return self.controller.model_or_none()
+
+    def trained_model(self):
+        """The model of the current layers once training has changed it, else None."""
+        return self.controller.trained_model()
+
+    @property
+    def dataset(self) -> str:
+        return self.state.dataset
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(self.state.info.class_names)
+
+    async def test_set(self):
+        """``(x_test, y_test)`` of the dataset: the images the test accuracy is measured on."""
+        from playground.data import get_dataset
+
+        _train, (x, y), _names = await get_dataset(self.state.dataset)
+        return x[:TEST_LIMIT], y[:TEST_LIMIT]
+
+
+class InsightView(Viewer):
+    """Base of the insight views: refreshes when the model changes, only while shown.
+
+    A subclass implements :meth:`refresh` (plain or ``async``) and lays itself out
+    in ``__panel__``. ``active`` is True while the view is on screen; a change
+    that happens while it is hidden is caught up when it is shown again.
+    """
+
+    context = param.ClassSelector(class_=InsightContext)
+    active = param.Boolean(default=False, doc="On screen: keep up to date")
+
+    #: state parameters whose change means another model
+    MODEL_PARAMS = ("layers", "dataset", "seed")
+    #: redraw (:meth:`draw_live`) while training runs, in at most ``LIVE_SHARE`` of the
+    #: time; False: only when the run ends
+    LIVE = False
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._stale = True
+        self._pending = False
+        self._building = False
+        self.context.state.param.watch(self.changed, list(self.MODEL_PARAMS))
+        self.context.controller.param.watch(self.changed, ["session", "running"])
+        self.param.watch(self._on_active, "active")
+        self.throttle = Throttle(LIVE_SHARE, LIVE_INTERVAL)
+        self._live = True  # no live redraw after one failed, until the next refresh
+        if self.LIVE:
+            self.context.controller.listeners.append(self._on_train_event)
+        #: says so when the view itself fails (put it at the top of the layout)
+        self.notice = pn.pane.HTML(
+            "",
+            sizing_mode="stretch_width",
+            stylesheets=[_NOTICE_CSS],
+            css_classes=["cp-view-problem"],
+        )
+
+    @property
+    def state(self) -> PlaygroundState:
+        return self.context.state
+
+    @property
+    def controller(self) -> TrainingController:
+        return self.context.controller
+
+    def model(self):
+        """The model to show (see :meth:`InsightContext.model`)."""
+        self._building = True  # a model built for this view is no news to it
+        try:
+            return self.context.model()
+        finally:
+            self._building = False
+
+    def changed(self, *_events) -> None:
+        """Something the view shows may have changed: refresh it when it is on screen."""
+        if self._building:
+            return
+        self._stale = True
+        self._schedule()
+
+    def _on_active(self, _event) -> None:
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """Refresh soon: once for a burst of changes, and after the change that caused
+        it has reached the page (the summary table first, then the pictures)."""
+        if self.active and self._stale and not self._pending:
+            self._pending = True
+            pn.state.execute(self._refresh_soon)
+
+    async def _refresh_soon(self) -> None:
+        await asyncio.sleep(0)
+        self._pending = False
+        if self.active and self._stale:
+            self._stale = False
+            self.throttle.reset()  # another model or layer: its first redraw is due at once
+            self._live = True
+            self.notice.object = ""
+            try:
+                result = self.refresh()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:  # noqa: BLE001 - a view never takes the page down
+                self.failed(exc)
+
+    def guarded(self, action) -> None:
+        """Run ``action`` (a synchronous redraw); a failure is shown, not raised."""
+        try:
+            self.notice.object = ""
+            action()
+        except Exception as exc:  # noqa: BLE001 - a view never takes the page down
+            self.failed(exc)
+
+    def failed(self, exc: BaseException) -> None:
+        """Say that this view failed; nothing else is touched."""
+        self.notice.object = (
+            '<div class="cp-view-problem-text" role="alert">This view could not be shown: '
+            f"{esc(failure_text(exc))} Your model, its weights and the training are not "
+            "affected.</div>"
+        )
+
+    def refresh(self):
+        """Show what there is to show now (may be ``async``)."""
+        raise NotImplementedError
+
+    def draw_live(self) -> None:
+        """Redraw during training (views with ``LIVE``): quick, synchronous."""
+        raise NotImplementedError
+
+    def _on_train_event(self, _event) -> None:
+        """A training step: redraw if that keeps the redraws within their share of time.
+        A failure is shown in the view and never reaches the training run."""
+        if self.active and self._live and self.throttle.due():
+            try:
+                self.throttle.run(self.draw_live)
+            except Exception as exc:  # noqa: BLE001 - training goes on
+                self._live = False
+                self.failed(exc)
+
+
+class SeeInside(Viewer):
+    """The section: a button per view and the chosen view below."""
+
+    state = param.ClassSelector(class_=PlaygroundState)
+    controller = param.ClassSelector(class_=TrainingController)
+    view = param.Selector(default="filters", objects=list(VIEWS), doc="The view on screen")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.context = InsightContext(self.state, self.controller)
+        self.views: dict[str, InsightView] = {}
+        self._choice = pn.widgets.RadioButtonGroup.from_param(
+            self.param.view,
+            name="Which view",
+            description=None,
+            options={label: key for key, (label, _) in VIEWS.items()},
+            button_type="primary",
+            button_style="outline",
+            css_classes=["cp-inside-choice"],
+            sizing_mode="stretch_width",
+            max_width=720,
+            # five buttons do not fit a phone's width in one row: let them wrap
+            stylesheets=[".bk-btn-group { flex-wrap: wrap; row-gap: 4px; }"],
+        )
+        self._body = pn.Column(
+            pn.pane.HTML("<p>Loading the view…</p>", sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+            css_classes=["cp-inside-body"],
+        )
+        self._started = False
+        after_first_render(self._start)  # not before: the first screen does not need it
+
+    def _start(self) -> None:
+        self._started = True
+        self._show()
+
+    @param.depends("view", watch=True)
+    def _show(self) -> None:
+        if not self._started:
+            return
+        for key, view in self.views.items():
+            view.active = key == self.view
+        self._body.objects = [self.open(self.view)]
+
+    def open(self, key: str) -> InsightView:
+        """The view ``key``, built on first use, and made active."""
+        if key not in self.views:
+            module, name = VIEWS[key][1].split(":")
+            cls = getattr(importlib.import_module(module), name)
+            self.views[key] = cls(context=self.context)
+        view = self.views[key]
+        view.active = key == self.view
+        return view
+
+    def __panel__(self):
+        return pn.Column(
+            pn.pane.HTML(
+                "<h3>See inside the network</h3><p style='margin:0 0 6px 0'>What the network "
+                "has learnt and where it goes wrong: its filters, what each layer makes of an "
+                "image, its mistakes on the test images, the code that runs, and your own "
+                "drawings.</p>",
+                sizing_mode="stretch_width",
+                margin=(0, 10),
+            ),
+            self._choice,
+            self._body,
+            sizing_mode="stretch_width",
+            css_classes=["cp-inside"],
+        )
