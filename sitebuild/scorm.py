@@ -10,7 +10,7 @@ file checked against its sha256 in runtime.lock.json.
 
 The zip is deterministic: files in sorted order, one fixed timestamp, fixed permissions
 and compression, so the same site gives the same bytes. The gzip twins of the site
-(``*.gz``, for our own server's ``Content-Encoding``) are left out: an LMS serves the
+(``x.js.gz`` beside ``x.js``, for our own server's ``Content-Encoding``) are left out: an LMS serves the
 plain files. docs/LMS.md describes what the page reports to the LMS.
 """
 
@@ -62,12 +62,15 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 STORED_SUFFIXES = (".gz", ".npz", ".zip", ".png", ".ico", ".woff", ".woff2")
 
 
+def _is_twin(path: Path) -> bool:
+    """A gzip twin: ``x.js.gz`` beside ``x.js`` (``site-packages.tar.gz`` alone is a file)."""
+    return path.suffix == ".gz" and path.with_suffix("").is_file()
+
+
 def package_files(site: Path) -> list[str]:
     """The site's files that go into the package, as sorted relative POSIX paths."""
     files = sorted(
-        p.relative_to(site).as_posix()
-        for p in site.rglob("*")
-        if p.is_file() and not p.name.endswith(".gz")
+        p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file() and not _is_twin(p)
     )
     if LAUNCH not in files:
         raise StepError(

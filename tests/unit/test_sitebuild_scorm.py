@@ -33,6 +33,7 @@ def site(tmp_path):
     (root / "loader.js").write_text("const worker = new Worker('./app.js');")
     (root / "index.html.gz").write_bytes(b"twin")
     (root / "pyodide" / "pyodide.asm.wasm").write_bytes(bytes(range(256)) * 4)
+    (root / "pyodide" / "site-packages.tar.gz").write_bytes(b"\x1f\x8b not a twin")
     (root / "data" / "mnist.npz").write_bytes(b"PK\x03\x04 not really")
     (root / "a file & more.txt").write_text("odd name")
     return root
@@ -70,10 +71,13 @@ def test_manifest_launches_the_page_and_lists_every_file_of_the_zip(site, tmp_pa
 
     listed = [f.get("href") for f in resource.iter(CP + "file")]
     site_files = sorted(
-        p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file() and p.suffix != ".gz"
+        p.relative_to(site).as_posix()
+        for p in site.rglob("*")
+        if p.is_file() and p.name != "index.html.gz"
     )
     assert listed == site_files  # the odd file name too, escaped in the XML
     assert "index.html.gz" not in names  # the gzip twins are our server's, not the LMS's
+    assert "pyodide/site-packages.tar.gz" in names  # a file of its own, not a twin
     assert sorted(names) == sorted(["imsmanifest.xml", *SCHEMA_FILES, *site_files])
     assert check_package(out) == []
 
