@@ -231,6 +231,11 @@
       entry: quietGet("cmi.core.entry"),
       mode: quietGet("cmi.core.lesson_mode"),
     };
+    // The learner has started: the lesson's own status (browsed, completed) follows with
+    // their first step, but an activity left now should not read "not attempted".
+    if (lms.start.status === "not attempted" || lms.start.status === "") {
+      report({ "cmi.core.lesson_status": "incomplete" });
+    }
     // Whichever comes first: pagehide is the reliable one; beforeunload covers LMS pop-ups
     // closed by their opener.
     window.addEventListener("pagehide", finish);

@@ -95,6 +95,10 @@ def test_the_package_starts_a_session_and_finishes_it_when_the_learner_leaves(
         "mode": "normal",
     }
     assert sco(page).locator("#cp-lms-note").count() == 0
+    # Started: no longer "not attempted", committed at once.
+    assert events(page, "LMSSetValue")[0] == ["LMSSetValue", "cmi.core.lesson_status", "incomplete"]
+    assert page.evaluate("() => API.cmi.core.lesson_status") == "incomplete"
+    assert events(page, "LMSCommit")
 
     page.evaluate("() => leave()")
     wait_for(lambda: events(page, "LMSFinish"), "LMSFinish after the frame was removed")
