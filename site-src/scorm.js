@@ -1,6 +1,6 @@
 // CNN Playground inside a learning management system (LMS): SCORM 1.2 reporting.
 //
-// build.py loads this script in <head>, right after loader.js. An LMS that launches the page
+// build.py loads this script in <head> (deferred), after loader.js. An LMS that launches the page
 // as a SCORM 1.2 package (`python3 build.py scorm`) puts its run-time API, an object named
 // `API`, in a window above the page: a parent frame, or the window that opened it. This file
 // finds it, opens the session (LMSInitialize), reads where the learner left off, and offers
