@@ -89,7 +89,7 @@
         " font: 0.88rem/1.35 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;" +
         " box-shadow: 0 4px 16px rgba(0, 0, 0, 0.15); }" +
         ".cp-lms-note p { margin: 0 0 0.35rem; }" +
-        ".cp-lms-note button { font: inherit; padding: 0.2rem 0.8rem; min-height: 2rem; }";
+        ".cp-lms-note button { font: inherit; padding: 0.2rem 0.9rem; min-height: 44px; min-width: 44px; }";
       document.head.appendChild(style);
       box = document.createElement("div");
       box.id = "cp-lms-note";
