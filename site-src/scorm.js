@@ -89,7 +89,8 @@
         " font: 0.88rem/1.35 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;" +
         " box-shadow: 0 4px 16px rgba(0, 0, 0, 0.15); }" +
         ".cp-lms-note p { margin: 0 0 0.35rem; }" +
-        ".cp-lms-note button { font: inherit; padding: 0.2rem 0.9rem; min-height: 44px; min-width: 44px; }";
+        ".cp-lms-note button { font: inherit; padding: 0.2rem 0.9rem;" +
+        " min-height: 44px; min-width: 44px; }";
       document.head.appendChild(style);
       box = document.createElement("div");
       box.id = "cp-lms-note";
@@ -194,10 +195,12 @@
 
   // CMITimeSpan, HHHH:MM:SS.SS
   function timespan(ms) {
-    const s = Math.max(0, ms) / 1000;
-    const hours = Math.min(9999, Math.floor(s / 3600));
+    const cs = Math.round(Math.max(0, ms) / 10); // hundredths of a second
     const two = (n) => String(n).padStart(2, "0");
-    return `${two(hours)}:${two(Math.floor((s % 3600) / 60))}:${(s % 60).toFixed(2).padStart(5, "0")}`;
+    const hours = Math.min(9999, Math.floor(cs / 360000));
+    const minutes = Math.floor(cs / 6000) % 60;
+    const seconds = Math.floor(cs / 100) % 60;
+    return `${two(hours)}:${two(minutes)}:${two(seconds)}.${two(cs % 100)}`;
   }
 
   function finish() {
