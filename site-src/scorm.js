@@ -140,7 +140,7 @@
     return result;
   }
 
-  // The LMS's own words for its last error, e.g. "Incorrect Data Type (405; cmi.core.score.raw)".
+  // The LMS's own words for its last error: "Incorrect Data Type (error 405, cmi.core.score.raw)".
   function lastError(what) {
     let code = "";
     let words = "";
