@@ -9,6 +9,7 @@
     python3 build.py lock      maintainers: re-pin every external artefact in runtime.lock.json
     python3 build.py lock-venvs   maintainers: re-pin the host venvs' packages in requirements/
     python3 build.py bench-load   cold/warm load times (median of 5) in headless Chromium
+    python3 build.py scorm     build if needed, then the SCORM 1.2 package for an LMS (a zip)
 
 This file only reads the command line; the build's steps live in the package sitebuild/
 (standard library only, so this runs on a bare Python >= 3.11). Everything else is
@@ -30,6 +31,7 @@ from sitebuild.chromium import CHROMIUM_ENV, ensure_chromium
 from sitebuild.config import ROOT, SITE, VENV, cache_dir
 from sitebuild.lock import lock_venvs, pin_runtime
 from sitebuild.report import StepError, log
+from sitebuild.scorm import DEFAULT_OUT, build_package
 from sitebuild.server import make_server
 from sitebuild.testrun import run_tests
 from sitebuild.venv import BUILD_GROUPS, TEST_GROUPS, ensure_venv, venv_bin
@@ -123,6 +125,16 @@ def cmd_bench_load(args: argparse.Namespace) -> int:
     return subprocess.run(cmd, env=env, check=False).returncode
 
 
+def cmd_scorm(args: argparse.Namespace) -> int:
+    if args.site:
+        site = Path(args.site).resolve()
+    else:
+        ensure_site()
+        site = SITE
+    build_package(site, Path(args.out).resolve() if args.out else DEFAULT_OUT)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Build, serve and test the CNN Playground static site.",
@@ -155,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-build", action="store_true")
     p.add_argument("--site", help="measure this built site instead of site/")
     p.add_argument("--json", help="also write the figures as JSON to this file")
+    p = sub.add_parser("scorm", help="the SCORM 1.2 package of the site, for an LMS (a zip)")
+    p.add_argument("--out", help=f"write the zip here (default: {DEFAULT_OUT.relative_to(ROOT)})")
+    p.add_argument("--site", help="package this built site as it is (no build)")
     args = parser.parse_args(argv)
     commands = {
         "build": cmd_build,
@@ -165,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         "lock": cmd_lock,
         "lock-venvs": cmd_lock_venvs,
         "bench-load": cmd_bench_load,
+        "scorm": cmd_scorm,
     }
     try:
         return commands[args.command](args)

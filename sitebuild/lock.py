@@ -23,6 +23,7 @@ from sitebuild.config import (
 )
 from sitebuild.fetch import download, read_member
 from sitebuild.report import StepError, detail, log
+from sitebuild.scorm import SCHEMA_FILES
 from sitebuild.venv import (
     BUILD_GROUPS,
     LOCKS,
@@ -39,21 +40,24 @@ def pin_runtime() -> None:
     """Download every artefact named in pyproject.toml, check it, and write runtime.lock.json."""
     cfg = runtime_config()
     ensure_venv(BUILD_GROUPS)
-    artefacts: list[dict] = []
+    artefacts: list[dict] = []  # shipped in site/
     files: list[dict] = []
+    schemas: list[dict] = []  # the LMS package's schema files (sitebuild/scorm.py)
+    test_artefacts: list[dict] = []  # the tests' own tools: never shipped
+    downloads: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="cnn-playground-lock-") as tmp:
         tmpdir = Path(tmp)
 
-        def get(source: str) -> Path:
-            path = download(source, tmpdir / str(len(artefacts)))
-            artefacts.append(
-                {
-                    "filename": path.name,
-                    "source": source,
-                    "sha256": sha256_file(path),
-                    "size": path.stat().st_size,
-                }
-            )
+        def get(source: str, pinned: list[dict] = artefacts) -> Path:
+            path = download(source, tmpdir / str(len(downloads)))
+            entry = {
+                "filename": path.name,
+                "source": source,
+                "sha256": sha256_file(path),
+                "size": path.stat().st_size,
+            }
+            downloads.append(entry)
+            pinned.append(entry)
             return path
 
         log(f"Pinning Pyodide {cfg['pyodide']} from npm")
@@ -112,18 +116,38 @@ def pin_runtime() -> None:
         log("Pinning pure-Python wheels from PyPI")
         for spec in [f"panel=={cfg['panel']}", f"bokeh=={cfg['bokeh']}", *cfg["pure-wheels"]]:
             get(f"pypi:{spec}")
+        log(f"Pinning the LMS package's schema files from {cfg['scorm-schemas']}")
+        schema_source: list[dict] = []
+        tgz = get(cfg["scorm-schemas"], schema_source)
+        for name in SCHEMA_FILES:
+            member = cfg["scorm-schemas-path"] + name
+            data = read_member(tgz, member)
+            schemas.append(
+                {
+                    "filename": name,
+                    "source": f"{tgz.name}!{member}",
+                    "sha256": sha256_bytes(data),
+                    "size": len(data),
+                }
+            )
+        log("Pinning the tests' own artefacts (not shipped)")
+        for source in cfg.get("test-artefacts", []):
+            get(source, test_artefacts)
     lock = {
         "_comment": "Every artefact the site ships from outside the repo, with its pinned "
-        "sha256. Written by `python3 build.py lock`; checked by every build. "
-        "See docs/SITE.md.",
+        "sha256; under scorm-schemas the schema files of the LMS package, under test-artefacts "
+        "the tests' own tools (never shipped). Written by `python3 build.py lock`; checked by "
+        "every build. See docs/SITE.md.",
         "pyodide": cfg["pyodide"],
         "panel": cfg["panel"],
         "bokeh": cfg["bokeh"],
         "artefacts": artefacts,
         "files": files,
+        "scorm-schemas": {"artefact": schema_source[0], "files": schemas},
+        "test-artefacts": test_artefacts,
     }
     LOCK_PATH.write_text(json.dumps(lock, indent=1) + "\n")
-    log(f"Wrote {LOCK_PATH.name}: {len(artefacts)} downloads, {len(files)} files from archives")
+    log(f"Wrote {LOCK_PATH.name}: {len(downloads)} downloads, {len(files)} files from archives")
 
 
 # Where `lock-venvs` reads the sha256 of every file of a pinned version (PEP 691, JSON).

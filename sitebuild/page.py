@@ -195,6 +195,9 @@ def make_page(html: str, info: dict) -> str:
         '<link rel="icon" href="static/panel/{panel}/dist/images/favicon.ico">\n'
         '<link rel="stylesheet" href="loader.css">\n'
         '<script src="loader.js"></script>\n'
+        # Reporting to an LMS (SCORM 1.2) when the page runs inside one (docs/LMS.md); deferred:
+        # nothing needs it before the page is parsed, and the parser need not wait for it.
+        '<script src="scorm.js" defer></script>\n'
     ).format(panel=info["panel"])
     charset = '<meta charset="utf-8">'
     if charset not in html:

@@ -529,3 +529,26 @@ def build_site(site_dir: Path | None = None) -> Path:
     if not (path / "index.html").is_file():
         raise FileNotFoundError(f"no built site: {path}/index.html is missing after the build")
     return path
+
+
+# --------------------------------------------------------------------------- the tests' own tools
+
+
+def pinned_test_artefact(source_prefix: str) -> Path:
+    """The cached, sha256-verified file of the runtime.lock.json test artefact whose source
+    starts with ``source_prefix`` (e.g. ``"npm:scorm-again@"``), downloaded on first use with
+    the registry's own client. Test artefacts are pinned in pyproject.toml and never shipped."""
+    from sitebuild.config import load_runtime_lock
+    from sitebuild.fetch import fetch
+
+    entries = [
+        e
+        for e in load_runtime_lock().get("test-artefacts", [])
+        if e["source"].startswith(source_prefix)
+    ]
+    if len(entries) != 1:
+        raise LookupError(
+            f"runtime.lock.json pins {len(entries)} test artefacts from {source_prefix!r}; "
+            "list it under test-artefacts in pyproject.toml and run `python3 build.py lock`"
+        )
+    return fetch(entries[0])

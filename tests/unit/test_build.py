@@ -9,7 +9,7 @@ import sitebuild
 from sitebuild.config import ROOT
 from sitebuild.report import StepError
 
-COMMANDS = ["build", "serve", "test", "dev", "clean", "lock", "lock-venvs", "bench-load"]
+COMMANDS = ["build", "serve", "test", "dev", "clean", "lock", "lock-venvs", "bench-load", "scorm"]
 
 
 def test_the_launcher_and_every_build_module_need_only_the_standard_library():

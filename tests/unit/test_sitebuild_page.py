@@ -90,6 +90,7 @@ def test_the_page_starts_our_loader_first_and_takes_over_its_worker(converted):
     loader = head.index('<script src="loader.js"></script>')
     assert charset < loader == head.index("<script")  # the page's first script
     assert '<link rel="icon" href="static/panel/1.7.5/dist/images/favicon.ico">' in head
+    assert '<script src="scorm.js" defer></script>' in head  # the LMS session (docs/LMS.md)
     assert 'new Worker("./app.js")' not in page
     assert "const pyodideWorker = cpLoader.worker();" in page
     body = re.search(r"<body[^>]*>\n", page)
