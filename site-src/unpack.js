@@ -1,7 +1,8 @@
 // CNN Playground: download, check and inflate the package archive (site-packages.tar.gz).
 //
-// Started by the Python worker (app.js) as a worker of its own, so the inflating runs on
-// another core while Python boots. The job ({url, spec, channel}) is the worker's name.
+// Also the memory snapshot (snapshot.bin.gz: the same steps; "tar" then means its inflated
+// bytes). Started by the Python worker (app.js) as a worker of its own, so the inflating runs
+// on another core while Python boots. The job ({url, spec, channel}) is the worker's name.
 // Messages out: {type: "bytes", bytes, done} as the download goes (or, if the job names a
 // channel, {type: "cp-bytes", …} on that BroadcastChannel, to the page); {type: "tar", tar,
 // fromCache} (the tar's bytes, transferred); then {type: "done"} once it is stored for the
@@ -79,8 +80,8 @@ async function cpLoadImage(url, spec, onBytes) {
 
 const UNPACKED_CACHE = "cp-packages";
 
-function cacheKey(url, spec) {
-  return new URL("site-packages.tar?sha256=" + spec.tarSha256, url).href;
+function cacheKey(url, spec) {  // "site-packages.tar?sha256=…" next to the .gz
+  return new URL(spec.file.replace(/\.gz$/, "") + "?sha256=" + spec.tarSha256, url).href;
 }
 
 // The tar from an earlier visit, if this browser kept it and it is still intact; else null.
