@@ -8,8 +8,7 @@ errors), so Panel's stylesheet URLs, made at build time, must name this site.
 
 from __future__ import annotations
 
-import shutil
-
+import e2e_support as sup
 import pytest
 
 pytestmark = pytest.mark.e2e
@@ -53,10 +52,11 @@ def test_snapshot_0_starts_python_the_normal_way(open_app):
 def test_a_damaged_snapshot_falls_back_to_the_normal_start(
     open_app, start_server, site_dir, tmp_path
 ):
-    copy = tmp_path / "site"
-    shutil.copytree(site_dir, copy)
+    copy = sup.copy_site(site_dir, tmp_path / "site")
     damaged = copy / "pyodide" / "snapshot.bin.gz"
-    damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])
+    half = damaged.read_bytes()[: damaged.stat().st_size // 2]
+    damaged.unlink()  # a hard link to the original: replace it, never write into it
+    damaged.write_bytes(half)
     server = start_server(copy)
     page = open_app(base=server.url)
     assert _started(page) == "full"  # and live: open_app waited for .cp-ready
