@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                     page, _ = bl._open_and_time(
                         contexts[i], servers[i].url + queries[i], monitors[i], args.timeout
                     )
-                    bl._wait_for_sw_cache(page)
+                    bl._wait_for_sw_cache(page, args.sites[i])
                     page.close()
             for n in range(args.runs):
                 for i in (0, 1) if n % 2 == 0 else (1, 0):

@@ -84,12 +84,15 @@ function pageParam(name) {
 // -- in a worker of its own, on another core, while Python boots here -- and keeps the checked
 // result in this browser's Cache Storage, so later visits skip the inflating. The package
 // files are then written into the file system from JavaScript (no Python runs to unpack them).
+// `mode` (unpack.js): "use", "if-kept" (resolves to null if this browser does not keep it
+// yet) or "keep"; only "use" counts its bytes on the loading screen.
 let unpackScript = false;
-function unpacked(spec, label) {
+function unpacked(spec, label, mode = "use") {
   return new Promise((resolve, reject) => {
     const url = PYODIDE_URL + spec.file;
-    const onBytes = (bytes, done) => progress(spec.file, bytes, done);
-    const channel = JOB.channel || null; // loader.js's progress channel
+    const counted = mode === "use";
+    const onBytes = (bytes, done) => counted && progress(spec.file, bytes, done);
+    const channel = counted ? JOB.channel || null : null; // loader.js's progress channel
     const onData = (data, fromCache) => {
       if (fromCache) timing(label + "-from-cache");
       resolve(data);
@@ -97,13 +100,13 @@ function unpacked(spec, label) {
     if (typeof Worker === "undefined") {  // no nested workers (old Safari): same code, here
       if (!unpackScript) importScripts(new URL("unpack.js", SITE_URL).href);
       unpackScript = true;
-      cpPackages(url, spec, onBytes, onData).catch(reject);  // progress through this thread
+      cpPackages(url, spec, onBytes, onData, mode).catch(reject);  // progress through here
       return;
     }
     // The job goes in the worker's name: it starts at once, without waiting for a message
     // from this thread (busy booting Python).
     const unpacker = new Worker(new URL("unpack.js", SITE_URL).href,
-                                { name: JSON.stringify({ url: url, spec: spec, channel: channel }) });
+                                { name: JSON.stringify({ url, spec, channel, mode }) });
     unpacker.onmessage = (event) => {
       const msg = event.data;
       if (msg.type === "bytes") onBytes(msg.bytes, msg.done);
@@ -111,6 +114,7 @@ function unpacked(spec, label) {
       else {
         unpacker.terminate();  // "done" (stored for next time) or "error"
         if (msg.type === "error") reject(new Error(msg.message));
+        else resolve(null); // "keep": nothing was sent
       }
     };
     unpacker.onerror = (event) => {
@@ -124,13 +128,24 @@ image.catch(() => {}); // reported when startApplication awaits it
 
 // A memory snapshot of Python with the app's modules imported (build.py made it under
 // Node.js from these very files; snapshot.js says what it holds): restoring it replaces
-// Python's start and most of the app's imports. `?snapshot=0` starts the normal way, and so
-// does any failure to get or restore it.
+// Python's start and most of the app's imports. It is used only when this browser already
+// keeps it: a first visit starts the normal way (no 13 MB more before the page is usable)
+// and has it downloaded and kept once the page is live (keepSnapshot). `?snapshot=0` starts
+// the normal way, and so does any failure to get or restore it.
 const SNAPSHOT = CP.snapshot && pageParam("snapshot") !== "0" ? CP.snapshot : null;
-const snapshotBytes = SNAPSHOT ? unpacked(SNAPSHOT, "snapshot") : null;
+const snapshotBytes = SNAPSHOT ? unpacked(SNAPSHOT, "snapshot", "if-kept") : null;
 if (snapshotBytes) {
   snapshotBytes.catch(() => {}); // handled in bootPython
   importScripts(new URL("snapshot.js", SITE_URL).href);
+}
+let snapshotKept = false;
+
+function keepSnapshot() {
+  if (!SNAPSHOT || snapshotKept) return;
+  snapshotKept = true;
+  unpacked(SNAPSHOT, "snapshot", "keep").catch((e) => {
+    console.warn("CNN Playground: the memory snapshot was not kept for the next visit:", e);
+  });
 }
 
 // pycnn's matrix-product kernel (kernel.js says how it is loaded): the build this browser
@@ -234,12 +249,15 @@ del _finder
 
 // Python from the snapshot when there is one and it restores cleanly; else the normal start
 // (the packages, then the stand-ins for lazily imported modules). Returns how it started.
+const NOT_KEPT = new Error("the memory snapshot is not kept in this browser yet");
+
 async function bootPython() {
   if (snapshotBytes) {
     try {
+      const kept = snapshotBytes.then((bytes) => bytes || Promise.reject(NOT_KEPT));
       self.pyodide = await loadPyodide({
         indexURL: PYODIDE_URL,
-        _loadSnapshot: snapshotBytes,
+        _loadSnapshot: kept,
         _snapshotDeserializer: self.cpSnapshot.deserializer,
       });
       timing("pyodide-ready");
@@ -255,12 +273,15 @@ if "numpy.random" in sys.modules:
     sys.modules["numpy.random"].seed()
 `);
       forPage = (value) => self.cpSnapshot.siteUrls(value, SITE_URL);
+      snapshotKept = true;
       return "snapshot";
     } catch (e) {
-      console.warn("CNN Playground: the memory snapshot did not load; starting Python " +
-                   "the normal way:", e);
+      if (e !== NOT_KEPT) {  // kept but unusable here: not downloaded again either
+        console.warn("CNN Playground: the memory snapshot did not load; starting Python " +
+                     "the normal way:", e);
+        snapshotKept = true;
+      }
       self.pyodide = null;
-      stage("runtime", `Starting Python (Pyodide ${CP.pyodide})`);
     }
   }
   self.pyodide = await loadPyodide({ indexURL: PYODIDE_URL });
@@ -328,7 +349,10 @@ function settleAfterStart() {
   timing("settled");
 }
 self.addEventListener("message", (event) => {
-  if (event.data && event.data.type === "rendered") setTimeout(settleAfterStart, 3000);
+  if (event.data && event.data.type === "rendered") {
+    setTimeout(settleAfterStart, 3000);
+    setTimeout(keepSnapshot, 3000);
+  }
 });
 
 // ---- Panel's own message handlers (from `panel convert`), unchanged ----

@@ -178,8 +178,6 @@ def _build(out: Path, work: Path) -> None:
         name: (pyo / name).stat().st_size for name in ("pyodide.asm.wasm", "python_stdlib.zip")
     }
     sizes[image["file"]] = image["size"]
-    if snapshot:
-        sizes[snapshot["file"]] = snapshot["size"]
     lazy = [{"path": site_packages + member, "url": f"data/{p.name}"} for p, member in datasets]
     kernels = build_kernels_step(stage)
     worker_cfg = {
