@@ -175,20 +175,32 @@ def _site_size(site: Path) -> tuple[int, dict[str, int]]:
     return total, dict(by_kind)
 
 
-def _wait_for_sw_cache(page, timeout_s: float = 120) -> int:
+def _wait_for_sw_cache(page, site: Path | None = None, timeout_s: float = 120) -> int:
+    """Until the service worker has cached the site and, if `site` has a memory snapshot,
+    the page has kept it for the next visit (site-src/worker.js: keepSnapshot)."""
     js = """async () => {
       const reg = await navigator.serviceWorker.getRegistration();
-      let n = 0;
-      for (const k of await caches.keys()) n += (await (await caches.open(k)).keys()).length;
-      return {active: !!(reg && reg.active && reg.active.state === 'activated'), n};
+      let n = 0, snapshot = false;
+      for (const k of await caches.keys()) {
+        const keys = await (await caches.open(k)).keys();
+        n += keys.length;
+        snapshot ||= keys.some((r) => r.url.includes('/snapshot.bin?sha256='));
+      }
+      return {active: !!(reg && reg.active && reg.active.state === 'activated'), n, snapshot};
     }"""
+    wants_snapshot = site is not None and (site / "pyodide" / "snapshot.bin.gz").exists()
     deadline = time.monotonic() + timeout_s
     last, since = -1, time.monotonic()
     while time.monotonic() < deadline:
         state = page.evaluate(js)
         if state["n"] != last:
             last, since = state["n"], time.monotonic()
-        elif state["active"] and state["n"] > 0 and time.monotonic() - since > 3:
+        elif (
+            state["active"]
+            and state["n"] > 0
+            and (state["snapshot"] or not wants_snapshot)
+            and time.monotonic() - since > 3
+        ):
             return state["n"]
         page.wait_for_timeout(500)
     return last
@@ -241,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
                 run.transfers = [t for t in everything if not t[3] and not t[4]]
                 run.sw_transfers = [t for t in everything if t[4]]
                 if i == 0:
-                    _wait_for_sw_cache(page)
+                    _wait_for_sw_cache(page, site)
                     later = _transfers(ctx_requests[n_at_ready:])
                     sw_bytes_after_ready = sum(t[1] for t in later if not t[3])
                     first_visit_total = (
@@ -254,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             context = browser.new_context(service_workers="allow")
             sup.instrument_context(context, monitor, intercept=False)
             page, first = _open_and_time(context, server.url, monitor, args.timeout)
-            _wait_for_sw_cache(page)
+            _wait_for_sw_cache(page, site)
             page.close()
             print(f"  first visit of the warm profile: {first.ready_ms / 1000:6.2f} s", flush=True)
             for i in range(args.runs):

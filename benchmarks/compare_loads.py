@@ -2,6 +2,7 @@
 """Two builds of the site side by side: loads interleaved, medians of each milestone.
 
     python benchmarks/compare_loads.py OLD_SITE NEW_SITE [--runs 7] [--cold] [--query '?…']
+        [--old-query '?…']
 
 (in the project venv: ``.venv/bin/python``). Build the old one from a clone, e.g.
 ``git clone . /tmp/old && cd /tmp/old && git checkout <sha> && python3 build.py build
@@ -14,6 +15,9 @@ alternate (old, new, new, old, ...), so drift hits both alike. Warm (default): a
 fills each profile's caches and service worker, then every load is a second visit. Cold
 (``--cold``): every load in a fresh profile. Same clock and request blocking as
 ``bench_load.py``. Prints the medians in ms since navigation; never run as a test.
+
+One build against itself with a switch: ``compare_loads.py site site --old-query
+'?snapshot=0'`` (the old path: Python started without the memory snapshot).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=7, help="loads per site (default 7)")
     ap.add_argument("--cold", action="store_true", help="fresh profile for every load")
     ap.add_argument("--query", default="", help="appended to the address, e.g. a shared link")
+    ap.add_argument("--old-query", help="for the old site instead of --query, e.g. '?snapshot=0'")
     ap.add_argument("--timeout", type=float, default=sup.LIVE_TIMEOUT_S)
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -48,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             monitor.external_requests.append(url)
 
     proxy.on_hit = blocked
+    queries = (args.query if args.old_query is None else args.old_query, args.query)
     results: list[list[dict[str, float]]] = [[], []]
     try:
         with sync_playwright() as pw:
@@ -63,15 +69,15 @@ def main(argv: list[str] | None = None) -> int:
                 for i in (0, 1):
                     contexts[i] = profile(i)
                     page, _ = bl._open_and_time(
-                        contexts[i], servers[i].url + args.query, monitors[i], args.timeout
+                        contexts[i], servers[i].url + queries[i], monitors[i], args.timeout
                     )
-                    bl._wait_for_sw_cache(page)
+                    bl._wait_for_sw_cache(page, args.sites[i])
                     page.close()
             for n in range(args.runs):
                 for i in (0, 1) if n % 2 == 0 else (1, 0):
                     context = profile(i) if args.cold else contexts[i]
                     page, run = bl._open_and_time(
-                        context, servers[i].url + args.query, monitors[i], args.timeout
+                        context, servers[i].url + queries[i], monitors[i], args.timeout
                     )
                     page.close()
                     if args.cold:

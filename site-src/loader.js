@@ -2,7 +2,7 @@
 //
 // build.py puts this script first in <head>; it starts the Pyodide worker, and Panel's page
 // script takes the worker over with `cpLoader.worker()`. The worker reports {type: 'cp-files' |
-// 'cp-bytes' | 'cp-progress' | 'cp-timing' | 'cp-kernel' | 'cp-error'} messages; this
+// 'cp-bytes' | 'cp-progress' | 'cp-timing' | 'cp-start' | 'cp-kernel' | 'cp-error'} messages; this
 // file turns them into the step list, the progress bar and a clear message on failure.
 // window.cpLoadTimings holds milliseconds since navigation for each milestone (benchmarks).
 // Once the app is live it registers the service worker (sw.js), which keeps the site for
@@ -117,6 +117,8 @@
     const msg = event.data || {};
     if (msg.type === "cp-timing") {
       mark(msg.name, msg.t);
+    } else if (msg.type === "cp-start") {
+      document.documentElement.dataset.cpStart = msg.how; // "snapshot" or "full"
     } else if (msg.type === "cp-kernel") {
       document.documentElement.dataset.cpKernel = msg.name; // pycnn's matrix products
     } else if (msg.type === "cp-files") {

@@ -69,59 +69,90 @@ self.fetch = async function (input, init) {
   return response;
 };
 
-// Every Python package (pure-Python wheels, NumPy, pandas, pycnn and the app) arrives as one
-// gzip'd tar of site-packages (build.py: build_image). unpack.js downloads it, checks the
-// sha256 build.py recorded and inflates it -- in a worker of its own, on another core, while
-// Python boots here -- and keeps the checked tar in this browser's Cache Storage, so later
-// visits skip the inflating. The files are then written into the file system from
-// JavaScript (no Python runs to unpack them).
-const image = new Promise((resolve, reject) => {
-  const spec = CP.image;
-  const url = PYODIDE_URL + spec.file;
-  const onBytes = (bytes, done) => progress(spec.file, bytes, done);
-  const channel = JOB.channel || null; // loader.js's progress channel
-  const onTar = (tar, fromCache) => {
-    if (fromCache) timing("packages-from-cache");
-    resolve(tar);
-  };
-  if (typeof Worker === "undefined") {  // no nested workers (old Safari): same code, this thread
-    importScripts(new URL("unpack.js", SITE_URL).href);
-    cpPackages(url, spec, onBytes, onTar).catch(reject);  // progress through this thread
-    return;
+// What the page's address asks for (`?kernel=`, `?snapshot=0`: comparisons and tests).
+function pageParam(name) {
+  try {
+    return new URLSearchParams(JOB.page.search || "").get(name);
+  } catch (e) {
+    return null; // no page address
   }
-  // The job goes in the worker's name: it starts at once, without waiting for a message
-  // from this thread (busy booting Python).
-  const unpacker = new Worker(new URL("unpack.js", SITE_URL).href,
-                              { name: JSON.stringify({ url: url, spec: spec, channel: channel }) });
-  unpacker.onmessage = (event) => {
-    const msg = event.data;
-    if (msg.type === "bytes") onBytes(msg.bytes, msg.done);
-    else if (msg.type === "tar") onTar(msg.tar, msg.fromCache);
-    else {
-      unpacker.terminate();  // "done" (stored for next time) or "error"
-      if (msg.type === "error") reject(new Error(msg.message));
+}
+
+// Every Python package (pure-Python wheels, NumPy, pandas, pycnn and the app) arrives as one
+// gzip'd tar of site-packages (build.py: build_image), and the memory snapshot (below) as one
+// gzip'd file. unpack.js downloads each, checks the sha256 build.py recorded and inflates it
+// -- in a worker of its own, on another core, while Python boots here -- and keeps the checked
+// result in this browser's Cache Storage, so later visits skip the inflating. The package
+// files are then written into the file system from JavaScript (no Python runs to unpack them).
+// `mode` (unpack.js): "use", "if-kept" (resolves to null if this browser does not keep it
+// yet) or "keep"; only "use" counts its bytes on the loading screen.
+let unpackScript = false;
+function unpacked(spec, label, mode = "use") {
+  return new Promise((resolve, reject) => {
+    const url = PYODIDE_URL + spec.file;
+    const counted = mode === "use";
+    const onBytes = (bytes, done) => counted && progress(spec.file, bytes, done);
+    const channel = counted ? JOB.channel || null : null; // loader.js's progress channel
+    const onData = (data, fromCache) => {
+      if (fromCache) timing(label + "-from-cache");
+      resolve(data);
+    };
+    if (typeof Worker === "undefined") {  // no nested workers (old Safari): same code, here
+      if (!unpackScript) importScripts(new URL("unpack.js", SITE_URL).href);
+      unpackScript = true;
+      cpPackages(url, spec, onBytes, onData, mode).catch(reject);  // progress through here
+      return;
     }
-  };
-  unpacker.onerror = (event) => {
-    event.preventDefault();
-    reject(new Error(`Could not unpack ${spec.file}: ${event.message || "unpack.js failed"}`));
-  };
-});
+    // The job goes in the worker's name: it starts at once, without waiting for a message
+    // from this thread (busy booting Python).
+    const unpacker = new Worker(new URL("unpack.js", SITE_URL).href,
+                                { name: JSON.stringify({ url, spec, channel, mode }) });
+    unpacker.onmessage = (event) => {
+      const msg = event.data;
+      if (msg.type === "bytes") onBytes(msg.bytes, msg.done);
+      else if (msg.type === "tar") onData(msg.tar, msg.fromCache);
+      else {
+        unpacker.terminate();  // "done" (stored for next time) or "error"
+        if (msg.type === "error") reject(new Error(msg.message));
+        else resolve(null); // "keep": nothing was sent
+      }
+    };
+    unpacker.onerror = (event) => {
+      event.preventDefault();
+      reject(new Error(`Could not unpack ${spec.file}: ${event.message || "unpack.js failed"}`));
+    };
+  });
+}
+const image = unpacked(CP.image, "packages");
 image.catch(() => {}); // reported when startApplication awaits it
+
+// A memory snapshot of Python with the app's modules imported (build.py made it under
+// Node.js from these very files; snapshot.js says what it holds): restoring it replaces
+// Python's start and most of the app's imports. It is used only when this browser already
+// keeps it: a first visit starts the normal way (no 13 MB more before the page is usable)
+// and has it downloaded and kept once the page is live (keepSnapshot). `?snapshot=0` starts
+// the normal way, and so does any failure to get or restore it.
+const SNAPSHOT = CP.snapshot && pageParam("snapshot") !== "0" ? CP.snapshot : null;
+const snapshotBytes = SNAPSHOT ? unpacked(SNAPSHOT, "snapshot", "if-kept") : null;
+if (snapshotBytes) {
+  snapshotBytes.catch(() => {}); // handled in bootPython
+  importScripts(new URL("snapshot.js", SITE_URL).href);
+}
+let snapshotKept = false;
+
+function keepSnapshot() {
+  if (!SNAPSHOT || snapshotKept) return;
+  snapshotKept = true;
+  unpacked(SNAPSHOT, "snapshot", "keep").catch((e) => {
+    console.warn("CNN Playground: the memory snapshot was not kept for the next visit:", e);
+  });
+}
 
 // pycnn's matrix-product kernel (kernel.js says how it is loaded): the build this browser
 // runs best, or the one `?kernel=relaxed|simd|numpy` in the page's address forces (for
 // comparisons and tests; numpy: none). Fetched, checked and compiled while Python boots.
 importScripts(new URL("kernel.js", SITE_URL).href);
-const kernel = (() => {
-  let wanted = "auto";
-  try {
-    wanted = new URLSearchParams(JOB.page.search || "").get("kernel") || "auto";
-  } catch (e) {
-    // no page address: choose by feature
-  }
-  return self.cpKernels.choose(CP.kernels, wanted);
-})();
+const kernel = self.cpKernels.choose(CP.kernels, pageParam("kernel") || "auto");
 const kernelModule = kernel && self.cpKernels.compile(new URL(kernel.file, SITE_URL).href,
                                                       kernel.sha256);
 if (kernelModule) kernelModule.catch(() => {}); // reported when installKernel awaits it
@@ -155,8 +186,7 @@ function ascii(bytes, start, length) {
 // in-memory (MEMFS) node whose contents is a view into `tar`: no copy, no path lookup per
 // file (FS.writeFile(path, data, {canOwn: true}) does the same, three times slower).
 // Returns the number of files.
-function installImage(tar, root) {
-  const FS = self.pyodide.FS;
+function installImage(FS, root, tar) {
   const MEMFS = FS.filesystems.MEMFS;
   const dirs = new Map();
   let offset = 0;
@@ -187,8 +217,11 @@ function installImage(tar, root) {
   return count;
 }
 
+// Started from the snapshot, Python names a stand-in for this site's address (snapshot.js).
+let forPage = (value) => value;
+
 function sendPatch(patch, buffers, msg_id) {
-  post({ type: "patch", patch: patch, buffers: buffers });
+  post({ type: "patch", patch: forPage(patch), buffers: buffers });
 }
 
 function lastLine(text) {
@@ -196,28 +229,80 @@ function lastLine(text) {
   return lines.length ? lines[lines.length - 1] : String(text);
 }
 
-async function startApplication() {
-  try {
-    stage("runtime", `Downloading and starting Python (Pyodide ${CP.pyodide})`);
-    self.pyodide = await loadPyodide({ indexURL: PYODIDE_URL });
-    self.pyodide.globals.set("sendPatch", sendPatch);
-    timing("pyodide-ready");
-
-    stage("packages", `Unpacking ${CP.packages.length} packages (NumPy, pandas, Panel, Bokeh, pycnn…)`);
-    const files = installImage(await image, CP.sitePackages);
-    if (files !== CP.image.files) {
-      throw new Error(`${CP.image.file} holds ${files} files, expected ${CP.image.files}`);
-    }
-    // Forget what Python's importer saw in site-packages before (only that finder: the
-    // stdlib zip's would re-read its whole directory, ~0.1 s).
-    self.pyodide.runPython(`
+// The packages' files in the file system, then Python's importer told to look again.
+function installPackages() {
+  const files = installImage(self.pyodide.FS, CP.sitePackages, self.packagesTar);
+  if (files !== CP.image.files) {
+    throw new Error(`${CP.image.file} holds ${files} files, expected ${CP.image.files}`);
+  }
+  // Forget what Python's importer saw in site-packages before (only that finder: the
+  // stdlib zip's would re-read its whole directory, ~0.1 s).
+  self.pyodide.runPython(`
 import sys
 _finder = sys.path_importer_cache.get(${JSON.stringify(CP.sitePackages.replace(/\/$/, ""))})
 if _finder is not None:
     _finder.invalidate_caches()
 del _finder
 `);
-    post({ type: "cp-progress", stage: "packages", text: `Unpacked ${files} files` });
+  return files;
+}
+
+// Python from the snapshot when there is one and it restores cleanly; else the normal start
+// (the packages, then the stand-ins for lazily imported modules). Returns how it started.
+const NOT_KEPT = new Error("the memory snapshot is not kept in this browser yet");
+
+async function bootPython() {
+  if (snapshotBytes) {
+    try {
+      const kept = snapshotBytes.then((bytes) => bytes || Promise.reject(NOT_KEPT));
+      self.pyodide = await loadPyodide({
+        indexURL: PYODIDE_URL,
+        _loadSnapshot: kept,
+        _snapshotDeserializer: self.cpSnapshot.deserializer,
+      });
+      timing("pyodide-ready");
+      stage("packages", `Unpacking ${CP.packages.length} packages (NumPy, pandas, Panel, Bokeh, pycnn…)`);
+      self.packagesTar = await image;
+      installPackages();
+      self.cpSnapshot.restore(self.pyodide, SNAPSHOT);
+      // Everyone restores the same memory: give each page its own random numbers.
+      self.pyodide.runPython(`
+import random, sys
+random.seed()
+if "numpy.random" in sys.modules:
+    sys.modules["numpy.random"].seed()
+`);
+      forPage = (value) => self.cpSnapshot.siteUrls(value, SITE_URL);
+      snapshotKept = true;
+      return "snapshot";
+    } catch (e) {
+      if (e !== NOT_KEPT) {  // kept but unusable here: not downloaded again either
+        console.warn("CNN Playground: the memory snapshot did not load; starting Python " +
+                     "the normal way:", e);
+        snapshotKept = true;
+      }
+      self.pyodide = null;
+    }
+  }
+  self.pyodide = await loadPyodide({ indexURL: PYODIDE_URL });
+  timing("pyodide-ready");
+  stage("packages", `Unpacking ${CP.packages.length} packages (NumPy, pandas, Panel, Bokeh, pycnn…)`);
+  self.packagesTar = await image;
+  installPackages();
+  if (CP.lazyImports.length) {
+    self.pyodide.globals.set("_cp_lazy", self.pyodide.toPy(CP.lazyImports));
+    self.pyodide.runPython(/*@CP_LAZY_IMPORTS_PY@*/);
+  }
+  return "full";
+}
+
+async function startApplication() {
+  try {
+    stage("runtime", `Downloading and starting Python (Pyodide ${CP.pyodide})`);
+    const start = await bootPython();
+    post({ type: "cp-start", how: start });
+    self.pyodide.globals.set("sendPatch", sendPatch);
+    post({ type: "cp-progress", stage: "packages", text: `Unpacked ${CP.image.files} files` });
     timing("packages-loaded");
     // Large datasets are not in the wheel: they appear as files that are downloaded (by a
     // synchronous request from this worker) the first time Python reads them.
@@ -226,35 +311,6 @@ del _finder
       self.pyodide.FS.mkdirTree(lazy.path.slice(0, slash));
       self.pyodide.FS.createLazyFile(lazy.path.slice(0, slash), lazy.path.slice(slash + 1),
                                      new URL(lazy.url, SITE_URL).href, true, false);
-    }
-
-    if (CP.lazyImports.length) {
-      // Stand-ins for modules that are imported at start-up but not used by the playground:
-      // the real module is imported the first time one of its attributes is used.
-      self.pyodide.globals.set("_cp_lazy", self.pyodide.toPy(CP.lazyImports));
-      self.pyodide.runPython(`
-import importlib, importlib.util, sys, types
-
-class _CpLazyModule(types.ModuleType):
-    __cp_lazy__ = True  # patched Bokeh checks this: no objects of this module exist yet
-
-    def __getattr__(self, attr):
-        return getattr(_cp_load_lazy(self.__name__), attr)
-
-def _cp_load_lazy(name):
-    if isinstance(sys.modules.get(name), _CpLazyModule):
-        del sys.modules[name]
-    return importlib.import_module(name)
-
-for _name in _cp_lazy:
-    _spec = importlib.util.find_spec(_name)
-    if _spec is not None and _name not in sys.modules:
-        _stub = _CpLazyModule(_name)
-        _stub.__spec__ = _spec
-        sys.modules[_name] = _stub
-sys.modules["__main__"]._cp_load_lazy = _cp_load_lazy
-del _cp_lazy
-`);
     }
 
     await installKernel();
@@ -274,7 +330,8 @@ del _cp_lazy
     self.pyodide.runPython("_cp_gc.enable()");
     timing("app-ready");
     stage("render", "Drawing the page");
-    post({ type: "render", docs_json: docs_json, render_items: render_items, root_ids: root_ids });
+    post({ type: "render", docs_json: forPage(docs_json), render_items: render_items,
+           root_ids: root_ids });
   } catch (e) {
     const text = String(e && e.message ? e.message : e);
     console.error(`CNN Playground failed while loading (${currentStage}):\n${text}`);
@@ -292,7 +349,10 @@ function settleAfterStart() {
   timing("settled");
 }
 self.addEventListener("message", (event) => {
-  if (event.data && event.data.type === "rendered") setTimeout(settleAfterStart, 3000);
+  if (event.data && event.data.type === "rendered") {
+    setTimeout(settleAfterStart, 3000);
+    setTimeout(keepSnapshot, 3000);
+  }
 });
 
 // ---- Panel's own message handlers (from `panel convert`), unchanged ----

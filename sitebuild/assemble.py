@@ -40,6 +40,7 @@ from sitebuild.page import (
 )
 from sitebuild.precompile import precompile
 from sitebuild.report import StepError, detail, log
+from sitebuild.snapshot import make_snapshot
 from sitebuild.venv import BUILD_GROUPS, ensure_venv
 
 # What the site is built from (besides pyproject.toml and runtime.lock.json).
@@ -167,6 +168,7 @@ def _build(out: Path, work: Path) -> None:
     (pyo / "pyodide-lock.json").write_text(
         json.dumps({"info": official["info"], "packages": {}}, indent=1)
     )
+    snapshot = make_snapshot(pyo, site_packages, cfg.get("lazy-imports", []))
 
     html, panel_js = convert_app(work)
     html = copy_static(html, archives, lock, stage)
@@ -187,13 +189,17 @@ def _build(out: Path, work: Path) -> None:
         "lazyFiles": lazy,
         "lazyImports": cfg.get("lazy-imports", []),
         "kernels": kernels,
+        "snapshot": snapshot,
     }
     (stage / "app.js").write_text(make_worker(panel_js, worker_cfg))
     (stage / "index.html").write_text(make_page(html, cfg))
 
     log("Adding hand-written files from site-src/")
     for src in SITE_SRC.iterdir():
-        if src.name in ("worker.js", "loader.html", "sw.js", "__pycache__") or src.name[0] == ".":
+        if (
+            src.name in ("worker.js", "loader.html", "sw.js", "lazy_imports.py", "__pycache__")
+            or src.name[0] == "."
+        ):
             continue
         shutil.copyfile(src, stage / src.name)
 
@@ -203,7 +209,7 @@ def _build(out: Path, work: Path) -> None:
     gz_saved = precompress(stage, files)
     detail(f"gzip twins for the local server: {gz_saved / 1e6:.1f} MB less on the wire")
     total = sum((stage / f).stat().st_size for f in files)
-    runtime_files = {f"pyodide/{n}" for n in [*CORE_FILES, image["file"]]}
+    runtime_files = {f"pyodide/{n}" for n in [*CORE_FILES, image["file"], *sizes]}
     info = {
         "inputs": input_fingerprint(),
         "version": version,

@@ -175,6 +175,7 @@ def make_worker(panel_js: str, config: dict) -> str:
             "CP_CONFIG": json.dumps(config, indent=1),
             "CP_APP_CODE": "`" + m.group(1) + "`",
             "CP_PANEL_HANDLERS": handlers,
+            "CP_LAZY_IMPORTS_PY": json.dumps((SITE_SRC / "lazy_imports.py").read_text()),
         },
     )
 

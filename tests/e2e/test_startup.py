@@ -1,0 +1,89 @@
+"""Start-up from the build's memory snapshot (sitebuild/snapshot.py, site-src/snapshot.js).
+
+A first visit starts Python the normal way and then keeps the snapshot (Cache Storage);
+the next visit starts from it. `?snapshot=0` starts the normal way; a snapshot that cannot
+be used (here: a damaged file) is never kept, and the page still comes up. Every load runs under the e2e guard (no request leaves localhost, no page
+errors), so Panel's stylesheet URLs, made at build time, must name this site.
+"""
+
+from __future__ import annotations
+
+import time
+
+import e2e_support as sup
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+NUMPY_AND_APP = """
+import numpy as np, sys
+assert "panel" in sys.modules and "playground.state" in sys.modules
+str(float(np.linalg.norm(np.arange(12.0).reshape(3, 4) @ np.ones(4))))
+"""
+
+
+def _started(page) -> str:
+    return page.evaluate("document.documentElement.dataset.cpStart")
+
+
+def _python(page, code: str) -> str:
+    workers = [w for w in page.workers if w.url.split("?")[0].endswith("/app.js")]
+    assert workers, [w.url for w in page.workers]
+    return workers[0].evaluate("(code) => self.pyodide.runPython(code)", code)
+
+
+SNAPSHOT_KEPT = """async () => {
+  const cache = await caches.open("cp-packages");
+  return (await cache.keys()).some((r) => r.url.includes("/snapshot.bin?sha256="));
+}"""
+
+
+def _wait_until_kept(page, timeout_s: float = 120) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if page.evaluate(SNAPSHOT_KEPT):
+            return True
+        page.wait_for_timeout(500)
+    return False
+
+
+def test_a_second_visit_starts_from_the_snapshot_and_its_python_works(open_app):
+    page = open_app()
+    assert _started(page) == "full"  # a first visit: nothing kept yet
+    assert _wait_until_kept(page), "the snapshot was not kept after the first visit"
+    page = open_app(page=page)
+    assert _started(page) == "snapshot"
+    assert _python(page, NUMPY_AND_APP) == "44.31703961232068"
+    # The stylesheets Panel names were rebased from the build's stand-in onto this site.
+    hrefs = page.evaluate(
+        """() => [...document.querySelectorAll('*')].flatMap((el) => el.shadowRoot
+             ? [...el.shadowRoot.querySelectorAll('link[rel=stylesheet]')].map((l) => l.href)
+             : [])"""
+    )
+    assert hrefs and all(h.startswith(page.url.split("?")[0].rsplit("/", 1)[0]) for h in hrefs)
+
+
+def test_snapshot_0_starts_python_the_normal_way(open_app):
+    page = open_app("?snapshot=0")
+    assert _started(page) == "full"
+    assert _python(page, NUMPY_AND_APP) == "44.31703961232068"
+
+
+def test_a_damaged_snapshot_is_not_kept_and_the_page_still_starts(
+    open_app, start_server, site_dir, tmp_path, monitor
+):
+    copy = sup.copy_site(site_dir, tmp_path / "site")
+    damaged = copy / "pyodide" / "snapshot.bin.gz"
+    half = damaged.read_bytes()[: damaged.stat().st_size // 2]
+    damaged.unlink()  # a hard link to the original: replace it, never write into it
+    damaged.write_bytes(half)
+    server = start_server(copy)
+    page = open_app(base=server.url)
+    assert _started(page) == "full"
+    deadline = time.monotonic() + 120
+    while not any("snapshot was not kept" in line for line in monitor.console):
+        assert time.monotonic() < deadline, monitor.console_tail()
+        page.wait_for_timeout(500)
+    assert not page.evaluate(SNAPSHOT_KEPT)
+    page = open_app(base=server.url, page=page)
+    assert _started(page) == "full"  # and live: open_app waited for .cp-ready
