@@ -5,6 +5,7 @@ over — and one walk through all eight steps with real training on digits."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 import numpy as np
 import pytest
@@ -582,10 +583,16 @@ def test_walk_the_whole_path_on_the_real_playground_with_real_training():
         value, target = line.split("validation loss ")[1].split(" < ")
         assert float(value) < step.target and target == f"{step.target:.2f}"
     assert lesson.log[-1].startswith("Path complete: all 8 steps done, check score 100 / 100.")
-    assert (
-        "New layer 1: Conv2D(8, 3×3) has 80 parameters: 8 filters × (3×3×1 + 1); output 6×6×8."
-        in lesson.log
+    # Step 3 asks for a guess first: adding the Conv2D does not give its count away,
+    # the right guess does.
+    added = lesson.log.index(
+        "New layer 1: Conv2D(8, 3×3); its parameter count stays hidden until you guess it."
     )
+    guessed = lesson.log.index(
+        "Right: Conv2D(8, 3×3) has 80 parameters: 8 filters × (3×3×1 + 1); output 6×6×8."
+    )
+    assert added < guessed
+    assert not any(re.search(r"(?<![\d,])80 parameters", line) for line in lesson.log[:guessed])
     for line in lesson.log:
         assert_own_plain_words(line)
     # what a reload finds: the same step, answers, model and log
