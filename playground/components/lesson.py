@@ -56,6 +56,7 @@ from playground.training import TrainingController
 __all__ = ["READ_FALLBACK_SECONDS", "SAMPLE_INDEX", "LessonPanel", "lesson_address"]
 
 SAMPLE_INDEX = 0  # the test image every view shows
+MODEL_VIEWS = ("sliding-filter", "feature-maps", "softmax-output")  # they need weights
 READ_FALLBACK_SECONDS = 6.0  # start without the saved progress if the page never sends it
 LETTERS = "ABCD"
 NOT_READ = (
@@ -84,7 +85,8 @@ h3 { font-size: 1rem; margin: 0.6rem 0 0.2rem; }
 .cp-log li { margin: 2px 0; overflow-wrap: anywhere; }
 .cp-log:focus-visible, summary:focus-visible { outline: 3px solid #1d5fbf; outline-offset: 2px; }
 details { margin: 4px 0; }
-summary { min-height: 44px; display: flex; align-items: center; cursor: pointer; font-weight: 600; }
+summary { min-height: 44px; padding: 10px 0; box-sizing: border-box; cursor: pointer;
+          font-weight: 600; }
 dt { font-weight: 700; margin-top: 6px; }
 dd { margin-left: 0; }
 .cp-still-locked { color: #3e4c59; }
@@ -136,6 +138,7 @@ class LessonPanel(Viewer):
         self._saved_revision: int | None = None  # None: saving is off (progress not read)
         self._loading = False  # the panel itself is loading a model: not the learner's edit
         self._sample: np.ndarray | None = None
+        self._sample_label: int | None = None
         self._sample_for: str | None = None
         self._class_names: tuple[str, ...] = ()
         self._val_losses: list[float] = []
@@ -174,13 +177,15 @@ class LessonPanel(Viewer):
         self._view = StepView(on_pixel=self._pick_pixel, on_map=self._pick_map)
         self._task = pn.pane.HTML("", **html)
         self._guess = pn.widgets.IntInput(
-            name="Your guess", value=None, width=180, css_classes=["cp-lesson-guess"]
+            name="Your guess", value=None, width=300, css_classes=["cp-lesson-guess"]
         )
         self._guess_button = pn.widgets.Button(
             name="Check my guess", css_classes=["cp-lesson-guess-check"], min_height=44
         )
         self._guess_button.on_click(self._on_guess)
-        self._guess_row = pn.Row(self._guess, self._guess_button, visible=False)
+        self._guess_row = pn.FlexBox(
+            self._guess, self._guess_button, visible=False, align_items="flex-end"
+        )
         self._question = pn.pane.HTML("", **html)
         self._answers = pn.Column(sizing_mode="stretch_width", margin=0)
         self._answers_for: int | None = None  # the step whose answers the buttons are
@@ -325,7 +330,7 @@ class LessonPanel(Viewer):
         self.lesson.observe(Snapshot.from_state(self.state))
         if any(e.name == "dataset" for e in events):
             pn.state.execute(self._load_sample)
-        self._after()
+        self._after(view=True)
 
     def _on_train_event(self, event) -> None:
         if event.kind == "epoch" and event.val_loss is not None:
@@ -357,12 +362,13 @@ class LessonPanel(Viewer):
         if self._sample_for == name:
             return
         try:
-            _train, (x_test, _y), names = await get_dataset(name)
+            _train, (x_test, y_test), names = await get_dataset(name)
         except Exception:  # noqa: BLE001 - the views say the image is not there; Train says why
             return
         if name != self.state.dataset:
             return  # another dataset was picked meanwhile
         self._sample = np.asarray(x_test[SAMPLE_INDEX], dtype=np.float32)
+        self._sample_label = int(y_test[SAMPLE_INDEX])
         self._sample_for, self._class_names = name, tuple(names)
         self._render_view()
 
@@ -595,12 +601,14 @@ class LessonPanel(Viewer):
         card = self.lesson.card(self._nav_value())
         if not card.open:
             return
-        model, trained = self._model()
+        model, trained = self._model() if card.view in MODEL_VIEWS else (None, False)
+        here = self._sample_for == self.state.dataset
         self._view.show(
             card.view,
             ViewInputs(
                 snapshot=Snapshot.from_state(self.state),
-                sample=self._sample if self._sample_for == self.state.dataset else None,
+                sample=self._sample if here else None,
+                label=self._sample_label if here else None,
                 class_names=self._class_names,
                 model=model,
                 trained=trained,

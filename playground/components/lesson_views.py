@@ -24,8 +24,6 @@ from playground.lesson import Snapshot, live
 
 __all__ = ["StepView", "ViewInputs", "view_html"]
 
-NEURONS = live.NEURONS
-
 _CSS = """
 .cp-view { font-size: 14px; line-height: 1.45; }
 .cp-view table { border-collapse: collapse; margin: 4px 0; }
@@ -51,13 +49,14 @@ class ViewInputs:
     """What a view is computed from (the panel gathers it after every change).
 
     ``sample``: one test image ``(H, W, C)`` of the dataset in [0, 1], None while it
-    loads; ``model``: the pycnn model of the current spec (None when it cannot be
+    loads, and ``label`` its true class; ``model``: the pycnn model of the current spec (None when it cannot be
     built); ``trained``: whether that model has been trained; ``hidden``: the number
     the learner is about to guess (``Lesson.hidden_number()``), not to be shown.
     """
 
     snapshot: Snapshot
     sample: np.ndarray | None = None
+    label: int | None = None  # the sample's true class
     class_names: tuple[str, ...] = ()
     model: Any = None
     trained: bool = False
@@ -209,10 +208,13 @@ def _softmax(inputs: ViewInputs) -> str:
         f"</span></span><span>{esc(bar.text)}</span></li>"
         for bar in bars
     )
+    truth = ""
+    if inputs.label is not None and inputs.label < len(inputs.class_names):
+        truth = f"True class of this image: {esc(inputs.class_names[inputs.label])}. "
     note = (
-        ""
+        f"<p class='cp-note'>{truth}</p>"
         if inputs.trained
-        else "<p class='cp-note'>Not trained yet: every class gets about the same share. "
+        else f"<p class='cp-note'>{truth}Not trained yet: the answer is close to a guess. "
         "Train and watch one bar win.</p>"
     )
     return (

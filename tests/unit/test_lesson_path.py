@@ -478,6 +478,24 @@ def test_revision_changes_with_every_transition():
     assert seen[0] < seen[1] < seen[2] == seen[3]
 
 
+def test_the_log_never_gives_away_the_number_the_step_asks_to_guess():
+    three = lesson_at(3, "flatten,dense:32,dense:10:softmax")
+    three.observe(snap("conv2d:8:3,flatten,dense:32,dense:10:softmax"))
+    three.observe(snap("conv2d:8:3,flatten,dense:10:softmax"))
+    three.observe(snap("conv2d:4:3,maxpool:2,flatten,dense:10:softmax"))
+    assert [line for line in three.log if not line.startswith("Done:")][-3:] == [
+        "New layer 1: Conv2D(8, 3×3); its parameter count stays hidden until you guess it.",
+        "Removed Dense(32).",
+        "Model changed: 4 layers.",
+    ]
+    seven = lesson_at(7, "conv2d:8:3,dense:10:softmax")
+    seven.observe(snap("conv2d:8:3,flatten,dense:10:softmax"))
+    assert seven.log[-1] == "New layer 2: Flatten; its length stays hidden until you guess it."
+    seven.guess(288)
+    seven.observe(snap("conv2d:8:3,flatten,dense:32,dense:10:softmax"))
+    assert "288" in seven.log[-1]  # guessed: the numbers are back
+
+
 def test_model_changes_are_narrated():
     lesson = Lesson()
     lesson.observe(snap("flatten,dense:10:softmax"))
