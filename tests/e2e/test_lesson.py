@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 
+import e2e_support as sup
 import pytest
 from playwright.sync_api import expect
 
@@ -80,6 +81,31 @@ def seed_storage(context, key: str, text: str) -> None:
     )
 
 
+# Init script: what the learner could see, frame by frame, until the first 20 changes —
+# the step counter's text and the number of summary rows, while the page is not hidden.
+RECORD_WHAT_SHOWED = """
+window.cpShowed = [];
+(function watch() {
+  const steps = [], rows = [];
+  const walk = (root) => {
+    for (const el of root.querySelectorAll("*")) {
+      if (el.classList.contains("cp-lesson-step")) steps.push(el.textContent.trim());
+      if (el.matches("tr.cp-row")) rows.push(el);
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+  };
+  const html = document.documentElement;
+  if (html && document.body && !html.classList.contains("cp-lesson-pending")) {
+    walk(document);
+    const now = JSON.stringify([steps.filter(Boolean), rows.length]);
+    const showed = window.cpShowed;
+    if (rows.length && showed[showed.length - 1] !== now) showed.push(now);
+  }
+  if (window.cpShowed.length < 20 && performance.now() < 180000) requestAnimationFrame(watch);
+})();
+"""
+
+
 def finish_step_1(page) -> None:
     r, c = brightest_pixel()
     pixel(page, r, c).click()
@@ -137,7 +163,7 @@ def test_first_visit_opens_step_1_with_locked_blocks_and_answers_get_their_feedb
 
 
 def test_training_unlocks_conv2d_with_the_reason_in_the_log_and_a_reload_keeps_everything(
-    open_app, new_context, site_url
+    open_app, new_context, monitor
 ):
     context = new_context()
     page = open_app(page=context.new_page())
@@ -166,9 +192,7 @@ def test_training_unlocks_conv2d_with_the_reason_in_the_log_and_a_reload_keeps_e
 
     # Reload: the same step, model, log and answers.
     page.reload()
-    from e2e_support import wait_until_live
-
-    wait_until_live(page)
+    sup.wait_until_live(page, monitor)
     expect(step_counter(page)).to_have_text(f"Step 3 / {TOTAL}")
     assert page.locator(".cp-share-link input").first.input_value() == model
     assert "dense:32" in model
@@ -201,9 +225,13 @@ def test_start_over_asks_first_then_forgets_steps_answers_and_model(new_context,
     )
     context = new_context()
     seed_storage(context, storage_key("/"), dumps(progress))
+    context.add_init_script(RECORD_WHAT_SHOWED)
     page = open_app(page=context.new_page())
     expect(step_counter(page)).to_have_text(f"Step 3 / {TOTAL}")
     expect(page.locator(".cp-summary tr.cp-row")).to_have_count(3)
+    # From the first frame the page showed: step 3 and its model, never step 1 or another model.
+    showed = [json.loads(s) for s in page.evaluate("window.cpShowed")]
+    assert showed and all(v == [[f"Step 3 / {TOTAL}"], 3] for v in showed), showed
 
     page.locator(".cp-start-over button").first.click()
     confirm = page.locator(".cp-start-over-confirm").first
