@@ -5,10 +5,11 @@ under ``panel serve`` it runs on a server, which has none either. So the reading
 and writing happen in the page itself, in the script of :class:`LessonStore`
 (a tiny ``ReactiveHTML`` whose scripts run on the page's main thread):
 
-* when Python asks (``asked`` changes: :meth:`LessonStore.ask`, once the page
-  has drawn the document — a change the page makes while it is still being drawn
-  never reaches the worker), the page reads the record stored under ``key`` and
-  sends it back as ``stored`` ("" when there is none);
+* when the page draws the store, and again when Python asks (``asked``,
+  :meth:`LessonStore.ask`, once the page has drawn the document: a change the
+  page makes while it is still being drawn may never reach the worker), it
+  reads the record stored under ``key`` and sends it back as ``stored``
+  (``"<count>:<record>"``: the count makes every reading a change);
 * when Python sets ``saving``, the page writes that record under ``key``;
 * anything the browser refuses (storage switched off, a sandboxed frame, a
   full quota) comes back as ``problem``, in words, and the page goes on.
@@ -21,7 +22,14 @@ Until Python has applied the record (``revealed``), the page keeps its content
 invisible, so a returning learner never sees step 1 or the first model flash
 by; a timer shows the page anyway should Python never answer.
 
-:meth:`LessonStore.save` is the one place the lesson's progress is saved.
+The whole interface the panel uses: ``key`` (set once the page's folder is
+known), :meth:`LessonStore.ask`, :attr:`LessonStore.record` (None until the page
+answered), :attr:`LessonStore.refusal`, ``revealed`` and
+:meth:`LessonStore.save`, the one place the lesson's progress is saved. An LMS
+copy of the progress (SCORM ``cmi.suspend_data``, ``cmi.core.lesson_status``,
+``cmi.core.score.raw``) belongs behind the same calls: ``save`` receives the whole
+:class:`~playground.lesson.Lesson` (its ``progress``, ``score`` and
+``lesson_status``), and whatever the page reads on resume comes back as ``stored``.
 """
 
 from __future__ import annotations
@@ -49,7 +57,8 @@ setTimeout(() => {
   } catch (error) {
     data.problem = encodeURIComponent("read:" + String((error && error.name) || error));
   }
-  data.stored = encodeURIComponent(text);
+  state.reads = (state.reads || 0) + 1;
+  data.stored = state.reads + ":" + encodeURIComponent(text);
 }, 0);
 """
 
@@ -94,7 +103,8 @@ class LessonStore(ReactiveHTML):
     stored = param.String(
         default=None,
         allow_None=True,
-        doc="From the page: the stored record, percent-encoded ('' = none); None until read",
+        doc="From the page: 'count:record', the record percent-encoded ('' = none); None "
+        "until read",
     )
     saving = param.String(default="", doc="To the page: the record to store, percent-encoded")
     problem = param.String(default="", doc="From the page: what the browser refused, encoded")
@@ -103,8 +113,9 @@ class LessonStore(ReactiveHTML):
 
     _template = '<div id="store" style="display:none"></div>'
     _scripts = {  # noqa: RUF012 - Panel's declaration style
-        "render": _HIDE,
-        "asked": _READ,
+        "render": _HIDE + "self.read();",
+        "read": _READ,
+        "asked": "self.read();",
         "saving": _WRITE,
         "revealed": _REVEAL,
     }
@@ -122,7 +133,9 @@ class LessonStore(ReactiveHTML):
     @property
     def record(self) -> str | None:
         """The stored record as text ("" = nothing stored), or None before the page reported."""
-        return None if self.stored is None else unquote(self.stored)
+        if self.stored is None or ":" not in self.stored:
+            return None
+        return unquote(self.stored.partition(":")[2])
 
     @property
     def refusal(self) -> str | None:

@@ -64,7 +64,7 @@ class Page:
 
     def open(self, record: str = "") -> Page:
         """The page's script answers with what localStorage holds ("" = nothing)."""
-        self.panel.store.stored = quote(record, safe="")
+        self.panel.store.stored = "1:" + quote(record, safe="")
         return self
 
     @property
@@ -327,8 +327,10 @@ def test_the_store_sends_what_dumps_writes_and_reads_it_back():
     store.save(lesson)
     assert re.fullmatch(r"[A-Za-z0-9%_.~-]+", store.saving)  # nothing Panel cleans as HTML
     assert loads(unquote(store.saving)).progress == lesson.progress
-    store.stored = quote("", safe="")
+    store.stored = "1:"
     assert store.record == ""
+    store.stored = "2:" + quote("{}", safe="")
+    assert store.record == "{}"
     store.problem = quote("read:SecurityError")
     assert "does not let the page read your lesson progress (SecurityError" in store.refusal
 
