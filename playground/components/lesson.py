@@ -2,8 +2,9 @@
 
 :class:`LessonPanel` drives a :class:`playground.lesson.Lesson` from the page:
 
-* at start it waits for the saved progress (:class:`LessonStore` reads it in
-  the page), decides the mode and step from the page's link
+* at start it opens the lesson as for a first visit (so the first document
+  already shows it), then waits for the saved progress (:class:`LessonStore`
+  reads it in the page), opens it again from that and the page's link
   (``decide_start``), loads the lesson model into the playground and marks
   itself ``ready`` (the app shows ``cp-ready`` only then);
 * every edit of the model or its settings is ``observe``\\ d, every finished
@@ -47,7 +48,8 @@ from playground.lesson import (
     loads,
     storage_key,
 )
-from playground.links import LINK_PARAMS
+from playground.links import LINK_PARAMS, parse_query
+from playground.presets import default_blocks
 from playground.runtime import after_first_render, is_live
 from playground.spec import KINDS
 from playground.state import PlaygroundState
@@ -152,6 +154,7 @@ class LessonPanel(Viewer):
         self.state.param.watch(self._on_training_lock, "training")
         self.controller.param.watch(self._on_running, "running")
         self.controller.listeners.append(self._on_train_event)
+        self._open(None, [], can_save=False)
         after_first_render(self._drawn)
 
     # ------------------------------------------------------------------ widgets
@@ -173,7 +176,7 @@ class LessonPanel(Viewer):
         )
         self._syncing_nav = False
         self._nav.param.watch(self._on_nav, "value")
-        self._card = pn.pane.HTML("<p>Reading your saved progress…</p>", **html)
+        self._card = pn.pane.HTML("", **html)
         self._view = StepView(on_pixel=self._pick_pixel, on_map=self._pick_map)
         self._task = pn.pane.HTML("", **html)
         self._guess = pn.widgets.IntInput(
@@ -268,31 +271,41 @@ class LessonPanel(Viewer):
                 self.store.ask()
 
     def _drawn(self) -> None:
-        """The page has drawn the document: ask it for the saved progress."""
+        """The page has drawn the document: ask it for the saved progress (again: what it
+        sent while it was drawing may not have reached the worker) and load the image."""
         self._was_drawn = True
         if self.store.key:
             self.store.ask()
+        pn.state.execute(self._load_sample)
         if is_live():
             pn.state.execute(self._read_fallback)
 
     def start_without_saved_progress(self) -> None:
         """Start fresh when the page never sent the saved progress (its script failed)."""
-        if self.lesson is None:
-            self._start(
-                None,
-                [NOT_READ],
-                can_save=False,
-            )
+        if not self.ready:
+            self._open(None, [NOT_READ], can_save=False)
+            self._ready()
 
     async def _read_fallback(self) -> None:
         await asyncio.sleep(READ_FALLBACK_SECONDS)
         self.start_without_saved_progress()
 
-    def _on_stored(self, event) -> None:
-        if self.lesson is None and event.new is not None:
-            self._start(self.store.record, [], can_save=True)
+    def _on_stored(self, _event) -> None:
+        if not self.ready and self.store.record is not None:
+            self._open(self.store.record, [], can_save=True)
+            self._ready()
 
-    def _start(self, record: str | None, messages: list[str], can_save: bool) -> None:
+    def _ready(self) -> None:
+        self.ready = True
+        self.store.revealed = True
+
+    def _open(self, record: str | None, messages: list[str], can_save: bool) -> None:
+        """Open the lesson from a saved ``record`` and the page's link.
+
+        Called once when the panel is made, as if nothing were saved — the likely start,
+        so the first document already shows it and a first visit changes nothing when
+        the page's answer comes — and again with what the page has stored.
+        """
         loaded = loads(record)
         lesson = Lesson(loaded.progress)
         start = decide_start(self.share.opened, lesson.progress)
@@ -304,19 +317,21 @@ class LessonPanel(Viewer):
             self._load(lesson.model)
         lesson.observe(Snapshot.from_state(self.state))
         self._saved_revision = lesson.revision if can_save else None
-        self._after()
-        pn.state.execute(self._load_sample)
-        self.ready = True
-        self.store.revealed = True
+        self._after(view=True)
 
     # ------------------------------------------------------------------ the playground
     def _load(self, query: str) -> None:
-        """Load a model of the lesson's own (not an edit of the learner's)."""
-        self._loading = True
-        try:
-            self.state.apply_query(query)
-        finally:
-            self._loading = False
+        """Load a model of the lesson's own (not an edit of the learner's); nothing
+        happens when the page shows it already (a first visit: the same first model)."""
+        self._sync_address()  # first, so the address never shows the model on its way in
+        values, _problems = parse_query(query)
+        values.setdefault("layers", default_blocks())
+        if any(getattr(self.state, name) != value for name, value in values.items()):
+            self._loading = True
+            try:
+                self.state.apply_query(query)
+            finally:
+                self._loading = False
         self._sync_blocks()
 
     def _sync_blocks(self) -> None:
@@ -450,11 +465,15 @@ class LessonPanel(Viewer):
         lesson = self.lesson
         self._sync_blocks()
         self.state.hidden_numbers = self._hidden() if lesson.mode == "learn" else {}
-        self.share.address = lesson_address(lesson) if lesson.mode == "learn" else None
+        self._sync_address()
         if self._saved_revision is not None and lesson.revision != self._saved_revision:
             self.store.save(lesson)
             self._saved_revision = lesson.revision
         self._render(view=view)
+
+    def _sync_address(self) -> None:
+        lesson = self.lesson
+        self.share.address = lesson_address(lesson) if lesson.mode == "learn" else None
 
     def _hidden(self) -> dict[int, str]:
         what = self.lesson.hidden_number()

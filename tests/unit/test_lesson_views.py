@@ -106,9 +106,15 @@ def test_a_first_visit_asks_the_page_and_opens_step_1_with_the_first_model():
     page = Page()
     panel = page.panel
     assert panel.store.key == storage_key("/cnn/") and panel.store.asked == 1
-    assert not panel.ready and panel.lesson is None  # nothing shown before the record
+    # Before the page has answered: a first visit's start, prepared for the first document
+    # (the page keeps it hidden until the answer).
+    assert not panel.ready and not panel.store.revealed
+    assert page.lesson.step == 1 and page.state.query().startswith(START_MODEL)
+    edits = []
+    page.state.param.watch(edits.append, ["layers", "dataset", "unlocked_kinds"])
     page.open("")
     assert panel.ready and panel.store.revealed
+    assert edits == []  # nothing changes: the first document was already right
     assert page.lesson.step == 1 and page.lesson.mode == "learn"
     assert page.state.query().startswith(START_MODEL)
     assert page.state.unlocked_kinds == ["flatten", "dense"]
