@@ -94,10 +94,12 @@ dd { margin-left: 0; }
 .cp-still-locked { color: #3e4c59; }
 """
 
-# Panel's buttons keep their label on one line; the answers are sentences.
+# Panel's buttons keep their label on one line; the answers are sentences. Every control
+# is at least 44 px tall, to be tapped.
 _BUTTON_CSS = """
 .bk-btn { white-space: normal; text-align: left; min-height: 44px; line-height: 1.3; }
 """
+_INPUT_CSS = ".bk-input { min-height: 44px; }"
 
 
 def lesson_address(lesson: Lesson) -> str:
@@ -173,6 +175,7 @@ class LessonPanel(Viewer):
             css_classes=["cp-lesson-nav"],
             sizing_mode="stretch_width",
             max_width=420,
+            stylesheets=[_INPUT_CSS],
         )
         self._syncing_nav = False
         self._nav.param.watch(self._on_nav, "value")
@@ -180,10 +183,14 @@ class LessonPanel(Viewer):
         self._view = StepView(on_pixel=self._pick_pixel, on_map=self._pick_map)
         self._task = pn.pane.HTML("", **html)
         self._guess = pn.widgets.IntInput(
-            name="Your guess", value=None, width=300, css_classes=["cp-lesson-guess"]
+            name="Your guess",
+            value=None,
+            width=300,
+            css_classes=["cp-lesson-guess"],
+            stylesheets=[_INPUT_CSS],
         )
         self._guess_button = pn.widgets.Button(
-            name="Check my guess", css_classes=["cp-lesson-guess-check"], min_height=44
+            name="Check my guess", css_classes=["cp-lesson-guess-check"]
         )
         self._guess_button.on_click(self._on_guess)
         self._guess_row = pn.FlexBox(
@@ -225,6 +232,7 @@ class LessonPanel(Viewer):
         )
         for button in (
             self._mode,
+            self._guess_button,
             self._back,
             self._start_over,
             self._confirm_yes,
