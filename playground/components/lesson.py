@@ -2,11 +2,12 @@
 
 :class:`LessonPanel` drives a :class:`playground.lesson.Lesson` from the page:
 
-* at start it opens the lesson as for a first visit (so the first document
-  already shows it), then waits for the saved progress (:class:`LessonStore`
-  reads it in the page), opens it again from that and the page's link
-  (``decide_start``), loads the lesson model into the playground and marks
-  itself ``ready`` (the app shows ``cp-ready`` only then);
+* at start it opens the lesson from the saved progress the page's loader
+  passed and the page's link (``decide_start``), loads the lesson model into
+  the playground and marks itself ``ready`` (the app shows ``cp-ready`` only
+  then), all in the first document; without that record it opens as for a
+  first visit and opens again once :class:`LessonStore` has read the record
+  in the page;
 * every edit of the model or its settings is ``observe``\\ d, every finished
   training run is reported (``training_finished``), the learner's picks,
   guesses and answers go to the lesson;
@@ -156,7 +157,12 @@ class LessonPanel(Viewer):
         self.state.param.watch(self._on_training_lock, "training")
         self.controller.param.watch(self._on_running, "running")
         self.controller.listeners.append(self._on_train_event)
-        self._open(None, [], can_save=False)
+        early = self.store.record_from_loader()
+        if early is None:  # until the page answers: a first visit's start, for the first document
+            self._open(None, [], can_save=False)
+        else:
+            self._open(early, [], can_save=True)
+            self._ready()
         after_first_render(self._drawn)
 
     # ------------------------------------------------------------------ widgets
@@ -310,9 +316,9 @@ class LessonPanel(Viewer):
     def _open(self, record: str | None, messages: list[str], can_save: bool) -> None:
         """Open the lesson from a saved ``record`` and the page's link.
 
-        Called once when the panel is made, as if nothing were saved — the likely start,
-        so the first document already shows it and a first visit changes nothing when
-        the page's answer comes — and again with what the page has stored.
+        Called when the panel is made, with the record the loader passed, or else as if
+        nothing were saved (the likely start: a first visit then changes nothing when the
+        page's answer comes), and then again with what the page has read.
         """
         loaded = loads(record)
         lesson = Lesson(loaded.progress)

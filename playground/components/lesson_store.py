@@ -22,9 +22,15 @@ Until Python has applied the record (``revealed``), the page keeps its content
 invisible, so a returning learner never sees step 1 or the first model flash
 by; a timer shows the page anyway should Python never answer.
 
+The page's loader reads the same records before Python starts and passes them
+with the page's address (site-src/loader.js), so in the static site the first
+document already shows a returning learner's step:
+:meth:`LessonStore.record_from_loader`. The reading after the first render
+covers the rest (``panel serve``, storage the loader could not read).
+
 The whole interface the panel uses: ``key`` (set once the page's folder is
-known), :meth:`LessonStore.ask`, :attr:`LessonStore.record` (None until the page
-answered), :attr:`LessonStore.refusal`, ``revealed`` and
+known), :meth:`LessonStore.record_from_loader`, :meth:`LessonStore.ask`,
+:attr:`LessonStore.record` (None until the page answered), :attr:`LessonStore.refusal`, ``revealed`` and
 :meth:`LessonStore.save`, the one place the lesson's progress is saved. An LMS
 copy of the progress (SCORM ``cmi.suspend_data``, ``cmi.core.lesson_status``,
 ``cmi.core.score.raw``) belongs behind the same calls: ``save`` receives the whole
@@ -41,6 +47,7 @@ import param
 from panel.reactive import ReactiveHTML
 
 from playground.lesson import dumps
+from playground.runtime import page_from_loader
 
 __all__ = ["REVEAL_FALLBACK_MS", "LessonStore"]
 
@@ -129,6 +136,16 @@ class LessonStore(ReactiveHTML):
     def ask(self) -> None:
         """Ask the page for the stored record (call once the page has drawn the document)."""
         self.asked += 1
+
+    def record_from_loader(self) -> str | None:
+        """The record the page's loader read before Python started ("" = nothing stored), so
+        the first document can show it; None when the loader could not read storage (then
+        the page answers ``asked``, after the first render)."""
+        kept = page_from_loader().get("cpStorage")
+        if not self.key or not isinstance(kept, dict):
+            return None
+        text = kept.get(self.key, "")
+        return text if isinstance(text, str) else None
 
     @property
     def record(self) -> str | None:

@@ -17,6 +17,7 @@ pn = pytest.importorskip("panel")
 from panel.io.location import Location
 from panel.util import edit_readonly
 
+from playground import runtime
 from playground.components.lesson import LessonPanel, lesson_address
 from playground.components.lesson_store import LessonStore
 from playground.components.lesson_views import (
@@ -126,6 +127,36 @@ def test_a_first_visit_asks_the_page_and_opens_step_1_with_the_first_model():
     assert page.text(panel._message_pane) == ""
     assert panel.store.saving == ""  # nothing the learner did yet: nothing overwritten
     assert panel._view.view == "pixel-grid" and len(panel._view._pixels.values) == 8
+
+
+def test_the_record_the_loader_passed_is_in_the_first_document(monkeypatch):
+    """The static site's loader reads localStorage before Python starts: a returning
+    learner's step and model are applied when the panel is made, with no wait for the page."""
+    progress = Progress(
+        step=3,
+        done={1: 1, 2: 3},
+        answers={1: [right(1)], 2: [right(2)]},
+        model="?dataset=digits&layers=conv2d:4:3,flatten,dense:10:softmax",
+    )
+    kept = {storage_key("/cnn/"): dumps(progress), storage_key("/other/"): "{}"}
+    page_env = {"href": "http://h/cnn/", "pathname": "/cnn/", "cpStorage": kept}
+    monkeypatch.setenv(runtime.PAGE_ENV, json.dumps(page_env))
+    page = Page()
+    panel = page.panel
+    assert panel.ready and panel.store.revealed  # before the page has answered anything
+    assert page.lesson.step == 3 and page.layers() == "conv2d:4:3,flatten,dense:10:softmax"
+    assert page.state.unlocked_kinds == ["conv2d", "flatten", "dense"]
+    page.open("")  # the page's own later reading changes nothing
+    assert page.lesson.step == 3 and panel.store.saving == ""
+    page.panel._answer(wrong(3))  # saving is on: the record was read
+    assert page.saved["step"] == 3
+
+    # Nothing kept for this copy: a first visit, ready at once as well.
+    monkeypatch.setenv(runtime.PAGE_ENV, json.dumps({**page_env, "cpStorage": {}}))
+    assert Page().panel.ready and Page().lesson.step == 1
+    # The loader could not read storage: the page is asked after the first render.
+    monkeypatch.setenv(runtime.PAGE_ENV, json.dumps({"href": "http://h/cnn/"}))
+    assert not Page().panel.ready
 
 
 def test_saved_progress_brings_back_the_step_the_model_and_the_log():
