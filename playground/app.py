@@ -13,6 +13,7 @@ from playground.components.dataset import DatasetPicker
 from playground.components.export import ExportPanel
 from playground.components.inside import SeeInside
 from playground.components.insight import DenseComparison
+from playground.components.lesson import LessonPanel
 from playground.components.plots import TrainingPlots
 from playground.components.shapeflow import ShapeFlow
 from playground.components.share import ShareLink
@@ -65,18 +66,37 @@ page = pn.Column(
 # Take it further: downloads, opening a model from files, copy link and embed snippet.
 page.append(ExportPanel(state=state, controller=controller, share=share))
 
+# ---- The lesson path: its panel beside the playground (on top on narrow screens, sticky on
+# wide ones). The page is ready once the lesson has read the saved progress.
+lesson = LessonPanel(state=state, controller=controller, share=share)
+lesson_css = """
+:host { flex: 1 1 340px; max-width: 440px; min-width: 0; align-self: flex-start;
+        position: sticky; top: 0; max-height: 100vh; overflow-y: auto; }
+@media (max-width: 899px) {
+  :host { max-width: none; position: static; max-height: none; overflow: visible; }
+}
+"""
+main_css = ":host { flex: 1 1 560px; min-width: 0; }"
+layout = pn.FlexBox(
+    pn.Column(lesson, stylesheets=[lesson_css], margin=0),
+    pn.Column(page, stylesheets=[main_css], margin=0),
+    flex_wrap="wrap",
+    align_items="flex-start",
+    sizing_mode="stretch_width",
+)
+# ---- end of the lesson path
+
 _ready_marker = pn.pane.HTML("", css_classes=["cp-ready"], height=0, margin=0)
 
 
 def _on_ready(*_events) -> None:
-    if is_live() and _ready_marker not in page.objects:
-        page.append(_ready_marker)  # last: the page is live and the link is applied
+    if is_live() and share.ready and lesson.ready and _ready_marker not in page.objects:
+        page.append(_ready_marker)  # last: the page is live, the link and the lesson applied
         after_first_render(dataset.load_preview)  # not before: it may download a dataset
 
 
-if share.ready:
-    _on_ready()
-else:
-    share.param.watch(_on_ready, "ready")
+share.param.watch(_on_ready, "ready")
+lesson.param.watch(_on_ready, "ready")
+_on_ready()
 
-page.servable(title="CNN Playground")
+layout.servable(title="CNN Playground")

@@ -36,6 +36,7 @@ __all__ = [
     "fill_location_from_page",
     "fix_worker_document",
     "is_live",
+    "page_from_loader",
     "watch_first_render",
 ]
 
@@ -59,6 +60,17 @@ def is_live() -> bool:
     return context is not None and type(context).__name__ != "MockSessionContext"
 
 
+def page_from_loader() -> dict:
+    """What the loader passed about the page (``$CNN_PLAYGROUND_PAGE``): ``window.location``'s
+    fields and ``cpStorage``, the lesson records this browser keeps (see LessonStore); {}
+    without it."""
+    try:
+        page = json.loads(os.environ.get(PAGE_ENV) or "null")
+    except ValueError:
+        return {}
+    return page if isinstance(page, dict) else {}
+
+
 def fill_location_from_page(location) -> bool:
     """Give ``location`` (Panel's Location) the page address the loader passed, if any.
 
@@ -68,12 +80,8 @@ def fill_location_from_page(location) -> bool:
     Returns False (and changes nothing) without a usable address; the app then waits
     for the page to send it.
     """
-    raw = os.environ.get(PAGE_ENV)
-    try:
-        page = json.loads(raw or "null")
-        values = {k: v for k, v in page.items() if k in location.param and isinstance(v, str)}
-    except (ValueError, AttributeError):  # not JSON / not an object
-        return False
+    page = page_from_loader()
+    values = {k: v for k, v in page.items() if k in location.param and isinstance(v, str)}
     if not values.get("href"):
         return False
     before = {k: getattr(location, k) for k in values}

@@ -61,6 +61,11 @@ class PlaygroundState(Settings):
     unlocked_kinds = param.List(
         default=list(KINDS), doc="Blocks the palette offers (a lesson unlocks more)"
     )
+    hidden_numbers = param.Dict(
+        default={},
+        doc="Numbers the views hide until the learner has guessed them (a lesson step): "
+        "{layer index: 'params' | 'output_shape'}",
+    )
     training = param.Boolean(default=False, doc="True while a training runs: the spec is locked")
     link_problems = param.List(default=[], doc="Problems found in the opened link (shown as text)")
     analysis = param.Parameter(default=None, doc="Analysis of the current spec")
@@ -202,8 +207,12 @@ class PlaygroundState(Settings):
     def apply_fix(self, fix: Fix) -> None:
         self._set_layers(fix.layers)
 
+    def preset_allowed(self, key: str) -> bool:
+        """A preset may be loaded when it uses only the unlocked blocks."""
+        return {b.kind for b in parse_layers(PRESETS[key].layers)} <= set(self.unlocked_kinds)
+
     def load_preset(self, key: str) -> None:
-        if self.training:
+        if self.training or not self.preset_allowed(key):
             return
         preset = PRESETS[key]
         update: dict[str, Any] = {"layers": parse_layers(preset.layers)}

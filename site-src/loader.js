@@ -286,15 +286,34 @@
   let handedOver = false;
   const early = [];
 
+  // This page's address (window.location as JSON, as Panel's page script later sends it)
+  // and the lesson progress this browser keeps (localStorage keys starting with
+  // playground.lesson.storage.KEY_PREFIX; Python picks its own: LessonStore).
+  function pageForWorker() {
+    const page = JSON.parse(JSON.stringify(location));
+    try {
+      const kept = {};
+      for (let i = 0; i < localStorage.length; i++) {
+        const key = localStorage.key(i);
+        if (key && key.startsWith("cnn-playground:lesson:")) kept[key] = localStorage.getItem(key);
+      }
+      page.cpStorage = kept;
+    } catch (err) {
+      // storage refused: the page reads it after the first render and says why
+    }
+    return page;
+  }
+
   function start() {
     if (location.protocol === "file:") return; // see DOMContentLoaded below
     // The worker's name carries what it needs at once: a channel for progress from its own
-    // helper worker (unpack.js) and this page's address, so Python builds the first page
-    // with the model of a shared link (playground/runtime.py: fill_location_from_page).
+    // helper worker (unpack.js) and what the page knows, so Python builds the first page
+    // with the model of a shared link and the learner's lesson step
+    // (playground/runtime.py: fill_location_from_page, page_from_loader).
     const channel = "cnn-playground-" + Math.random().toString(36).slice(2);
     try {
-      // (window.location as JSON, as Panel's page script later sends it)
-      worker = new Worker("./app.js", { name: JSON.stringify({ channel: channel, page: location }) });
+      const name = JSON.stringify({ channel: channel, page: pageForWorker() });
+      worker = new Worker("./app.js", { name: name });
     } catch (err) {
       workerRefused(err);
       return;

@@ -184,7 +184,7 @@ class Builder(Viewer):
         self._locked = pn.pane.HTML("", css_classes=["cp-locked"], sizing_mode="stretch_width")
         s.param.watch(self._sync_stack, ["layers", "analysis"])
         s.param.watch(self._sync_palette, ["unlocked_kinds", "training"])
-        s.param.watch(self._sync_locks, ["training", "can_undo", "can_redo"])
+        s.param.watch(self._sync_locks, ["training", "can_undo", "can_redo", "unlocked_kinds"])
         self._sync_palette()
         self._sync_stack()
         self._sync_locks()
@@ -250,8 +250,8 @@ class Builder(Viewer):
             editor.set_disabled(training, len(s.layers))
         self._undo.disabled = training or not s.can_undo
         self._redo.disabled = training or not s.can_redo
-        for button in self._presets.objects:
-            button.disabled = training
+        for key, button in zip(PRESETS, self._presets.objects):
+            button.disabled = training or not s.preset_allowed(key)
         self._locked.object = (
             '<div style="color:#8a5a00">🔒 Layers are locked while training runs: press Stop to edit them.</div>'
             if training

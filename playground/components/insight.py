@@ -18,15 +18,21 @@ def comparison_html(state: PlaygroundState) -> str:
     inputs = h * w * c
     raw = inputs * NEURONS
     a = state.analysis
-    ours = a.total_params
-    conv = sum(r.params or 0 for r in a.rows if r.kind == "Conv2D")
-    ratio = f" — {raw / ours:,.0f}× your whole model" if ours and raw > ours else ""
+    if "params" in state.hidden_numbers.values():  # a lesson step asks for a guess first
+        yours = ". Your model's parameter count stays hidden until you have guessed it. "
+    else:
+        ours = a.total_params
+        conv = sum(r.params or 0 for r in a.rows if r.kind == "Conv2D")
+        ratio = f" — {raw / ours:,.0f}× your whole model" if ours and raw > ours else ""
+        yours = (
+            f"{ratio}. Your model has <b>{ours:,}</b> parameters in total, of which {conv:,} are "
+            "in convolution filters that are shared across every position of the image. "
+        )
     return (
         '<div class="cp-compare-text">'
         f"<b>Why convolutions?</b> A Dense layer of {NEURONS:,} neurons looking at the raw "
-        f"{h}×{w}×{c} image would need {h}×{w}×{c}×{NEURONS:,} = <b>{raw:,}</b> weights{ratio}. "
-        f"Your model has <b>{ours:,}</b> parameters in total, of which {conv:,} are in convolution "
-        "filters that are shared across every position of the image. "
+        f"{h}×{w}×{c} image would need {h}×{w}×{c}×{NEURONS:,} = <b>{raw:,}</b> weights"
+        f"{yours}"
         f"For a 200×200×3 photo the same Dense layer would need 200×200×3×1,000 = <b>120,000,000</b> weights."
         "</div>"
     )
@@ -41,7 +47,8 @@ class DenseComparison(Viewer):
             comparison_html(self.state), sizing_mode="stretch_width", css_classes=["cp-compare"]
         )
         self.state.param.watch(
-            lambda _e: setattr(self._pane, "object", comparison_html(self.state)), "analysis"
+            lambda _e: setattr(self._pane, "object", comparison_html(self.state)),
+            ["analysis", "hidden_numbers"],
         )
 
     def __panel__(self):

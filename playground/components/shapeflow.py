@@ -39,18 +39,21 @@ def _label(shape: tuple) -> str:
     return "×".join(str(v) for v in shape)
 
 
-def shapeflow_svg(a: Analysis) -> str:
+def shapeflow_svg(a: Analysis, hidden: dict[int, str] | None = None) -> str:
+    """The picture; a layer whose output shape is ``hidden`` (see summary_html) reads "?"."""
+    hidden = hidden or {}
     items = [("input", "Input", a.input_shape, "#555", False)]
     for row in a.rows:
         kind = row.kind
         color = KIND_COLORS.get(_KIND_OF.get(kind, ""), "#888")
         items.append((row.name, kind, row.output_shape, color, row.error is not None))
+    secret = {i + 1 for i, what in hidden.items() if what == "output_shape"}  # items[0]: input
     biggest = max([s[0] for _, _, s, _, _ in items if s and len(s) == 3] + [1])
     largest_vector = max([s[0] for _, _, s, _, _ in items if s and len(s) == 1] + [10])
     parts: list[str] = []
     x = 10.0
     base = 40 + _MAX_SIDE + 46  # bottom line of the boxes
-    for name, kind, shape, color, bad in items:
+    for number, (_name, kind, shape, color, bad) in enumerate(items):
         if shape is None:
             w = h = 40.0
             parts.append(
@@ -85,6 +88,8 @@ def shapeflow_svg(a: Analysis) -> str:
                 'fill-opacity="0.8" stroke="#333" stroke-width="0.8"/>'
             )
             label, width = _label(shape), w
+        if number in secret:
+            label = "?"
         center = x + width / 2
         parts.append(
             f'<text x="{center:.1f}" y="{base + 16:.1f}" text-anchor="middle" font-size="11" '
@@ -110,13 +115,14 @@ class ShapeFlow(Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self._pane = pn.pane.HTML(
-            shapeflow_svg(self.state.analysis),
+            shapeflow_svg(self.state.analysis, self.state.hidden_numbers),
             sizing_mode="stretch_width",
             css_classes=["cp-shapeflow"],
         )
-        self.state.param.watch(
-            lambda e: setattr(self._pane, "object", shapeflow_svg(e.new)), "analysis"
-        )
+        self.state.param.watch(self._update, ["analysis", "hidden_numbers"])
+
+    def _update(self, *_events) -> None:
+        self._pane.object = shapeflow_svg(self.state.analysis, self.state.hidden_numbers)
 
     def __panel__(self):
         return pn.Column(

@@ -61,6 +61,13 @@ class ShareLink(Viewer):
     location = param.Parameter(default=None, doc="Panel Location (default: pn.state.location)")
     ready = param.Boolean(default=False, doc="True once the page's own link has been read")
     link = param.String(default="", doc="The share link of the model on the page")
+    opened = param.String(default="", doc="The query the page was opened with, as it was")
+    address = param.String(
+        default=None,
+        allow_None=True,
+        doc="What the page address shows instead of the model's link (the lesson's "
+        "'?mode=learn&step=N': its model lives in the saved progress); None: the model's link",
+    )
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -81,6 +88,7 @@ class ShareLink(Viewer):
             "", sizing_mode="stretch_width", stylesheets=[".cp-link-problem { color: #8a1c1c; }"]
         )
         self.state.param.watch(self._write, list(LINK_PARAMS))
+        self.param.watch(self._write, "address")
         self.state.param.watch(self._show_problems, "link_problems")
         loc = self.location
         if loc is None:
@@ -99,6 +107,8 @@ class ShareLink(Viewer):
 
     # ---- reading
     def _sync_from(self, search: str) -> None:
+        if not self._synced:
+            self.opened = search or ""
         self._synced = True
         if search and search != self._written:
             self.state.apply_query(search)
@@ -127,7 +137,7 @@ class ShareLink(Viewer):
 
     # ---- writing
     def _write(self, *_events) -> None:
-        query = self.state.query()
+        query = self.address or self.state.query()
         loc = self.location
         if loc is not None and self._synced and loc.search != query:
             self._written = query

@@ -23,8 +23,11 @@ _CSS = """
 """
 
 
-def summary_html(a: Analysis) -> str:
-    """The table as HTML. Every piece of text is escaped."""
+def summary_html(a: Analysis, hidden: dict[int, str] | None = None) -> str:
+    """The table as HTML. Every piece of text is escaped. ``hidden`` ({row index:
+    'params' | 'output_shape'}) are numbers shown as "?" (a lesson step asks for a
+    guess first); a hidden parameter count hides the total too."""
+    hidden = hidden or {}
     head = (
         "<tr><th>#</th><th>Layer (type)</th><th>Output Shape</th>"
         '<th class="num">Param #</th><th class="num">MACs</th></tr>'
@@ -41,10 +44,13 @@ def summary_html(a: Analysis) -> str:
             cls += " cp-row-error"
         elif a.error_index is not None and row.index > a.error_index and row.output_shape is None:
             cls += " cp-row-after"
+        secret = hidden.get(row.index)
+        shape = "?" if secret == "output_shape" else shape_text(row.output_shape)
+        params = "?" if secret == "params" else fmt_int(row.params)
         body.append(
             f'<tr class="{cls}" data-index="{row.index}"><td>{row.index + 1}</td>'
-            f"<td>{esc(row.name)} ({esc(row.kind)})</td><td>{esc(shape_text(row.output_shape))}</td>"
-            f'<td class="num">{fmt_int(row.params)}</td><td class="num">{fmt_int(row.macs)}</td></tr>'
+            f"<td>{esc(row.name)} ({esc(row.kind)})</td><td>{esc(shape)}</td>"
+            f'<td class="num">{params}</td><td class="num">{fmt_int(row.macs)}</td></tr>'
         )
         if a.error and a.error_index == row.index:
             body.append(
@@ -56,9 +62,13 @@ def summary_html(a: Analysis) -> str:
         if a.error_index is None or a.rows[a.error_index].error is None
         else ("Total params (without the invalid layer)")
     )
+    if "params" in hidden.values():
+        total, size = "?", "guess first"
+    else:
+        total, size = f"{a.total_params:,}", fmt_bytes(a.bytes)
     totals = (
-        f'<div class="cp-totals">{label}: <b class="cp-total-params">{a.total_params:,}</b> '
-        f"({fmt_bytes(a.bytes)}) · Multiply-adds per image: {a.total_macs:,}</div>"
+        f'<div class="cp-totals">{label}: <b class="cp-total-params">{total}</b> '
+        f"({size}) · Multiply-adds per image: {a.total_macs:,}</div>"
     )
     return f'<table class="cp-table"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>{totals}'
 
@@ -71,15 +81,15 @@ class SummaryTable(Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self._pane = pn.pane.HTML(
-            summary_html(self.state.analysis),
+            summary_html(self.state.analysis, self.state.hidden_numbers),
             stylesheets=[_CSS],
             sizing_mode="stretch_width",
             css_classes=["cp-summary"],
         )
-        self.state.param.watch(self._update, "analysis")
+        self.state.param.watch(self._update, ["analysis", "hidden_numbers"])
 
-    def _update(self, event) -> None:
-        self._pane.object = summary_html(event.new)
+    def _update(self, *_events) -> None:
+        self._pane.object = summary_html(self.state.analysis, self.state.hidden_numbers)
 
     def __panel__(self):
         return self._pane

@@ -27,8 +27,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EDGE_THRESHOLD",
+    "EXAMPLE_KERNEL",
     "PHOTO",
     "PoolShift",
+    "Slide",
     "as_grid",
     "brightest",
     "call_text",
@@ -41,6 +43,7 @@ __all__ = [
     "pool_shift",
     "shape_table",
     "shape_text",
+    "slide",
     "target_shape",
 ]
 
@@ -281,4 +284,62 @@ def pool_shift(grid: Any, pool: int = 2) -> PoolShift:
         pooled_shifted,
         unchanged=sum(1 for a, b in pairs if a == b),
         total=len(pairs),
+    )
+
+
+# A filter that answers to vertical edges (bright on the left, dark on the right): what the
+# sliding-filter view shows until the learner's model has a Conv2D of its own.
+EXAMPLE_KERNEL = ((1.0, 0.0, -1.0), (1.0, 0.0, -1.0), (1.0, 0.0, -1.0))
+
+
+@dataclass(frozen=True)
+class Slide:
+    """One filter sliding over one image: what the sliding-filter view animates.
+
+    ``image`` is the first channel of the input (H × W) and ``kernel`` the filter's
+    weights on it (k × k); ``output`` (H_out × W_out) holds the filter's sums over every
+    input channel plus ``bias`` — its output map before the activation. The window of
+    output cell (r, c) starts at row ``r·stride − pad[0]``, column ``c·stride − pad[1]``
+    of the image; positions outside it are the zeros of 'same' padding.
+    """
+
+    image: list[list[float]]
+    kernel: list[list[float]]
+    bias: float
+    output: list[list[float]]
+    stride: int
+    pad: tuple[int, int]
+    channels: int
+
+
+def slide(image: Any, kernel: Any, bias: float = 0.0, stride: int = 1, padding: str = "valid"):
+    """The :class:`Slide` of one filter (``kernel``: ``(k, k)`` or ``(k, k, channels)``)
+    over ``image`` (``(H, W)`` or ``(H, W, channels)``), computed by pycnn's own conv."""
+    import numpy as np
+
+    from pycnn import ops
+
+    x = np.asarray(image, dtype=np.float32)
+    x = x[..., None] if x.ndim == 2 else x
+    w = np.asarray(kernel, dtype=np.float32)
+    w = w[..., None] if w.ndim == 2 else w
+    k = w.shape[0]
+    out, _ = ops.conv2d_forward(
+        x[None], w[..., None], np.array([bias], np.float32), (stride, stride), padding
+    )
+    if padding == "same":
+        pad = (
+            ops.same_padding(x.shape[0], k, stride)[0],
+            ops.same_padding(x.shape[1], k, stride)[0],
+        )
+    else:
+        pad = (0, 0)
+    return Slide(
+        image=x[..., 0].tolist(),
+        kernel=w[..., 0].tolist(),
+        bias=float(bias),
+        output=out[0, :, :, 0].tolist(),
+        stride=int(stride),
+        pad=pad,
+        channels=int(x.shape[-1]),
     )

@@ -276,7 +276,7 @@ class Lesson:
         old, self._snapshot = self._snapshot, snapshot
         if not self._learning():
             return
-        lines = narration.model_changes(old, snapshot)
+        lines = narration.model_changes(old, snapshot, self.hidden_number())
         if snapshot.query and snapshot.query != self.progress.model:
             self.progress.model = snapshot.query
             self.revision += 1

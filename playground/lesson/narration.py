@@ -165,8 +165,27 @@ def _dataset(snapshot: Snapshot) -> str:
     return text
 
 
-def model_changes(old: Snapshot | None, new: Snapshot) -> list[str]:
-    """What changed between two snapshots, with the arithmetic of an added or changed layer."""
+# What a step hides until the learner has guessed it (Lesson.hidden_number): the layer
+# kind whose sentence would give it away, and what the log says instead.
+_HIDDEN = {
+    "conv_params": ("conv2d", "its parameter count stays hidden until you guess it"),
+    "flatten_length": ("flatten", "its length stays hidden until you guess it"),
+}
+
+
+def _sentence(snapshot: Snapshot, index: int, hidden: str | None) -> str:
+    block = snapshot.layers[index]
+    if hidden in _HIDDEN and block.kind == _HIDDEN[hidden][0]:
+        return f"{live.call_text(block)}; {_HIDDEN[hidden][1]}"
+    return live.layer_sentence(snapshot, index) or live.call_text(block)
+
+
+def model_changes(old: Snapshot | None, new: Snapshot, hidden: str | None = None) -> list[str]:
+    """What changed between two snapshots, with the arithmetic of an added or changed layer.
+
+    ``hidden`` (``"conv_params"`` / ``"flatten_length"``): the number the learner is
+    about to guess; no sentence gives it (or a total it could be worked out from) away.
+    """
     if old is None:
         return []
     lines = []
@@ -177,18 +196,17 @@ def model_changes(old: Snapshot | None, new: Snapshot) -> list[str]:
         return lines
     index = _single_edit(a, b)
     if len(b) == len(a) + 1 and index is not None:
-        sentence = live.layer_sentence(new, index)
-        lines.append(f"New layer {index + 1}: {sentence or live.call_text(b[index])}.")
+        lines.append(f"New layer {index + 1}: {_sentence(new, index, hidden)}.")
     elif len(b) == len(a) - 1 and index is not None:
         params = old.rows[index].params if index < len(old.rows) else None
-        cost = f" ({params:,} parameters)" if params else ""
+        cost = f" ({params:,} parameters)" if params and hidden is None else ""
         lines.append(f"Removed {live.call_text(a[index])}{cost}.")
     elif len(b) == len(a) and index is not None:
-        sentence = live.layer_sentence(new, index)
-        what = sentence or live.call_text(b[index])
-        lines.append(f"Layer {index + 1} changed: {what}.")
-    else:
+        lines.append(f"Layer {index + 1} changed: {_sentence(new, index, hidden)}.")
+    elif hidden is None:
         lines.append(f"Model changed: {len(b)} layers, {new.total_params:,} parameters.")
+    else:
+        lines.append(f"Model changed: {len(b)} layers.")
     return lines
 
 

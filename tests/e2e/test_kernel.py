@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 import same_seed_run
 
+from playground.presets import DEFAULT_DATASET, DEFAULT_LAYERS
+
 pytestmark = pytest.mark.e2e
 
 SAME_SEED_RUN = Path(same_seed_run.__file__).read_text() + "\nrun()\n"
@@ -58,8 +60,13 @@ def _train_briefly(page) -> None:
         page.wait_for_timeout(200)
 
 
+# The starter model in free play (the plain address opens the lesson, whose first model
+# has no Conv2D and makes few matrix products).
+STARTER = f"?dataset={DEFAULT_DATASET}&layers={DEFAULT_LAYERS}"
+
+
 def test_training_in_the_page_uses_the_relaxed_simd_kernel_and_matches_cpython(open_app):
-    page = open_app()
+    page = open_app(STARTER)
     assert page.evaluate("document.documentElement.dataset.cpKernel") == "wasm-relaxed-simd"
     before = _kernel_calls(page)
     assert before >= 0  # installed
@@ -85,7 +92,7 @@ def test_plain_simd_kernel_can_be_chosen(open_app):
 
 
 def test_without_the_kernel_the_page_still_trains_with_numpy(open_app):
-    page = open_app("?kernel=numpy")
+    page = open_app(STARTER + "&kernel=numpy")
     assert page.evaluate("document.documentElement.dataset.cpKernel") == "numpy"
     assert _kernel_calls(page) == -1  # nothing installed: pycnn.products uses numpy
     _train_briefly(page)

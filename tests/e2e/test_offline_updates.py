@@ -107,7 +107,12 @@ def _first_visit(new_context, server, monitor):
     With the HTTP cache on, as for a learner (Playwright's request routing would also
     make a reload bypass the service worker); external requests are still refused."""
     page = new_context(intercept=False).new_page()
-    page.goto(server.url, wait_until="domcontentloaded")
+    # A model link: free play, whose model is in the address (the plain address opens the
+    # lesson, whose model is in its saved progress and whose blocks are locked).
+    page.goto(
+        server.url + "?dataset=digits&layers=flatten,dense:10:softmax",
+        wait_until="domcontentloaded",
+    )
     sup.wait_until_live(page, monitor)
     datasets = sorted(f"data/{p.name}" for p in (server.root / "data").glob("*.npz"))
     assert datasets, f"no datasets in {server.root}"

@@ -22,6 +22,14 @@ pytestmark = pytest.mark.e2e
 KERAS = "conv2d:32:3,maxpool:2,conv2d:64:3,maxpool:2,flatten,dropout:0.5,dense:10:softmax"
 
 
+def free_play() -> str:
+    """A link to the default model: it opens free play, every block unlocked (the plain
+    address opens the lesson, where most blocks are locked)."""
+    from playground.presets import DEFAULT_DATASET, DEFAULT_LAYERS
+
+    return f"?dataset={DEFAULT_DATASET}&layers={DEFAULT_LAYERS}"
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -96,9 +104,10 @@ def _train_button(page):
 # --------------------------------------------------------------------------- build
 
 
-def test_add_edit_undo_and_keras_preset(app_page):
-    page = app_page
+def test_add_edit_undo_and_keras_preset(open_app):
     from playground.presets import DEFAULT_DATASET, DEFAULT_LAYERS
+
+    page = open_app(free_play())
 
     _wait_table(page, _expected(DEFAULT_LAYERS, DEFAULT_DATASET))
     history = page.evaluate("() => history.length")
@@ -283,10 +292,11 @@ def test_malformed_link_with_markup_is_shown_as_text(open_app):
 # --------------------------------------------------------------------------- keyboard only
 
 
-def test_keyboard_only_learner_adds_edits_and_undoes(app_page):
+def test_keyboard_only_learner_adds_edits_and_undoes(open_app):
     """Everything a mouse does in the builder, a keyboard does too: focus, Enter/Space, arrows."""
-    page = app_page
     from playground.presets import DEFAULT_DATASET, DEFAULT_LAYERS
+
+    page = open_app(free_play())
 
     _wait_table(page, _expected(DEFAULT_LAYERS, DEFAULT_DATASET))
 

@@ -173,10 +173,14 @@ def _settled_summary(page, expected, timeout_s: float = 15):
         page.wait_for_timeout(250)
 
 
-def test_summary_table_matches_pycnn_for_the_default_model(app_page):
-    from playground import state
+def test_summary_table_matches_pycnn_for_the_first_model(app_page):
+    """The plain address opens the lesson with its first model."""
+    from urllib.parse import parse_qs
 
-    expected = _expected_summary(state.DEFAULT_LAYERS, state.DEFAULT_DATASET)
+    from playground.lesson import START_MODEL
+
+    first = {k: v[0] for k, v in parse_qs(START_MODEL.lstrip("?")).items()}
+    expected = _expected_summary(first["layers"], first["dataset"])
     rows, total = _settled_summary(app_page, expected)
     assert rows == expected, f"browser table {rows} != pycnn {expected}"
     assert total == sum(p for _, p in expected)

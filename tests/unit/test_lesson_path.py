@@ -5,6 +5,7 @@ over — and one walk through all eight steps with real training on digits."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 import numpy as np
 import pytest
@@ -477,6 +478,24 @@ def test_revision_changes_with_every_transition():
     assert seen[0] < seen[1] < seen[2] == seen[3]
 
 
+def test_the_log_never_gives_away_the_number_the_step_asks_to_guess():
+    three = lesson_at(3, "flatten,dense:32,dense:10:softmax")
+    three.observe(snap("conv2d:8:3,flatten,dense:32,dense:10:softmax"))
+    three.observe(snap("conv2d:8:3,flatten,dense:10:softmax"))
+    three.observe(snap("conv2d:4:3,maxpool:2,flatten,dense:10:softmax"))
+    assert [line for line in three.log if not line.startswith("Done:")][-3:] == [
+        "New layer 1: Conv2D(8, 3×3); its parameter count stays hidden until you guess it.",
+        "Removed Dense(32).",
+        "Model changed: 4 layers.",
+    ]
+    seven = lesson_at(7, "conv2d:8:3,dense:10:softmax")
+    seven.observe(snap("conv2d:8:3,flatten,dense:10:softmax"))
+    assert seven.log[-1] == "New layer 2: Flatten; its length stays hidden until you guess it."
+    seven.guess(288)
+    seven.observe(snap("conv2d:8:3,flatten,dense:32,dense:10:softmax"))
+    assert "288" in seven.log[-1]  # guessed: the numbers are back
+
+
 def test_model_changes_are_narrated():
     lesson = Lesson()
     lesson.observe(snap("flatten,dense:10:softmax"))
@@ -582,10 +601,16 @@ def test_walk_the_whole_path_on_the_real_playground_with_real_training():
         value, target = line.split("validation loss ")[1].split(" < ")
         assert float(value) < step.target and target == f"{step.target:.2f}"
     assert lesson.log[-1].startswith("Path complete: all 8 steps done, check score 100 / 100.")
-    assert (
-        "New layer 1: Conv2D(8, 3×3) has 80 parameters: 8 filters × (3×3×1 + 1); output 6×6×8."
-        in lesson.log
+    # Step 3 asks for a guess first: adding the Conv2D does not give its count away,
+    # the right guess does.
+    added = lesson.log.index(
+        "New layer 1: Conv2D(8, 3×3); its parameter count stays hidden until you guess it."
     )
+    guessed = lesson.log.index(
+        "Right: Conv2D(8, 3×3) has 80 parameters: 8 filters × (3×3×1 + 1); output 6×6×8."
+    )
+    assert added < guessed
+    assert not any(re.search(r"(?<![\d,])80 parameters", line) for line in lesson.log[:guessed])
     for line in lesson.log:
         assert_own_plain_words(line)
     # what a reload finds: the same step, answers, model and log
