@@ -148,6 +148,7 @@ class LessonPanel(Viewer):
         self._class_names: tuple[str, ...] = ()
         self._val_losses: list[float] = []
         self._samples_per_sec: float | None = None
+        self._lms_checked = False  # the LMS's copy of the progress was considered
         self._build_widgets()
         self.store.param.watch(self._on_stored, "stored")
         self.store.param.watch(self._show_messages, "problem")
@@ -305,9 +306,19 @@ class LessonPanel(Viewer):
         self.start_without_saved_progress()
 
     def _on_stored(self, _event) -> None:
-        if not self.ready and self.store.record is not None:
-            self._open(self.store.record, [], can_save=True)
+        record = self.store.record
+        if record is None:
+            return
+        if not self.ready:
+            self._open(record, [], can_save=True)
             self._ready()
+        elif self.store.in_lms and not self._lms_checked:
+            # Opened early from this browser's record: the LMS's copy (a later save on
+            # another computer) comes only with the page's answer. Nothing done here yet.
+            self._lms_checked = True
+            untouched = self._saved_revision == self.lesson.revision
+            if untouched and record != (self.store.record_from_loader() or ""):
+                self._open(record, [], can_save=True)
 
     def _ready(self) -> None:
         self.ready = True

@@ -30,16 +30,23 @@ covers the rest (``panel serve``, storage the loader could not read).
 
 The whole interface the panel uses: ``key`` (set once the page's folder is
 known), :meth:`LessonStore.record_from_loader`, :meth:`LessonStore.ask`,
-:attr:`LessonStore.record` (None until the page answered), :attr:`LessonStore.refusal`, ``revealed`` and
-:meth:`LessonStore.save`, the one place the lesson's progress is saved. An LMS
-copy of the progress (SCORM ``cmi.suspend_data``, ``cmi.core.lesson_status``,
-``cmi.core.score.raw``) belongs behind the same calls: ``save`` receives the whole
-:class:`~playground.lesson.Lesson` (its ``progress``, ``score`` and
-``lesson_status``), and whatever the page reads on resume comes back as ``stored``.
+:attr:`LessonStore.record` (None until the page answered), :attr:`LessonStore.refusal`,
+``revealed`` and :meth:`LessonStore.save`, the one place the lesson's progress is saved.
+
+Inside a learning management system (the page launched from the SCORM package,
+docs/LMS.md) the LMS keeps a copy of the progress, so the learner resumes on
+another computer: the page appends the LMS's ``cmi.suspend_data`` (read by
+``site-src/scorm.js`` when the session opened) to what it sends after the first
+render, ``"<count>:<record>:<suspend data>"``; :attr:`LessonStore.record` is then the
+later of the two saves (the loader's early record cannot hold it: the LMS session
+opens after the loader ran), and :meth:`LessonStore.save` also reports the lesson's
+status, step, score and record to the LMS (``reporting``; the values are
+``playground.lesson.scorm.report``'s).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from urllib.parse import quote, unquote
 
@@ -47,6 +54,7 @@ import param
 from panel.reactive import ReactiveHTML
 
 from playground.lesson import dumps
+from playground.lesson.scorm import report, resume_record
 from playground.runtime import page_from_loader
 
 __all__ = ["REVEAL_FALLBACK_MS", "LessonStore"]
@@ -65,7 +73,9 @@ setTimeout(() => {
     data.problem = encodeURIComponent("read:" + String((error && error.name) || error));
   }
   state.reads = (state.reads || 0) + 1;
-  data.stored = state.reads + ":" + encodeURIComponent(text);
+  const lms = window.cpScorm;
+  const copy = lms && lms.connected ? ":" + encodeURIComponent(lms.start.suspend) : "";
+  data.stored = state.reads + ":" + encodeURIComponent(text) + copy;
 }, 0);
 """
 
@@ -79,6 +89,13 @@ setTimeout(() => {
     data.problem = encodeURIComponent("write:" + String((error && error.name) || error));
   }
 }, 0);
+"""
+
+# scorm.js writes only what changed, commits it, and shows the LMS's refusals itself.
+_REPORT = """
+const values = data.reporting;
+if (!values || !window.cpScorm) return;
+setTimeout(() => window.cpScorm.report(JSON.parse(decodeURIComponent(values))), 0);
 """
 
 # Hide the page (not the loading card) until the progress is applied: the style rule is
@@ -110,8 +127,11 @@ class LessonStore(ReactiveHTML):
     stored = param.String(
         default=None,
         allow_None=True,
-        doc="From the page: 'count:record', the record percent-encoded ('' = none); None "
-        "until read",
+        doc="From the page: 'count:record' ('count:record:suspend data' in an LMS), each "
+        "percent-encoded ('' = none); None until read",
+    )
+    reporting = param.String(
+        default="", doc="To the page: SCORM values for the LMS, percent-encoded JSON"
     )
     saving = param.String(default="", doc="To the page: the record to store, percent-encoded")
     problem = param.String(default="", doc="From the page: what the browser refused, encoded")
@@ -124,6 +144,7 @@ class LessonStore(ReactiveHTML):
         "read": _READ,
         "asked": "self.read();",
         "saving": _WRITE,
+        "reporting": _REPORT,
         "revealed": _REVEAL,
     }
 
@@ -149,10 +170,19 @@ class LessonStore(ReactiveHTML):
 
     @property
     def record(self) -> str | None:
-        """The stored record as text ("" = nothing stored), or None before the page reported."""
+        """The record to continue from ("" = nothing stored), or None before the page reported:
+        this browser's, or in an LMS the later of it and the LMS's."""
         if self.stored is None or ":" not in self.stored:
             return None
-        return unquote(self.stored.partition(":")[2])
+        local, in_lms, suspend_data = self.stored.partition(":")[2].partition(":")
+        if not in_lms:
+            return unquote(local)
+        return resume_record(unquote(local), unquote(suspend_data)) or ""
+
+    @property
+    def in_lms(self) -> bool:
+        """The page runs in an LMS that opened a session (known once the page reported)."""
+        return self.stored is not None and self.stored.count(":") == 2
 
     @property
     def refusal(self) -> str | None:
@@ -168,5 +198,9 @@ class LessonStore(ReactiveHTML):
         )
 
     def save(self, lesson) -> None:
-        """Store ``lesson``'s progress in this browser (the one place progress is saved)."""
-        self.saving = quote(dumps(lesson.progress, saved_at=time.time()), safe="")
+        """Store ``lesson``'s progress in this browser and, in an LMS, report it there too
+        (the one place progress is saved)."""
+        now = time.time()
+        self.saving = quote(dumps(lesson.progress, saved_at=now), safe="")
+        if self.in_lms:
+            self.reporting = quote(json.dumps(report(lesson, saved_at=now)), safe="")

@@ -3,7 +3,9 @@
 The package is built from the site under test exactly as ``python3 build.py scorm`` builds
 it, unpacked as an LMS unpacks it, and launched by ``lms/player.html``: scorm-again's
 ``Scorm12API`` as ``window.API`` and the launch page in a frame below it. Every file comes
-from localhost; every other request fails the test (conftest.py).
+from localhost; every other request fails the test (conftest.py). The session opens and
+closes, the page works without an LMS, an LMS's refusals give a note, and the lesson's
+status, step, score and record reach the LMS and bring a learner back on another computer.
 """
 
 from __future__ import annotations
@@ -17,13 +19,20 @@ from pathlib import Path
 
 import e2e_support as sup
 import pytest
+from playwright.sync_api import expect
 
+from playground.lesson import LESSON_DATASET, STEPS, SUSPEND_DATA_LIMIT, loads
 from sitebuild.scorm import LAUNCH, check_package, schema_files, write_package
 
 pytestmark = pytest.mark.e2e
 
 PLAYER = Path(__file__).with_name("lms") / "player.html"
 SCORM_AGAIN = "npm:scorm-again@"
+WAIT_MS = 30_000  # one step of the page (a click and the worker's answer) on a busy machine
+
+
+def right_answer(step: int) -> int:
+    return STEPS[step - 1].question.right_index
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +69,15 @@ def sco_frame(page):
         if frame.url.split("?")[0].endswith("/content/" + LAUNCH):  # the lesson adds ?step=…
             return frame
     raise AssertionError(f"no frame shows the package: {[f.url for f in page.frames]}")
+
+
+# What the LMS holds now (scorm-again's CMI object, read on the LMS's side).
+READ_CMI = """() => ({
+  status: API.cmi.core.lesson_status,
+  location: API.cmi.core.lesson_location,
+  score: [API.cmi.core.score.raw, API.cmi.core.score.min, API.cmi.core.score.max],
+  suspend: API.cmi.suspend_data,
+})"""
 
 
 def events(page, name: str | None = None) -> list[list[str]]:
@@ -167,3 +185,70 @@ def test_a_value_the_lms_refuses_is_named_in_the_note_and_the_rest_is_kept(page,
         '{"v":1}',
     ]
     assert events(page, "LMSCommit")  # what was accepted is committed
+
+
+# --------------------------------------------------------------------------- the lesson
+
+
+def finish_step_1(frame) -> int:
+    """Pick the brightest pixel and answer step 1's check right; return the expected score."""
+    from playground.lesson import Lesson, Progress, live
+    from pycnn.datasets import load
+
+    _train, (x_test, _y), _names = load(LESSON_DATASET)
+    grid = [[round(float(v), 2) for v in row] for row in x_test[0, :, :, 0]]  # as the page shows
+    row, col = live.brightest(grid)[1][0]
+    frame.locator(f'.cp-pixel-grid [data-row="{row}"][data-col="{col}"]').first.click()
+    expect(frame.locator(".cp-lesson-feedback").first).to_contain_text("brightest", timeout=WAIT_MS)
+    right = right_answer(1)
+    frame.locator(f".cp-lesson-answer-{right} button").first.click()
+    expect(frame.locator(".cp-lesson-step").first).to_contain_text("2 / ", timeout=WAIT_MS)
+    return Lesson(Progress(answers={1: [right]})).score
+
+
+def test_the_lesson_reports_to_the_lms_and_resumes_on_another_computer(
+    new_context, lms_url, monitor
+):
+    page = new_context().new_page()
+    page.goto(lms_url + "player.html", wait_until="domcontentloaded")
+    page.evaluate("() => launch()")
+    frame = sco(page)
+    sup.wait_until_live(frame, monitor)
+    expect(frame.locator(".cp-lesson-step").first).to_contain_text("1 / ")
+
+    score = finish_step_1(frame)
+    wait_for(
+        lambda: page.evaluate("() => API.cmi.core.lesson_location") == "2",
+        "the step reported to the LMS",
+    )
+    cmi = page.evaluate(READ_CMI)
+    assert (cmi["status"], cmi["location"]) == ("incomplete", "2")
+    assert cmi["score"] == [str(score), "0", "100"]
+    record = cmi["suspend"]
+    assert 0 < len(record) <= SUSPEND_DATA_LIMIT
+    loaded = loads(record)
+    assert loaded.messages == ()
+    assert loaded.progress.step == 2 and loaded.progress.answers == {1: [right_answer(1)]}
+    assert events(page, "LMSCommit")
+
+    page.evaluate("() => leave()")
+    wait_for(lambda: events(page, "LMSFinish"), "LMSFinish")
+    kept = page.evaluate("() => kept()")
+    assert kept["core"]["entry"] == "resume"
+
+    # Another computer: a fresh browser profile, nothing in its localStorage; the LMS hands
+    # the page what it kept.
+    elsewhere = new_context().new_page()
+    elsewhere.goto(lms_url + "player.html", wait_until="domcontentloaded")
+    elsewhere.evaluate("(kept) => launch(kept)", kept)
+    frame = sco(elsewhere)
+    sup.wait_until_live(frame, monitor)
+    expect(frame.locator(".cp-lesson-step").first).to_contain_text("2 / ", timeout=WAIT_MS)
+    assert sco_frame(elsewhere).evaluate("() => cpScorm.start.entry") == "resume"
+
+    # Free play is reported as browsing.
+    frame.locator(".cp-mode button").first.click()
+    wait_for(
+        lambda: elsewhere.evaluate("() => API.cmi.core.lesson_status") == "browsed",
+        "'browsed' after switching to free play",
+    )

@@ -90,3 +90,26 @@ def saved(step: int, at: float | None) -> str:
 def test_the_later_save_is_resumed(local, lms, expected):
     chosen = resume_record(local, lms)
     assert chosen == {"local": local, "lms": lms, None: None}[expected]
+
+
+def test_the_store_resumes_the_later_record_and_reports_only_inside_an_lms():
+    import json
+    from urllib.parse import quote, unquote
+
+    from playground.components.lesson_store import LessonStore
+
+    here, there = saved(1, 100), saved(2, 200)
+    store = LessonStore(stored="1:" + quote(here, safe=""))  # no LMS: the page sent one record
+    assert store.record == here and not store.in_lms
+    store.save(Lesson())
+    assert store.saving and store.reporting == ""  # nothing for an LMS that is not there
+
+    store = LessonStore(stored=f"2:{quote(here, safe='')}:{quote(there, safe='')}")
+    assert store.in_lms and store.record == there  # saved later in the LMS
+    store = LessonStore(stored=f"2:{quote(here, safe='')}:")  # an LMS that kept nothing yet
+    assert store.in_lms and store.record == here
+    lesson = Lesson(finished())
+    store.save(lesson)
+    reported = json.loads(unquote(store.reporting))
+    assert reported["cmi.core.lesson_status"] == "completed"
+    assert loads(reported["cmi.suspend_data"]).saved_at == loads(unquote(store.saving)).saved_at
