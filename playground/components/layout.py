@@ -34,13 +34,16 @@ TOUCH = 40
 # Inside every component's shadow root, after Bokeh's own rules and before Panel's theme
 # (hence ``:host`` in front: it wins over both). Bokeh's own focus mark is a 1 px light-grey
 # dotted line inside the button; its number fields' spin arrows are mouse-only buttons
-# without names (typing, the arrow keys, PageUp/PageDown and the wheel remain).
+# without names (typing, the arrow keys, PageUp/PageDown and the wheel remain). Bokeh's red
+# and orange buttons carry white text at 4.0:1 and 2.0:1; WCAG AA asks 4.5:1.
 CONTROLS_CSS = f"""
 :host .bk-btn, :host .bk-input {{ min-height: {TOUCH}px; }}
 :host .bk-btn {{ min-width: {TOUCH}px; }}
 :host .bk-btn:focus-visible, :host .bk-input:focus-visible, :host a:focus-visible,
 :host [tabindex]:focus-visible {{ outline: 3px solid #0b57d0; outline-offset: 2px; }}
 :host .bk-input-group > .bk-spin-wrapper > .bk-spin-btn {{ display: none; }}
+:host .bk-btn-danger {{ background-color: #b02a37; border-color: #8c1d28; }}
+:host .bk-btn-warning {{ color: #1f2328; }}
 .cp-sr-only {{ position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0;
   overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }}
 """

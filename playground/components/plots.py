@@ -47,7 +47,10 @@ def latest_text(epoch: float, p: TrainEvent) -> str:
     if p.val_loss is not None:
         loss += f", validation {p.val_loss:.3f}"
         accuracy += f", validation {p.val_accuracy * 100:.1f} %"
-    return f'<p style="margin:0">After epoch {epoch:g}: loss {esc(loss)}; accuracy {esc(accuracy)}.</p>'
+    return (
+        f'<p class="cp-plot-text" style="margin:0">After epoch {epoch:g}: loss {esc(loss)}; '
+        f"accuracy {esc(accuracy)}.</p>"
+    )
 
 
 class TrainingPlots(Viewer):
@@ -63,7 +66,7 @@ class TrainingPlots(Viewer):
         self._figures = pn.Column(self._placeholder, sizing_mode="stretch_width")
         self._test = pn.pane.HTML("", sizing_mode="stretch_width")
         # The plots in words (for screen readers, and anyone who wants the numbers).
-        self._latest = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cp-plot-text"])
+        self._latest = pn.pane.HTML("", sizing_mode="stretch_width")
         self._base = 0.0
         self._last = 0.0
         self._run = -1

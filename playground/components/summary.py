@@ -16,6 +16,7 @@ _CSS = """
 .cp-table { border-collapse: collapse; width: 100%; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13px; }
 .cp-table th, .cp-table td { padding: 3px 10px; text-align: left; border-bottom: 1px solid #ddd; }
 .cp-table td.num, .cp-table th.num { text-align: right; }
+.cp-table td:nth-child(3) { white-space: nowrap; }
 .cp-table tr.cp-row-error td { background: #fde8e8; color: #8a1c1c; font-weight: 600; }
 .cp-table tr.cp-row-after td { color: #595959; }
 .cp-table tr.cp-row-message td { background: #fde8e8; color: #8a1c1c; font-family: system-ui, sans-serif; white-space: normal; }

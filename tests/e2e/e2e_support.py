@@ -634,11 +634,11 @@ function cpDescribe(el) {
 
 
 def horizontal_overflow(page) -> dict:
-    """How far the page is wider than its window, and the outermost elements that stick out.
+    """How wide the page is against its window, and (if wider) where that starts.
 
     ``{"scroll_width", "client_width", "inner_width", "culprits": [...]}``: a culprit is an
-    element whose right edge passes the window's right edge while its parent's does not,
-    i.e. where the overflow starts (shadow roots included).
+    element whose right edge passes the window's right edge while its parent's does not
+    (shadow roots included); listed only when the page is wider than the window.
     """
     return page.evaluate(
         "() => {"
@@ -646,7 +646,7 @@ def horizontal_overflow(page) -> dict:
         + """
           const doc = document.documentElement, limit = doc.clientWidth + 1;
           const culprits = [];
-          for (const el of cpAllElements(document)) {
+          for (const el of doc.scrollWidth > doc.clientWidth ? cpAllElements(document) : []) {
             const r = el.getBoundingClientRect();
             if (r.width === 0 || r.right <= limit) continue;
             const parent = cpParent(el);

@@ -1,0 +1,161 @@
+"""Accessibility of the live page, measured the way outside auditors do, and by keyboard.
+
+axe-core (pinned in runtime.lock.json, injected as a script, no network) audits the
+whole page, Panel's shadow roots included: before, during and after a training run,
+and with a model that has a problem (marked rows, fix buttons). A nameless button
+planted inside a shadow root is found, which shows the audit reaches the components.
+A keyboard-only learner moves a layer, edits it and trains, finding every control by
+its spoken name and always seeing where the focus is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+
+import e2e_support as sup
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+# The element that has the keyboard focus, looking through shadow roots.
+FOCUSED_JS = """el => {
+  let a = document.activeElement;
+  while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+  return a === el;
+}"""
+
+
+def _wait_text(locator, pattern: str, timeout_s: float = 60) -> str:
+    deadline = time.monotonic() + timeout_s
+    text = ""
+    while time.monotonic() < deadline:
+        try:
+            text = locator.first.inner_text(timeout=500)
+        except Exception:  # noqa: BLE001 - not rendered yet
+            text = ""
+        if re.search(pattern, text):
+            return text
+        time.sleep(0.1)
+    raise AssertionError(f"{pattern!r} never appeared; last text: {text!r}")
+
+
+def _summary_kinds(page) -> list[str]:
+    return [
+        re.search(r"\((\w+)\)", row.locator("td").nth(1).inner_text()).group(1)
+        for row in page.locator(".cp-summary tr.cp-row").all()
+    ]
+
+
+def _wait_kinds(page, expected: list[str], timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with contextlib.suppress(Exception):  # the table was redrawn while read
+            if _summary_kinds(page) == expected:
+                return
+        assert time.monotonic() < deadline, f"summary shows {_summary_kinds(page)}, not {expected}"
+        page.wait_for_timeout(100)
+
+
+def _tab_to(page, target, max_presses: int = 120) -> int:
+    """Press Tab until ``target`` has the keyboard focus; return how many presses it took."""
+    for presses in range(1, max_presses + 1):
+        page.keyboard.press("Tab")
+        if target.evaluate(FOCUSED_JS):
+            return presses
+    raise AssertionError(f"Tab never reached {target} in {max_presses} presses")
+
+
+def _focus_ring(target) -> tuple[str, float]:
+    return target.evaluate(
+        "el => { const s = getComputedStyle(el); return [s.outlineStyle, parseFloat(s.outlineWidth)]; }"
+    )
+
+
+def test_no_serious_problem_before_during_and_after_training(open_app):
+    page = open_app("?epochs=60")
+    before = sup.assert_accessible(page)
+    assert before["passes"] >= 20, before  # axe really audited the page (rules that passed)
+
+    page.get_by_role("button", name="Train", exact=True).click()
+    _wait_text(page.locator(".cp-status"), r"^Epoch ([2-9]|\d\d)/60")
+    sup.assert_accessible(page)  # Stop enabled, settings locked, the plots drawing
+
+    page.get_by_role("button", name="Stop", exact=True).click()
+    _wait_text(page.locator(".cp-status"), r"^Stopped")
+    sup.assert_accessible(page)
+    # The plots in words: their last points, as a screen reader gets them.
+    text = page.locator(".cp-plot-text").first.inner_text()
+    assert re.search(r"After epoch \d+: loss training \d\.\d+, validation \d\.\d+", text), text
+
+
+def test_a_model_with_a_problem_is_shown_accessibly_too(open_app):
+    page = open_app(
+        "?dataset=digits&layers=conv2d:8:3,maxpool:2,conv2d:16:5,flatten,dense:10:softmax"
+    )
+    page.locator(".cp-fix button").first.wait_for(state="visible")
+    sup.assert_accessible(page)
+    # The marked layer says so in words, not only in red.
+    assert page.locator(".cp-block-problem").all_inner_texts() == ["⚠ has a problem"]
+    row = page.locator(".cp-summary tr.cp-row-error").first
+    assert row.get_by_role("img", name="has a problem").count() == 1
+
+
+def test_the_audit_looks_inside_panels_shadow_roots(app_page):
+    """Plant a button with no name two shadow roots deep: axe must report it, naming the path."""
+    page = app_page
+    sup.assert_accessible(page)
+    depth = page.locator(".cp-train").first.evaluate(
+        """host => {
+          const button = document.createElement("button");
+          button.className = "cp-planted";
+          host.shadowRoot.append(button);
+          let depth = 1;
+          for (let n = host; n.getRootNode() instanceof ShadowRoot; n = n.getRootNode().host) depth++;
+          return depth;
+        }"""
+    )
+    assert depth >= 2, "the Train button's host was expected inside another shadow root"
+    results = sup.run_axe(page)
+    nameless = [
+        node for v in results["violations"] if v["id"] == "button-name" for node in v["nodes"]
+    ]
+    assert len(nameless) == 1, sup.describe_axe_violations(results)
+    assert nameless[0]["impact"] == "critical"
+    [path] = nameless[0]["target"]  # a node in shadow DOM: one selector per tree, host first
+    assert isinstance(path, list) and len(path) == depth + 1 and path[-1] == ".cp-planted", path
+
+    page.locator(".cp-planted").evaluate("el => el.remove()")
+    sup.assert_accessible(page)
+
+
+def test_keyboard_only_learner_moves_edits_and_trains(app_page):
+    """Tab (never a click) to the controls, found by the names a screen reader says."""
+    page = app_page
+    _wait_kinds(page, ["Conv2D", "MaxPooling2D", "Flatten", "Dense"])
+
+    move_up = page.get_by_role("button", name="Move layer 2 up", exact=True)
+    _tab_to(page, move_up)
+    style, width = _focus_ring(move_up)
+    assert style == "solid" and width >= 2, f"focus outline {style} {width}px"
+    page.keyboard.press("Enter")
+    _wait_kinds(page, ["MaxPooling2D", "Conv2D", "Flatten", "Dense"])
+
+    # The Conv2D block is layer 2 now: its Filters menu changes with the arrow keys.
+    filters = page.locator(".cp-block-conv2d .cp-arg-filters select").first
+    _tab_to(page, filters)
+    before = filters.input_value()
+    page.keyboard.press("ArrowDown")
+    chosen = filters.input_value()
+    assert chosen != before
+    deadline = time.monotonic() + 20
+    while f"conv2d:{chosen}:3" not in page.url:
+        assert time.monotonic() < deadline, f"the edit to {chosen} filters never reached the model"
+        page.wait_for_timeout(100)
+
+    train = page.get_by_role("button", name="Train", exact=True)
+    _tab_to(page, train)
+    assert _focus_ring(train)[0] == "solid"
+    page.keyboard.press("Enter")
+    _wait_text(page.locator(".cp-status"), r"^Finished", timeout_s=120)
