@@ -37,7 +37,7 @@ _CSS = """
 :host(.cp-block) { border: 1px solid #d0d7de; border-left-width: 6px; border-radius: 6px;
   padding: 2px 6px; margin: 3px 0; background: #fafbfc; }
 :host(.cp-block-error) { border-color: #c62828; background: #fff5f5; }
-.cp-block-title { font-weight: 600; font-family: ui-monospace, Menlo, Consolas, monospace; color: #1f2328; }
+:host(.cp-block-title) { font-weight: 600; font-family: ui-monospace, Menlo, Consolas, monospace; color: #1f2328; }
 .cp-block-problem { color: #8a1c1c; }
 """
 
