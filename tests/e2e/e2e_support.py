@@ -505,6 +505,24 @@ def copy_site(site_dir: Path, dest: Path) -> Path:
     return dest
 
 
+def wait_text(locator, pattern: str, timeout_s: float = 30) -> str:
+    """Wait until the first element of ``locator`` has text matching ``pattern`` (re.search);
+    return that text, or fail with the last text seen."""
+    import re
+
+    deadline = time.monotonic() + timeout_s
+    text = ""
+    while time.monotonic() < deadline:
+        try:
+            text = locator.first.inner_text(timeout=500)
+        except Exception:  # noqa: BLE001 - not rendered yet
+            text = ""
+        if re.search(pattern, text):
+            return text
+        time.sleep(0.1)
+    raise AssertionError(f"{pattern!r} never appeared; last text: {text!r}")
+
+
 def build_site(site_dir: Path | None = None) -> Path:
     """Return a built site directory.
 

@@ -27,20 +27,6 @@ FOCUSED_JS = """el => {
 }"""
 
 
-def _wait_text(locator, pattern: str, timeout_s: float = 60) -> str:
-    deadline = time.monotonic() + timeout_s
-    text = ""
-    while time.monotonic() < deadline:
-        try:
-            text = locator.first.inner_text(timeout=500)
-        except Exception:  # noqa: BLE001 - not rendered yet
-            text = ""
-        if re.search(pattern, text):
-            return text
-        time.sleep(0.1)
-    raise AssertionError(f"{pattern!r} never appeared; last text: {text!r}")
-
-
 def _summary_kinds(page) -> list[str]:
     return [
         re.search(r"\((\w+)\)", row.locator("td").nth(1).inner_text()).group(1)
@@ -79,11 +65,11 @@ def test_no_serious_problem_before_during_and_after_training(open_app):
     assert before["passes"] >= 20, before  # axe really audited the page (rules that passed)
 
     page.get_by_role("button", name="Train", exact=True).click()
-    _wait_text(page.locator(".cp-status"), r"^Epoch ([2-9]|\d\d)/60")
+    sup.wait_text(page.locator(".cp-status"), r"^Epoch ([2-9]|\d\d)/60", timeout_s=60)
     sup.assert_accessible(page)  # Stop enabled, settings locked, the plots drawing
 
     page.get_by_role("button", name="Stop", exact=True).click()
-    _wait_text(page.locator(".cp-status"), r"^Stopped")
+    sup.wait_text(page.locator(".cp-status"), r"^Stopped", timeout_s=60)
     sup.assert_accessible(page)
     # The plots in words: their last points, as a screen reader gets them.
     text = page.locator(".cp-plot-text").first.inner_text()
@@ -158,4 +144,4 @@ def test_keyboard_only_learner_moves_edits_and_trains(app_page):
     _tab_to(page, train)
     assert _focus_ring(train)[0] == "solid"
     page.keyboard.press("Enter")
-    _wait_text(page.locator(".cp-status"), r"^Finished", timeout_s=120)
+    sup.wait_text(page.locator(".cp-status"), r"^Finished", timeout_s=120)
