@@ -60,7 +60,7 @@ def _focus_ring(target) -> tuple[str, float]:
 
 
 def test_no_serious_problem_before_during_and_after_training(open_app):
-    page = open_app("?epochs=60")
+    page = open_app(sup.free_play("&epochs=60"))
     before = sup.assert_accessible(page)
     assert before["passes"] >= 20, before  # axe really audited the page (rules that passed)
 
@@ -88,9 +88,9 @@ def test_a_model_with_a_problem_is_shown_accessibly_too(open_app):
     assert row.get_by_role("img", name="has a problem").count() == 1
 
 
-def test_the_audit_looks_inside_panels_shadow_roots(app_page):
+def test_the_audit_looks_inside_panels_shadow_roots(open_app):
     """Plant a button with no name two shadow roots deep: axe must report it, naming the path."""
-    page = app_page
+    page = open_app(sup.free_play())
     sup.assert_accessible(page)
     depth = page.locator(".cp-train").first.evaluate(
         """host => {
@@ -116,9 +116,9 @@ def test_the_audit_looks_inside_panels_shadow_roots(app_page):
     sup.assert_accessible(page)
 
 
-def test_keyboard_only_learner_moves_edits_and_trains(app_page):
+def test_keyboard_only_learner_moves_edits_and_trains(open_app):
     """Tab (never a click) to the controls, found by the names a screen reader says."""
-    page = app_page
+    page = open_app(sup.free_play())
     _wait_kinds(page, ["Conv2D", "MaxPooling2D", "Flatten", "Dense"])
 
     move_up = page.get_by_role("button", name="Move layer 2 up", exact=True)

@@ -70,9 +70,13 @@ def _check_screens(page) -> None:
             assert summary["y"] >= build["y"] + build["height"], (what, build, summary)
 
 
-def test_every_screen_size_fits_without_horizontal_scrolling(new_context, open_app):
+def _mobile_page(new_context, open_app, address: str):
     context = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page = open_app(page=context.new_page())
+    return open_app(address, page=context.new_page())
+
+
+def test_every_screen_size_fits_without_horizontal_scrolling(new_context, open_app):
+    page = _mobile_page(new_context, open_app, sup.free_play())
     _check_screens(page)
 
     page.set_viewport_size({"width": 390, "height": 844})
