@@ -2,10 +2,10 @@
 
 axe-core (pinned in runtime.lock.json, injected as a script, no network) audits the
 whole page, Panel's shadow roots included: before, during and after a training run,
-and with a model that has a problem (marked rows, fix buttons). A nameless button
-planted inside a shadow root is found, which shows the audit reaches the components.
-A keyboard-only learner moves a layer, edits it and trains, finding every control by
-its spoken name and always seeing where the focus is.
+and with a model that has a problem (marked rows, fix buttons); the loader's offer of a
+new version too. A nameless button planted inside a shadow root is found, which shows
+the audit reaches the components. A keyboard-only learner moves a layer, edits it and
+trains, finding every control by its spoken name and always seeing where the focus is.
 """
 
 from __future__ import annotations
@@ -145,3 +145,18 @@ def test_keyboard_only_learner_moves_edits_and_trains(open_app):
     assert _focus_ring(train)[0] == "solid"
     page.keyboard.press("Enter")
     sup.wait_text(page.locator(".cp-status"), r"^Finished", timeout_s=120)
+
+
+def test_the_offer_of_a_new_version_is_readable_and_fits_a_phone(new_context, open_app):
+    """The notice the loader shows when a new build is ready (tests/e2e/test_offline_updates.py
+    makes it appear for real): its own markup and styles, shown on a phone."""
+    context = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = open_app(sup.free_play(), page=context.new_page())
+    page.evaluate("document.getElementById('cp-update-notice').hidden = false")
+    notice = page.locator("#cp-update-notice")
+    assert notice.is_visible()
+    sup.assert_accessible(page, "#cp-update-notice")
+    for name in ("Reload", "Not now"):
+        box = notice.get_by_role("button", name=name, exact=True).bounding_box()
+        assert box["height"] >= 40 - 0.5 and box["x"] + box["width"] <= 390, (name, box)
+    sup.assert_no_horizontal_scroll(page)
