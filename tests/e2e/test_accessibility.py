@@ -2,10 +2,12 @@
 
 axe-core (pinned in runtime.lock.json, injected as a script, no network) audits the
 whole page, Panel's shadow roots included: before, during and after a training run,
-and with a model that has a problem (marked rows, fix buttons); the loader's offer of a
-new version too. A nameless button planted inside a shadow root is found, which shows
-the audit reaches the components. A keyboard-only learner moves a layer, edits it and
-trains, finding every control by its spoken name and always seeing where the focus is.
+with a model that has a problem (marked rows, fix buttons), and with each "See inside
+the network" view open before and after training; the loader's offer of a new version
+too. A nameless button planted inside a shadow root is found, which shows the audit
+reaches the components. A keyboard-only learner moves a layer, edits it, trains and
+opens a view, finding every control by its spoken name and always seeing where the
+focus is.
 """
 
 from __future__ import annotations
@@ -160,3 +162,49 @@ def test_the_offer_of_a_new_version_is_readable_and_fits_a_phone(new_context, op
         box = notice.get_by_role("button", name=name, exact=True).bounding_box()
         assert box["height"] >= 40 - 0.5 and box["x"] + box["width"] <= 390, (name, box)
     sup.assert_no_horizontal_scroll(page)
+
+
+# --------------------------------------------------------------------------- See inside
+
+#: Each "See inside the network" view: its button's label and the element it shows.
+INSIDE_VIEWS = {
+    "Filters": ".cp-filters",
+    "Feature maps": ".cp-featuremaps",
+    "Test results": ".cp-results",
+    "Read the code": ".cp-code",
+    "Draw to predict": ".cp-draw",
+}
+
+
+def _inside_button(page, label: str):
+    return page.get_by_role("button", name=label, exact=True)
+
+
+def _audit_every_inside_view(page, when: str, views: dict[str, str] = INSIDE_VIEWS) -> None:
+    for label, marker in views.items():
+        _inside_button(page, label).click()
+        page.locator(marker).first.wait_for(state="visible", timeout=60_000)
+        page.wait_for_timeout(500)  # the view's first refresh reaches the page
+        results = sup.run_axe(page)
+        found = sup.describe_axe_violations(results)
+        assert not found, f"{when}, view {label!r}: axe-core {results['version']} found:\n{found}"
+
+
+def test_every_see_inside_view_passes_the_audit_before_and_after_training(open_app):
+    page = open_app(sup.free_play("&epochs=2"))
+    _audit_every_inside_view(page, "before training")
+    page.get_by_role("button", name="Train", exact=True).click()
+    sup.wait_text(page.locator(".cp-status"), r"^Finished", timeout_s=180)
+    # The test results of the trained model: a confusion matrix and the mistakes.
+    _audit_every_inside_view(
+        page, "after training", {**INSIDE_VIEWS, "Test results": ".cp-confusion"}
+    )
+
+
+def test_keyboard_reaches_the_see_inside_views(open_app):
+    page = open_app(sup.free_play())
+    code = _inside_button(page, "Read the code")
+    _tab_to(page, code, max_presses=400)
+    assert _focus_ring(code)[0] == "solid"
+    page.keyboard.press("Enter")
+    page.locator(INSIDE_VIEWS["Read the code"]).first.wait_for(state="visible", timeout=60_000)

@@ -2,7 +2,8 @@
 controls, the builder beside the summary where there is room and above it where not.
 
 One page in a mobile context (touch, the page's own viewport meta honoured) is resized
-through the four screens, before and after a training run (the plots must fit too).
+through the four screens, before and after a training run (the plots must fit too); each
+"See inside the network" view is looked at on the phone and the upright tablet.
 """
 
 from __future__ import annotations
@@ -87,3 +88,24 @@ def test_every_screen_size_fits_without_horizontal_scrolling(new_context, open_a
         page.wait_for_timeout(200)
     assert sup.bokeh_data(page, "cp-val-source")["loss"], "the plots got no points"
     _check_screens(page)  # the plots and the test accuracy fit as well
+
+
+def test_every_see_inside_view_fits_a_phone_and_a_tablet(new_context, open_app):
+    page = _mobile_page(new_context, open_app, sup.free_play("&epochs=1"))
+    page.locator(".cp-train button").first.tap()
+    sup.wait_text(page.locator(".cp-status"), r"^Finished", timeout_s=180)
+    for label, marker in (
+        ("Filters", ".cp-filters"),
+        ("Feature maps", ".cp-featuremaps"),
+        ("Test results", ".cp-confusion"),
+        ("Read the code", ".cp-code"),
+        ("Draw to predict", ".cp-draw canvas"),
+    ):
+        page.get_by_role("button", name=label, exact=True).tap()
+        page.locator(marker).first.wait_for(state="visible", timeout=60_000)
+        for width, height in ((390, 844), (768, 1024)):
+            page.set_viewport_size({"width": width, "height": height})
+            page.wait_for_timeout(600)
+            sup.assert_no_horizontal_scroll(page)
+            assert sup.small_touch_targets(page) == [], (label, width)
+        page.set_viewport_size({"width": 390, "height": 844})
