@@ -208,3 +208,28 @@ def test_keyboard_reaches_the_see_inside_views(open_app):
     assert _focus_ring(code)[0] == "solid"
     page.keyboard.press("Enter")
     page.locator(INSIDE_VIEWS["Read the code"]).first.wait_for(state="visible", timeout=60_000)
+
+
+# --------------------------------------------------------------------------- the lesson
+
+
+def test_every_lesson_step_passes_the_audit(open_app):
+    """The lesson panel beside the playground, on each of its steps (a teacher's link opens
+    them all): the card, its live picture, the task and the check question."""
+    page = open_app("?mode=learn&step=1&unlock=all")
+    counter = page.locator(".cp-lesson-step").first
+    menu = page.locator(".cp-lesson-nav select").first
+    total = int(re.search(r"/ (\d+)", sup.wait_text(counter, r"Step 1 / \d+")).group(1))
+    for step in range(1, total + 1):
+        if step > 1:
+            menu.select_option(index=step - 1)
+            sup.wait_text(counter, rf"Step {step} / {total}")
+        page.locator(".cp-lesson-check button").first.wait_for(state="visible")
+        page.wait_for_timeout(500)  # the step's picture is drawn
+        results = sup.run_axe(page)
+        found = sup.describe_axe_violations(results)
+        assert not found, f"step {step}: axe-core {results['version']} found:\n{found}"
+    # A wrong answer's feedback is part of the page too.
+    page.locator(".cp-lesson-check button").first.click()
+    page.locator(".cp-lesson-feedback").first.wait_for(state="visible")
+    sup.assert_accessible(page)

@@ -109,3 +109,24 @@ def test_every_see_inside_view_fits_a_phone_and_a_tablet(new_context, open_app):
             sup.assert_no_horizontal_scroll(page)
             assert sup.small_touch_targets(page) == [], (label, width)
         page.set_viewport_size({"width": 390, "height": 844})
+
+
+def test_the_lesson_sits_beside_the_playground_or_above_it(new_context, open_app):
+    page = _mobile_page(new_context, open_app, "?mode=learn&step=4&unlock=all")
+    step = page.locator(".cp-lesson-step").first
+    sup.wait_text(step, r"Step 4 / \d+")
+    for what, width, height, touch in SCREENS:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(600)
+        sup.assert_no_horizontal_scroll(page)
+        if touch:
+            assert sup.small_touch_targets(page) == [], what
+        page.evaluate("window.scrollTo(0, 0)")
+        card = step.evaluate("el => el.getBoundingClientRect().toJSON()")
+        assert 0 <= card["y"] < height and card["right"] <= width, f"{what}: step card {card}"
+        lesson = _box(page.locator(".cp-lesson").first)
+        main = _box(page.locator(".cp-section-build").first)
+        if width >= 1200:  # layout.WIDE: a column on the right
+            assert lesson["x"] >= main["x"] + main["width"], (what, lesson, main)
+        else:  # in the flow, above the playground
+            assert main["y"] >= lesson["y"] + lesson["height"], (what, lesson, main)
