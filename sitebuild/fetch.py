@@ -10,7 +10,14 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from sitebuild.config import cache_dir, runtime_config, sha256_bytes, sha256_file, verify_sha256
+from sitebuild.config import (
+    cache_dir,
+    load_runtime_lock,
+    runtime_config,
+    sha256_bytes,
+    sha256_file,
+    verify_sha256,
+)
 from sitebuild.report import StepError, detail
 from sitebuild.venv import venv_python
 
@@ -95,6 +102,23 @@ def fetch(entry: dict) -> Path:
         cached.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(path), cached)
     return cached
+
+
+def pinned_test_artefact(source_prefix: str) -> Path:
+    """The cached, verified file of the runtime.lock.json test artefact (a tool the tests
+    use, never shipped) whose source starts with `source_prefix`, e.g. "npm:axe-core@"."""
+    entries = [
+        e
+        for e in load_runtime_lock().get("test-artefacts", [])
+        if e["source"].startswith(source_prefix)
+    ]
+    if len(entries) != 1:
+        raise StepError(
+            "fetch",
+            f"runtime.lock.json pins {len(entries)} test artefacts from {source_prefix!r}",
+            "list it under test-artefacts in pyproject.toml and run `python3 build.py lock`",
+        )
+    return fetch(entries[0])
 
 
 def read_member(archive: Path, member: str) -> bytes:

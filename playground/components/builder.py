@@ -11,6 +11,8 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from playground.components.buttons import NamedButton
+from playground.components.layout import heading
 from playground.components.text import esc
 from playground.presets import PRESETS
 from playground.spec import ACTIVATIONS, HIDDEN_ACTIVATIONS, KINDS, PADDINGS, Block
@@ -29,19 +31,24 @@ OPTIONS: dict[str, list] = {
     "padding": list(PADDINGS),
 }
 
+# The block's kind colour is its left edge (decoration); its text stays dark, and a block
+# with a problem says so in words as well as in red.
 _CSS = """
-:host(.cp-block) { border: 1px solid #d0d7de; border-radius: 6px; padding: 2px 6px; margin: 3px 0; background: #fafbfc; }
-:host(.cp-block-error) { border-color: #d33; background: #fff5f5; }
-.cp-block-title { font-weight: 600; font-family: ui-monospace, Menlo, Consolas, monospace; }
+:host(.cp-block) { border: 1px solid #d0d7de; border-left-width: 6px; border-radius: 6px;
+  padding: 2px 6px; margin: 3px 0; background: #fafbfc; }
+:host(.cp-block-error) { border-color: #c62828; background: #fff5f5; }
+:host(.cp-block-title) { font-weight: 600; font-family: ui-monospace, Menlo, Consolas, monospace; color: #1f2328; }
+.cp-block-problem { color: #8a1c1c; }
 """
 
+# Okabe & Ito's palette (2008), told apart with every common colour-vision deficiency.
 KIND_COLORS = {
-    "conv2d": "#3b7dd8",
-    "maxpool": "#2e9e5b",
-    "avgpool": "#5fb37f",
-    "flatten": "#9b6bd6",
-    "dense": "#e07b39",
-    "dropout": "#8a8a8a",
+    "conv2d": "#0072B2",
+    "maxpool": "#009E73",
+    "avgpool": "#56B4E9",
+    "flatten": "#CC79A7",
+    "dense": "#E69F00",
+    "dropout": "#999999",
 }
 
 
@@ -86,7 +93,7 @@ class BlockEditor(Viewer):
                 name=arg.label,
                 options=_options(arg.name, block.kind, value),
                 value=value,
-                width=100,
+                width=110,
                 css_classes=[f"cp-arg-{arg.name}"],
             )
             widget.param.watch(
@@ -95,46 +102,45 @@ class BlockEditor(Viewer):
             )
             self.widgets[arg.name] = widget
         self.title = pn.pane.HTML(
-            "", css_classes=["cp-block-title"], stylesheets=[_CSS], width=220, margin=(4, 5)
+            "",
+            css_classes=["cp-block-title"],
+            stylesheets=[_CSS],
+            sizing_mode="stretch_width",
+            min_width=0,
+            margin=(4, 5),
         )
-        b = {"width": 40, "margin": (2, 2), "button_type": "light"}
-        self.up = pn.widgets.Button(name="↑", description="Move up", css_classes=["cp-up"], **b)
-        self.down = pn.widgets.Button(
-            name="↓", description="Move down", css_classes=["cp-down"], **b
+        n = index + 1
+        b = {"width": 44, "margin": (2, 2), "button_type": "light", "text": ""}
+        self.up = NamedButton(name=f"Move layer {n} up", symbol="↑", css_classes=["cp-up"], **b)
+        self.down = NamedButton(
+            name=f"Move layer {n} down", symbol="↓", css_classes=["cp-down"], **b
         )
-        self.dup = pn.widgets.Button(
-            name="×2", description="Duplicate", css_classes=["cp-duplicate"], **b
+        self.dup = NamedButton(
+            name=f"Duplicate layer {n}", symbol="×2", css_classes=["cp-duplicate"], **b
         )
-        self.remove = pn.widgets.Button(
-            name="✕", description="Remove", css_classes=["cp-remove"], **b
+        self.remove = NamedButton(
+            name=f"Remove layer {n}", symbol="✕", css_classes=["cp-remove"], **b
         )
         self.up.on_click(lambda _e: builder.state.move(self.index, -1))
         self.down.on_click(lambda _e: builder.state.move(self.index, +1))
         self.dup.on_click(lambda _e: builder.state.duplicate(self.index))
         self.remove.on_click(lambda _e: builder.state.remove(self.index))
         head = pn.Row(
-            self.title,
-            pn.layout.HSpacer(),
-            self.up,
-            self.down,
-            self.dup,
-            self.remove,
-            sizing_mode="stretch_width",
+            self.title, self.up, self.down, self.dup, self.remove, sizing_mode="stretch_width"
         )
-        parts = [head, pn.Row(*self.widgets.values())] if self.widgets else [head]
+        parts = [head, pn.FlexBox(*self.widgets.values())] if self.widgets else [head]
         self.row = pn.Column(
             *parts,
             css_classes=["cp-block", f"cp-block-{block.kind}"],
             stylesheets=[_CSS],
+            styles={"border-left-color": KIND_COLORS[block.kind]},
             sizing_mode="stretch_width",
         )
         self.show(block, count=1, error=False)
 
     def show(self, block: Block, count: int, error: bool) -> None:
-        color = KIND_COLORS[block.kind]
-        self.title.object = (
-            f'<span style="color:{color}">{self.index + 1}. {esc(block.info.keras)}</span>'
-        )
+        problem = ' <span class="cp-block-problem">⚠ has a problem</span>' if error else ""
+        self.title.object = f"{self.index + 1}. {esc(block.info.keras)}{problem}"
         for name, widget in self.widgets.items():
             value = _to_widget(name, block.args[name])
             if widget.value != value:
@@ -173,11 +179,11 @@ class Builder(Viewer):
             css_classes=["cp-presets"],
             sizing_mode="stretch_width",
         )
-        self._undo = pn.widgets.Button(
-            name="↶ Undo", css_classes=["cp-undo"], width=90, disabled=True
+        self._undo = NamedButton(
+            name="Undo", symbol="↶", css_classes=["cp-undo"], width=100, disabled=True
         )
-        self._redo = pn.widgets.Button(
-            name="↷ Redo", css_classes=["cp-redo"], width=90, disabled=True
+        self._redo = NamedButton(
+            name="Redo", symbol="↷", css_classes=["cp-redo"], width=100, disabled=True
         )
         self._undo.on_click(lambda _e: s.undo())
         self._redo.on_click(lambda _e: s.redo())
@@ -203,8 +209,10 @@ class Builder(Viewer):
         buttons = []
         for kind, info in KINDS.items():
             unlocked = kind in self.state.unlocked_kinds
-            button = pn.widgets.Button(
-                name=("+ " if unlocked else "🔒 ") + info.keras,
+            button = NamedButton(
+                name=f"Add {info.keras}" if unlocked else f"{info.keras} (locked)",
+                symbol="+" if unlocked else "🔒",
+                text=info.keras,
                 description=info.blurb
                 if unlocked
                 else "Locked: a later lesson step unlocks this block",
@@ -253,16 +261,18 @@ class Builder(Viewer):
         for key, button in zip(PRESETS, self._presets.objects):
             button.disabled = training or not s.preset_allowed(key)
         self._locked.object = (
-            '<div style="color:#8a5a00">🔒 Layers are locked while training runs: press Stop to edit them.</div>'
+            '<div style="color:#8a5a00" role="status"><span aria-hidden="true">🔒</span> Layers are locked while training runs: '
+            "press Stop to edit them.</div>"
             if training
             else ""
         )
 
     def __panel__(self):
         return pn.Column(
-            pn.pane.HTML("<h3>Build your network</h3>", margin=(0, 10)),
-            pn.Row(pn.pane.HTML("<b>Presets:</b>", width=70, margin=(14, 5)), self._presets),
-            pn.Row(pn.pane.HTML("<b>Add:</b>", width=70, margin=(14, 5)), self._palette),
+            heading("Start from a preset", 3),
+            self._presets,
+            heading("Add a block", 3),
+            self._palette,
             pn.Row(self._undo, self._redo),
             self._locked,
             self._stack,

@@ -29,11 +29,11 @@ _CSS = """
 .cp-code-text details { border-left: 3px solid #d0d7de; margin: 4px 0 4px calc(var(--depth) * 14px);
   padding-left: 6px; }
 .cp-code-text summary { cursor: pointer; font-family: ui-monospace, Menlo, Consolas, monospace;
-  font-size: 13px; padding: 2px 0; }
+  font-size: 13px; padding: 10px 0; min-height: 40px; box-sizing: border-box; }
 .cp-code-text summary .cp-where { color: #4d4d4d; font-size: 12px; }
 .cp-code-text pre { overflow-x: auto; font-size: 12px; line-height: 1.35; padding: 6px; margin: 2px 0;
   border: 1px solid #e1e4e8; border-radius: 4px; max-width: 100%; }
-.cp-code-text h4 { margin: 10px 0 2px 0; }
+.cp-code-text h3 { margin: 10px 0 2px 0; }
 """
 
 
@@ -67,10 +67,10 @@ def code_html(code) -> str:
     return (
         f'<p class="cp-code-runs">Training runs <b>{esc(code.runs_as)}</b>.</p>{notes}'
         '<div class="cp-code-layout">'
-        f'<div class="cp-code-listing"><h4>Forward pass</h4>{forward}'
-        f"<h4>Backward pass (gradients)</h4>{backward}</div>"
+        f'<div class="cp-code-listing"><h3>Forward pass</h3>{forward}'
+        f"<h3>Backward pass (gradients)</h3>{backward}</div>"
         f'<aside class="cp-code-shapes" aria-label="Tensor shapes of this model">'
-        f'<h4>This model\'s tensors</h4><p class="cp-note">{esc(symbols)}</p>'
+        f'<h3>This model\'s tensors</h3><p class="cp-note">{esc(symbols)}</p>'
         f"<ul>{shapes}</ul></aside></div>"
     )
 

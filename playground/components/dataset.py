@@ -48,7 +48,7 @@ class DatasetPicker(Viewer):
             f"<div><b>Input shape:</b> {h}×{w}×{c} · <b>{info.num_classes} classes:</b> "
             f"{esc(', '.join(info.class_names))}</div><div>{esc(detail)}</div>"
             + (
-                f'<div style="color:#777;font-size:11px">{esc(info.attribution)}</div>'
+                f'<div style="color:#595959;font-size:12px">{esc(info.attribution)}</div>'
                 if info.attribution
                 else ""
             )
@@ -87,7 +87,8 @@ class DatasetPicker(Viewer):
             uri = png_data_uri(tiles)
             size = tiles.shape[1] * scale
             cells.append(
-                f'<figure style="margin:2px;text-align:center"><img src="{uri}" alt="{esc(cname)}" '
+                f'<figure style="margin:2px;text-align:center"><img src="{uri}" '
+                f'alt="{PER_CLASS} sample images of {esc(cname)}" '
                 f'style="image-rendering:pixelated;width:{size}px"><figcaption style="font-size:11px">'
                 f"{k}: {esc(cname)}</figcaption></figure>"
             )
@@ -96,7 +97,6 @@ class DatasetPicker(Viewer):
 
     def __panel__(self):
         return pn.Column(
-            pn.pane.HTML("<h3>Data</h3>", margin=(0, 10)),
             self._select,
             self._about,
             self._preview,

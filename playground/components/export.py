@@ -35,7 +35,7 @@ __all__ = ["CopyBox", "ExportPanel", "RunHistory", "Saver", "embed_snippet"]
 _COPY_CSS = """
 .cp-copybox { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }
 .cp-copy-text { width: 100%; box-sizing: border-box; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }
-.cp-copy-button { font: inherit; padding: 5px 12px; border: 1px solid #8c96a3; border-radius: 4px; background: #fff; cursor: pointer; }
+.cp-copy-button { font: inherit; padding: 5px 12px; min-height: 40px; border: 1px solid #8c96a3; border-radius: 4px; background: #fff; cursor: pointer; }
 .cp-copy-button:focus-visible { outline: 3px solid #1f5fbf; outline-offset: 1px; }
 .cp-copy-note { color: #1d4f91; }
 """
@@ -285,7 +285,6 @@ class ExportPanel(Viewer):
     def __panel__(self):
         return pn.Column(
             pn.pane.HTML(
-                "<h3 style='margin-bottom:4px'>Take it further</h3>"
                 "<div>Run your network outside the browser: the Keras and PyTorch files build "
                 "the same layers and train them with your settings on the full dataset; the "
                 "weights file loads into both, the model JSON into Keras, and the training log "
@@ -295,7 +294,7 @@ class ExportPanel(Viewer):
             pn.FlexBox(*self.downloads.values(), sizing_mode="stretch_width"),
             self._notes,
             self.importer,
-            pn.pane.HTML("<h4 style='margin:4px 0'>Share</h4>", sizing_mode="stretch_width"),
+            pn.pane.HTML("<h3 style='margin:4px 0'>Share</h3>", sizing_mode="stretch_width"),
             self._copy_link,
             self._embed_toggle,
             self._embed,

@@ -177,8 +177,8 @@ class FeatureMapView(InsightView):
                 colour_bar(colours.SEQUENTIAL, low, high), f"{low:.3g}", f"{high:.3g}"
             )
             parts.append(
-                f'<section class="cp-featuremaps-layer"><h4 class="cp-featuremaps-caption">'
-                f'{esc(layer.caption)}</h4><div class="cp-figures">{"".join(figures)}</div>'
+                f'<section class="cp-featuremaps-layer"><h3 class="cp-featuremaps-caption">'
+                f'{esc(layer.caption)}</h3><div class="cp-figures">{"".join(figures)}</div>'
                 f"{legend}</section>"
             )
         self._maps.object = "".join(parts)

@@ -23,6 +23,7 @@ __all__ = [
 
 #: One stylesheet for every insight pane (each Panel pane has its own shadow root).
 INSIGHT_CSS = """
+h3 { font-size: 1em; margin: 10px 0 4px; }  /* under the section's h2 */
 .cp-pic { image-rendering: pixelated; max-width: 100%; height: auto; display: block; }
 .cp-note { color: #4d4d4d; font-size: 13px; margin: 4px 0; }
 .cp-nothing { color: #5c4400; background: #fff8e1; border: 1px solid #e0c36b; border-radius: 4px;

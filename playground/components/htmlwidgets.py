@@ -30,7 +30,7 @@ canvas { width: 280px; max-width: 100%; height: auto; aspect-ratio: 1 / 1; backg
   border: 2px solid #5f6b7a; border-radius: 4px; touch-action: none; cursor: crosshair;
   display: block; }
 .cp-canvas-buttons { display: flex; gap: 6px; }
-.cp-canvas-buttons button { font: inherit; font-size: 14px; padding: 6px 14px; min-height: 36px;
+.cp-canvas-buttons button { font: inherit; font-size: 14px; padding: 6px 14px; min-height: 40px;
   border: 1px solid #5f6b7a; border-radius: 4px; background: #fff; color: #1a1a1a; cursor: pointer; }
 .cp-canvas-buttons button:focus-visible { outline: 3px solid #1f4e8c; outline-offset: 1px; }
 """

@@ -37,7 +37,8 @@ _PICKER_CSS = """
 .cp-drop { border: 2px dashed #8c96a3; border-radius: 6px; padding: 8px 10px; }
 .cp-drop.cp-drag { border-color: #1f5fbf; background: #eef4ff; }
 .cp-drop label { display: block; font-weight: 600; margin-bottom: 4px; }
-.cp-drop input { display: block; max-width: 100%; margin-top: 4px; font-weight: normal; }
+.cp-drop input { display: block; max-width: 100%; min-height: 40px; margin-top: 4px;
+  font-weight: normal; }
 .cp-drop-hint { color: #4a5562; font-size: 13px; margin-top: 4px; }
 """
 
@@ -163,7 +164,7 @@ class ImportBox(Viewer):
     def __panel__(self):
         return pn.Column(
             pn.pane.HTML(
-                "<h4 style='margin:4px 0'>Open a model</h4>"
+                "<h3 style='margin:4px 0'>Open a model</h3>"
                 "<div>A model JSON exported here or from Keras (<code>model.to_json()</code> of a "
                 "Sequential model with the blocks above), optionally with its weights file. "
                 f"Limits: {fmt_bytes(MAX_JSON_BYTES)} for the JSON, "

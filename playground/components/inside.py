@@ -273,7 +273,7 @@ class SeeInside(Viewer):
     def __panel__(self):
         return pn.Column(
             pn.pane.HTML(
-                "<h3>See inside the network</h3><p style='margin:0 0 6px 0'>What the network "
+                "<p style='margin:0 0 6px 0'>What the network "
                 "has learnt and where it goes wrong: its filters, what each layer makes of an "
                 "image, its mistakes on the test images, the code that runs, and your own "
                 "drawings.</p>",

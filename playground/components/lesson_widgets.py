@@ -194,10 +194,18 @@ const [pt, pl] = data.pad;
 state.top = -pt; state.left = -pl;
 state.rows = Math.max(h + pt, (ho - 1) * s + k);
 state.cols = Math.max(w + pl, (wo - 1) * s + k);
+// Black or white text, whichever reads better on a '#rrggbb' colour (WCAG luminance; the
+// two contrasts are equal at 0.179, where both are 4.58:1).
+state.ink = (hex) => {
+  const lin = (i) => { const v = parseInt(hex.slice(i, i + 2), 16) / 255;
+                       return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  return 0.2126 * lin(1) + 0.7152 * lin(3) + 0.0722 * lin(5) > 0.179 ? "#000" : "#fff";
+};
 const cell = (text, colour, extra) => {
   const d = document.createElement("div");
   d.className = "cp-slide-cell" + (extra || "");
   if (colour) d.style.background = colour;
+  if (colour && text !== null && colour.startsWith("#")) d.style.color = state.ink(colour);
   if (text !== null) d.textContent = text;
   return d;
 };
@@ -242,7 +250,7 @@ self.advance();
 const out = data.output || [], wo = out.length ? out[0].length : 0, n = out.length * wo;
 if (!n) return;
 state.p = state.p + 1 >= n ? 0 : state.p + 1;
-if (state.p === 0) for (const d of state.outputCells) { d.classList.add("cp-slide-empty"); d.style.background = ""; }
+if (state.p === 0) for (const d of state.outputCells) { d.classList.add("cp-slide-empty"); d.style.background = ""; d.style.color = ""; }
 const r = Math.floor(state.p / wo), c = state.p % wo, k = data.kernel.length, s = data.stride;
 for (const line of state.inputCells) for (const d of line) d.classList.remove("cp-slide-on");
 for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) {
@@ -254,6 +262,7 @@ const d = state.outputCells[state.p];
 d.classList.remove("cp-slide-empty");
 d.classList.add("cp-slide-now");
 d.style.background = d.dataset.colour;
+d.style.color = state.ink(d.dataset.colour);
 const inputs = data.channels > 1 ? ` in each of the ${data.channels} channels` : "";
 sum.textContent = `Output row ${r + 1}, column ${c + 1}: the ${k * k} pixels under the filter${inputs}, ` +
   `each times its weight, added up, plus the bias ${data.bias.toFixed(2)}, give ${out[r][c].toFixed(2)}.`;

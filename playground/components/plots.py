@@ -15,6 +15,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from playground.components.layout import Columns
 from playground.components.text import esc
 from playground.runtime import IN_BROWSER
 from playground.training import TrainingController
@@ -23,6 +24,10 @@ from pycnn import TrainEvent
 __all__ = ["TrainingPlots"]
 
 STREAM_SECONDS = 0.2
+# Okabe & Ito's blue and vermillion (2008): told apart with every common colour-vision
+# deficiency, and the lines differ by more than hue (solid vs dashed with dots).
+TRAIN_COLOR = "#0072B2"
+VAL_COLOR = "#D55E00"
 
 
 def _on_document(fn) -> None:
@@ -35,6 +40,19 @@ def _on_document(fn) -> None:
         fn()
 
 
+def latest_text(epoch: float, p: TrainEvent) -> str:
+    """The last point of both plots in words, as HTML."""
+    loss = f"training {p.loss:.3f}"
+    accuracy = f"training {p.accuracy * 100:.1f} %"
+    if p.val_loss is not None:
+        loss += f", validation {p.val_loss:.3f}"
+        accuracy += f", validation {p.val_accuracy * 100:.1f} %"
+    return (
+        f'<p class="cp-plot-text" style="margin:0">After epoch {epoch:g}: loss {esc(loss)}; '
+        f"accuracy {esc(accuracy)}.</p>"
+    )
+
+
 class TrainingPlots(Viewer):
     controller = param.ClassSelector(class_=TrainingController)
 
@@ -42,11 +60,13 @@ class TrainingPlots(Viewer):
         super().__init__(**params)
         self._train = self._val = None
         self._placeholder = pn.pane.HTML(
-            "<div style='color:#666'>Loss and accuracy curves appear here when you train.</div>",
+            "<div style='color:#595959'>Loss and accuracy curves appear here when you train.</div>",
             sizing_mode="stretch_width",
         )
         self._figures = pn.Column(self._placeholder, sizing_mode="stretch_width")
         self._test = pn.pane.HTML("", sizing_mode="stretch_width")
+        # The plots in words (for screen readers, and anyone who wants the numbers).
+        self._latest = pn.pane.HTML("", sizing_mode="stretch_width")
         self._base = 0.0
         self._last = 0.0
         self._run = -1
@@ -73,11 +93,14 @@ class TrainingPlots(Viewer):
         self._val = ColumnDataSource(
             data={"x": [], "loss": [], "accuracy": []}, name="cp-val-source"
         )
+        # Hover (a tap on a touch screen) reads a point; no pan or zoom: on a phone dragging
+        # across a plot must scroll the page.
         common = {
             "height": 260,
             "sizing_mode": "stretch_width",
-            "tools": "pan,wheel_zoom,reset,hover",
-            "toolbar_location": "right",
+            "min_width": 0,
+            "tools": "hover",
+            "toolbar_location": None,
             "x_axis_label": "epoch",
         }
         # Fixed ranges set from Python: auto-ranging (DataRange1d) makes the page send a
@@ -99,27 +122,33 @@ class TrainingPlots(Viewer):
         )
         for fig, key in ((loss_fig, "loss"), (acc_fig, "accuracy")):
             fig.line(
-                "x", key, source=self._train, color="#3b7dd8", line_width=2, legend_label="training"
+                "x",
+                key,
+                source=self._train,
+                color=TRAIN_COLOR,
+                line_width=2,
+                legend_label="training",
             )
             fig.line(
                 "x",
                 key,
                 source=self._val,
-                color="#e07b39",
+                color=VAL_COLOR,
                 line_width=2,
                 line_dash="dashed",
                 legend_label="validation",
             )
             fig.scatter(
-                "x", key, source=self._val, color="#e07b39", size=6, legend_label="validation"
+                "x", key, source=self._val, color=VAL_COLOR, size=7, legend_label="validation"
             )
             fig.legend.location = "top_right" if key == "loss" else "bottom_right"
         self._figures.objects = [
-            pn.Row(
+            Columns(
                 pn.pane.Bokeh(loss_fig, sizing_mode="stretch_width"),
                 pn.pane.Bokeh(acc_fig, sizing_mode="stretch_width"),
-                sizing_mode="stretch_width",
-            )
+                min_width=300,
+            ),
+            self._latest,
         ]
 
     def _on_session(self, _event) -> None:
@@ -134,6 +163,7 @@ class TrainingPlots(Viewer):
 
         _on_document(clear)
         self._test.object = ""
+        self._latest.object = ""
 
     def _on_progress(self, p: TrainEvent) -> None:
         if self._train is None:
@@ -152,6 +182,8 @@ class TrainingPlots(Viewer):
         val = None
         if p.kind == "epoch" and p.val_loss is not None:
             val = {"x": [x], "loss": [p.val_loss], "accuracy": [p.val_accuracy]}
+        if p.kind == "epoch":
+            self._latest.object = latest_text(self._base + p.epoch, p)
 
         end = self._base + p.epochs
         top = 1.1 * max([v for v in (p.loss, p.val_loss or 0.0) if math.isfinite(v)] + [0.0])
@@ -172,7 +204,7 @@ class TrainingPlots(Viewer):
             ""
             if acc is None
             else f'<div class="cp-test-accuracy" style="font-size:18px">Test accuracy: <b class="cp-test-value">{esc(f"{acc * 100:.1f}")} %</b> '
-            "<span style='color:#666;font-size:13px'>(images the network never saw while training)</span></div>"
+            "<span style='color:#595959;font-size:13px'>(images the network never saw while training)</span></div>"
         )
 
     def __panel__(self):

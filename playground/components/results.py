@@ -239,7 +239,7 @@ class ResultsView(InsightView):
             figures.append(self._thumb(example, caption))
         more = f" (the first {CELL_LIMIT} shown)" if n > CELL_LIMIT else ""
         self._cell.object = (
-            f'<h4 role="status">{esc(head)}{esc(more)}</h4>'
+            f'<h3 role="status">{esc(head)}{esc(more)}</h3>'
             f'<div class="cp-gallery cp-cell-images">{"".join(figures)}</div>'
         )
 
@@ -256,7 +256,7 @@ class ResultsView(InsightView):
         r = self.results
         mistakes = r.mistakes(limit=MISTAKES)
         if not mistakes:
-            return '<h4>Mistakes</h4><p class="cp-note">No test image was misclassified.</p>'
+            return '<h3>Mistakes</h3><p class="cp-note">No test image was misclassified.</p>'
         figures = []
         for m in mistakes:
             bars = probability_bars(m.probabilities, r.class_names, sort=True)
@@ -267,7 +267,7 @@ class ResultsView(InsightView):
             )
         wrong = int((r.labels != r.predictions).sum())
         return (
-            f"<h4>Mistakes: {wrong:,} of {r.n:,} test images, the most confident first</h4>"
+            f"<h3>Mistakes: {wrong:,} of {r.n:,} test images, the most confident first</h3>"
             f'<div class="cp-gallery">{"".join(figures)}</div>'
         )
 

@@ -16,6 +16,7 @@ from panel.viewable import Viewer
 
 from playground.analysis import Analysis
 from playground.components.builder import KIND_COLORS
+from playground.components.layout import heading
 from playground.components.text import esc
 from playground.spec import KINDS
 from playground.state import PlaygroundState
@@ -99,11 +100,16 @@ def shapeflow_svg(a: Analysis, hidden: dict[int, str] | None = None) -> str:
         )
         x += max(width, 56.0) + _GAP
     total_w, total_h = x, base + 38
+    said = ", then ".join(
+        f"{kind} {_label(shape) if shape else 'with no shape (error)' if bad else 'not computed'}"
+        for _name, kind, shape, _color, bad in items
+    )
+    # Wider than a phone: it scrolls inside its own box (by keyboard too), not the page.
     return (
-        f'<div style="overflow-x:auto"><svg class="cp-flow-svg" width="{total_w:.0f}" height="{total_h:.0f}" '
-        f'viewBox="0 0 {total_w:.0f} {total_h:.0f}" role="img" aria-label="shape of each layer\'s output">'
-        + "".join(parts)
-        + "</svg></div>"
+        '<div style="overflow-x:auto" tabindex="0" role="region" aria-label="Shape flow picture">'
+        f'<svg class="cp-flow-svg" width="{total_w:.0f}" height="{total_h:.0f}" '
+        f'viewBox="0 0 {total_w:.0f} {total_h:.0f}" role="img" '
+        f'aria-label="Output shape of each layer: {esc(said)}">' + "".join(parts) + "</svg></div>"
     )
 
 
@@ -126,10 +132,11 @@ class ShapeFlow(Viewer):
 
     def __panel__(self):
         return pn.Column(
-            pn.pane.HTML(
-                "<h3>Shape flow</h3><div style='color:#555'>Each box is a layer's output: "
-                "height × width of the map, depth = channels. Bars are flat vectors.</div>",
-                margin=(0, 10),
+            heading(
+                "Shape flow",
+                3,
+                note="Each box is a layer's output: height × width of the map, depth = channels. "
+                "Bars are flat vectors.",
             ),
             self._pane,
             sizing_mode="stretch_width",

@@ -16,9 +16,11 @@ _CSS = """
 .cp-table { border-collapse: collapse; width: 100%; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13px; }
 .cp-table th, .cp-table td { padding: 3px 10px; text-align: left; border-bottom: 1px solid #ddd; }
 .cp-table td.num, .cp-table th.num { text-align: right; }
+.cp-table td:nth-child(3) { white-space: nowrap; }
 .cp-table tr.cp-row-error td { background: #fde8e8; color: #8a1c1c; font-weight: 600; }
-.cp-table tr.cp-row-after td { color: #999; }
+.cp-table tr.cp-row-after td { color: #595959; }
 .cp-table tr.cp-row-message td { background: #fde8e8; color: #8a1c1c; font-family: system-ui, sans-serif; white-space: normal; }
+.cp-scroll { overflow-x: auto; }
 .cp-totals { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13px; margin-top: 6px; }
 """
 
@@ -44,11 +46,14 @@ def summary_html(a: Analysis, hidden: dict[int, str] | None = None) -> str:
             cls += " cp-row-error"
         elif a.error_index is not None and row.index > a.error_index and row.output_shape is None:
             cls += " cp-row-after"
+        mark = (
+            ' <span role="img" aria-label="has a problem">⚠</span>' if "cp-row-error" in cls else ""
+        )
         secret = hidden.get(row.index)
         shape = "?" if secret == "output_shape" else shape_text(row.output_shape)
         params = "?" if secret == "params" else fmt_int(row.params)
         body.append(
-            f'<tr class="{cls}" data-index="{row.index}"><td>{row.index + 1}</td>'
+            f'<tr class="{cls}" data-index="{row.index}"><td>{row.index + 1}{mark}</td>'
             f"<td>{esc(row.name)} ({esc(row.kind)})</td><td>{esc(shape)}</td>"
             f'<td class="num">{params}</td><td class="num">{fmt_int(row.macs)}</td></tr>'
         )
@@ -70,7 +75,9 @@ def summary_html(a: Analysis, hidden: dict[int, str] | None = None) -> str:
         f'<div class="cp-totals">{label}: <b class="cp-total-params">{total}</b> '
         f"({size}) · Multiply-adds per image: {a.total_macs:,}</div>"
     )
-    return f'<table class="cp-table"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>{totals}'
+    # A table wider than a phone scrolls inside its own box, not the page.
+    table = f'<table class="cp-table"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
+    return f'<div class="cp-scroll" tabindex="0" role="region" aria-label="Model summary table">{table}</div>{totals}'
 
 
 class SummaryTable(Viewer):
@@ -119,7 +126,9 @@ class ModelProblems(Viewer):
         problem = a.error if not a.valid else size_problem(a, self.state.batch_size)
         self._box.visible = bool(problem)
         self._message.object = (
-            f'<div class="cp-problem cp-error">⚠ {esc(problem)}</div>' if problem else ""
+            f'<div class="cp-problem cp-error" role="status">⚠ {esc(problem)}</div>'
+            if problem
+            else ""
         )
         buttons = []
         if not a.valid:

@@ -6,6 +6,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from playground.components.buttons import NamedButton
 from playground.components.text import esc
 from playground.state import PlaygroundState
 from playground.training import TrainingController
@@ -61,13 +62,20 @@ class Trainer(Viewer):
             ),
         ]
         self._keep_options()
-        self._train = pn.widgets.Button(
-            name="▶ Train", button_type="primary", css_classes=["cp-train"], width=110
+        self._train = NamedButton(
+            name="Train", symbol="▶", button_type="primary", css_classes=["cp-train"], width=110
         )
-        self._stop = pn.widgets.Button(
-            name="■ Stop", button_type="danger", css_classes=["cp-stop"], width=90, disabled=True
+        self._stop = NamedButton(
+            name="Stop",
+            symbol="■",
+            button_type="danger",
+            css_classes=["cp-stop"],
+            width=90,
+            disabled=True,
         )
-        self._reset = pn.widgets.Button(name="↺ Reset weights", css_classes=["cp-reset"], width=140)
+        self._reset = NamedButton(
+            name="Reset weights", symbol="↺", css_classes=["cp-reset"], width=150
+        )
         self._train.on_click(self._on_train)
         self._stop.on_click(lambda _e: self.controller.request_stop())
         self._reset.on_click(lambda _e: self.controller.reset_weights())
@@ -76,7 +84,7 @@ class Trainer(Viewer):
         )
         # The cp-* markers sit on the text's own element (inside the pane's shadow root), so a
         # test reading `.cp-status` gets the text, not an empty shadow host.
-        self._status = pn.pane.HTML("", sizing_mode="stretch_width")
+        self._status = pn.pane.HTML("", sizing_mode="stretch_width", min_width=0)
         self._reason = pn.pane.HTML(
             "", sizing_mode="stretch_width", stylesheets=[".cp-why { color: #8a5a00; }"]
         )
@@ -110,7 +118,9 @@ class Trainer(Viewer):
         self._status.object = f'<div class="cp-status">{esc(c.status)}</div>'
         self._bar.value = round(c.progress * 1000)
         self._message.object = (
-            f'<div class="cp-msg cp-train-message">{esc(c.message)}</div>' if c.message else ""
+            f'<div class="cp-msg cp-train-message" role="status">{esc(c.message)}</div>'
+            if c.message
+            else ""
         )
         running = c.running
         self._stop.disabled = not running
@@ -136,9 +146,8 @@ class Trainer(Viewer):
 
     def __panel__(self):
         return pn.Column(
-            pn.pane.HTML("<h3>Train</h3>", margin=(0, 10)),
-            pn.Row(*self._settings),
-            pn.Row(self._train, self._stop, self._reset),
+            pn.FlexBox(*self._settings),
+            pn.FlexBox(self._train, self._stop, self._reset),
             self._reason,
             self._bar,
             self._status,

@@ -34,6 +34,7 @@ from typing import Self
 
 from sitebuild.assemble import site_is_current
 from sitebuild.chromium import CHROMIUM_ENV, find_chromium
+from sitebuild.fetch import pinned_test_artefact
 from sitebuild.server import make_server
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -504,6 +505,32 @@ def copy_site(site_dir: Path, dest: Path) -> Path:
     return dest
 
 
+def free_play(query: str = "") -> str:
+    """The address of the default model with ``query`` (``"&epochs=2"``) after it: a link
+    with a model opens free play, every block unlocked (the plain address opens the lesson)."""
+    from playground.presets import DEFAULT_DATASET, DEFAULT_LAYERS
+
+    return f"?dataset={DEFAULT_DATASET}&layers={DEFAULT_LAYERS}{query}"
+
+
+def wait_text(locator, pattern: str, timeout_s: float = 30) -> str:
+    """Wait until the first element of ``locator`` has text matching ``pattern`` (re.search);
+    return that text, or fail with the last text seen."""
+    import re
+
+    deadline = time.monotonic() + timeout_s
+    text = ""
+    while time.monotonic() < deadline:
+        try:
+            text = locator.first.inner_text(timeout=500)
+        except Exception:  # noqa: BLE001 - not rendered yet
+            text = ""
+        if re.search(pattern, text):
+            return text
+        time.sleep(0.1)
+    raise AssertionError(f"{pattern!r} never appeared; last text: {text!r}")
+
+
 def build_site(site_dir: Path | None = None) -> Path:
     """Return a built site directory.
 
@@ -531,24 +558,171 @@ def build_site(site_dir: Path | None = None) -> Path:
     return path
 
 
-# --------------------------------------------------------------------------- the tests' own tools
+# --------------------------------------------------------------------------- accessibility, layout
+
+#: The axe-core release the tests audit with: runtime.lock.json "test-artefacts" (pinned in
+#: pyproject.toml, fetched with npm by sitebuild.fetch and checked by sha256 like every
+#: artefact; never in site/).
+AXE_PACKAGE = "npm:axe-core@"
+#: What the tests hold the page to: no violation of these impacts (axe's own scale:
+#: minor < moderate < serious < critical).
+BLOCKING_IMPACTS = ("critical", "serious")
 
 
-def pinned_test_artefact(source_prefix: str) -> Path:
-    """The cached, sha256-verified file of the runtime.lock.json test artefact whose source
-    starts with ``source_prefix`` (e.g. ``"npm:scorm-again@"``), downloaded on first use with
-    the registry's own client. Test artefacts are pinned in pyproject.toml and never shipped."""
-    from sitebuild.config import load_runtime_lock
-    from sitebuild.fetch import fetch
+_axe_js: str | None = None
 
-    entries = [
-        e
-        for e in load_runtime_lock().get("test-artefacts", [])
-        if e["source"].startswith(source_prefix)
-    ]
-    if len(entries) != 1:
-        raise LookupError(
-            f"runtime.lock.json pins {len(entries)} test artefacts from {source_prefix!r}; "
-            "list it under test-artefacts in pyproject.toml and run `python3 build.py lock`"
-        )
-    return fetch(entries[0])
+
+def axe_source() -> str:
+    """axe.min.js of the pinned axe-core package."""
+    global _axe_js
+    if _axe_js is None:
+        import tarfile
+
+        with tarfile.open(pinned_test_artefact(AXE_PACKAGE)) as tar:
+            member = tar.extractfile("package/axe.min.js")
+            assert member is not None, "axe-core's package has no axe.min.js"
+            _axe_js = member.read().decode("utf-8")
+    return _axe_js
+
+
+def run_axe(page, context: str | None = None) -> dict:
+    """Audit the live page with axe-core, as an outside auditor would; return axe's results.
+
+    axe's source is injected as a script (no network). The audit covers the whole document
+    including Panel's open shadow roots (axe descends into open shadow trees by itself; a
+    node inside one is reported with a list of selectors, host first). ``context``: a CSS
+    selector to audit only part of the page (axe's own syntax, e.g. ``".cp-summary"``).
+    """
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.add_script_tag(content=axe_source())
+    return page.evaluate(
+        """async (context) => {
+          const r = await axe.run(context ?? document, { resultTypes: ["violations"] });
+          return { violations: r.violations, passes: r.passes.length,
+                   version: axe.version, url: r.url };
+        }""",
+        context,
+    )
+
+
+def axe_counts(results: dict) -> dict[str, int]:
+    """Violating nodes per impact, e.g. ``{"critical": 4, "serious": 5}`` (all impacts shown)."""
+    counts = dict.fromkeys(("critical", "serious", "moderate", "minor"), 0)
+    for v in results["violations"]:
+        counts[v["impact"] or "minor"] += len(v["nodes"])
+    return counts
+
+
+def describe_axe_violations(results: dict, impacts=BLOCKING_IMPACTS) -> str:
+    """One line per violating node: impact, rule, where (selectors, host first), axe's summary."""
+    lines = []
+    for v in results["violations"]:
+        if v["impact"] not in impacts:
+            continue
+        for node in v["nodes"]:
+            where = " >> ".join(" / ".join(t) if isinstance(t, list) else t for t in node["target"])
+            summary = (node.get("failureSummary") or "").replace("\n", " ")
+            lines.append(f"{v['impact']} {v['id']}: {where}: {summary[:300]}")
+    return "\n".join(lines)
+
+
+def assert_accessible(page, context: str | None = None, impacts=BLOCKING_IMPACTS) -> dict:
+    """Fail with axe's findings if any violation of ``impacts`` is on the page; return results."""
+    results = run_axe(page, context)
+    found = describe_axe_violations(results, impacts)
+    assert not found, f"axe-core {results['version']} found:\n{found}"
+    return results
+
+
+# Every element of the document, descending into open shadow roots (Panel renders in them).
+_ALL_ELEMENTS_JS = """
+function* cpAllElements(root) {
+  for (const el of root.querySelectorAll("*")) {
+    yield el;
+    if (el.shadowRoot) yield* cpAllElements(el.shadowRoot);
+  }
+}
+function cpParent(el) {
+  return el.parentElement || (el.getRootNode() instanceof ShadowRoot ? el.getRootNode().host : null);
+}
+function cpDescribe(el) {
+  let marker = "";
+  for (let p = el; p && !marker; p = cpParent(p)) {
+    const cls = [...(p.classList || [])].filter((c) => c.startsWith("cp-"));
+    if (cls.length) marker = "." + cls.join(".");
+  }
+  const name = (el.getAttribute("aria-label") || el.textContent || el.value || "").trim();
+  const own = el.tagName.toLowerCase() + (el.className && typeof el.className === "string"
+    ? "." + el.className.trim().split(/\\s+/).join(".") : "");
+  return `${marker || "(no cp- marker)"} ${own} ${JSON.stringify(name.slice(0, 40))}`;
+}
+"""
+
+
+def horizontal_overflow(page) -> dict:
+    """How wide the page is against its window, and (if wider) where that starts.
+
+    ``{"scroll_width", "client_width", "inner_width", "culprits": [...]}``: a culprit is an
+    element whose right edge passes the window's right edge while its parent's does not
+    (shadow roots included); listed only when the page is wider than the window.
+    """
+    return page.evaluate(
+        "() => {"
+        + _ALL_ELEMENTS_JS
+        + """
+          const doc = document.documentElement, limit = doc.clientWidth + 1;
+          const culprits = [];
+          for (const el of doc.scrollWidth > doc.clientWidth ? cpAllElements(document) : []) {
+            const r = el.getBoundingClientRect();
+            if (r.width === 0 || r.right <= limit) continue;
+            const parent = cpParent(el);
+            if (parent && parent !== doc && parent.getBoundingClientRect().right > limit) continue;
+            culprits.push(`${cpDescribe(el)} right edge at ${Math.round(r.right)} px`);
+          }
+          return { scroll_width: doc.scrollWidth, client_width: doc.clientWidth,
+                   inner_width: window.innerWidth, culprits: culprits.slice(0, 12) };
+        }"""
+    )
+
+
+def assert_no_horizontal_scroll(page) -> None:
+    """The page is no wider than its window: no horizontal scrollbar (wide content scrolls
+    inside its own box). Names where the overflow starts if it fails."""
+    found = horizontal_overflow(page)
+    assert found["scroll_width"] <= found["client_width"], (
+        f"the page is {found['scroll_width']} px wide in a {found['client_width']} px window "
+        "(horizontal scrolling); it starts at:\n" + "\n".join(found["culprits"])
+    )
+
+
+#: What counts as a touch target: every visible control a finger can press.
+TOUCH_TARGETS = (
+    "button, select, input:not([type=hidden]), textarea, a[href], [role=button], summary"
+)
+
+
+def small_touch_targets(page, min_px: float = 40, cell_px: float = 24) -> list[str]:
+    """Visible controls smaller than ``min_px`` in width or height (shadow roots included),
+    each described by its nearest ``cp-`` marker, tag and text.
+
+    A control that is a cell of a data table (inside a ``<td>``: a confusion matrix of ten
+    classes has to fit a phone) needs only ``cell_px``, WCAG 2.5.8's minimum target size.
+    """
+    return page.evaluate(
+        "([minPx, cellPx]) => {"
+        + _ALL_ELEMENTS_JS
+        + """
+          const out = [];
+          for (const el of cpAllElements(document)) {
+            if (!el.matches(SELECTOR)) continue;
+            if (!el.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })) continue;
+            const r = el.getBoundingClientRect();
+            if (r.width === 0 || r.height === 0) continue;
+            const least = el.closest("td") ? cellPx : minPx;
+            if (r.width < least - 0.5 || r.height < least - 0.5)
+              out.push(`${cpDescribe(el)} is ${Math.round(r.width)}×${Math.round(r.height)} px`);
+          }
+          return out;
+        }""".replace("SELECTOR", json.dumps(TOUCH_TARGETS)),
+        [min_px, cell_px],
+    )

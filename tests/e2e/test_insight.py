@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import time
 
+import e2e_support as sup
 import pytest
 
 pytestmark = pytest.mark.e2e
@@ -22,20 +23,6 @@ STARTER = "conv2d:8:3,maxpool:2,flatten,dense:10:softmax"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _wait_text(locator, pattern: str, timeout_s: float = 30) -> str:
-    deadline = time.monotonic() + timeout_s
-    text = ""
-    while time.monotonic() < deadline:
-        try:
-            text = locator.first.inner_text(timeout=500)
-        except Exception:  # noqa: BLE001 - not rendered yet
-            text = ""
-        if re.search(pattern, text):
-            return text
-        time.sleep(0.1)
-    raise AssertionError(f"{pattern!r} never appeared; last text: {text!r}")
 
 
 def _choose(page, label: str) -> None:
@@ -103,7 +90,7 @@ def test_filters_feature_maps_confusion_mistakes_and_code_on_digits(open_app):
     assert len(during) >= 2, "the filters were not redrawn while training ran"
     learnt = picture.get_attribute("src")
     assert learnt != untrained
-    accuracy = _wait_text(page.locator(".cp-test-accuracy"), r"\d+\.\d %")
+    accuracy = sup.wait_text(page.locator(".cp-test-accuracy"), r"\d+\.\d %")
 
     # Feature maps of a test image: every Conv/Pool layer, captioned like the summary table.
     _choose(page, "Feature maps")
@@ -114,7 +101,7 @@ def test_filters_feature_maps_confusion_mistakes_and_code_on_digits(open_app):
     label = strip.nth(4).get_attribute("aria-label")
     assert re.fullmatch(r"Test image \d+: 4", label), label
     number = re.search(r"\d+", label).group()
-    _wait_text(page.locator(".cp-featuremaps-input-caption"), rf"Test image {number}: 4")
+    sup.wait_text(page.locator(".cp-featuremaps-input-caption"), rf"Test image {number}: 4")
     captions = page.locator(".cp-featuremaps-caption").all_inner_texts()
     assert captions == _expected_captions(STARTER, "digits")
     assert page.locator(".cp-featuremaps figcaption", has_text="before the activation").count()
@@ -163,7 +150,7 @@ def test_filters_feature_maps_confusion_mistakes_and_code_on_digits(open_app):
 
     # Read the code of the Conv2D layer: the fused step pycnn runs, with this model's shapes.
     _choose(page, "Read the code")
-    runs = _wait_text(page.locator(".cp-code-runs"), "Training runs", timeout_s=30)
+    runs = sup.wait_text(page.locator(".cp-code-runs"), "Training runs", timeout_s=30)
     assert "conv2d + max_pooling2d (ConvMaxPool)" in runs
     code = page.locator(".cp-code-text").first.inner_text()
     assert "def conv2d_maxpool_forward" in code and "def conv2d_maxpool_backward" in code
@@ -187,13 +174,13 @@ def test_draw_digits_for_a_model_trained_on_mnist(open_app):
 
     # Before training: the drawing stays, the page asks for training and offers it.
     _draw(page, digit_drawing(7, box["width"], box["height"]).strokes, box)
-    _wait_text(page.locator(".cp-draw-message"), "Train the model first")
+    sup.wait_text(page.locator(".cp-draw-message"), "Train the model first")
     train = page.locator(".cp-draw-train button").first
     train.click()
-    _wait_text(page.locator(".cp-status"), r"^Finished", timeout_s=300)
+    sup.wait_text(page.locator(".cp-status"), r"^Finished", timeout_s=300)
 
     # The drawing made before training is read as soon as the model is trained.
-    top = _wait_text(page.locator(".cp-draw-prediction"), r"^\d \(\d+ %\)$", timeout_s=30)
+    top = sup.wait_text(page.locator(".cp-draw-prediction"), r"^\d \(\d+ %\)$", timeout_s=30)
     assert top.startswith("7 "), top
     assert not page.locator(".cp-draw-train button").first.is_visible()
     picture = page.locator(".cp-draw-input").first
@@ -202,7 +189,7 @@ def test_draw_digits_for_a_model_trained_on_mnist(open_app):
 
     # A clearly drawn 3, after Clear.
     page.locator(".cp-draw-clear").first.click()
-    _wait_text(page.locator(".cp-draw-message"), "Draw something first")
+    sup.wait_text(page.locator(".cp-draw-message"), "Draw something first")
     box = canvas.bounding_box()
     _draw(page, digit_drawing(3, box["width"], box["height"]).strokes, box)
     three = _settled_src(page)  # the whole drawing: sent at pen-up, after the partial ones
@@ -279,7 +266,7 @@ def test_every_view_fits_a_390_px_phone(new_context, open_app):
     page = open_app(f"?dataset=digits&layers={STARTER}&epochs=2", page=context.new_page())
     page.locator(".cp-filters .cp-filters-picture").first.wait_for(timeout=60_000)
     page.locator(".cp-train button").first.click()
-    _wait_text(page.locator(".cp-status"), r"^Finished", timeout_s=120)
+    sup.wait_text(page.locator(".cp-status"), r"^Finished", timeout_s=120)
     markers = {
         "Filters": ".cp-filters-picture",
         "Feature maps": ".cp-featuremaps-caption",

@@ -76,20 +76,6 @@ def _total(page) -> int:
     return _int(page.locator(".cp-total-params").first.inner_text())
 
 
-def _wait_text(locator, pattern: str, timeout_s: float = 30) -> str:
-    deadline = time.monotonic() + timeout_s
-    text = ""
-    while time.monotonic() < deadline:
-        try:
-            text = locator.first.inner_text(timeout=500)
-        except Exception:  # noqa: BLE001 - not rendered yet
-            text = ""
-        if re.search(pattern, text):
-            return text
-        time.sleep(0.1)
-    raise AssertionError(f"{pattern!r} never appeared; last text: {text!r}")
-
-
 def _wait_enabled(locator, timeout_s: float = 10) -> None:
     deadline = time.monotonic() + timeout_s
     while locator.is_disabled():
@@ -166,7 +152,7 @@ def test_shared_link_with_an_invalid_model_shows_the_problem_and_the_fix(open_ap
 
     # Reset weights cannot make weights for this model either: it says why, nothing breaks.
     page.locator(".cp-reset button").first.click()
-    status = _wait_text(page.locator(".cp-status"), r"^Weights not reset", timeout_s=15)
+    status = sup.wait_text(page.locator(".cp-status"), r"^Weights not reset", timeout_s=15)
     assert "Fix the model first" in status and "kernel_size" in status
     message = page.locator(".cp-train-message").first.inner_text()
     assert "kernel_size" in message and "larger than its input" in message
@@ -191,8 +177,8 @@ def test_train_on_digits_then_stop_a_longer_run(app_page):
     epochs.press("Enter")
     page.wait_for_timeout(300)
     _train_button(page).click()
-    _wait_text(status, r"^Finished", timeout_s=120)
-    accuracy_text = _wait_text(page.locator(".cp-test-accuracy"), r"\d+\.\d %")
+    sup.wait_text(status, r"^Finished", timeout_s=120)
+    accuracy_text = sup.wait_text(page.locator(".cp-test-accuracy"), r"\d+\.\d %")
 
     train = sup.bokeh_data(page, "cp-train-source")
     val = sup.bokeh_data(page, "cp-val-source")
@@ -208,12 +194,12 @@ def test_train_on_digits_then_stop_a_longer_run(app_page):
     epochs.press("Enter")
     page.wait_for_timeout(300)
     _train_button(page).click()
-    _wait_text(status, r"^Epoch ([2-9]|\d\d)/100", timeout_s=60)
+    sup.wait_text(status, r"^Epoch ([2-9]|\d\d)/100", timeout_s=60)
     assert epochs.is_disabled()  # settings are locked while training...
     assert "locked while training" in page.locator(".cp-train-reason").first.inner_text()
     clicked = time.monotonic()
     page.locator(".cp-stop button").first.click(timeout=5_000)
-    text = _wait_text(status, r"^Stopped", timeout_s=30)
+    text = sup.wait_text(status, r"^Stopped", timeout_s=30)
     elapsed = time.monotonic() - clicked
     assert elapsed < 5, f"Stop took {elapsed:.1f} s (test accuracy included)"
     assert "test accuracy" in text
@@ -232,7 +218,7 @@ def test_a_diverging_run_stops_with_advice_and_the_learner_keeps_everything(open
     before = _table(page)
     assert _total(page) == 810
     _train_button(page).click()
-    status = _wait_text(page.locator(".cp-status"), r"loss exploded", timeout_s=60)
+    status = sup.wait_text(page.locator(".cp-status"), r"loss exploded", timeout_s=60)
     message = page.locator(".cp-train-message").first.inner_text()
     assert "diverged" in message and "try 0.1" in message, message
     assert "last good weights were kept" in message, (status, message)
@@ -243,7 +229,7 @@ def test_a_diverging_run_stops_with_advice_and_the_learner_keeps_everything(open
     _wait_enabled(_train_button(page))
 
     page.locator(".cp-reset button").first.click()
-    _wait_text(page.locator(".cp-status"), r"Weights reset", timeout_s=15)
+    sup.wait_text(page.locator(".cp-status"), r"Weights reset", timeout_s=15)
     assert (
         not page.locator(".cp-train-message").count()
         or not page.locator(".cp-train-message").first.inner_text().strip()
@@ -256,7 +242,7 @@ def test_a_model_too_big_for_a_browser_tab_cannot_train_and_says_why(open_app):
     _wait_table(page, _expected(huge, "digits"))
     assert _total(page) > 3_000_000
     assert _train_button(page).is_disabled()
-    reason = _wait_text(page.locator(".cp-train-reason"), r"parameters", timeout_s=15)
+    reason = sup.wait_text(page.locator(".cp-train-reason"), r"parameters", timeout_s=15)
     assert "3,000,000" in reason and "fewer" in reason, reason
 
     # Removing one of the big Dense layers brings it under the limit: Train is offered again.
@@ -342,9 +328,9 @@ def test_mnist_is_fetched_on_demand_and_trains(open_app, monitor, site_url):
     _train_button(page).click()
     status = page.locator(".cp-status")
     # 20,000 MNIST training images less the 10 % validation split, in batches of 128.
-    _wait_text(status, r"^Epoch 1/1.*\b([2-9]\d|1\d\d)\s*/\s*141\b", timeout_s=120)
+    sup.wait_text(status, r"^Epoch 1/1.*\b([2-9]\d|1\d\d)\s*/\s*141\b", timeout_s=120)
     page.locator(".cp-stop button").first.click(timeout=5_000)
-    text = _wait_text(status, r"^Stopped: loss", timeout_s=60)
+    text = sup.wait_text(status, r"^Stopped: loss", timeout_s=60)
     found = re.search(
         r"loss (\d+\.\d+); test accuracy (\d+\.\d) % on 2,000 of ([\d,]+) test images", text
     )
@@ -382,7 +368,7 @@ def test_absurd_numbers_in_a_link_leave_a_live_page_that_says_what_is_wrong(open
     box = page.locator(".cp-share-link input").first
     box.fill("hello world")
     box.press("Enter")
-    refused = _wait_text(page.locator(".cp-link-error"), r"not a link to a model", timeout_s=15)
+    refused = sup.wait_text(page.locator(".cp-link-error"), r"not a link to a model", timeout_s=15)
     assert "hello world" in refused and "was kept" in refused
     deadline = time.monotonic() + 10
     while "hello world" in box.input_value():
@@ -436,7 +422,7 @@ def test_a_model_with_huge_layer_outputs_is_evaluated_in_small_batches(open_app)
     _wait_enabled(_train_button(page), timeout_s=30)
     _train_button(page).click()
     status = page.locator(".cp-status")
-    _wait_text(status, r"^Epoch 1/1, batch", timeout_s=120)
+    sup.wait_text(status, r"^Epoch 1/1, batch", timeout_s=120)
     page.locator(".cp-stop button").first.click(timeout=5_000)
     shown: set[int] = set()
     deadline = time.monotonic() + 180

@@ -230,7 +230,13 @@ def test_locked_kinds_show_locked_in_the_palette():
     state = PlaygroundState(unlocked_kinds=["conv2d", "flatten", "dense"])
     builder = Builder(state=state)
     locked = [b for b in builder._palette.objects if b.disabled]
-    assert {b.name for b in locked} == {"🔒 MaxPooling2D", "🔒 AveragePooling2D", "🔒 Dropout"}
+    # named in words (a screen reader says "locked"), with the padlock only on screen
+    assert {b.name for b in locked} == {
+        "MaxPooling2D (locked)",
+        "AveragePooling2D (locked)",
+        "Dropout (locked)",
+    }
+    assert {b.symbol for b in locked} == {"🔒"}
     state.unlocked_kinds = list(state.unlocked_kinds) + ["dropout"]
     dropout = next(b for b in builder._palette.objects if "cp-add-dropout" in b.css_classes)
     assert not dropout.disabled

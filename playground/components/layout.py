@@ -1,0 +1,144 @@
+"""The page's regions, and the rules every control on the page follows.
+
+The page is a grid (:class:`Page`): a ``<header>`` with the title, an ``<aside>``
+for the lesson panel, and a ``<main>`` column of sections, each a :func:`section`
+with an ``<h2>``. On screens at least ``WIDE`` px wide the aside is a column on the
+right that stays in view while the main column scrolls (sticky); narrower, it sits
+above the main column. :class:`Columns` puts views side by side that stack when
+there is no room for them (the builder beside the summary). Panel renders each
+component inside its own shadow root, so page-wide rules (touch-sized controls, a
+visible keyboard focus, text only screen readers read) travel as ``CONTROLS_CSS``
+into every component (``pn.extension(raw_css=...)`` in app.py).
+
+The contract for adding a view (docs/PLAYGROUND.md, "Page layout"): one more
+``section(...)`` in the ``sections`` list of app.py, or the ``lesson`` panel.
+"""
+
+from __future__ import annotations
+
+import panel as pn
+import param
+from panel.reactive import ReactiveHTML
+
+from playground.components.text import esc
+
+__all__ = ["CONTROLS_CSS", "WIDE", "Columns", "Page", "heading", "section"]
+
+#: Narrower than this (px), the lesson panel sits above the main column instead of beside it.
+WIDE = 1200
+#: The width each of several :class:`Columns` needs before they stack (px).
+COLUMN_MIN = 420
+#: Smallest side of anything a finger presses (px); WCAG 2.5.5 asks 44, 2.5.8 at least 24.
+TOUCH = 40
+
+# Inside every component's shadow root, after Bokeh's own rules and before Panel's theme
+# (hence ``:host`` in front: it wins over both). Bokeh's own focus mark is a 1 px light-grey
+# dotted line inside the button; its number fields' spin arrows are mouse-only buttons
+# without names (typing, the arrow keys, PageUp/PageDown and the wheel remain). Bokeh's red
+# and orange buttons carry white text at 4.0:1 and 2.0:1; WCAG AA asks 4.5:1.
+CONTROLS_CSS = f"""
+:host .bk-btn, :host .bk-input {{ min-height: {TOUCH}px; }}
+:host .bk-btn {{ min-width: {TOUCH}px; }}
+:host .bk-btn:focus-visible, :host .bk-input:focus-visible, :host a:focus-visible,
+:host [tabindex]:focus-visible {{ outline: 3px solid #0b57d0; outline-offset: 2px; }}
+:host .bk-input-group > .bk-spin-wrapper > .bk-spin-btn {{ display: none; }}
+:host .bk-btn-danger {{ background-color: #b02a37; border-color: #8c1d28; }}
+:host .bk-btn-warning {{ color: #1f2328; }}
+.cp-sr-only {{ position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0;
+  overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }}
+"""
+
+_PAGE_CSS = f"""
+:host {{ width: 100%; }}
+.cp-page {{ display: grid; grid-template-columns: minmax(0, 1fr); gap: 0 24px;
+  grid-template-areas: "top" "aside" "main"; max-width: 1600px; margin: 0 auto;
+  padding: 0 8px; box-sizing: border-box; }}
+.cp-top {{ grid-area: top; }}
+.cp-aside {{ grid-area: aside; min-width: 0; }}
+.cp-page:not(.cp-with-aside) > .cp-aside {{ display: none; }}
+.cp-main {{ grid-area: main; min-width: 0; display: flex; flex-direction: column; gap: 8px; }}
+.cp-page-section {{ min-width: 0; }}
+@media (min-width: {WIDE}px) {{
+  .cp-page.cp-with-aside {{ grid-template-columns: minmax(0, 1fr) 360px;
+    grid-template-areas: "top top" "main aside"; }}
+  .cp-aside {{ position: sticky; top: 0; align-self: start; max-height: 100vh; overflow-y: auto; }}
+}}
+"""
+
+
+class Page(ReactiveHTML):
+    """The whole page: ``header``, an optional ``lesson`` panel, and the ``sections``."""
+
+    header = param.Parameter(doc="what the <header> holds: the page title")
+    lesson = param.Parameter(doc="the lesson panel (None: no aside)")
+    sections = param.List(doc="the main column, top to bottom (see section())")
+    layout_class = param.String(default="cp-page", doc="set from lesson, not by callers")
+
+    _template = """
+<div id="page" class="${layout_class}">
+  <header id="top" class="cp-top">${header}</header>
+  <aside id="aside" class="cp-aside" aria-label="Lesson">${lesson}</aside>
+  <main id="main" class="cp-main">
+    {% for obj in sections %}<div id="part" class="cp-page-section">${obj}</div>{% endfor %}
+  </main>
+</div>
+"""
+
+    def __init__(self, **params):
+        if params.get("lesson") is None:
+            params["lesson"] = pn.Column(visible=False)
+        else:
+            params["layout_class"] = "cp-page cp-with-aside"
+        params.setdefault("stylesheets", [_PAGE_CSS])
+        params.setdefault("sizing_mode", "stretch_width")
+        super().__init__(**params)
+
+
+def heading(text: str, level: int = 2, note: str = "") -> pn.pane.HTML:
+    """A heading (and a line under it) as an HTML pane; ``text`` and ``note`` are plain text."""
+    below = f'<p class="cp-note">{esc(note)}</p>' if note else ""
+    return pn.pane.HTML(
+        f"<h{level}>{esc(text)}</h{level}>{below}",
+        margin=(0, 10),
+        sizing_mode="stretch_width",
+        stylesheets=[
+            f"h{level} {{ margin: 12px 0 4px; }} .cp-note {{ margin: 0; color: #454545; }}"
+        ],
+    )
+
+
+def section(title: str, *objects, name: str, note: str = "") -> pn.Column:
+    """One part of the main column: an ``<h2>`` title, then ``objects`` stacked.
+
+    Marked ``cp-section-<name>`` for tests. Use :class:`Columns` inside it for side-by-side
+    views.
+    """
+    return pn.Column(
+        heading(title, 2, note),
+        *objects,
+        css_classes=["cp-section", f"cp-section-{name}"],
+        sizing_mode="stretch_width",
+        margin=0,
+    )
+
+
+class Columns(pn.FlexBox):
+    """Columns side by side, each at least ``min_width`` px wide; they stack when the screen
+    has no room for them (a phone, a tablet held upright). Each argument is one column: a
+    view, or a list of views stacked."""
+
+    def __init__(self, *columns, min_width: int = COLUMN_MIN, **params):
+        columns = [
+            pn.Column(
+                *(col if isinstance(col, list | tuple) else [col]),
+                css_classes=["cp-column"],
+                sizing_mode="stretch_width",
+                margin=0,
+            )
+            for col in columns
+        ]
+        params.setdefault("gap", "0 24px")
+        params.setdefault(
+            "stylesheets", [f".cp-column {{ flex: 1 1 {min_width}px; min-width: 0; }}"]
+        )
+        super().__init__(*columns, **params)

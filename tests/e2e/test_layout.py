@@ -1,0 +1,132 @@
+"""The page on a phone, two tablets and a laptop: no horizontal scrolling, touch-sized
+controls, the builder beside the summary where there is room and above it where not.
+
+One page in a mobile context (touch, the page's own viewport meta honoured) is resized
+through the four screens, before and after a training run (the plots must fit too); each
+"See inside the network" view is looked at on the phone and the upright tablet.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import e2e_support as sup
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+# (what, width, height, a touch screen)
+SCREENS = [
+    ("phone", 390, 844, True),
+    ("tablet upright", 768, 1024, True),
+    ("tablet landscape", 1024, 768, True),
+    ("classroom laptop", 1366, 768, False),
+]
+KEY_CONTROLS = [
+    ".cp-share-link input",
+    ".cp-dataset select",
+    ".cp-preset-keras button",
+    ".cp-add-conv2d button",
+    ".cp-block-conv2d .cp-remove button",
+    ".cp-block-conv2d .cp-arg-filters select",
+    ".cp-undo button",
+    ".cp-epochs input",
+    ".cp-train button",
+    ".cp-stop button",
+]
+
+
+def _box(locator) -> dict:
+    """Where ``locator`` is on the page (not the window), after checking it is visible."""
+    locator.scroll_into_view_if_needed()
+    assert locator.is_visible(), f"{locator} is not visible"
+    return locator.evaluate(
+        """el => { const r = el.getBoundingClientRect();
+                   return { x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height }; }"""
+    )
+
+
+def _check_screens(page) -> None:
+    for what, width, height, touch in SCREENS:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(600)  # Bokeh lays plots out again after a resize
+        sup.assert_no_horizontal_scroll(page)
+        client = page.evaluate("document.documentElement.clientWidth")
+        for selector in KEY_CONTROLS:
+            box = _box(page.locator(selector).first)
+            assert box["x"] >= 0 and box["x"] + box["width"] <= client + 0.5, (
+                f"{what}: {selector} is not fully on screen: {box}"
+            )
+            if touch:
+                assert min(box["width"], box["height"]) >= 40 - 0.5, f"{what}: {selector} {box}"
+        if touch:
+            assert sup.small_touch_targets(page) == [], what
+
+        build = _box(page.locator(".cp-section-build").first)
+        summary = _box(page.locator(".cp-section-summary").first)
+        if width >= 1024:  # room for both columns: side by side
+            assert summary["x"] >= build["x"] + build["width"], (what, build, summary)
+        else:  # stacked: the summary below the builder
+            assert summary["y"] >= build["y"] + build["height"], (what, build, summary)
+
+
+def _mobile_page(new_context, open_app, address: str):
+    context = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    return open_app(address, page=context.new_page())
+
+
+def test_every_screen_size_fits_without_horizontal_scrolling(new_context, open_app):
+    page = _mobile_page(new_context, open_app, sup.free_play())
+    _check_screens(page)
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator(".cp-train button").first.tap()
+    deadline = time.monotonic() + 120
+    while not re.match(r"^Finished", page.locator(".cp-status").first.inner_text()):
+        assert time.monotonic() < deadline, "training did not finish"
+        page.wait_for_timeout(200)
+    assert sup.bokeh_data(page, "cp-val-source")["loss"], "the plots got no points"
+    _check_screens(page)  # the plots and the test accuracy fit as well
+
+
+def test_every_see_inside_view_fits_a_phone_and_a_tablet(new_context, open_app):
+    page = _mobile_page(new_context, open_app, sup.free_play("&epochs=1"))
+    page.locator(".cp-train button").first.tap()
+    sup.wait_text(page.locator(".cp-status"), r"^Finished", timeout_s=180)
+    for label, marker in (
+        ("Filters", ".cp-filters"),
+        ("Feature maps", ".cp-featuremaps"),
+        ("Test results", ".cp-confusion"),
+        ("Read the code", ".cp-code"),
+        ("Draw to predict", ".cp-draw canvas"),
+    ):
+        page.get_by_role("button", name=label, exact=True).tap()
+        page.locator(marker).first.wait_for(state="visible", timeout=60_000)
+        for width, height in ((390, 844), (768, 1024)):
+            page.set_viewport_size({"width": width, "height": height})
+            page.wait_for_timeout(600)
+            sup.assert_no_horizontal_scroll(page)
+            assert sup.small_touch_targets(page) == [], (label, width)
+        page.set_viewport_size({"width": 390, "height": 844})
+
+
+def test_the_lesson_sits_beside_the_playground_or_above_it(new_context, open_app):
+    page = _mobile_page(new_context, open_app, "?mode=learn&step=4&unlock=all")
+    step = page.locator(".cp-lesson-step").first
+    sup.wait_text(step, r"Step 4 / \d+")
+    for what, width, height, touch in SCREENS:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(600)
+        sup.assert_no_horizontal_scroll(page)
+        if touch:
+            assert sup.small_touch_targets(page) == [], what
+        page.evaluate("window.scrollTo(0, 0)")
+        card = step.evaluate("el => el.getBoundingClientRect().toJSON()")
+        assert 0 <= card["y"] < height and card["right"] <= width, f"{what}: step card {card}"
+        lesson = _box(page.locator(".cp-lesson").first)
+        main = _box(page.locator(".cp-section-build").first)
+        if width >= 1200:  # layout.WIDE: a column on the right
+            assert lesson["x"] >= main["x"] + main["width"], (what, lesson, main)
+        else:  # in the flow, above the playground
+            assert main["y"] >= lesson["y"] + lesson["height"], (what, lesson, main)
