@@ -25,12 +25,13 @@ from panel.viewable import Viewer
 from playground.components.importer import ImportBox
 from playground.components.share import ShareLink
 from playground.components.text import esc
+from playground.lesson import TOTAL
 from playground.model_files import DOWNLOADS, Download, file_contents
 from playground.state import PlaygroundState
 from playground.training import TrainingController
 from pycnn import TrainEvent, export
 
-__all__ = ["CopyBox", "ExportPanel", "RunHistory", "Saver", "embed_snippet"]
+__all__ = ["CopyBox", "ExportPanel", "RunHistory", "Saver", "embed_link", "embed_snippet"]
 
 _COPY_CSS = """
 .cp-copybox { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }
@@ -39,6 +40,23 @@ _COPY_CSS = """
 .cp-copy-button:focus-visible { outline: 3px solid #1f5fbf; outline-offset: 1px; }
 .cp-copy-note { color: #1d4f91; }
 """
+
+
+# What an embedded page opens: this model in free play, the lesson where each learner is, or
+# one step of the lesson with every step open (a teacher's page about that step).
+EMBED_OPENS = {
+    "This model (free play)": "model",
+    "The lesson, at each learner's own step": "?mode=learn",
+    **{
+        f"The lesson at step {n} / {TOTAL}": f"?mode=learn&step={n}&unlock=all"
+        for n in range(1, TOTAL + 1)
+    },
+}
+
+
+def embed_link(model_link: str, opens: str) -> str:
+    """The link an embed opens: ``model_link`` itself, or the same page with a lesson query."""
+    return model_link if opens == "model" else model_link.split("?", 1)[0] + opens
 
 
 def embed_snippet(link: str) -> str:
@@ -213,6 +231,15 @@ class ExportPanel(Viewer):
             sizing_mode="stretch_width",
             visible=False,
         )
+        self._embed_opens = pn.widgets.Select(
+            name="The embedded page opens",
+            options=EMBED_OPENS,
+            value="model",
+            css_classes=["cp-embed-opens"],
+            width=320,
+            visible=False,
+        )
+        self._embed_opens.param.watch(self._on_link, "value")
         self._embed_toggle.param.watch(self._on_embed_toggle, "value")
         self.share.param.watch(self._on_link, "link")
         self.state.param.watch(self._refresh, ["analysis", "training", "seed"])
@@ -277,10 +304,10 @@ class ExportPanel(Viewer):
     def _on_link(self, *_events) -> None:
         link = self.share.link
         self._copy_link.text = link
-        self._embed.text = embed_snippet(link)
+        self._embed.text = embed_snippet(embed_link(link, self._embed_opens.value))
 
     def _on_embed_toggle(self, event) -> None:
-        self._embed.visible = event.new
+        self._embed.visible = self._embed_opens.visible = event.new
 
     def __panel__(self):
         return pn.Column(
@@ -297,6 +324,7 @@ class ExportPanel(Viewer):
             pn.pane.HTML("<h3 style='margin:4px 0'>Share</h3>", sizing_mode="stretch_width"),
             self._copy_link,
             self._embed_toggle,
+            self._embed_opens,
             self._embed,
             self.saver,
             css_classes=["cp-export"],

@@ -31,7 +31,7 @@ from panel.io.location import Location
 from panel.util import edit_readonly
 
 from playground.analysis import build_model
-from playground.components.export import CopyBox, ExportPanel, embed_snippet
+from playground.components.export import CopyBox, ExportPanel, embed_link, embed_snippet
 from playground.components.importer import decode_upload
 from playground.components.share import ShareLink
 from playground.model_files import (
@@ -200,6 +200,25 @@ def test_copy_link_and_embed_snippet_follow_the_model():
     assert 'title="CNN Playground"' in snippet and 'loading="lazy"' in snippet
     assert 'width="100%"' in snippet and 'height="900"' in snippet
     assert "&amp;layers=conv2d:16:3" in snippet  # the link is escaped inside the attribute
+
+
+def test_the_embed_can_open_the_lesson_where_each_learner_is_or_at_a_chosen_step():
+    panel = _panel()
+    model_link = panel.share.link
+    page = model_link.split("?", 1)[0]
+    panel._embed_toggle.value = True
+    assert panel._embed_opens.visible
+    panel._embed_opens.value = "?mode=learn&step=5&unlock=all"
+    assert panel._embed.text == embed_snippet(page + "?mode=learn&step=5&unlock=all")
+    assert "layers=" not in panel._embed.text  # the lesson keeps its own model
+    panel._embed_opens.value = "?mode=learn"
+    assert panel._embed.text == embed_snippet(page + "?mode=learn")
+    assert panel._copy_link.text == model_link  # Copy link still shares the model
+    panel._embed_opens.value = "model"
+    assert panel._embed.text == embed_snippet(model_link)
+    assert embed_link("https://host/cnn/?layers=dense:10", "?mode=learn") == (
+        "https://host/cnn/?mode=learn"
+    )
 
 
 def test_copy_text_travels_unchanged_whatever_it_holds():
