@@ -32,13 +32,29 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from playground.components.lesson_html import (
+    BUTTON_CSS,
+    CSS,
+    INPUT_CSS,
+    LETTERS,
+    NOT_READ,
+    answer_label,
+    card_html,
+    feedback_html,
+    guess_label,
+    log_html,
+    messages_html,
+    mode_text_html,
+    nav_options,
+    question_html,
+    reference_html,
+    task_html,
+    unlocked_html,
+)
 from playground.components.lesson_store import LessonStore
 from playground.components.lesson_views import StepView, ViewInputs
 from playground.components.share import ShareLink
-from playground.components.text import esc
 from playground.lesson import (
-    FAQ,
-    GLOSSARY,
     STEPS,
     TOTAL,
     Lesson,
@@ -52,7 +68,6 @@ from playground.lesson import (
 from playground.links import LINK_PARAMS, parse_query
 from playground.presets import default_blocks
 from playground.runtime import after_first_render, is_live
-from playground.spec import KINDS
 from playground.state import PlaygroundState
 from playground.training import TrainingController
 
@@ -61,46 +76,6 @@ __all__ = ["READ_FALLBACK_SECONDS", "SAMPLE_INDEX", "LessonPanel", "lesson_addre
 SAMPLE_INDEX = 0  # the test image every view shows
 MODEL_VIEWS = ("sliding-filter", "feature-maps", "softmax-output")  # they need weights
 READ_FALLBACK_SECONDS = 6.0  # start without the saved progress if the page never sends it
-LETTERS = "ABCD"
-NOT_READ = (
-    "The page could not read your saved progress, so the lesson starts at step 1 and this "
-    "visit is not saved."
-)
-
-_CSS = """
-:host { font-size: 15px; line-height: 1.45; color: #1f2933; }
-h2 { font-size: 1.2rem; margin: 0.2rem 0; }
-h3 { font-size: 1rem; margin: 0.6rem 0 0.2rem; }
-.cp-lesson-step { font-weight: 700; color: #1d5fbf; font-size: 0.95rem; }
-.cp-lesson-message { background: #fff4e5; border: 1px solid #b86e00; border-radius: 6px;
-                     padding: 6px 10px; margin: 4px 0; }
-.cp-lesson-feedback { border-left: 4px solid #5b6770; padding: 4px 10px; margin: 4px 0; }
-.cp-lesson-feedback.cp-right { border-color: #1b7a3d; background: #eef8f1; }
-.cp-lesson-feedback.cp-wrong { border-color: #b42318; background: #fdf0ef; }
-.cp-milestones { list-style: none; padding-left: 0; margin: 4px 0; }
-.cp-milestones li { margin: 2px 0; }
-.cp-locked-step { background: #f5f7fa; border: 1px dashed #5b6770; border-radius: 6px;
-                  padding: 8px 10px; }
-.cp-log { max-height: 12em; overflow-y: auto; display: flex; flex-direction: column-reverse;
-          border: 1px solid #9aa5b1; border-radius: 6px; padding: 4px 8px; background: #fafbfc;
-          font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }
-.cp-log ol { list-style: none; margin: 0; padding: 0; }
-.cp-log li { margin: 2px 0; overflow-wrap: anywhere; }
-.cp-log:focus-visible, summary:focus-visible { outline: 3px solid #1d5fbf; outline-offset: 2px; }
-details { margin: 4px 0; }
-summary { min-height: 44px; padding: 10px 0; box-sizing: border-box; cursor: pointer;
-          font-weight: 600; }
-dt { font-weight: 700; margin-top: 6px; }
-dd { margin-left: 0; }
-.cp-still-locked { color: #3e4c59; }
-"""
-
-# Panel's buttons keep their label on one line; the answers are sentences. Every control
-# is at least 44 px tall, to be tapped.
-_BUTTON_CSS = """
-.bk-btn { white-space: normal; text-align: left; min-height: 44px; line-height: 1.3; }
-"""
-_INPUT_CSS = ".bk-input { min-height: 44px; }"
 
 
 def lesson_address(lesson: Lesson) -> str:
@@ -109,19 +84,6 @@ def lesson_address(lesson: Lesson) -> str:
     if lesson.unlock_all:
         query["unlock"] = "all"
     return "?" + urlencode(query)
-
-
-def _reference_html() -> str:
-    terms = "".join(f"<dt>{esc(t.name)}</dt><dd>{esc(t.text)}</dd>" for t in GLOSSARY)
-    faq = "".join(f"<dt>{esc(f.question)}</dt><dd>{esc(f.answer)}</dd>" for f in FAQ)
-    return (
-        f'<details class="cp-glossary"><summary>Glossary</summary><dl>{terms}</dl></details>'
-        f'<details class="cp-faq"><summary>Questions and answers</summary><dl>{faq}</dl></details>'
-    )
-
-
-def _unlock_steps() -> dict[str, int]:
-    return {kind: step.number for step in STEPS for kind in step.unlocks}
 
 
 class LessonPanel(Viewer):
@@ -168,7 +130,7 @@ class LessonPanel(Viewer):
 
     # ------------------------------------------------------------------ widgets
     def _build_widgets(self) -> None:
-        html = {"sizing_mode": "stretch_width", "stylesheets": [_CSS], "margin": (2, 5)}
+        html = {"sizing_mode": "stretch_width", "stylesheets": [CSS], "margin": (2, 5)}
         self._message_pane = pn.pane.HTML("", **html)
         self._mode_text = pn.pane.HTML("", **html)
         self._mode = pn.widgets.Button(
@@ -182,7 +144,7 @@ class LessonPanel(Viewer):
             css_classes=["cp-lesson-nav"],
             sizing_mode="stretch_width",
             max_width=420,
-            stylesheets=[_INPUT_CSS],
+            stylesheets=[INPUT_CSS],
         )
         self._syncing_nav = False
         self._nav.param.watch(self._on_nav, "value")
@@ -194,7 +156,7 @@ class LessonPanel(Viewer):
             value=None,
             width=300,
             css_classes=["cp-lesson-guess"],
-            stylesheets=[_INPUT_CSS],
+            stylesheets=[INPUT_CSS],
         )
         self._guess_button = pn.widgets.Button(
             name="Check my guess", css_classes=["cp-lesson-guess-check"]
@@ -216,7 +178,7 @@ class LessonPanel(Viewer):
         self._back = pn.widgets.Button(name="Back to your step", css_classes=["cp-lesson-back"])
         self._back.on_click(self._leave_locked)
         self._unlocked = pn.pane.HTML("", **html)
-        self._reference = pn.pane.HTML(_reference_html(), **html)
+        self._reference = pn.pane.HTML(reference_html(), **html)
         self._log = pn.pane.HTML("", **html)
         self._start_over = pn.widgets.Button(name="Start over…", css_classes=["cp-start-over"])
         self._start_over.on_click(lambda _e: self._confirming(True))
@@ -245,7 +207,7 @@ class LessonPanel(Viewer):
             self._confirm_yes,
             self._confirm_no,
         ):
-            button.stylesheets = [_BUTTON_CSS]
+            button.stylesheets = [BUTTON_CSS]
         self._learning = pn.Column(
             self._nav,
             self._card,
@@ -512,10 +474,7 @@ class LessonPanel(Viewer):
         return {}
 
     def _feedback_text(self, text: str, right: bool | None) -> None:
-        kind = {True: " cp-right", False: " cp-wrong", None: ""}[right]
-        self._feedback.object = (
-            f'<div class="cp-lesson-feedback{kind}" role="status">{esc(text)}</div>'
-        )
+        self._feedback.object = feedback_html(text, right)
 
     def _nav_value(self) -> int:
         return self._locked or self.lesson.step
@@ -530,12 +489,7 @@ class LessonPanel(Viewer):
         self._step_label.object = (
             f'<div class="cp-lesson-step">Step {card.label}</div>' if learning else ""
         )
-        self._mode_text.object = (
-            ""
-            if learning
-            else "<p><b>Free play:</b> every block is unlocked. Your lesson and its model wait "
-            f"for you at step {lesson.step} / {TOTAL}.</p>"
-        )
+        self._mode_text.object = mode_text_html(learning, lesson.step)
         self._mode.name = "Free play: unlock every block" if learning else "Back to the lesson"
         self._mode.visible = True
         self._start_over.visible = not self._confirm.visible
@@ -546,23 +500,10 @@ class LessonPanel(Viewer):
             self._render_card(card, view or shown != self._shown_step)
         self._shown_step = shown if learning else None
         self._render_unlocked()
-        lines = "".join(f"<li>{esc(line)}</li>" for line in lesson.log_lines())
-        self._log.object = (
-            '<div class="cp-log" tabindex="0" role="region" aria-label="Lesson log">'
-            f"<ol>{lines or '<li>Nothing yet.</li>'}</ol></div>"
-        )
+        self._log.object = log_html(lesson.log_lines())
 
     def _render_nav(self, shown: int) -> None:
-        lesson = self.lesson
-        options = {}
-        for step in STEPS:
-            n = step.number
-            state = (
-                " (done)"
-                if lesson.progress.step_done(n)
-                else ("" if lesson.is_open(n) else " (locked)")
-            )
-            options[f"{n} / {TOTAL}: {step.title}{state}"] = n
+        options = nav_options(self.lesson)
         self._syncing_nav = True  # the menu follows the lesson: not the learner's choice
         try:
             if self._nav.options != options:
@@ -573,15 +514,11 @@ class LessonPanel(Viewer):
             self._syncing_nav = False
 
     def _render_card(self, card, view: bool) -> None:
+        self._card.object = card_html(card)
         if not card.open:
-            self._card.object = (
-                f"<h2>{esc(card.title)}</h2><div class='cp-locked-step'><p><b>This step is "
-                f"locked.</b> {esc(card.how_to_reach)}</p></div>"
-            )
             for part in (self._view, self._task, self._guess_row, self._check):
                 part.visible = False
             return
-        self._card.object = f"<h2>{esc(card.title)}</h2><p>{esc(card.text)}</p>"
         self._view.visible = self._task.visible = self._check.visible = True
         if view or card.view != self._view.view:
             self._render_view()
@@ -589,41 +526,22 @@ class LessonPanel(Viewer):
         self._render_check(card)
 
     def _render_task(self, card) -> None:
-        items = "".join(
-            f"<li>{'✓ Done' if met else '○ To do'}: {esc(text)}</li>"
-            for text, met in card.milestones
-        )
-        extra = []
-        if card.target is not None:
-            best = "none yet" if card.best is None else f"{card.best:.3f}"
-            extra.append(
-                f"Target: validation loss below {card.target:.2f}; your best here: {best}."
-            )
-        if card.unlocks:
-            extra.append("Finishing the task unlocks " + ", ".join(card.unlocks) + ".")
-        more = "".join(f"<p>{esc(t)}</p>" for t in extra)
-        self._task.object = (
-            f"<h3>Your task</h3><p>{esc(card.task)}</p><ul class='cp-milestones'>{items}</ul>{more}"
-        )
+        self._task.object = task_html(card)
         self._guess_row.visible = card.predict is not None
         if card.predict is not None:
-            self._guess.name = (
-                "Your guess: parameters of your first Conv2D"
-                if card.predict == "conv_params"
-                else "Your guess: length of Flatten's vector"
-            )
+            self._guess.name = guess_label(card.predict)
 
     def _render_check(self, card) -> None:
         lesson = self.lesson
         tried = lesson.progress.answers.get(card.number, [])
-        self._question.object = f"<h3>Check</h3><p>{esc(card.question)}</p>"
+        self._question.object = question_html(card)
         if self._answers_for != card.number:
             buttons = []
             for i in range(len(card.answers)):
                 button = pn.widgets.Button(
                     css_classes=["cp-lesson-answer", f"cp-lesson-answer-{i}"],
                     sizing_mode="stretch_width",
-                    stylesheets=[_BUTTON_CSS],
+                    stylesheets=[BUTTON_CSS],
                 )
                 button.on_click(lambda _e, i=i: self._answer(i))
                 buttons.append(button)
@@ -631,13 +549,10 @@ class LessonPanel(Viewer):
             self._answers_for = card.number
         right = STEPS[card.number - 1].question.right_index
         for i, (button, text) in enumerate(zip(self._answers.objects, card.answers)):
-            mark = ""
-            if i in tried:
-                mark = "Right: " if i == right else "Not it: "
-            name = f"{LETTERS[i]}. {mark}{text}"
+            name = answer_label(i, text, tried, right)
             if button.name != name:
                 button.name = name
-            button.button_type = "success" if mark == "Right: " else "default"
+            button.button_type = "success" if i in tried and i == right else "default"
 
     def _render_view(self) -> None:
         if self.lesson is None or self.lesson.mode != "learn":
@@ -672,28 +587,14 @@ class LessonPanel(Viewer):
         return model, self.controller.trained_epochs > 0
 
     def _render_unlocked(self) -> None:
-        unlocked = self.lesson.unlocked_kinds
-        names = ", ".join(KINDS[k].keras for k in unlocked)
-        steps = _unlock_steps()
-        locked = [
-            f"{KINDS[k].keras} (step {steps[k]})" for k in KINDS if k not in unlocked and k in steps
-        ]
-        still = (
-            f'<p class="cp-still-locked">Still locked: {esc(", ".join(locked))}: finishing that '
-            "step's task unlocks it.</p>"
-            if locked
-            else ""
-        )
-        self._unlocked.object = f'<p><b>Blocks you can use:</b> <span class="cp-unlocked">{esc(names)}</span></p>{still}'
+        self._unlocked.object = unlocked_html(self.lesson.unlocked_kinds)
 
     def _show_messages(self, *_events) -> None:
         messages = list(self._messages)
         refusal = self.store.refusal
         if refusal:
             messages.append(refusal)
-        self._message_pane.object = "".join(
-            f'<div class="cp-lesson-message" role="status">{esc(m)}</div>' for m in messages
-        )
+        self._message_pane.object = messages_html(messages)
 
     def __panel__(self):
         return pn.Column(self._layout, self.store, sizing_mode="stretch_width", margin=0)
