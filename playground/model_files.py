@@ -362,6 +362,9 @@ def read_import(uploads: Sequence[Upload], state: Any) -> Imported:
         source, blocks = "the current model", list(state.layers)
         dataset, seed = state.dataset, state.seed
         summary = "Loaded weights into the current model"
+    locked = state.locked_problem(blocks)
+    if locked:
+        raise ImportProblem(f"'{shorten(source)}': {locked}")
     info = dataset_info(dataset)
     analysis = analyze(blocks, info.input_shape, info.num_classes)
     reason = analysis.error if not analysis.valid else params_problem(analysis)

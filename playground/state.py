@@ -209,7 +209,22 @@ class PlaygroundState(Settings):
 
     def preset_allowed(self, key: str) -> bool:
         """A preset may be loaded when it uses only the unlocked blocks."""
-        return {b.kind for b in parse_layers(PRESETS[key].layers)} <= set(self.unlocked_kinds)
+        return self.locked_problem(parse_layers(PRESETS[key].layers)) is None
+
+    def locked_problem(self, blocks: list[Block]) -> str | None:
+        """Why ``blocks`` cannot be opened here: they use blocks a lesson has not unlocked
+        yet (the palette, presets, pasted links and opened files all keep to them)."""
+        locked = [
+            k for k in KINDS if k not in self.unlocked_kinds and any(b.kind == k for b in blocks)
+        ]
+        if not locked:
+            return None
+        names = ", ".join(KINDS[k].keras for k in locked)
+        verb, them = ("is", "it") if len(locked) == 1 else ("are", "them")
+        return (
+            f"{names} {verb} not unlocked yet in the lesson: finish the step that unlocks "
+            f"{them}, or switch to Free play to use every block."
+        )
 
     def load_preset(self, key: str) -> None:
         if self.training or not self.preset_allowed(key):
@@ -251,6 +266,9 @@ class PlaygroundState(Settings):
         try:
             values, problems = parse_query(query)
             values.setdefault("layers", default_blocks())
+            locked = self.locked_problem(values["layers"]) if record else None
+            if locked:  # a learner's pasted link: the lesson's own models keep to its blocks
+                return [LinkProblem("layers", f"{locked} The model on the page was kept.")]
             self._restoring = not record
             self.param.update(**values)
         except Exception as exc:  # noqa: BLE001 - last resort: no link may stop the page

@@ -40,7 +40,7 @@ from playground.model_files import (
     Upload,
     training_settings,
 )
-from playground.spec import format_layers
+from playground.spec import KINDS, format_layers
 from playground.state import PlaygroundState
 from playground.training import TrainingController
 from pycnn import export
@@ -462,6 +462,20 @@ def test_import_is_refused_while_training_runs():
     panel.state.training = True
     assert not panel.importer.open_files([Upload("m.json", len(text), text)])
     assert "press Stop first" in panel.importer._message.object
+    assert format_layers(panel.state.layers) == STARTER
+
+
+def test_a_model_with_blocks_the_lesson_has_not_unlocked_is_refused_and_nothing_changes():
+    panel = _panel("flatten,dense:10:softmax")
+    panel.state.unlocked_kinds = ["flatten", "dense"]
+    before = _snapshot(panel)
+    text, _w, _m = _exported(STARTER, train=False)
+    assert not panel.importer.open_files([Upload("m.json", len(text), text)])
+    message = panel.importer._message.object
+    assert "Not opened: &#x27;m.json&#x27;: Conv2D, MaxPooling2D are not unlocked yet" in message
+    _assert_kept(panel, before)
+    panel.state.unlocked_kinds = list(KINDS)
+    assert panel.importer.open_files([Upload("m.json", len(text), text)])
     assert format_layers(panel.state.layers) == STARTER
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from playground.presets import DEFAULT_LAYERS, PRESETS
-from playground.spec import Block, format_layers, parse_layers
+from playground.spec import KINDS, Block, format_layers, parse_layers
 from playground.state import PlaygroundState
 
 KERAS = PRESETS["keras"].layers
@@ -70,6 +70,22 @@ def test_locked_blocks_cannot_be_added():
     assert len(s.layers) == n
     s.add("conv2d", 0)
     assert len(s.layers) == n + 1
+
+
+def test_a_pasted_link_with_locked_blocks_is_refused_and_the_model_kept():
+    s = PlaygroundState(unlocked_kinds=["conv2d", "flatten", "dense"])
+    before = list(s.layers)
+    problems = s.apply_query(
+        "?layers=conv2d:8:3,maxpool:2,dropout:0.5,flatten,dense:10", record=True
+    )
+    assert s.layers == before
+    assert len(problems) == 1 and problems[0].key == "layers"
+    assert "MaxPooling2D, Dropout are not unlocked yet" in problems[0].message
+    assert "Free play" in problems[0].message and "kept" in problems[0].message
+    assert s.apply_query("?layers=conv2d:8:3,flatten,dense:10", record=True) == []
+    assert [b.kind for b in s.layers] == ["conv2d", "flatten", "dense"]
+    s.unlocked_kinds = list(KINDS)  # free play: every block opens
+    assert s.apply_query("?layers=maxpool:2,flatten,dense:10", record=True) == []
 
 
 # --------------------------------------------------------------------------- applying links
