@@ -35,7 +35,6 @@ from panel.viewable import Viewer
 from playground.components.lesson_html import (
     BUTTON_CSS,
     CSS,
-    INPUT_CSS,
     LETTERS,
     NOT_READ,
     answer_label,
@@ -144,7 +143,6 @@ class LessonPanel(Viewer):
             css_classes=["cp-lesson-nav"],
             sizing_mode="stretch_width",
             max_width=420,
-            stylesheets=[INPUT_CSS],
         )
         self._syncing_nav = False
         self._nav.param.watch(self._on_nav, "value")
@@ -156,7 +154,6 @@ class LessonPanel(Viewer):
             value=None,
             width=300,
             css_classes=["cp-lesson-guess"],
-            stylesheets=[INPUT_CSS],
         )
         self._guess_button = pn.widgets.Button(
             name="Check my guess", css_classes=["cp-lesson-guess-check"]

@@ -15,7 +15,6 @@ from playground.spec import KINDS
 __all__ = [
     "BUTTON_CSS",
     "CSS",
-    "INPUT_CSS",
     "LETTERS",
     "NOT_READ",
     "answer_label",
@@ -66,12 +65,11 @@ dd { margin-left: 0; }
 .cp-still-locked { color: #3e4c59; }
 """
 
-# Panel's buttons keep their label on one line; the answers are sentences. Every control
-# is at least 44 px tall, to be tapped.
+# Panel's buttons keep their label on one line; the answers are sentences. (How tall a
+# control is to be tapped is the page's one rule: layout.TOUCH.)
 BUTTON_CSS = """
-.bk-btn { white-space: normal; text-align: left; min-height: 44px; line-height: 1.3; }
+.bk-btn { white-space: normal; text-align: left; line-height: 1.3; }
 """
-INPUT_CSS = ".bk-input { min-height: 44px; }"
 
 
 def reference_html() -> str:

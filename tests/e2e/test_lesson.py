@@ -20,6 +20,7 @@ import e2e_support as sup
 import pytest
 from playwright.sync_api import expect
 
+from playground.components.layout import TOUCH
 from playground.lesson import STEPS, TOTAL, Progress, dumps, storage_key
 from playground.lesson.content import START_MODEL
 from playground.spec import KINDS
@@ -342,7 +343,9 @@ def test_the_panel_fits_the_screen_with_the_step_in_view_and_controls_to_tap(
             if control.is_visible():
                 b = control.bounding_box()
                 what = control.evaluate("(e) => e.outerHTML.slice(0, 80)")
-                assert b["height"] >= 44 - 0.5, f"{width}×{height}: {what} is {b['height']} px tall"
+                assert b["height"] >= TOUCH - 0.5, (
+                    f"{width}×{height}: {what} is {b['height']} px tall"
+                )
                 tapped += 1
         assert tapped >= 8  # the step menu, four answers, the mode switch, Start over, …
 
