@@ -99,13 +99,19 @@ def _make(node: str, pyodide_dir: Path, job: dict, cached: Path) -> None:
         meta = json.loads((work / "meta.json").read_text())
         meta["unpackedBytes"] = len(raw)
         meta["unpackedSha256"] = hashlib.sha256(raw).hexdigest()
-        part = cached.with_name(cached.name + ".part")
-        shutil.rmtree(part, ignore_errors=True)
-        part.mkdir(parents=True)
+        # Written beside the cache entry under a name of this build's own, then renamed into
+        # place: two builds at once (serve and test) each finish their copy, and the second
+        # rename finds the entry made and drops its copy.
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        part = Path(tempfile.mkdtemp(prefix=cached.name + ".part-", dir=cached.parent))
         (part / FILE).write_bytes(gzip.compress(raw, compresslevel=6, mtime=0))
         (part / "meta.json").write_text(json.dumps(meta))
-        shutil.rmtree(cached, ignore_errors=True)
-        part.rename(cached)
+        if not (cached / "meta.json").exists():
+            shutil.rmtree(cached, ignore_errors=True)  # an entry a stopped build left half made
+        try:
+            part.rename(cached)
+        except OSError:
+            shutil.rmtree(part, ignore_errors=True)
         detail(
             f"{FILE}: {len(raw) / 1e6:.1f} MB of memory, {(cached / FILE).stat().st_size / 1e6:.1f} MB gzip'd"
         )
