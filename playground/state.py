@@ -244,9 +244,10 @@ class PlaygroundState(Settings):
 
         Opening the page's own link is not an edit (``record=False``); a link pasted
         into the page is (``record=True``), so Undo brings the previous model back.
-        A link without ``layers`` means the default model. Nothing a link holds can
-        stop the page: an unexpected failure is reported as a problem of the link,
-        and the model on the page is kept.
+        A link without ``layers`` means the default model. What the page shows already
+        is not set again, so a link of the page's own model changes nothing and wakes
+        no watcher. Nothing a link holds can stop the page: an unexpected failure is
+        reported as a problem of the link, and the model on the page is kept.
         """
         if self.training:
             problems = [
@@ -270,7 +271,11 @@ class PlaygroundState(Settings):
             if locked:  # a learner's pasted link: the lesson's own models keep to its blocks
                 return [LinkProblem("layers", f"{locked} The model on the page was kept.")]
             self._restoring = not record
-            self.param.update(**values)
+            # param cannot compare Blocks, so it would tell every watcher of `layers` that
+            # an identical model is new.
+            self.param.update(
+                **{name: value for name, value in values.items() if getattr(self, name) != value}
+            )
         except Exception as exc:  # noqa: BLE001 - last resort: no link may stop the page
             self._restoring = True
             # The values are set before any watcher runs; a watcher failing again must

@@ -147,6 +147,21 @@ def test_a_link_without_layers_means_the_default_model():
     assert format_layers(s.layers) == DEFAULT_LAYERS and s.epochs == 3
 
 
+def test_a_link_of_the_model_on_the_page_wakes_no_watcher():
+    s = PlaygroundState(epochs=7)
+    s.update(0, filters=4)
+    woken = []
+    s.param.watch(lambda *events: woken.extend(e.name for e in events), ["layers", "dataset"])
+    s.param.watch(lambda *events: woken.extend(e.name for e in events), ["epochs"])
+    link = s.query()
+    assert "epochs=7" in link and "layers=conv2d:4" in link
+    assert s.apply_query(link) == [] and s.apply_query(link, record=True) == []
+    assert woken == []
+    # A link that differs in one value changes that one.
+    assert s.apply_query(link.replace("epochs=7", "epochs=8")) == []
+    assert woken == ["epochs"] and s.epochs == 8
+
+
 # --------------------------------------------------------------------------- presets
 
 
