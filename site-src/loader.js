@@ -238,6 +238,7 @@
       .then((reg) => {
         document.documentElement.dataset.cpOffline = "ready";
         reg.active.postMessage({ type: "cp-live" });
+        checkWhileOpen();
       })
       .catch((err) => {
         // Offline use is a bonus: the page works without it.
@@ -262,7 +263,29 @@
     reg.addEventListener("updatefound", () => offerWhenInstalled(reg.installing));
   }
 
+  // A tab left open for hours (a classroom's) asks the service worker again whether the site
+  // changed, with the check it makes at start-up (sw.js: checkSite): every CHECK_EVERY_MS, a
+  // few seconds after the browser is back online (the event can come before requests get
+  // through, and a failed check changes nothing) and when the tab is shown again. A check is
+  // one small request for sw.js (and the HTML pages when it is unchanged), revalidated against
+  // the HTTP cache. Once a new version was offered there is nothing more to learn, and
+  // "Not now" stays so.
+  const CHECK_EVERY_MS = 15 * 60 * 1000;
+  const ONLINE_SETTLE_MS = 5000;
+  let offered = false;
+
+  function checkWhileOpen() {
+    const checkAgain = () => {
+      const active = registration && registration.active;
+      if (active && !offered && !document.hidden) active.postMessage({ type: "cp-check" });
+    };
+    setInterval(checkAgain, CHECK_EVERY_MS);
+    window.addEventListener("online", () => setTimeout(checkAgain, ONLINE_SETTLE_MS));
+    document.addEventListener("visibilitychange", checkAgain);
+  }
+
   function offerReload() {
+    offered = true;
     offerPending = !live; // shown once the app is live
     const notice = $("cp-update-notice");
     if (live && notice) notice.hidden = false;

@@ -7,8 +7,9 @@
 // server stopped. Datasets (data/*.npz) are cached afterwards, in the background, or when
 // first fetched. All URLs are relative to this file, so the site works from a sub-path.
 //
-// Updates. Once the page is live it tells this worker ({type: "cp-live"}), which then asks
-// the server what it holds now, revalidating whatever the browser's HTTP cache has (checkSite):
+// Updates. Once the page is live it tells this worker ({type: "cp-live"}), and a page left
+// open asks again from time to time ({type: "cp-check"}); each time this worker asks the
+// server what it holds now, revalidating whatever the browser's HTTP cache has (checkSite):
 // - a sw.js with another version: a rebuilt site. The browser installs the new worker, which
 //   caches the new build in full and then waits; the page offers to reload, and on "Reload"
 //   ({type: "cp-activate"}) it takes over and the old build's cache is deleted. Learners who
@@ -94,12 +95,13 @@ self.addEventListener("message", (event) => {
   const type = event.data && event.data.type;
   if (type === "cp-activate") {
     self.skipWaiting();
-  } else if (type === "cp-live") {
+  } else if (type === "cp-live" || type === "cp-check") {
     event.waitUntil(afterStart());
   }
 });
 
-// After a page went live: look for a newer site, then cache the datasets of this build.
+// After a page went live, and whenever it asks again: look for a newer site, then cache the
+// datasets of this build (those a dropped connection left out).
 async function afterStart() {
   const news = await checkSite();
   if (news === "removed" || news === "new build") return;

@@ -100,13 +100,17 @@ def _wait_until(page, js: str, arg=None, timeout_s: float = INSTALL_TIMEOUT_S) -
         page.wait_for_timeout(250)
 
 
-def _first_visit(new_context, server, monitor):
+def _first_visit(new_context, server, monitor, fake_clock: bool = False):
     """A learner's first visit: live, then kept by the service worker, which has then also
     compared the site with the server and cached the datasets (what it does last).
 
     With the HTTP cache on, as for a learner (Playwright's request routing would also
-    make a reload bypass the service worker); external requests are still refused."""
+    make a reload bypass the service worker); external requests are still refused.
+    `fake_clock`: the page's timers run on Playwright's clock (in real time until the test
+    moves it forward)."""
     page = new_context(intercept=False).new_page()
+    if fake_clock:
+        page.clock.install()
     # A model link: free play, whose model is in the address (the plain address opens the
     # lesson, whose model is in its saved progress and whose blocks are locked).
     page.goto(
@@ -123,7 +127,23 @@ def _first_visit(new_context, server, monitor):
              && (await Promise.all(datasets.map((d) => caches.match(d)))).every(Boolean)""",
         datasets,
     )
+    if (server.root / "pyodide" / "snapshot.bin.gz").exists():
+        # Once live, the page keeps the memory snapshot for the next visit, in a worker of
+        # its own; a new worker's script request makes the browser look for a newer sw.js.
+        _wait_until(
+            page,
+            """async () => (await caches.has('cp-packages')) && (await (await
+                 caches.open('cp-packages')).keys()).some((r) => r.url.includes('snapshot'))""",
+        )
     return page
+
+
+def _back_online(page) -> None:
+    """The network drops and comes back: the page sees `offline`, then `online`."""
+    page.context.set_offline(True)
+    page.wait_for_function("!navigator.onLine")
+    page.context.set_offline(False)
+    page.wait_for_function("navigator.onLine")
 
 
 def _reload_into_new_version(page, monitor) -> None:
@@ -171,22 +191,51 @@ def test_rebuilt_site_offers_its_new_version_and_reload_brings_it(
     assert page.locator(".cp-update").is_hidden()
 
 
+def test_open_tab_learns_of_a_rebuild_without_reloading(
+    new_context, start_server, site_dir, tmp_path, monitor
+):
+    """A classroom's tab left open for hours: the page asks again every quarter of an hour."""
+    served = sup.copy_site(site_dir, tmp_path / "site")
+    rebuilt = _rebuilt_copy(site_dir, tmp_path / "rebuilt")
+    server = start_server(served)
+    page = _first_visit(new_context, server, monitor, fake_clock=True)
+    # The browser looks for a newer sw.js itself shortly after a request for a worker's
+    # script (the last: the one keeping the snapshot); not again while the page stays open.
+    page.wait_for_timeout(5000)
+
+    _deploy(rebuilt, served)
+    page.wait_for_timeout(2000)
+    # Nothing has looked for the new build yet (not even the browser on its own).
+    assert page.evaluate(
+        "navigator.serviceWorker.getRegistration().then((r) => !r.installing && !r.waiting)"
+    ), "the new build was found before the page asked again"
+    page.clock.fast_forward("15:00")
+    page.locator(".cp-update").wait_for(state="visible", timeout=INSTALL_TIMEOUT_S * 1000)
+    assert _edition(page) is None  # offered, not forced: the page is still the old build
+
+
 def test_page_edited_by_hand_is_picked_up(new_context, start_server, site_dir, tmp_path, monitor):
     served = sup.copy_site(site_dir, tmp_path / "site")
     server = start_server(served)
     page = _first_visit(new_context, server, monitor)
 
-    # A teacher edits index.html on the server; sw.js stays the same. (The build's gzip twin
-    # would now be stale: other static hosts ignore it, the build's local server prefers it.)
+    # A teacher edits index.html on the server while the learner's tab stays open; sw.js
+    # stays the same. (The build's gzip twin would now be stale: other static hosts ignore
+    # it, the build's local server prefers it.)
     _mark_page(served, "edited by hand")
     (served / "index.html.gz").unlink(missing_ok=True)
-    page.reload(wait_until="domcontentloaded")
-    sup.wait_until_live(page, monitor)
-    assert _edition(page) is None
+    # The learner's laptop drops off the network and comes back: the open page asks again.
+    _back_online(page)
 
     # The learner puts the offer off: it goes away...
     page.locator(".cp-update").wait_for(state="visible", timeout=INSTALL_TIMEOUT_S * 1000)
+    assert _edition(page) is None
     page.get_by_role("button", name="Not now").click()
+    expect(page.locator("#cp-update-notice")).to_be_hidden()
+    # ...and stays away: the page does not ask again (the edit below is not fetched)...
+    _mark_page(served, "edited again")
+    _back_online(page)
+    page.wait_for_timeout(10_000)  # the page would ask 5 s after `online`
     expect(page.locator("#cp-update-notice")).to_be_hidden()
     # ...and the edited page, kept in place of the old one, comes with the next load, also
     # without the server.
