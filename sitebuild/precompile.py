@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import tempfile
 import zipfile
 from pathlib import Path
 
 from sitebuild.config import cache_dir, runtime_config, sha256_bytes, sha256_file
-from sitebuild.report import StepError, detail, log
+from sitebuild.node import run_node
+from sitebuild.report import detail, log
 from sitebuild.wheel import keep_all, rewrite_wheel
 
 COMPILER = Path(__file__).with_name("precompile.mjs")
@@ -70,18 +70,11 @@ def precompile(archives: list[tuple[Path, str, bool]], pyodide_dir: Path) -> Non
             jobs.append({"id": str(i), "prefix": prefix})
         (work / "jobs.json").write_text(json.dumps(jobs))
         (work / "out").mkdir()
-        res = subprocess.run(
-            [node, str(COMPILER), str(pyodide_dir), str(work)],
-            capture_output=True,
-            text=True,
-            check=False,
+        run_node(
+            "precompile",
+            [COMPILER, pyodide_dir, work],
+            "check `node --version` (>= 18); or uninstall node to skip this step",
         )
-        if res.returncode != 0:
-            raise StepError(
-                "precompile",
-                f"Node.js/Pyodide compile failed:\n{res.stderr[-2000:]}",
-                "check `node --version` (>= 18); or uninstall node to skip this step",
-            )
         for i, (path, _prefix, keep, cached) in enumerate(todo):
             out_root = work / "out" / str(i)
             compiled = {

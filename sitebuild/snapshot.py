@@ -15,12 +15,12 @@ import gzip
 import hashlib
 import json
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 from sitebuild.config import ROOT, SITE_SRC, cache_dir, sha256_file
-from sitebuild.report import StepError, detail, log
+from sitebuild.node import run_node
+from sitebuild.report import detail, log
 
 MAKER = Path(__file__).with_name("snapshot.mjs")
 RESTORE_JS = SITE_SRC / "snapshot.js"
@@ -61,7 +61,7 @@ def make_snapshot(pyodide_dir: Path, site_packages: str, lazy_imports: list[str]
         digest.update(name.encode() + sha256_file(pyodide_dir / name).encode())
     cached = cache_dir() / "snapshot" / digest.hexdigest()[:24]
     if not (cached / "meta.json").exists():
-        _make(node, pyodide_dir, job, cached)
+        _make(pyodide_dir, job, cached)
     else:
         detail("memory snapshot (cached)")
     meta = json.loads((cached / "meta.json").read_text())
@@ -76,24 +76,17 @@ def make_snapshot(pyodide_dir: Path, site_packages: str, lazy_imports: list[str]
     }
 
 
-def _make(node: str, pyodide_dir: Path, job: dict, cached: Path) -> None:
+def _make(pyodide_dir: Path, job: dict, cached: Path) -> None:
     log("Making the memory snapshot (Node.js + Pyodide: the app's imports, then a check)")
     with tempfile.TemporaryDirectory(prefix="cnn-playground-snapshot-") as tmp:
         work = Path(tmp)
         (work / "job.json").write_text(json.dumps(job))
         for mode in ("make", "check"):
-            res = subprocess.run(
-                [node, str(MAKER), mode, str(pyodide_dir), str(work / "job.json"), str(work)],
-                capture_output=True,
-                text=True,
-                check=False,
+            res = run_node(
+                "snapshot",
+                [MAKER, mode, pyodide_dir, work / "job.json", work],
+                "see sitebuild/snapshot.py; the app's imports must work under Node.js",
             )
-            if res.returncode != 0:
-                raise StepError(
-                    "snapshot",
-                    f"`snapshot.mjs {mode}` failed:\n{(res.stderr or res.stdout)[-2000:]}",
-                    "see sitebuild/snapshot.py; the app's imports must work under Node.js",
-                )
         detail(f"memory snapshot checked: {res.stdout.strip()[-200:]}")
         raw = (work / "snapshot.bin").read_bytes()
         meta = json.loads((work / "meta.json").read_text())
