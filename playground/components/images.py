@@ -1,7 +1,7 @@
 """Tiny PNG encoder (zlib + struct only) for image grids shown as <img src="data:…">.
 
-Pillow is available in the browser runtime too, but importing it costs start-up
-time; a greyscale PNG is twenty lines.
+The site ships no image library (Pillow is not among its packages, and would cost
+download and start-up time); a greyscale PNG is twenty lines.
 """
 
 from __future__ import annotations
