@@ -1,4 +1,4 @@
-"""Issue 3: the built static site works in real Chromium — live, relocatable,
+"""The built static site works in real Chromium — live, relocatable,
 embeddable, offline after a first visit, honest while loading — and computes the
 default model's summary and a training step with pycnn *in the browser*.
 
