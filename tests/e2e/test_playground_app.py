@@ -22,14 +22,6 @@ pytestmark = pytest.mark.e2e
 KERAS = "conv2d:32:3,maxpool:2,conv2d:64:3,maxpool:2,flatten,dropout:0.5,dense:10:softmax"
 
 
-def free_play() -> str:
-    """A link to the default model: it opens free play, every block unlocked (the plain
-    address opens the lesson, where most blocks are locked)."""
-    from playground.presets import DEFAULT_DATASET, DEFAULT_LAYERS
-
-    return f"?dataset={DEFAULT_DATASET}&layers={DEFAULT_LAYERS}"
-
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -93,7 +85,7 @@ def _train_button(page):
 def test_add_edit_undo_and_keras_preset(open_app):
     from playground.presets import DEFAULT_DATASET, DEFAULT_LAYERS
 
-    page = open_app(free_play())
+    page = open_app(sup.free_play())
 
     _wait_table(page, _expected(DEFAULT_LAYERS, DEFAULT_DATASET))
     history = page.evaluate("() => history.length")
@@ -282,7 +274,7 @@ def test_keyboard_only_learner_adds_edits_and_undoes(open_app):
     """Everything a mouse does in the builder, a keyboard does too: focus, Enter/Space, arrows."""
     from playground.presets import DEFAULT_DATASET, DEFAULT_LAYERS
 
-    page = open_app(free_play())
+    page = open_app(sup.free_play())
 
     _wait_table(page, _expected(DEFAULT_LAYERS, DEFAULT_DATASET))
 
