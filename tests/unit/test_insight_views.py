@@ -437,3 +437,24 @@ def test_a_model_whose_weights_came_from_a_file_counts_as_trained():
     assert section.context.trained_model() is model
     controller.reset_weights()  # fresh random weights are not trained ones
     assert section.context.trained_model() is None
+
+
+def test_test_results_stop_measuring_when_hidden_and_measure_when_shown_again():
+    section = _section(epochs=1)
+    _train(section)
+    seen = []
+
+    async def glance():
+        section.view = "results"
+        view = section.views["results"]
+        while "Measuring the test images" not in view._status.object:
+            await asyncio.sleep(0)
+        section.view = None  # closed while the test images are being measured
+        for _ in range(20):
+            await asyncio.sleep(0)
+        seen.append(view.results)
+
+    asyncio.run(glance())
+    assert seen == [None]  # the pass stopped: nothing measured while hidden
+    view = _show(section, "results")
+    assert view.results is not None and view.results.n == 300
