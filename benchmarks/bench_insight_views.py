@@ -19,7 +19,10 @@ renderer process and Pyodide worker):
 - ``baseline``: with ``--baseline``, the same site without the section: a copy
   of the checkout with the ``SeeInside`` section taken out of ``playground/app.py``,
   built with ``python3 build.py build --out /tmp/site-base`` (docs/INSIGHT.md,
-  "Speed in the page").
+  "Speed in the page");
+- ``twin``: with ``--twin``, a second page of the section closed as it opens
+  (no view ever chosen): an A/A check, two pages that do the same, whose ratio
+  shows how far apart side-by-side pages come out on this machine for nothing.
 
 What is measured:
 
@@ -369,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keras-rounds", type=int, default=3, help="rounds of the Keras net (0: skip)")
     ap.add_argument("--keras-batches", type=int, default=40, help="batches per Keras run")
     ap.add_argument("--edits", type=int, default=9, help="summary edits per set-up (0: skip)")
+    ap.add_argument("--twin", action="store_true", help="add an untouched closed page (A/A)")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -391,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
                 "featuremaps": page_of(servers["new"], "Feature maps"),
                 "closed": page_of(servers["new"], CLOSED),
             }
+            if args.twin:
+                pages["twin"] = page_of(servers["new"], None)
             if "old" in servers:
                 pages["baseline"] = page_of(servers["old"], None)
             digits = f"?dataset=digits&layers={STARTER}&epochs={args.epochs}&batch=32"
