@@ -13,11 +13,16 @@ renderer process and Pyodide worker):
 
 - ``filters``: "See inside" showing the filters (redrawn live);
 - ``featuremaps``: showing the feature maps of a test image (redrawn live);
-- ``closed``: showing "Read the code", which does nothing while training runs
-  (only the view on screen does any work, so this is the page with the live
-  views closed);
-- ``baseline``: with ``--baseline``, a site built without the views, e.g.
-  ``git archive main | tar -x -C /tmp/base && cd /tmp/base && python3 build.py build --out /tmp/site-base``.
+- ``closed``: every view opened once and then closed ("Close the view"): the
+  section as a learner leaves it after looking, every view built and hidden
+  (a hidden view follows nothing, so this page should train like the baseline);
+- ``baseline``: with ``--baseline``, the same site without the section: a copy
+  of the checkout with the ``SeeInside`` section taken out of ``playground/app.py``,
+  built with ``python3 build.py build --out /tmp/site-base`` (docs/INSIGHT.md,
+  "Speed in the page");
+- ``twin``: with ``--twin``, a second page of the section closed as it opens
+  (no view ever chosen): an A/A check, two pages that do the same, whose ratio
+  shows how far apart side-by-side pages come out on this machine for nothing.
 
 What is measured:
 
@@ -135,12 +140,22 @@ def _wait_log(page, done, timeout_s: float = 600) -> list[tuple[float, str]]:
         page.wait_for_timeout(250)
 
 
+#: the view labels of the section, in the order of its buttons
+VIEW_LABELS = ("Filters", "Feature maps", "Test results", "Read the code", "Draw to predict")
+CLOSED = "closed"
+
+
 def _show(page, label: str | None) -> None:
-    """Choose a view of the "See inside" section (None: a page without it)."""
+    """Choose a view of the "See inside" section (None: a page without it; ``CLOSED``:
+    open every view once, then close the section)."""
     if label is None:
         return
-    page.locator(".cp-inside-choice button", has_text=label).first.click()
-    page.wait_for_timeout(1500)  # the view is built and drawn before the run starts
+    for each in VIEW_LABELS if label == CLOSED else (label,):
+        page.locator(".cp-inside-choice button", has_text=each).first.click()
+        page.wait_for_timeout(1500)  # the view is built and drawn before the run starts
+    if label == CLOSED:
+        page.locator(".cp-inside-close button").first.click()
+        page.locator(".cp-inside-closed").first.wait_for()
 
 
 def _renderers() -> set[int]:
@@ -337,6 +352,10 @@ def _report(title: str, figures: dict) -> None:
             f"    {key:11s} {worker:.3f} from the Python worker's CPU time, "
             f"{shown:.3f} from the status line's samples/s"
         )
+    if "baseline" in figures:
+        # the same run's CPU time without the section over with it closed: the speed ratio
+        closed = statistics.median(_ratios(figures, "baseline", 1))
+        print(f"  training speed with the section closed / without it: {closed:.3f} (worker CPU)")
 
 
 def _ratios(figures: dict, key: str, i: int) -> list[float]:
@@ -353,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keras-rounds", type=int, default=3, help="rounds of the Keras net (0: skip)")
     ap.add_argument("--keras-batches", type=int, default=40, help="batches per Keras run")
     ap.add_argument("--edits", type=int, default=9, help="summary edits per set-up (0: skip)")
+    ap.add_argument("--twin", action="store_true", help="add an untouched closed page (A/A)")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -373,8 +393,10 @@ def main(argv: list[str] | None = None) -> int:
             pages = {
                 "filters": page_of(servers["new"], "Filters"),
                 "featuremaps": page_of(servers["new"], "Feature maps"),
-                "closed": page_of(servers["new"], "Read the code"),
+                "closed": page_of(servers["new"], CLOSED),
             }
+            if args.twin:
+                pages["twin"] = page_of(servers["new"], None)
             if "old" in servers:
                 pages["baseline"] = page_of(servers["old"], None)
             digits = f"?dataset=digits&layers={STARTER}&epochs={args.epochs}&batch=32"

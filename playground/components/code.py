@@ -78,6 +78,11 @@ def code_html(code) -> str:
 class CodeView(InsightView):
     """Pick a layer; see the forward and backward code that runs for it."""
 
+    # The code and its shapes depend on the layers, the input and the batch size: not on
+    # the weights, nor on whether training runs.
+    STATE_PARAMS = ("layers", "dataset", "batch_size")
+    CONTROLLER_PARAMS = ()
+
     def __init__(self, **params):
         super().__init__(**params)
         self._layer = pn.widgets.Select(
@@ -88,7 +93,6 @@ class CodeView(InsightView):
             "", stylesheets=[INSIGHT_CSS + CODE_CSS + _CSS], sizing_mode="stretch_width"
         )
         self._syncing = False
-        self.state.param.watch(self.changed, "batch_size")
 
     def _sync_layers(self, model) -> None:
         """Offer every layer; keep the chosen one if it is still there, else the first Conv2D."""

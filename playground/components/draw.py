@@ -61,7 +61,9 @@ class DrawView(InsightView):
             css_classes=["cp-draw-answer"],
         )
         self.prediction = None  # the last DrawPrediction (tests read it)
-        self.state.param.watch(self._show_train, ["training", "analysis"])
+
+    def follows(self):
+        return [*super().follows(), (self.state, ("training", "analysis"), self._show_train)]
 
     # ---- input
     def _on_strokes(self, _event) -> None:

@@ -67,7 +67,9 @@ class FeatureMapView(InsightView):
         self.choice: str | None = None  # DRAWING or a test image's index, as a string
         self._data = None  # (dataset name, x_test, y_test) once loaded
         self._strip_for: str | None = None
-        self.context.param.watch(self._on_drawing, "drawing")
+
+    def follows(self):
+        return [*super().follows(), (self.context, ("drawing",), self._on_drawing)]
 
     # ---- picking
     def _on_pick(self, _event) -> None:

@@ -1,14 +1,15 @@
 """The section "See inside the network": the insight views of the page.
 
 The section offers five views (filters, feature maps, test results, the code
-that runs, draw to predict) behind a row of buttons; a view is built the first
-time it is chosen, and only the chosen one does any work. So the page starts
-as fast as without them: the first view (filters) is built once the page has
-been drawn.
+that runs, draw to predict) behind a row of buttons. It opens closed: a view is
+built the first time it is chosen, and only the view on screen follows the
+page (the model, the training run); a hidden view follows nothing and so does
+no work at all, and catches up when it is shown again. So the page trains as
+fast with the section as without it until the learner opens a view.
 
 Every view is an :class:`InsightView` over one :class:`InsightContext`: the
 state, the training controller, the model to show (the learner's own, trained
-or not) and the learner's drawing. A view refreshes when the model changes
+or not) and the learner's drawing. A view refreshes when what it shows changes
 (an edit, a new dataset or seed, Reset weights, the end of a run); what it
 does while training runs is its own choice (the filters and the feature maps
 redraw in at most ``LIVE_SHARE`` of the time, through
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+from collections.abc import Callable
 
 import panel as pn
 import param
@@ -28,7 +30,6 @@ from panel.viewable import Viewer
 from playground.components import htmlwidgets  # noqa: F401 - defined before the first document
 from playground.components.text import esc
 from playground.insight.throttle import Throttle
-from playground.runtime import after_first_render
 from playground.state import PlaygroundState
 from playground.training import TEST_LIMIT, TrainingController, failure_text
 
@@ -97,18 +98,21 @@ class InsightContext(param.Parameterized):
 
 
 class InsightView(Viewer):
-    """Base of the insight views: refreshes when the model changes, only while shown.
+    """Base of the insight views: refreshes when what it shows changes, only while shown.
 
     A subclass implements :meth:`refresh` (plain or ``async``) and lays itself out
-    in ``__panel__``. ``active`` is True while the view is on screen; a change
-    that happens while it is hidden is caught up when it is shown again.
+    in ``__panel__``. ``active`` is True while the view is on screen. Only then does
+    it watch the page (:meth:`follows`, and the training run's events if ``LIVE``):
+    a hidden view is called by nothing, and is refreshed when it is shown again.
     """
 
     context = param.ClassSelector(class_=InsightContext)
     active = param.Boolean(default=False, doc="On screen: keep up to date")
 
-    #: state parameters whose change means another model
-    MODEL_PARAMS = ("layers", "dataset", "seed")
+    #: the state's and the controller's parameters what the view shows depends on
+    #: (by default: the model, its weights and whether training runs)
+    STATE_PARAMS: tuple[str, ...] = ("layers", "dataset", "seed")
+    CONTROLLER_PARAMS: tuple[str, ...] = ("session", "running")
     #: redraw (:meth:`draw_live`) while training runs, in at most ``LIVE_SHARE`` of the
     #: time; False: only when the run ends
     LIVE = False
@@ -118,13 +122,10 @@ class InsightView(Viewer):
         self._stale = True
         self._pending = False
         self._building = False
-        self.context.state.param.watch(self.changed, list(self.MODEL_PARAMS))
-        self.context.controller.param.watch(self.changed, ["session", "running"])
+        self._watchers: list[tuple[param.Parameterized, param.parameterized.Watcher]] = []
         self.param.watch(self._on_active, "active")
         self.throttle = Throttle(LIVE_SHARE, LIVE_INTERVAL)
         self._live = True  # no live redraw after one failed, until the next refresh
-        if self.LIVE:
-            self.context.controller.listeners.append(self._on_train_event)
         #: says so when the view itself fails (put it at the top of the layout)
         self.notice = pn.pane.HTML(
             "",
@@ -132,6 +133,29 @@ class InsightView(Viewer):
             stylesheets=[_NOTICE_CSS],
             css_classes=["cp-view-problem"],
         )
+
+    def follows(self) -> list[tuple[param.Parameterized, tuple[str, ...], Callable]]:
+        """What the view watches while it is on screen: ``(object, parameters, callback)``."""
+        return [
+            (self.state, self.STATE_PARAMS, self.changed),
+            (self.controller, self.CONTROLLER_PARAMS, self.changed),
+        ]
+
+    def _on_active(self, event) -> None:
+        if event.new:
+            for obj, names, callback in self.follows():
+                if names:
+                    self._watchers.append((obj, obj.param.watch(callback, list(names))))
+            if self.LIVE:
+                self.controller.listeners.append(self._on_train_event)
+            self._stale = True  # whatever changed while it was hidden
+            self._schedule()
+        else:
+            for obj, watcher in self._watchers:
+                obj.param.unwatch(watcher)
+            self._watchers = []
+            if self._on_train_event in self.controller.listeners:
+                self.controller.listeners.remove(self._on_train_event)
 
     @property
     def state(self) -> PlaygroundState:
@@ -154,9 +178,6 @@ class InsightView(Viewer):
         if self._building:
             return
         self._stale = True
-        self._schedule()
-
-    def _on_active(self, _event) -> None:
         self._schedule()
 
     def _schedule(self) -> None:
@@ -208,7 +229,7 @@ class InsightView(Viewer):
     def _on_train_event(self, _event) -> None:
         """A training step: redraw if that keeps the redraws within their share of time.
         A failure is shown in the view and never reaches the training run."""
-        if self.active and self._live and self.throttle.due():
+        if self._live and self.throttle.due():
             try:
                 self.throttle.run(self.draw_live)
             except Exception as exc:  # noqa: BLE001 - training goes on
@@ -217,11 +238,13 @@ class InsightView(Viewer):
 
 
 class SeeInside(Viewer):
-    """The section: a button per view and the chosen view below."""
+    """The section: a button per view, the chosen view below, and a button to close it."""
 
     state = param.ClassSelector(class_=PlaygroundState)
     controller = param.ClassSelector(class_=TrainingController)
-    view = param.Selector(default="filters", objects=list(VIEWS), doc="The view on screen")
+    view = param.Selector(
+        default=None, objects=list(VIEWS), allow_None=True, doc="The view on screen (None: none)"
+    )
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -240,25 +263,27 @@ class SeeInside(Viewer):
             # five buttons do not fit a phone's width in one row: let them wrap
             stylesheets=[".bk-btn-group { flex-wrap: wrap; row-gap: 4px; }"],
         )
+        self._choice.value = self.view  # Panel presses the first button when given None
+        self._close = pn.widgets.Button(
+            name="Close the view", button_type="default", css_classes=["cp-inside-close"], width=160
+        )
+        self._close.on_click(lambda _event: setattr(self, "view", None))
+        self._closed = pn.pane.HTML(
+            '<p class="cp-inside-closed" style="margin:0 10px">Choose a view above. Until you '
+            "do, nothing here runs, so training keeps its full speed.</p>",
+            sizing_mode="stretch_width",
+        )
         self._body = pn.Column(
-            pn.pane.HTML("<p>Loading the view…</p>", sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
             css_classes=["cp-inside-body"],
         )
-        self._started = False
-        after_first_render(self._start)  # not before: the first screen does not need it
-
-    def _start(self) -> None:
-        self._started = True
         self._show()
 
     @param.depends("view", watch=True)
     def _show(self) -> None:
-        if not self._started:
-            return
         for key, view in self.views.items():
-            view.active = key == self.view
-        self._body.objects = [self.open(self.view)]
+            view.active = key == self.view  # a hidden view stops following the page
+        self._body.objects = [self._close, self.open(self.view)] if self.view else [self._closed]
 
     def open(self, key: str) -> InsightView:
         """The view ``key``, built on first use, and made active."""

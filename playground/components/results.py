@@ -186,8 +186,12 @@ class ResultsView(InsightView):
                 f"{step.done:,}/{step.total:,}</p>"
             )
             await asyncio.sleep(0)  # let clicks (Train, another view) through
-            if self.controller.running or self._current_key(self.context.trained_model()) != key:
-                steps.close()
+            if (
+                not self.active
+                or self.controller.running
+                or self._current_key(self.context.trained_model()) != key
+            ):
+                steps.close()  # hidden, or no longer the model on the page: stop here
                 self._stale = True  # measured again when it is shown next
                 return
         self.results, self._key, self._x = step.results, key, x

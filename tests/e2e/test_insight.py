@@ -1,9 +1,10 @@
 """See inside the network, as a new learner does it, in real Chromium on the static site.
 
-Two page loads: on ``digits`` the learner trains and watches the filters change,
+Two page loads: on ``digits`` the learner opens the filters (the section opens
+closed), trains and watches them change,
 sends a test image through the network, opens the confusion matrix, clicks a cell
 (from the keyboard) and sees its images and the mistakes, and reads the code of
-the Conv2D layer; on MNIST the learner draws before training (the page asks for
+the Conv2D layer, and closes the view; on MNIST the learner draws before training (the page asks for
 training and offers a button), trains one epoch with that button, then draws
 digits with the mouse (pointer events) and with a finger (touch pointer events)
 and reads the prediction. Expected shapes come from pycnn in this process.
@@ -68,7 +69,9 @@ def test_filters_feature_maps_confusion_mistakes_and_code_on_digits(open_app):
     page = open_app(f"?dataset=digits&layers={STARTER}&epochs=15")
     status = page.locator(".cp-status")
 
-    # The filters are shown from the start: the random ones of the untrained model.
+    # The section opens closed; the filters show the random ones of the untrained model.
+    sup.wait_text(page.locator(".cp-inside-closed"), "nothing here runs")
+    _choose(page, "Filters")
     picture = page.locator(".cp-filters .cp-filters-picture").first
     picture.wait_for(timeout=60_000)
     alt = picture.get_attribute("alt")
@@ -156,6 +159,11 @@ def test_filters_feature_maps_confusion_mistakes_and_code_on_digits(open_app):
     assert "def conv2d_maxpool_forward" in code and "def conv2d_maxpool_backward" in code
     assert "x: (N, H, W, C_in) = (32, 8, 8, 1)" in code
     assert "kernel: (kh, kw, C_in, C_out) = (3, 3, 1, 8)" in code
+
+    # Close the view: the section is closed again, as it opened.
+    page.get_by_role("button", name="Close the view", exact=True).click()
+    sup.wait_text(page.locator(".cp-inside-closed"), "nothing here runs")
+    assert page.locator(".cp-code").count() == 0
 
 
 # --------------------------------------------------------------------------- draw on MNIST
@@ -264,7 +272,6 @@ def test_every_view_fits_a_390_px_phone(new_context, open_app):
     is the layout's own test."""
     context = new_context(viewport={"width": 390, "height": 844}, has_touch=True)
     page = open_app(f"?dataset=digits&layers={STARTER}&epochs=2", page=context.new_page())
-    page.locator(".cp-filters .cp-filters-picture").first.wait_for(timeout=60_000)
     page.locator(".cp-train button").first.click()
     sup.wait_text(page.locator(".cp-status"), r"^Finished", timeout_s=120)
     markers = {

@@ -5,14 +5,24 @@ and a click on a confusion-matrix cell shows exactly that cell's test images."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import re
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 pn = pytest.importorskip("panel")
 
-from playground.components.inside import LIVE_INTERVAL, LIVE_SHARE, InsightContext, SeeInside
+from playground.components import figures, htmlwidgets, inside
+from playground.components.inside import (
+    LIVE_INTERVAL,
+    LIVE_SHARE,
+    VIEWS,
+    InsightContext,
+    SeeInside,
+)
 from playground.insight.glyphs import digit_drawing
 from playground.spec import parse_layers
 from playground.state import PlaygroundState
@@ -67,8 +77,8 @@ def _text(html: str) -> str:
 
 def test_views_are_built_when_first_chosen_and_work_only_while_shown():
     section = _section()
-    assert list(section.views) == ["filters"]  # the first view, once the page is drawn
-    filters = section.views["filters"]
+    assert section.view is None and section.views == {}  # the section opens closed
+    filters = _show(section, "filters")
     assert filters.redraws == 1
     code = _show(section, "code")
     assert list(section.views) == ["filters", "code"] and code.active and not filters.active
@@ -77,6 +87,61 @@ def test_views_are_built_when_first_chosen_and_work_only_while_shown():
     assert "conv2d" in code._listing.object  # ...while the code shown is refreshed
     _show(section, "filters")  # ...caught up when they are shown again
     assert filters.redraws == 2 and "4 filters" in filters._picture.object
+    _act(lambda: setattr(section._close, "clicks", section._close.clicks + 1))  # Close
+    assert section.view is None and not filters.active and not code.active
+
+
+#: the modules of the section: a call into any of them is work the section does
+_SECTION_FILES = {
+    str(Path(module.__file__))
+    for module in (
+        inside,
+        htmlwidgets,
+        figures,
+        *(importlib.import_module(path.split(":")[0]) for _label, path in VIEWS.values()),
+    )
+}
+
+
+def _section_calls(run) -> int:
+    """How many calls into the section's code ``run()`` makes (Python's profiler sees
+    every function call, whatever reaches it: a watcher, a listener, a scheduled task)."""
+    calls = 0
+
+    def profile(frame, event, _arg):
+        nonlocal calls
+        if event == "call" and frame.f_code.co_filename in _SECTION_FILES:
+            calls += 1
+
+    sys.setprofile(profile)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+def test_a_closed_section_does_no_work_while_training():
+    """Closed views follow nothing: no watcher, no listener, no refresh while the network
+    trains — as the page opens, and after every view was used and closed again."""
+    section = _section(epochs=2)
+    listeners = list(section.controller.listeners)
+    assert _section_calls(lambda: _train(section)) == 0  # as the page opens
+    for key in VIEWS:
+        _show(section, key)
+    assert _section_calls(lambda: _train(section)) > 0  # a view on screen: it works
+    _act(lambda: setattr(section, "view", None))  # every view built, then closed
+    assert section.controller.listeners == listeners
+
+    def runs():
+        _train(section)
+        section.controller.reset_weights()
+        _train(section)
+
+    assert _section_calls(runs) == 0
+    # "Read the code" shows no weights: on screen it too does nothing while training runs
+    _show(section, "code")
+    assert _section_calls(runs) == 0
 
 
 # --------------------------------------------------------------------------- filters
@@ -84,7 +149,7 @@ def test_views_are_built_when_first_chosen_and_work_only_while_shown():
 
 def test_filters_untrained_then_learnt_and_a_deeper_layer():
     section = _section()
-    view = section.views["filters"]
+    view = _show(section, "filters")
     before = view._picture.object
     assert "Not trained yet" in view._note.object
     alt = re.search(r'alt="([^"]+)"', before).group(1)
@@ -111,13 +176,13 @@ def test_filters_untrained_then_learnt_and_a_deeper_layer():
 )
 def test_filters_say_why_there_is_nothing_to_show(layers, words):
     state = PlaygroundState(layers=parse_layers(layers))
-    view = _section(state).views["filters"]
+    view = _show(_section(state), "filters")
     assert words in _text(view._note.object) and view._picture.object == ""
 
 
 def test_filter_redraws_stay_within_their_share_of_the_training_time():
     section = _section(epochs=60)  # long enough for a few redraws LIVE_INTERVAL apart
-    view = section.views["filters"]
+    view = _show(section, "filters")
     redraws = view.redraws
     clock = view.throttle.clock
     start = clock()
@@ -136,7 +201,7 @@ def test_filter_redraws_stay_within_their_share_of_the_training_time():
 
 def test_a_hidden_filter_view_does_no_work_while_training():
     section = _section(epochs=2)
-    view = section.views["filters"]
+    view = _show(section, "filters")
     _show(section, "code")
     redraws, spent = view.redraws, view.throttle.spent
     _train(section)
@@ -145,7 +210,7 @@ def test_a_hidden_filter_view_does_no_work_while_training():
 
 def test_a_view_that_fails_says_so_and_training_goes_on(monkeypatch):
     section = _section(epochs=2)
-    view = section.views["filters"]
+    view = _show(section, "filters")
 
     def broken():
         raise RuntimeError("picture broke")
@@ -372,3 +437,24 @@ def test_a_model_whose_weights_came_from_a_file_counts_as_trained():
     assert section.context.trained_model() is model
     controller.reset_weights()  # fresh random weights are not trained ones
     assert section.context.trained_model() is None
+
+
+def test_test_results_stop_measuring_when_hidden_and_measure_when_shown_again():
+    section = _section(epochs=1)
+    _train(section)
+    seen = []
+
+    async def glance():
+        section.view = "results"
+        view = section.views["results"]
+        while "Measuring the test images" not in view._status.object:
+            await asyncio.sleep(0)
+        section.view = None  # closed while the test images are being measured
+        for _ in range(20):
+            await asyncio.sleep(0)
+        seen.append(view.results)
+
+    asyncio.run(glance())
+    assert seen == [None]  # the pass stopped: nothing measured while hidden
+    view = _show(section, "results")
+    assert view.results is not None and view.results.n == 300
