@@ -185,7 +185,7 @@ _INFOS = (
         description=(
             "Orange, yellow and blue circles, squares and triangles on dark backgrounds, "
             "in colour: the class is shape and colour together, so the first filters "
-            "learn colours as well as edges. Change the seed for new images."
+            "learn colours as well as edges."
         ),
     ),
 )
