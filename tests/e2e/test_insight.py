@@ -6,7 +6,8 @@ sends a test image through the network, opens the confusion matrix, clicks a cel
 the Conv2D layer; on MNIST the learner draws before training (the page asks for
 training and offers a button), trains one epoch with that button, then draws
 digits with the mouse (pointer events) and with a finger (touch pointer events)
-and reads the prediction. Expected shapes come from pycnn in this process.
+and reads the prediction. A third load picks the generated colour dataset in the
+page and checks every view on RGB input. Expected shapes come from pycnn in this process.
 """
 
 from __future__ import annotations
@@ -278,6 +279,7 @@ def test_every_view_on_the_colour_dataset(open_app):
     assert page.locator(".cp-draw-answer .cp-bar-name").count() == 9
     assert "32×32 with 3 channels" in page.locator(".cp-draw-input").first.get_attribute("alt")
     assert "in the pen's colour" in page.locator(".cp-draw-answer figcaption").first.inner_text()
+    sup.assert_accessible(page)  # the colour samples, the pen's buttons, every view's pictures
 
 
 def _src(page) -> str | None:
