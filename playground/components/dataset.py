@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import panel as pn
 import param
 from panel.viewable import Viewer
 
 from playground.components.text import esc
+from playground.insight.picture import png_data_uri, tile_grid
 from playground.settings import DATASETS
 from playground.state import PlaygroundState
 from pycnn.datasets import info as dataset_info
@@ -14,6 +16,18 @@ from pycnn.datasets import info as dataset_info
 __all__ = ["DatasetPicker"]
 
 PER_CLASS = 3
+
+
+def _sample_strip(images: np.ndarray) -> np.ndarray:
+    """uint8 RGBA of ``(n, H, W, C)`` images in a row, 1-px white gaps.
+
+    Grey images are shown as ink on paper (inverted: dark strokes on white, as
+    people draw digits); colour images as they are, their colour being the point.
+    """
+    rgb = np.repeat(1.0 - images, 3, axis=3) if images.shape[3] == 1 else images
+    rgba = np.full((*rgb.shape[:3], 4), 255, dtype=np.uint8)
+    rgba[..., :3] = np.rint(np.clip(rgb, 0.0, 1.0) * 255)
+    return tile_grid(rgba, len(rgba), gap_colour=(255, 255, 255, 255))
 
 
 class DatasetPicker(Viewer):
@@ -68,7 +82,6 @@ class DatasetPicker(Viewer):
             from playground.data import get_dataset
 
             await get_dataset(name)
-            from playground.components.images import grid, png_data_uri
             from pycnn.datasets import preview
 
             x, y, class_names = preview(name, per_class=PER_CLASS)
@@ -83,7 +96,7 @@ class DatasetPicker(Viewer):
             picks = x[y == k][:PER_CLASS]
             if not len(picks):
                 continue
-            tiles = grid(picks, columns=PER_CLASS, invert=True)
+            tiles = _sample_strip(picks)
             uri = png_data_uri(tiles)
             size = tiles.shape[1] * scale
             cells.append(

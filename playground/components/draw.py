@@ -15,7 +15,7 @@ from playground.components.figures import INSIGHT_CSS, bars_html, message_html, 
 from playground.components.htmlwidgets import CANVAS_CSS, DrawingCanvas
 from playground.components.inside import InsightView
 from playground.components.text import esc
-from playground.insight.draw import predict_drawing
+from playground.insight.draw import predict_drawing, recipe_for
 from playground.insight.feature_maps import image_picture
 from playground.insight.glyphs import digit_drawing
 from playground.insight.results import prediction_text, probability_bars
@@ -50,6 +50,16 @@ class DrawView(InsightView):
             css_classes=["cp-draw-order"],
         )
         self._order.param.watch(lambda _e: self.guarded(self.refresh), "value")
+        # 3-channel datasets whose images come in a few colours: which one the pen draws in
+        self._pen = pn.widgets.RadioButtonGroup(
+            name="Pen colour",
+            options={},
+            button_type="primary",
+            button_style="outline",
+            visible=False,
+            css_classes=["cp-draw-pen"],
+        )
+        self._pen.param.watch(lambda _e: self.guarded(self.refresh), "value")
         self._train = pn.widgets.Button(
             name="Train the model", button_type="primary", css_classes=["cp-draw-train"]
         )
@@ -82,9 +92,16 @@ class DrawView(InsightView):
         self._train.visible = needed and not self.controller.running
         self._train.disabled = self.state.train_block_reason() is not None
 
+    def _show_pens(self) -> None:
+        pens = {f"{name} pen": name for name, _rgb in recipe_for(self.context.dataset).pens}
+        if self._pen.options != pens:
+            self._pen.param.update(options=pens, value=next(iter(pens.values()), None))
+        self._pen.visible = bool(pens) and self.state.info.input_shape[2] == 3
+
     # ---- prediction
     def refresh(self) -> None:
         self._show_train()
+        self._show_pens()
         model = self.context.trained_model()
         if self.controller.running and model is None:
             self._order.visible = False
@@ -93,7 +110,7 @@ class DrawView(InsightView):
                 "cp-draw-message",
             )
             return
-        answer = predict_drawing(model, self.canvas.drawing, self.context.dataset)
+        answer = predict_drawing(model, self.canvas.drawing, self.context.dataset, self._pen.value)
         self.prediction = None if isinstance(answer, NothingToShow) else answer
         self._order.visible = self.prediction is not None
         if isinstance(answer, NothingToShow):
@@ -127,7 +144,7 @@ class DrawView(InsightView):
                 sizing_mode="stretch_width",
             ),
             pn.FlexBox(
-                pn.Column(self.canvas, self._example, width=300),
+                pn.Column(self.canvas, self._pen, self._example, width=300),
                 pn.Column(
                     self._answer,
                     self._order,

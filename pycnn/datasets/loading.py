@@ -15,7 +15,7 @@ from ..arguments import normalize_seed
 from ..errors import ModelError
 from ..npz import read_arrays
 from .registry import DatasetInfo, info
-from .shapes import make_shapes, whole_number
+from .shapes import make_colour_shapes, make_shapes, whole_number
 
 __all__ = ["DATA_DIR", "load", "preview"]
 
@@ -23,6 +23,9 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 """Folder holding the shipped ``.npz`` files and ``PROVENANCE.json``."""
 
 Split = tuple[np.ndarray, np.ndarray]
+
+#: the generator of each synthetic dataset (``make(n, size=, seed=)``)
+GENERATORS = {"shapes": make_shapes, "colour-shapes": make_colour_shapes}
 
 _REQUIRED_KEYS = ("x_train", "y_train", "x_test", "y_test")
 _REBUILD = "Rebuild it with `python3 scripts/prepare_data.py`"
@@ -114,16 +117,16 @@ def load(
     ----------
     name : str
         One of :func:`pycnn.datasets.available`: ``"digits"``, ``"mnist"``,
-        ``"fashion"``, ``"shapes"``.
+        ``"fashion"``, ``"shapes"``, ``"colour-shapes"``.
     data_dir : str or Path, optional
         Folder with the ``.npz`` files; default: the package's ``data/`` folder.
     seed : int
-        Only used by the generated ``"shapes"`` dataset (same seed, same images).
+        Only used by the generated datasets (same seed, same images).
 
     Returns
     -------
     (x_train, y_train), (x_test, y_test), class_names
-        ``x_*`` float32 ``(N, H, W, 1)`` with values in [0, 1]; ``y_*`` int64
+        ``x_*`` float32 ``(N, H, W, C)`` with values in [0, 1]; ``y_*`` int64
         ``(N,)`` with values in ``range(len(class_names))``; ``class_names`` a
         list of str. Every call returns fresh arrays the caller may modify.
 
@@ -139,10 +142,9 @@ def load(
     if dataset.synthetic:
         # Train and test come from independent streams, so neither depends on the other's size.
         train_seed, test_seed = np.random.SeedSequence(seed).spawn(2)
-        x_train, y_train = make_shapes(
-            dataset.n_train, size=dataset.input_shape[0], seed=train_seed
-        )
-        x_test, y_test = make_shapes(dataset.n_test, size=dataset.input_shape[0], seed=test_seed)
+        make, size = GENERATORS[name], dataset.input_shape[0]
+        x_train, y_train = make(dataset.n_train, size=size, seed=train_seed)
+        x_test, y_test = make(dataset.n_test, size=size, seed=test_seed)
         return (x_train, y_train), (x_test, y_test), list(dataset.class_names)
 
     folder = Path(data_dir) if data_dir is not None else DATA_DIR
@@ -173,7 +175,7 @@ def preview(
 
     Returns
     -------
-    x : float32 ``(n, H, W, 1)`` in [0, 1], with ``n = per_class * num_classes``
+    x : float32 ``(n, H, W, C)`` in [0, 1], with ``n = per_class * num_classes``
         (fewer if a class has fewer images)
     y : int64 ``(n,)``, sorted: ``[0]*per_class + [1]*per_class + ...``
     class_names : list of str
@@ -184,7 +186,7 @@ def preview(
     dataset = info(name)
     if dataset.synthetic:
         # Generate just enough images instead of the whole dataset.
-        x, y = make_shapes(
+        x, y = GENERATORS[name](
             per_class * dataset.num_classes * 2, size=dataset.input_shape[0], seed=seed
         )
         class_names = list(dataset.class_names)

@@ -2,8 +2,8 @@
 
 Each dataset is read the way its users usually do: Keras scripts load MNIST
 and Fashion-MNIST with ``keras.datasets``, PyTorch scripts download the same
-files; digits come from scikit-learn, and the synthetic shapes from pycnn's
-own generator, copied into the script from :mod:`pycnn.datasets.shapes`. A
+files; digits come from scikit-learn, and the synthetic (colour) shapes from
+pycnn's own generator, copied into the script from :mod:`pycnn.datasets.shapes`. A
 model no dataset fits gets a ``load_data()`` for the learner to write.
 Nothing in a script needs pycnn.
 """
@@ -14,6 +14,7 @@ import itertools
 
 from ..datasets import DATASETS
 from ..datasets import shapes as shapes_dataset
+from ..datasets.loading import GENERATORS
 from .script import Settings
 
 __all__ = ["load_data_code"]
@@ -35,14 +36,22 @@ def load_data_code(s: Settings, model, library: str) -> tuple[list[str], list[st
             "from sklearn.datasets import load_digits",
             "from sklearn.model_selection import train_test_split",
         ], [_DIGITS]
-    if s.dataset == "shapes":
-        info = DATASETS["shapes"]
-        drawing_imports, drawing = _shapes_drawing()
-        size = info.input_shape[0]
-        return drawing_imports, [
-            drawing,
-            _SHAPES.format(n_train=info.n_train, n_test=info.n_test, size=size),
-        ]
+    if s.dataset in _DRAW_FUNCTIONS:
+        info = DATASETS[s.dataset]
+        draw = _DRAW_FUNCTIONS[s.dataset]
+        drawing_imports, drawing = _shapes_drawing(draw)
+        h, w, c = info.input_shape
+        loop = _SHAPES.format(
+            draw=draw,
+            title=info.title,
+            classes=info.num_classes,
+            n_train=info.n_train,
+            n_test=info.n_test,
+            size=h,
+            channels=c,
+            noise=GENERATORS[s.dataset].__kwdefaults__["noise"],
+        )
+        return drawing_imports, [drawing, loop]
     if library == "keras":
         title = DATASETS[s.dataset].title
         module = {"mnist": "mnist", "fashion": "fashion_mnist"}[s.dataset]
@@ -90,21 +99,24 @@ def load_data():
     return (x_train, y_train), (x_test, y_test)
 '''
 
-# The loop of pycnn.datasets.make_shapes, without its argument checks: the same random
+# The generated datasets' draw function, by dataset (each a function of pycnn.datasets.shapes).
+_DRAW_FUNCTIONS = {"shapes": "_draw", "colour-shapes": "_draw_colour"}
+
+# The loop of pycnn.datasets.shapes._generate, without its argument checks: the same random
 # stream, drawn in the same chunks of 512, gives the same images (a unit test compares them).
 _SHAPES = '''
-def make_shapes(n, seed, size={size}, noise=0.08):
-    """n images with balanced classes, (n, {size}, {size}, 1) in [0, 1], and their labels."""
+def make_images(n, seed, size={size}, noise={noise}):
+    """n images with balanced classes, (n, {size}, {size}, {channels}) in [0, 1], and their labels."""
     rng = np.random.default_rng(seed)
-    labels = rng.permutation(np.arange(n) % len(SHAPE_CLASSES)).astype(np.int64)
-    chunks = [_draw(labels[i : i + 512], size, rng, noise) for i in range(0, n, 512)]
-    return np.concatenate(chunks)[..., None], labels
+    labels = rng.permutation(np.arange(n) % {classes}).astype(np.int64)  # {classes} classes
+    chunks = [{draw}(labels[i : i + 512], size, rng, noise) for i in range(0, n, 512)]
+    return np.concatenate(chunks), labels
 
 
 def load_data():
-    """The playground's synthetic shapes: the same {n_train:,} training and {n_test:,} test images."""
+    """{title}: the playground's {n_train:,} training and {n_test:,} test images, redrawn."""
     train_seed, test_seed = np.random.SeedSequence(0).spawn(2)
-    return make_shapes({n_train}, train_seed), make_shapes({n_test}, test_seed)
+    return make_images({n_train}, train_seed), make_images({n_test}, test_seed)
 '''
 
 _DOWNLOAD_IMPORTS = ["import urllib.request", "from pathlib import Path"]
@@ -158,13 +170,14 @@ def load_data():
 '''
 
 
-def _shapes_drawing() -> tuple[list[str], str]:
-    """``(imports, code)``: how pycnn's shapes dataset draws an image, for the script.
+def _shapes_drawing(draw: str) -> tuple[list[str], str]:
+    """``(imports, code)``: how a generated dataset draws its images, for the script.
 
     Taken from :mod:`pycnn.datasets.shapes` itself, so the script draws
-    exactly the playground's images: ``_draw`` and every module-level name it
-    needs, in the module's order; the class names it imports are written out,
-    the modules it imports go to the script's imports.
+    exactly the playground's images: the function ``draw`` and every
+    module-level name it needs, in the module's order; the names it imports
+    from pycnn (tuples of class names) are written out, the modules it imports
+    go to the script's imports.
     """
     import ast  # here, not at the top: `import pycnn` stays quick in the browser
     import inspect
@@ -174,8 +187,11 @@ def _shapes_drawing() -> tuple[list[str], str]:
     tree = ast.parse(source)
     defined: dict[str, ast.stmt] = {}
     imported: dict[str, str] = {}
+    constants: set[str] = set()  # imported from pycnn: written out as values
     for node in tree.body:
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            constants.update(alias.asname or alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
             for alias in node.names:
                 imported[alias.asname or alias.name] = ast.unparse(ast.Import([alias]))
         elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
@@ -184,7 +200,7 @@ def _shapes_drawing() -> tuple[list[str], str]:
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     defined[target.id] = node
-    needed, todo = set(), ["_draw"]
+    needed, todo = set(), [draw]
     while todo:
         name = todo.pop()
         if name in needed:
@@ -192,9 +208,11 @@ def _shapes_drawing() -> tuple[list[str], str]:
         needed.add(name)
         if name in defined:
             used = {n.id for n in ast.walk(defined[name]) if isinstance(n, ast.Name)}
-            todo += sorted(used & (set(defined) | set(imported) | {"SHAPE_CLASSES"}))
-    names = ", ".join(f'"{name}"' for name in shapes_dataset.SHAPE_CLASSES)
-    blocks = [(False, f"SHAPE_CLASSES = ({names})")]
+            todo += sorted(used & (set(defined) | set(imported) | constants))
+    blocks = []
+    for name in sorted(needed & constants):
+        values = ", ".join(f'"{value}"' for value in getattr(shapes_dataset, name))
+        blocks.append((False, f"{name} = ({values})"))
     for node in tree.body:
         if node in {defined[name] for name in needed if name in defined}:
             first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])

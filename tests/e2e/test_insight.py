@@ -7,7 +7,8 @@ sends a test image through the network, opens the confusion matrix, clicks a cel
 the Conv2D layer, and closes the view; on MNIST the learner draws before training (the page asks for
 training and offers a button), trains one epoch with that button, then draws
 digits with the mouse (pointer events) and with a finger (touch pointer events)
-and reads the prediction. Expected shapes come from pycnn in this process.
+and reads the prediction. A third load picks the generated colour dataset in the
+page and checks every view on RGB input. Expected shapes come from pycnn in this process.
 """
 
 from __future__ import annotations
@@ -211,6 +212,84 @@ def test_draw_digits_for_a_model_trained_on_mnist(open_app):
     page.locator(".cp-draw-undo").first.click()
     _wait_src(page, lambda src: src == three)
     assert page.locator(".cp-draw-prediction").first.inner_text() == top
+
+
+# --------------------------------------------------------------------------- colour input
+
+
+def test_every_view_on_the_colour_dataset(open_app):
+    """RGB input end to end: pick the colour dataset, fix the last layer, train an epoch,
+    see colour filters, feature maps, a 9×9 confusion matrix, and draw in colour."""
+    from playground.insight.glyphs import digit_drawing
+    from pycnn.datasets import info
+
+    colour = info("colour-shapes")
+    page = open_app(f"?dataset=digits&layers={STARTER}&epochs=1")
+    page.locator(".cp-dataset select").first.select_option(label=colour.title)
+    about = page.locator(".cp-dataset-about div")
+    assert "9 classes" in sup.wait_text(about, r"Input shape: 32×32×3")
+    assert colour.attribution in about.all_inner_texts()
+    samples = page.locator(".cp-preview img")
+    samples.first.wait_for(timeout=60_000)
+    assert samples.count() == 9
+    assert samples.first.get_attribute("alt") == "3 sample images of orange circle"
+    assert "dataset=colour-shapes" in page.url
+
+    # Ten outputs for nine classes: the page offers the fix, and the summary reads RGB.
+    page.locator(".cp-fix button", has_text="Dense(9").first.click()
+    layers = STARTER.replace("dense:10", "dense:9")
+    sup.wait_text(page.locator(".cp-summary .cp-row-input"), r"\(None, 32, 32, 3\)")
+    sup.wait_text(page.locator(".cp-summary tr.cp-row").first, r"\(None, 30, 30, 8\)\s+224")
+    page.locator(".cp-train button").first.click()
+    sup.wait_text(page.locator(".cp-status"), r"^Finished", timeout_s=300)
+    accuracy = sup.wait_text(page.locator(".cp-test-accuracy"), r"\d+\.\d %")
+    assert float(re.search(r"([\d.]+) %", accuracy).group(1)) > 100 * 3 / 9, accuracy
+
+    # Filters in colour, and per channel.
+    _choose(page, "Filters")
+    picture = page.locator(".cp-filters .cp-filters-picture").first
+    picture.wait_for(timeout=30_000)
+    alt = picture.get_attribute("alt")
+    assert "8 filters of 3×3 weights over 3 input channels" in alt, alt
+    assert "red, green and blue weights" in alt
+    page.locator(".cp-filters-view select").first.select_option(label="Each input channel")
+    deadline = time.monotonic() + 15
+    while "8 rows of 3" not in (picture.get_attribute("alt") or ""):
+        assert time.monotonic() < deadline, picture.get_attribute("alt")
+        page.wait_for_timeout(100)
+
+    _choose(page, "Feature maps")
+    strip = page.locator(".cp-featuremaps-strip button")
+    strip.first.wait_for(timeout=30_000)
+    assert strip.count() == 10  # one test image per class, and "Your drawing"
+    assert page.locator(".cp-featuremaps-caption").all_inner_texts() == _expected_captions(
+        layers, "colour-shapes"
+    )
+    assert "32×32 with 3 channels" in page.locator(".cp-featuremaps-input").first.get_attribute(
+        "alt"
+    )
+
+    _choose(page, "Test results")
+    cells = page.locator(".cp-confusion button[data-pick]")
+    cells.first.wait_for(timeout=60_000)
+    assert cells.count() == 81
+    assert sum(int(c) for c in cells.all_inner_texts()) == colour.n_test
+    mistake = page.locator(".cp-misclassified figure img").first
+    assert "32×32 with 3 channels" in mistake.get_attribute("alt")
+
+    # Draw a ring with the blue pen: the model sees it in blue and names a class.
+    _choose(page, "Draw to predict")
+    page.locator(".cp-draw-pen button", has_text="blue pen").first.click()
+    canvas = page.locator(".cp-draw canvas").first
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    _draw(page, digit_drawing(0, box["width"], box["height"]).strokes, box)
+    top = sup.wait_text(page.locator(".cp-draw-prediction"), r" \(\d+ %\)$", timeout_s=30)
+    assert re.fullmatch(r"(orange|yellow|blue) (circle|square|triangle) \(\d+ %\)", top), top
+    assert page.locator(".cp-draw-answer .cp-bar-name").count() == 9
+    assert "32×32 with 3 channels" in page.locator(".cp-draw-input").first.get_attribute("alt")
+    assert "in the pen's colour" in page.locator(".cp-draw-answer figcaption").first.inner_text()
+    sup.assert_accessible(page)  # the colour samples, the pen's buttons, every view's pictures
 
 
 def _src(page) -> str | None:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from pycnn import Conv2D, Dense, Flatten, Sequential, export
+from pycnn import Conv2D, Dense, Flatten, Sequential, datasets, export
 
 LIBRARIES = {"keras": export.to_keras, "pytorch": export.to_pytorch}
 
@@ -39,8 +39,11 @@ def test_ruff_finds_nothing_to_fix(case, library):
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
-def test_ruff_finds_nothing_to_fix_in_the_shapes_generator(library):
+@pytest.mark.parametrize("dataset", ["shapes", "colour-shapes"])
+def test_ruff_finds_nothing_to_fix_in_the_shapes_generators(library, dataset):
+    info = datasets.info(dataset)
     model = Sequential(
-        [Conv2D(4, 5), Flatten(), Dense(6, activation="softmax")], input_shape=(28, 28, 1)
+        [Conv2D(4, 5), Flatten(), Dense(info.num_classes, activation="softmax")],
+        input_shape=info.input_shape,
     )
-    assert ruff_problems(LIBRARIES[library](model, dataset="shapes")) == ""
+    assert ruff_problems(LIBRARIES[library](model, dataset=dataset)) == ""

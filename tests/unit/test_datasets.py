@@ -1,4 +1,4 @@
-"""pycnn.datasets: shipped subsets, the shapes generator, and scripts/prepare_data.py helpers."""
+"""pycnn.datasets: shipped subsets, the shapes generators, and scripts/prepare_data.py helpers."""
 
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ def loaded():
 # --------------------------------------------------------------------------- registry
 
 
-def test_available_lists_the_four_datasets_in_display_order():
-    assert datasets.available() == ["digits", "mnist", "fashion", "shapes"]
+def test_available_lists_the_five_datasets_in_display_order():
+    assert datasets.available() == ["digits", "mnist", "fashion", "shapes", "colour-shapes"]
     assert list(datasets.DATASETS) == datasets.available()
 
 
@@ -58,6 +58,11 @@ def test_info_is_readable_without_loading_and_json_ready():
     assert mnist.num_classes == 10
     assert datasets.info("digits").input_shape == (8, 8, 1)
     assert datasets.info("shapes").synthetic and not mnist.synthetic
+    colour = datasets.info("colour-shapes")
+    assert colour.synthetic and colour.input_shape == (32, 32, 3)
+    assert colour.class_names == datasets.COLOUR_SHAPE_CLASSES and colour.num_classes == 9
+    assert (colour.n_train, colour.n_test) == (1800, 450)
+    assert colour.licence.startswith("MIT") and "pycnn.datasets.shapes" in colour.attribution
     for name in datasets.available():
         d = datasets.info(name).to_dict()
         json.dumps(d)
@@ -145,17 +150,21 @@ def test_preview_rejects_bad_arguments():
 # --------------------------------------------------------------------------- shapes generator
 
 
-def test_shapes_are_deterministic_per_seed_and_differ_across_seeds():
-    x1, y1 = datasets.make_shapes(120, seed=7)
-    x2, y2 = datasets.make_shapes(120, seed=7)
-    x3, y3 = datasets.make_shapes(120, seed=8)
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [("shapes", datasets.make_shapes), ("colour-shapes", datasets.make_colour_shapes)],
+)
+def test_generated_datasets_are_deterministic_per_seed_and_differ_across_seeds(name, make):
+    x1, y1 = make(120, seed=7)
+    x2, y2 = make(120, seed=7)
+    x3, y3 = make(120, seed=8)
     np.testing.assert_array_equal(x1, x2)
     np.testing.assert_array_equal(y1, y2)
     assert not np.array_equal(x1, x3)
     assert not np.array_equal(y1, y3)
-    (a, _), (b, _), _ = datasets.load("shapes", seed=1)
-    (c, _), (d, _), _ = datasets.load("shapes", seed=1)
-    (e, _), _, _ = datasets.load("shapes", seed=2)
+    (a, _), (b, _), _ = datasets.load(name, seed=1)
+    (c, _), (d, _), _ = datasets.load(name, seed=1)
+    (e, _), _, _ = datasets.load(name, seed=2)
     np.testing.assert_array_equal(a, c)
     np.testing.assert_array_equal(b, d)
     assert not np.array_equal(a, e)
@@ -190,6 +199,78 @@ def test_shape_classes_differ_where_they_should():
 def test_shapes_reject_bad_sizes(kwargs):
     with pytest.raises(ValueError, match="Received"):
         datasets.make_shapes(**kwargs)
+
+
+# --------------------------------------------------------------------------- colour shapes
+
+
+def test_colour_shapes_are_balanced_rgb_in_range_at_any_size():
+    x, y = datasets.make_colour_shapes(58, size=20, seed=0)
+    assert x.shape == (58, 20, 20, 3) and x.dtype == np.float32 and y.dtype == np.int64
+    counts = np.bincount(y, minlength=9)
+    assert len(counts) == 9 and counts.max() - counts.min() <= 1
+    assert 0.0 <= x.min() and x.max() <= 1.0
+    assert datasets.make_colour_shapes(0)[0].shape == (0, 32, 32, 3)
+    with pytest.raises(ValueError, match="size must be"):
+        datasets.make_colour_shapes(4, size=4)
+
+
+def _stroke_colour_and_ink(x):
+    """Per image: the mean RGB of its strokes, and its stroke pixels (brightest channel)."""
+    bright = x.max(axis=3)
+    ink = bright > 0.5 * bright.max(axis=(1, 2), keepdims=True)
+    colour = (x * ink[..., None]).sum(axis=(1, 2)) / ink.sum(axis=(1, 2))[:, None]
+    return colour, ink
+
+
+def test_colour_and_shape_together_give_the_class():
+    """Label k is the shape SHAPE_CLASSES[k // 3] in COLOURS[k % 3]: the strokes of the
+    classes that share a colour have that colour, and the classes that share a shape have
+    the shape of the grey dataset's class of the same name (measured, not assumed)."""
+    x, y = datasets.make_colour_shapes(900, seed=0, noise=0.0)
+    colour, ink = _stroke_colour_and_ink(x)
+    names = datasets.COLOUR_SHAPE_CLASSES
+    hues = {}
+    for k, name in enumerate(names):
+        hue, shape = name.split(" ", 1)
+        assert shape == datasets.SHAPE_CLASSES[k // 3] and hue == datasets.COLOURS[k % 3]
+        hues.setdefault(hue, []).append(colour[y == k].mean(axis=0))
+    orange, yellow, blue = (np.mean(hues[h], axis=0) for h in ("orange", "yellow", "blue"))
+    assert orange[0] > orange[1] + 0.2 > orange[2] + 0.2  # red > green > blue
+    assert yellow[0] > 0.6 and yellow[1] > 0.6 and yellow[2] < 0.4
+    assert blue[2] > blue[1] + 0.1 and blue[2] > blue[0] + 0.4
+    # Within a shape, the colour separates the classes: nearest mean colour is right.
+    means = np.stack([colour[y == k].mean(axis=0) for k in range(9)])
+    for s in range(3):
+        of_shape = y // 3 == s
+        same_shape = means[3 * s : 3 * s + 3]
+        nearest = ((colour[of_shape, None] - same_shape) ** 2).sum(axis=2).argmin(axis=1)
+        assert (3 * s + nearest == y[of_shape]).mean() > 0.95
+    # Within a colour, the shape separates them: outlines like the grey dataset's shapes.
+    grey, grey_y = datasets.make_shapes(900, size=32, seed=0, noise=0.0)
+    grey_ink = grey[..., 0] > 0.5
+    filled = {}  # share of the ink's bounding box the outline covers: circle < square
+    for k in range(9):
+        for kind, images in (("colour", ink[y == k]), ("grey", grey_ink[grey_y == k // 3])):
+            rows, cols = images.any(axis=2).sum(axis=1), images.any(axis=1).sum(axis=1)
+            filled[kind, k] = (images.sum(axis=(1, 2)) / (rows * cols)).mean()
+    for k in range(9):
+        assert abs(filled["colour", k] - filled["grey", k]) < 0.05, (names[k], filled)
+    square, triangle = datasets.SHAPE_CLASSES.index("square"), 2
+    for c in range(3):
+        assert filled["colour", 3 * triangle + c] < filled["colour", 3 * square + c]
+    centre = [ink[y == k][:, 14:18, 14:18].mean() for k in range(3)]  # circles: outlines
+    assert max(centre) < 0.2
+
+
+def test_no_single_channel_or_brightness_gives_the_colour_class():
+    """The background's channels vary on their own, so an image's mean colour overlaps
+    between classes: a model must find the strokes to tell the colour."""
+    x, y = datasets.make_colour_shapes(900, seed=0)
+    mean = x.mean(axis=(1, 2))
+    orange, blue = mean[y % 3 == 0], mean[y % 3 == 2]
+    # some blue images have more red on average than some orange ones
+    assert blue[:, 0].max() > orange[:, 0].min()
 
 
 # --------------------------------------------------------------------------- provenance

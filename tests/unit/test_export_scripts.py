@@ -269,16 +269,19 @@ def test_layer_names_become_python_names():
     ]
 
 
-def test_the_shapes_generator_in_the_script_draws_pycnn_s_images():
+@pytest.mark.parametrize("dataset", ["shapes", "colour-shapes"])
+def test_the_shapes_generators_in_the_script_draw_pycnn_s_images(dataset):
     """The script's copy of the generator, run with NumPy alone, gives the same arrays."""
-    model = convnet(classes=6)
-    settings = script.settings(model, dataset="shapes")
+    info = datasets.info(dataset)
+    model = convnet(classes=info.num_classes, input_shape=info.input_shape)
+    settings = script.settings(model, dataset=dataset)
     _, blocks = data_code.load_data_code(settings, model, "keras")
     namespace: dict = {}
-    code = compile("import numpy as np\n" + "\n\n".join(blocks), "shapes", "exec")
+    code = compile("import numpy as np\n" + "\n\n".join(blocks), dataset, "exec")
     exec(code, namespace)  # noqa: S102  (the code under test)
     (x_train, y_train), (x_test, y_test) = namespace["load_data"]()
-    (want_x, want_y), (want_x_test, want_y_test), _ = datasets.load("shapes")
+    (want_x, want_y), (want_x_test, want_y_test), _ = datasets.load(dataset)
+    assert x_train.shape == (info.n_train, *info.input_shape)
     np.testing.assert_array_equal(x_train, want_x)
     np.testing.assert_array_equal(y_train, want_y)
     np.testing.assert_array_equal(x_test, want_x_test)

@@ -285,6 +285,15 @@ def test_keras_to_json_opens_with_its_layers_and_input_shape():
     )
 
 
+def test_a_keras_model_of_rgb_images_opens_on_the_colour_dataset():
+    text = _keras(l0={"batch_shape": [None, 32, 32, 3]}, l7={"units": 9})
+    panel = _panel()
+    assert panel.importer.open_files([Upload("rgb.json", len(text), text)])
+    assert panel.state.dataset == "colour-shapes"  # the one dataset of 32x32x3 images
+    assert panel.state.analysis.error is None
+    assert format_layers(panel.state.layers).endswith(",dense:9:softmax")
+
+
 def test_pycnn_config_and_keras_2_json_open_too():
     """pycnn's bare ``to_config()`` (seed included) and Keras 2's ``batch_input_shape``."""
     model = _model_of("conv2d:6:5:strides=2,flatten,dense:10:softmax", seed=4)
@@ -401,8 +410,8 @@ def _bad_files():
             "'k.json' cannot be used on MNIST",
         ),
         "input no dataset has": (
-            [("k.json", _keras(l0={"batch_shape": [None, 32, 32, 3]}))],
-            "the model takes 32×32×3 images, and no dataset",
+            [("k.json", _keras(l0={"batch_shape": [None, 40, 40, 3]}))],
+            "the model takes 40×40×3 images, and no dataset",
         ),
         "not Sequential": (
             [("f.json", b'{"class_name": "Functional", "config": {}}')],

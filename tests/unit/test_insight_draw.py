@@ -86,6 +86,33 @@ def test_shapes_draws_on_the_datasets_background():
     assert 14 <= ink[:, 0].max() - ink[:, 0].min() + 1 <= 19  # 60 % of the side, plus pen
 
 
+@pytest.mark.parametrize("pen", datasets.COLOURS)
+def test_colour_shapes_draw_in_the_pens_colour_like_the_datasets_strokes(pen):
+    image = prepare_drawing(digit_drawing(0), "colour-shapes", (32, 32, 3), pen).image
+    assert image.shape == (32, 32, 3) and image.dtype == np.float32
+    (x, y), _, _ = datasets.load("colour-shapes")
+    k = datasets.COLOURS.index(pen)
+    # the brightest strokes of the data's images in this colour, and the drawing's
+    data_ink = x[y % 3 == k][x[y % 3 == k].max(axis=3) > 0.5]
+    drawn_ink = image[image.max(axis=2) > 0.5]
+    fullest = image.reshape(-1, 3)[image.sum(axis=2).argmax()]  # a pixel all inside the pen
+    np.testing.assert_allclose(fullest, 0.875 * datasets.shapes.PALETTE[k], atol=0.005)
+    assert np.abs(np.median(data_ink, axis=0) - np.median(drawn_ink, axis=0)).max() < 0.12
+    np.testing.assert_allclose(image[0, 0], 0.075)  # paper: the mean of the data's background
+    ink = np.argwhere(image.max(axis=2) > 0.3)
+    assert 16 <= ink[:, 0].max() - ink[:, 0].min() + 1 <= 23  # 60 % of the side, plus pen
+
+
+def test_colour_shapes_pen_defaults_to_the_first_colour_and_grey_input_ignores_it():
+    first = prepare_drawing(digit_drawing(1), "colour-shapes", (32, 32, 3)).image
+    orange = prepare_drawing(digit_drawing(1), "colour-shapes", (32, 32, 3), "orange").image
+    np.testing.assert_array_equal(first, orange)
+    assert [name for name, _ in recipe_for("colour-shapes").pens] == list(datasets.COLOURS)
+    assert recipe_for("mnist").pens == ()
+    grey = prepare_drawing(digit_drawing(1), "colour-shapes", (32, 32, 1), "blue").image
+    assert grey.max() == pytest.approx(0.875)  # one channel: the pen's brightness only
+
+
 # --------------------------------------------------------------------------- digits (optdigits)
 
 
@@ -125,6 +152,7 @@ def test_digits_ink_amount_is_the_datasets():
         ("fashion", (28, 28, 1)),
         ("shapes", (28, 28, 1)),
         ("shapes", (64, 64, 3)),
+        ("colour-shapes", (8, 8, 1)),
         ("cifar-like", (32, 32, 3)),
         (None, (8, 8, 1)),
         ("mnist", (64, 48, 1)),

@@ -458,3 +458,28 @@ def test_test_results_stop_measuring_when_hidden_and_measure_when_shown_again():
     assert seen == [None]  # the pass stopped: nothing measured while hidden
     view = _show(section, "results")
     assert view.results is not None and view.results.n == 300
+
+
+def test_every_view_on_the_colour_dataset_shows_colour():
+    """Trained on the generated RGB dataset: colour filters, 9×9 confusion matrix over its
+    test set, colour pictures, and a drawing in the pen colour the learner picks."""
+    colour = "conv2d:8:3,maxpool:2,flatten,dense:9:softmax"
+    state = PlaygroundState(layers=parse_layers(colour), dataset="colour-shapes", epochs=1)
+    section = _section(state)
+    _train(section)
+    filters = _show(section, "filters")
+    assert filters._view.value == "rgb" and "red, green and blue weights" in filters._picture.object
+    results = _show(section, "results").results
+    assert results.confusion.shape == (9, 9) and results.confusion.sum() == 450
+    assert np.trace(results.confusion) / 450 > 3 / 9  # well above chance after one epoch
+    draw = _show(section, "draw")
+    assert draw._pen.visible and list(draw._pen.options) == ["orange pen", "yellow pen", "blue pen"]
+    draw.canvas.put(digit_drawing(0))
+    _act()
+    orange = draw.prediction
+    assert "32×32 with 3 channels" in draw._answer.object and orange is not None
+    _act(lambda: setattr(draw._pen, "value", "blue"))
+    blue = draw.prediction
+    assert blue.prepared.image[..., 2].max() > blue.prepared.image[..., 0].max()
+    assert orange.prepared.image[..., 0].max() > orange.prepared.image[..., 2].max()
+    assert not np.array_equal(orange.probabilities, blue.probabilities)

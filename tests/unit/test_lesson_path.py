@@ -19,7 +19,7 @@ from playground.lesson.tasks import PREDICATES
 from playground.spec import KINDS, parse_layers
 from playground.state import PlaygroundState
 from playground.training import TrainingController
-from pycnn.datasets import load
+from pycnn.datasets import available, load
 
 
 def state_of(layers: str, dataset: str = "digits", **settings) -> PlaygroundState:
@@ -126,7 +126,7 @@ def test_shape_table_and_target_follow_keras_rules_for_each_dataset():
     assert live.target_shape((8, 8, 1)) == (8, 8)
 
 
-@pytest.mark.parametrize("dataset", ["digits", "mnist", "fashion", "shapes"])
+@pytest.mark.parametrize("dataset", available())
 def test_the_shape_target_is_reachable_with_same_padding(dataset):
     h = state_of("flatten,dense:10:softmax", dataset).info.input_shape[0]
     stride = 1 if h < 16 else 2

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from playground.links import LINK_PARAMS, format_query, link_query, parse_query
 from playground.presets import DEFAULT_LAYERS, PRESETS
-from playground.settings import SETTINGS, Settings
+from playground.settings import DATASETS, SETTINGS, Settings
 from playground.spec import format_layers, parse_layers
 from playground.state import PlaygroundState
 
@@ -65,6 +65,20 @@ def test_design_md_link_rebuilds_the_model_and_settings():
         7,
     )
     assert s.analysis.total_params == 34_826
+
+
+def test_a_link_opens_the_colour_dataset_with_rgb_input():
+    colour = "conv2d:8:3,maxpool:2,flatten,dense:9:softmax"
+    s = PlaygroundState()
+    assert s.apply_query(f"?dataset=colour-shapes&layers={colour}") == []
+    assert s.dataset == "colour-shapes" and s.info.input_shape == (32, 32, 3)
+    assert s.analysis.error is None
+    first = s.analysis.rows[0]
+    assert (first.output_shape, first.params) == ((30, 30, 8), 3 * 3 * 3 * 8 + 8)
+    assert (
+        format_query(s)
+        == f"?dataset=colour-shapes&layers={colour}&epochs=5&batch=32&lr=0.01&optimizer=adam&seed=0"
+    )
 
 
 def test_malformed_layers_name_the_token_and_load_the_default_model():
@@ -212,7 +226,7 @@ def test_pasted_text_is_a_link_only_with_a_key_the_page_knows(text, query):
 
 _settings = st.fixed_dictionaries(
     {
-        "dataset": st.sampled_from(["digits", "mnist", "fashion", "shapes"]),
+        "dataset": st.sampled_from(DATASETS),
         "epochs": st.integers(1, 100),
         "batch_size": st.integers(1, 1024),
         "learning_rate": st.sampled_from([1.0, 0.1, 0.01, 0.003, 0.001, 1e-4, 1.5e-5]),
