@@ -6,6 +6,8 @@
   position, filling in its output map (Play / Step / Start again; no motion
   unless asked for when the browser prefers reduced motion).
 * :class:`MapPicker` — a row of pictures (feature maps), each a button (``picked``).
+* :class:`StepStrip` — the step on screen in one line, kept in view in the playground's
+  column where the lesson sits above it, with a button back to the full card.
 
 Python sends plain numbers and colours (lists, never HTML); the scripts build
 the elements with ``textContent``, so nothing from the model is parsed as markup.
@@ -18,7 +20,7 @@ from __future__ import annotations
 import param
 from panel.reactive import ReactiveHTML
 
-__all__ = ["MapPicker", "PixelGrid", "SlidingFilter", "parse_pick"]
+__all__ = ["MapPicker", "PixelGrid", "SlidingFilter", "StepStrip", "parse_pick"]
 
 _BUTTON_CSS = """
 button { min-height: 44px; min-width: 44px; padding: 6px 12px; font: inherit; border-radius: 6px;
@@ -350,5 +352,89 @@ maps.textContent = "";
 .cp-map-pictures { display: flex; gap: 4px; align-items: center; }
 .cp-map img { image-rendering: pixelated; display: block; }
 .cp-map.cp-picked { outline: 3px solid #e66101; }
+"""
+    ]
+
+
+class StepStrip(ReactiveHTML):
+    """The step in one strip: ``N / 8``, its title, what is left of its task, and a
+    button that brings the full card (``.cp-lesson-step``, the step counter) into view
+    and gives it the keyboard focus.
+
+    The page keeps it at the top of the main column (layout.Page's ``strip``); it tells
+    the document how tall it is (``scroll-padding-top``) so that whatever the page
+    scrolls into view for the focus lands below it, not under it.
+    """
+
+    label = param.String(default="", doc="'3 / 8'")
+    title = param.String(default="")
+    status = param.String(default="", doc="what is left of the task (lesson_html.strip_status)")
+    done = param.Boolean(default=False, doc="the task is done")
+
+    _template = """
+<div id="strip" class="cp-lesson-strip">
+  <p id="text" class="cp-lesson-strip-text"><span id="where" class="cp-lesson-strip-where"></span>
+    <span id="task" class="cp-lesson-strip-task"></span></p>
+  <button id="back" type="button" class="cp-lesson-strip-back">Back to the card</button>
+</div>
+"""
+    _scripts = {  # noqa: RUF012 - Panel's declaration style
+        "render": """
+self.text();
+back.onclick = () => self.back();
+// Its height, for what the page scrolls to: 0 where it is not shown (beside the lesson).
+state.resized = new ResizeObserver(() => {
+  const height = strip.offsetHeight;
+  document.documentElement.style.scrollPaddingTop = height ? `${height + 8}px` : "";
+});
+state.resized.observe(strip);
+""",
+        "remove": """
+if (state.resized) state.resized.disconnect();
+document.documentElement.style.scrollPaddingTop = "";
+""",
+        **{name: "self.text()" for name in ("label", "title", "status", "done")},
+        "text": """
+where.textContent = "";
+const step = document.createElement("b");
+step.textContent = `Step ${data.label}`;
+where.append(step, `: ${data.title}`);
+task.textContent = data.status;
+task.classList.toggle("cp-done", data.done);
+""",
+        "back": """
+// The step counter is in the lesson panel, in other shadow roots than this strip.
+const find = (root) => {
+  const hit = root.querySelector(".cp-lesson-step");
+  if (hit) return hit;
+  for (const el of root.querySelectorAll("*")) {
+    const found = el.shadowRoot ? find(el.shadowRoot) : null;
+    if (found) return found;
+  }
+  return null;
+};
+const target = find(document);
+if (!target) return;
+const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+target.scrollIntoView({ block: "start", behavior: still ? "auto" : "smooth" });
+target.focus({ preventScroll: true });
+""",
+    }
+    _stylesheets = [  # noqa: RUF012
+        _BUTTON_CSS
+        + """
+.cp-lesson-strip { display: flex; align-items: center; gap: 8px; padding: 4px 8px;
+                   background: #eef4fc; border: 1px solid #1d5fbf; border-radius: 6px;
+                   box-shadow: 0 2px 6px rgb(0 0 0 / 0.15); font-size: 14px; line-height: 1.3;
+                   color: #1f2933; }
+.cp-lesson-strip-text { flex: 1 1 auto; min-width: 0; margin: 0; }
+.cp-lesson-strip-where { display: block; overflow: hidden; text-overflow: ellipsis;
+                         white-space: nowrap; }
+.cp-lesson-strip-task { display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2;
+                        overflow: hidden; overflow-wrap: anywhere; }
+.cp-lesson-strip-where b { color: #1d5fbf; }
+.cp-lesson-strip-task { color: #3e4c59; }
+.cp-lesson-strip-task.cp-done { color: #1b7a3d; font-weight: 600; }
+.cp-lesson-strip-back { flex: 0 0 auto; }
 """
     ]

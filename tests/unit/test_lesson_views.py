@@ -19,6 +19,7 @@ from panel.util import edit_readonly
 
 from playground import runtime
 from playground.components.lesson import LessonPanel, lesson_address
+from playground.components.lesson_html import strip_status
 from playground.components.lesson_store import LessonStore
 from playground.components.lesson_views import (
     ViewInputs,
@@ -352,6 +353,37 @@ def test_presets_with_locked_blocks_are_refused_in_the_lesson():
     before = page.layers()
     page.state.load_preset("keras")
     assert page.layers() == before
+
+
+# --------------------------------------------------------------------------- the step strip
+
+
+def test_the_step_strip_follows_the_card_on_screen():
+    page = Page().open("")
+    strip = page.panel.strip
+    assert strip.visible and strip.label == f"1 / {TOTAL}" and strip.title == STEPS[0].title
+    assert not strip.done and strip.status == "○ To do: Picked a pixel with the highest value"
+    page.panel._view._pixels.picked = "{},{},1".format(*brightest(page))
+    assert strip.done and strip.status == "✓ Task done: answer the check in the card."
+    page.panel._answer(right(1))
+    assert strip.label == f"2 / {TOTAL}" and strip.title == STEPS[1].title
+    page.panel._nav.value = 1  # a step already complete, from the menu
+    assert strip.label == f"1 / {TOTAL}" and strip.status == "✓ Step complete." and strip.done
+    page.panel._nav.value = 5  # not reached: shown locked
+    assert strip.label == f"5 / {TOTAL}" and strip.status.startswith("Locked")
+    page.panel._mode.clicks += 1  # free play: no step to keep in view
+    assert not strip.visible
+
+
+def test_strip_status_names_the_first_milestone_left():
+    page = Page("?mode=learn&step=2&unlock=all").open("")
+    card = page.lesson.card(2)
+    assert len(card.milestones) == 2 and not any(met for _t, met in card.milestones)
+    done, text = strip_status(card)
+    assert not done and text == f"○ To do: {card.milestones[0][0]} and 1 more"
+    page.state.smart_add("dense")  # the hidden Dense: one milestone met, the loss left
+    done, text = strip_status(page.lesson.card(2))
+    assert not done and text == "○ To do: Validation loss below 0.50"
 
 
 # --------------------------------------------------------------------------- the store
