@@ -5,7 +5,9 @@ itself and a right one (with the task done) moves on; training on digits
 unlocks Conv2D and the log says why; a reload finds the same step, answers and
 model; Start over asks first; free play has every block; on phone and tablet
 widths the panel fits the screen and its controls are big enough to tap, a strip
-keeps the step in view down in the playground and leads back to the card; step 1 works from the keyboard alone; a damaged saved record is
+keeps the step in view down in the playground and leads back to the card, and
+step 1's picture of a 28×28 image is read and picked with a finger through a
+close-up; step 1 works from the keyboard alone; a damaged saved record is
 reported and the page works; two copies of the site on one host keep separate
 progress. Expected numbers come from the lesson package
 and pycnn in this process, not from the page.
@@ -411,6 +413,70 @@ def test_down_in_the_playground_a_strip_keeps_the_step_in_view(name, new_context
         page.set_viewport_size({"width": 1366, "height": 768})
         expect(strip).to_be_hidden()
         assert page.evaluate("document.documentElement.style.scrollPaddingTop") == ""
+
+
+def test_on_a_phone_a_28_by_28_image_is_read_and_picked_through_a_close_up(new_context, open_app):
+    """MNIST's 28×28 pixels cannot all be finger-sized on a phone: the whole picture,
+    and a close-up of finger-sized cells showing the data's own values; a tap on the
+    picture moves the close-up there, a tap on a cell picks it, buttons and the arrow
+    keys move it."""
+    from pycnn.datasets import info
+
+    context = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = open_app(page=context.new_page())
+    page.locator(".cp-dataset select").first.select_option(label=info("mnist").title)
+    page.locator(".cp-pixels-close").first.wait_for(timeout=60_000)
+    grid = sample_grid("mnist")
+    cells = page.locator(".cp-pixel-grid .cp-pixel")
+    readout = page.locator(".cp-pixel-readout").first
+
+    def shown() -> dict[tuple[int, int], str]:
+        found = cells.evaluate_all(
+            "(cs) => cs.map((c) => [+c.dataset.row, +c.dataset.col, c.textContent])"
+        )
+        return {(r, c): text for r, c, text in found}
+
+    def assert_cells_are_the_data() -> dict[tuple[int, int], str]:
+        now = shown()
+        assert now == {(r, c): f"{grid[r][c]:.2f}" for r, c in now}
+        return now
+
+    expect(cells).to_have_count(49)  # 7 × 7 (close_up_cells)
+    for cell in cells.all():
+        b = cell.bounding_box()
+        assert min(b["width"], b["height"]) >= TOUCH - 0.5 and b["x"] + b["width"] <= 390, b
+    assert (14, 14) in assert_cells_are_the_data()  # it opens on the middle of the image
+
+    # A tap on the brightest part of the picture: the close-up moves there.
+    r, c = brightest_pixel("mnist")
+    picture = page.locator(".cp-pixel-picture").first
+    picture.scroll_into_view_if_needed()
+    p = picture.bounding_box()
+    picture.tap(position={"x": (c + 0.5) * p["width"] / 28, "y": (r + 0.5) * p["height"] / 28})
+    expect(readout).to_have_text(f"Row {r + 1}, column {c + 1}: {grid[r][c]:.2f}")
+    assert (r, c) in assert_cells_are_the_data()
+    page.locator(f'.cp-pixel-grid [data-row="{r}"][data-col="{c}"]').first.tap()
+    feedback = page.locator(".cp-lesson-feedback").first
+    expect(feedback).to_contain_text("brightest", timeout=WAIT_MS)
+    expect(page.locator(".cp-milestones").first).to_contain_text("✓ Done", timeout=WAIT_MS)
+
+    # The buttons move the close-up by half its size; the arrow keys by a pixel.
+    where = page.locator(".cp-pixel-where").first
+    before = where.inner_text()
+    page.get_by_role("button", name="Move the close-up down", exact=True).tap()
+    expect(where).not_to_have_text(before)
+    rows = sorted({r for r, _c in assert_cells_are_the_data()})
+    assert re.search(rf"rows {rows[0] + 1}–{rows[-1] + 1},", where.inner_text())
+    page.locator('.cp-pixel-grid [tabindex="0"]').first.focus()
+    r, c = (int(v) - 1 for v in re.findall(r"\d+", readout.inner_text())[:2])
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    c = min(c + 5, 27)
+    expect(readout).to_have_text(f"Row {r + 1}, column {c + 1}: {grid[r][c]:.2f}")
+    assert (r, c) in assert_cells_are_the_data()
+    sup.assert_no_horizontal_scroll(page)
+    assert sup.small_touch_targets(page) == []
+    sup.assert_accessible(page)
 
 
 # --------------------------------------------------------------------------- keyboard
