@@ -46,6 +46,7 @@ page = Page(
         "and train it right here in your browser.",
     ),
     lesson=lesson,
+    strip=lesson.strip,
     sections=[
         share,
         Columns(

@@ -4,8 +4,9 @@ The page is a grid (:class:`Page`): a ``<header>`` with the title, an ``<aside>`
 for the lesson panel, and a ``<main>`` column of sections, each a :func:`section`
 with an ``<h2>``. On screens at least ``WIDE`` px wide the aside is a column on the
 right that stays in view while the main column scrolls (sticky); narrower, it sits
-above the main column. :class:`Columns` puts views side by side that stack when
-there is no room for them (the builder beside the summary). Panel renders each
+above the main column, and the lesson's ``strip`` (its step in one line) stays at the
+top of the main column instead (sticky too). :class:`Columns` puts views side by side
+that stack when there is no room for them (the builder beside the summary). Panel renders each
 component inside its own shadow root, so page-wide rules (touch-sized controls, a
 visible keyboard focus, text only screen readers read) travel as ``CONTROLS_CSS``
 into every component (``pn.extension(raw_css=...)`` in app.py).
@@ -57,20 +58,24 @@ _PAGE_CSS = f"""
 .cp-aside {{ grid-area: aside; min-width: 0; }}
 .cp-page:not(.cp-with-aside) > .cp-aside {{ display: none; }}
 .cp-main {{ grid-area: main; min-width: 0; display: flex; flex-direction: column; gap: 8px; }}
+.cp-strip {{ position: sticky; top: 0; z-index: 10; }}
 .cp-page-section {{ min-width: 0; }}
 @media (min-width: {WIDE}px) {{
   .cp-page.cp-with-aside {{ grid-template-columns: minmax(0, 1fr) 360px;
     grid-template-areas: "top top" "main aside"; }}
   .cp-aside {{ position: sticky; top: 0; align-self: start; max-height: 100vh; overflow-y: auto; }}
+  .cp-strip {{ display: none; }}
 }}
 """
 
 
 class Page(ReactiveHTML):
-    """The whole page: ``header``, an optional ``lesson`` panel, and the ``sections``."""
+    """The whole page: ``header``, an optional ``lesson`` panel with its ``strip``, and the
+    ``sections``."""
 
     header = param.Parameter(doc="what the <header> holds: the page title")
     lesson = param.Parameter(doc="the lesson panel (None: no aside)")
+    strip = param.Parameter(doc="the lesson's step in one line, kept in view below WIDE")
     sections = param.List(doc="the main column, top to bottom (see section())")
     layout_class = param.String(default="cp-page", doc="set from lesson, not by callers")
 
@@ -79,12 +84,15 @@ class Page(ReactiveHTML):
   <header id="top" class="cp-top">${header}</header>
   <aside id="aside" class="cp-aside" aria-label="Lesson">${lesson}</aside>
   <main id="main" class="cp-main">
+    <div id="strip" class="cp-strip">${strip}</div>
     {% for obj in sections %}<div id="part" class="cp-page-section">${obj}</div>{% endfor %}
   </main>
 </div>
 """
 
     def __init__(self, **params):
+        if params.get("strip") is None:
+            params["strip"] = pn.Column(visible=False)
         if params.get("lesson") is None:
             params["lesson"] = pn.Column(visible=False)
         else:

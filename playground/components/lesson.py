@@ -47,11 +47,13 @@ from playground.components.lesson_html import (
     nav_options,
     question_html,
     reference_html,
+    strip_status,
     task_html,
     unlocked_html,
 )
 from playground.components.lesson_store import LessonStore
 from playground.components.lesson_views import StepView, ViewInputs
+from playground.components.lesson_widgets import StepStrip
 from playground.components.share import ShareLink
 from playground.lesson import (
     STEPS,
@@ -235,6 +237,8 @@ class LessonPanel(Viewer):
         )
         self._mode.visible = self._learning.visible = self._back.visible = False
         self._start_over.visible = False
+        # The step in one line, for the page to keep in view where this panel scrolls away.
+        self.strip = StepStrip(sizing_mode="stretch_width", visible=False, margin=0)
 
     # ------------------------------------------------------------------ start
     def _set_key(self, *_events) -> None:
@@ -484,7 +488,8 @@ class LessonPanel(Viewer):
         card = lesson.card(shown)
         self._show_messages()
         self._step_label.object = (
-            f'<div class="cp-lesson-step">Step {card.label}</div>' if learning else ""
+            # tabindex: the step strip's button brings the focus here
+            f'<div class="cp-lesson-step" tabindex="-1">Step {card.label}</div>' if learning else ""
         )
         self._mode_text.object = mode_text_html(learning, lesson.step)
         self._mode.name = "Free play: unlock every block" if learning else "Back to the lesson"
@@ -492,9 +497,12 @@ class LessonPanel(Viewer):
         self._start_over.visible = not self._confirm.visible
         self._learning.visible = learning
         self._back.visible = learning and not card.open
+        self.strip.visible = learning
         if learning:
             self._render_nav(shown)
             self._render_card(card, view or shown != self._shown_step)
+            done, status = strip_status(card)
+            self.strip.param.update(label=card.label, title=card.title, status=status, done=done)
         self._shown_step = shown if learning else None
         self._render_unlocked()
         self._log.object = log_html(lesson.log_lines())

@@ -27,6 +27,7 @@ __all__ = [
     "nav_options",
     "question_html",
     "reference_html",
+    "strip_status",
     "task_html",
     "unlocked_html",
 ]
@@ -137,6 +138,23 @@ def task_html(card) -> str:
         extra.append("Finishing the task unlocks " + ", ".join(card.unlocks) + ".")
     more = "".join(f"<p>{esc(t)}</p>" for t in extra)
     return f"<h3>Your task</h3><p>{esc(card.task)}</p><ul class='cp-milestones'>{items}</ul>{more}"
+
+
+def strip_status(card) -> tuple[bool, str]:
+    """The step strip's line about the task: (done, text), short enough for a phone.
+
+    The first milestone still to do names what to do next; the check question itself
+    stays in the card.
+    """
+    if not card.open:
+        return False, "Locked: the card says how to reach it."
+    to_do = [text for text, met in card.milestones if not met]
+    if to_do:
+        more = f" and {len(to_do) - 1} more" if len(to_do) > 1 else ""
+        return False, f"○ To do: {to_do[0]}{more}"
+    if card.answered_right:
+        return True, "✓ Step complete."
+    return True, "✓ Task done: answer the check in the card."
 
 
 def guess_label(predict: str) -> str:

@@ -18,11 +18,17 @@ import numpy as np
 import panel as pn
 from panel.viewable import Viewer
 
+from playground.components.layout import TOUCH
 from playground.components.lesson_widgets import MapPicker, PixelGrid, SlidingFilter, parse_pick
 from playground.components.text import esc
 from playground.lesson import Snapshot, live
 
-__all__ = ["StepView", "ViewInputs", "view_html"]
+__all__ = ["StepView", "ViewInputs", "close_up_cells", "view_html"]
+
+#: Width (px) the lesson panel gives a picture on a 390-px phone, the narrowest screen served.
+PHONE_ROOM = 340
+#: Side (px) of a close-up cell: a finger's size (layout.TOUCH) and room for "0.00".
+CLOSE_UP_CELL = 48
 
 _CSS = """
 .cp-view { font-size: 14px; line-height: 1.45; }
@@ -87,6 +93,19 @@ def _image_tag(image: np.ndarray, alt: str, fit: int = 96) -> str:
 
     picture = image_picture(np.asarray(image, dtype=np.float32), fit=fit, what=alt)
     return f'<img src="{picture.data_uri()}" alt="{esc(picture.alt)}" width="{picture.width}">'
+
+
+def close_up_cells(width: int) -> int:
+    """Cells across the pixel reader's close-up for an image ``width`` pixels wide.
+
+    0 (no close-up: every pixel is a cell) when the whole width fits a phone in cells
+    a finger can tap; else as many finger-sized cells as fit, an odd number so that the
+    pixel a tap centres it on sits in the middle.
+    """
+    if width * TOUCH <= PHONE_ROOM:
+        return 0
+    cells = PHONE_ROOM // CLOSE_UP_CELL
+    return cells if cells % 2 else cells - 1
 
 
 # --------------------------------------------------------------------------- static views
@@ -376,11 +395,19 @@ class StepView(Viewer):
             else:
                 self._grid = [[round(float(v), 2) for v in row] for row in _grey(inputs.sample)]
                 h, w = len(self._grid), len(self._grid[0])
+                close_up = close_up_cells(w)
                 self._pixels.param.update(
-                    values=self._grid, label=f"Sample image: {h}×{w} pixel values"
+                    values=self._grid,
+                    label=f"Sample image: {h}×{w} pixel values",
+                    close_up=close_up,
                 )
                 widget = self._pixels
-                caption = "One test image of the dataset, every pixel with its value."
+                caption = (
+                    "One test image of the dataset. Tap or click the picture to look closer: "
+                    "the close-up shows each pixel with its value."
+                    if close_up
+                    else "One test image of the dataset, every pixel with its value."
+                )
         elif view == "sliding-filter":
             caption, values = sliding_filter(inputs)
             if values is not None:

@@ -1,11 +1,15 @@
 """The lesson's three interactive pictures, drawn by small scripts in the page.
 
 * :class:`PixelGrid` — an image as a grid of its values: hover, tap or move with
-  the arrow keys to read a pixel; a click, Enter or Space picks it (``picked``).
+  the arrow keys to read a pixel; a click, Enter or Space picks it (``picked``). An
+  image too wide for finger-sized cells on a phone is drawn whole, with a movable
+  close-up of finger-sized cells.
 * :class:`SlidingFilter` — one filter sliding over an image, position by
   position, filling in its output map (Play / Step / Start again; no motion
   unless asked for when the browser prefers reduced motion).
 * :class:`MapPicker` — a row of pictures (feature maps), each a button (``picked``).
+* :class:`StepStrip` — the step on screen in one line, kept in view in the playground's
+  column where the lesson sits above it, with a button back to the full card.
 
 Python sends plain numbers and colours (lists, never HTML); the scripts build
 the elements with ``textContent``, so nothing from the model is parsed as markup.
@@ -18,7 +22,7 @@ from __future__ import annotations
 import param
 from panel.reactive import ReactiveHTML
 
-__all__ = ["MapPicker", "PixelGrid", "SlidingFilter", "parse_pick"]
+__all__ = ["MapPicker", "PixelGrid", "SlidingFilter", "StepStrip", "parse_pick"]
 
 _BUTTON_CSS = """
 button { min-height: 44px; min-width: 44px; padding: 6px 12px; font: inherit; border-radius: 6px;
@@ -37,87 +41,190 @@ def parse_pick(value: str) -> tuple[int, ...] | None:
 
 
 class PixelGrid(ReactiveHTML):
-    """An image as a grid of its values (0 black … 1 white)."""
+    """An image as a grid of its values (0 black … 1 white).
+
+    With ``close_up`` = 0 every pixel is a cell with its value written in it. An image
+    too wide for that on a phone gets ``close_up`` cells across instead: the whole
+    picture, where a tap or a click centres a close-up of ``close_up`` × ``close_up``
+    pixels (each cell finger-sized, its value written in it) on the pixel under the
+    finger; four buttons move the close-up and the arrow keys move through the whole
+    image, the close-up following.
+    """
 
     values = param.List(default=[], doc="rows of pixel values in [0, 1]")
     label = param.String(default="Sample image", doc="the grid's accessible name")
+    close_up = param.Integer(default=0, bounds=(0, None), doc="cells across; 0: all")
     picked = param.String(default="", doc="From the page: 'row,column,count' (0-based)")
 
     _template = """
-<div class="cp-pixels">
-  <div id="grid" class="cp-pixel-grid" role="grid"></div>
-  <p id="readout" class="cp-pixel-readout">Hover, tap or use the arrow keys to read a pixel.</p>
+<div id="pixels" class="cp-pixels">
+  <div id="overview" class="cp-pixel-overview">
+    <canvas id="picture" class="cp-pixel-picture" role="img"></canvas>
+    <div id="frame" class="cp-pixel-frame"></div>
+  </div>
+  <div class="cp-pixel-reader">
+    <div id="grid" class="cp-pixel-grid" role="grid"></div>
+    <div id="moves" class="cp-pixel-moves" role="group" aria-label="Move the close-up">
+      <button id="up" type="button" aria-label="Move the close-up up">↑</button>
+      <button id="down" type="button" aria-label="Move the close-up down">↓</button>
+      <button id="left" type="button" aria-label="Move the close-up left">←</button>
+      <button id="right" type="button" aria-label="Move the close-up right">→</button>
+      <span id="where" class="cp-pixel-where" aria-live="polite"></span>
+    </div>
+    <p id="readout" class="cp-pixel-readout">Hover, tap or use the arrow keys to read a pixel.</p>
+  </div>
 </div>
 """
     _scripts = {  # noqa: RUF012 - Panel's declaration style
         "render": "self.build()",
-        "values": "self.build()",
-        "label": "grid.setAttribute('aria-label', data.label)",
+        # Python sends these together, but the page sees them one by one: build once.
+        **{
+            name: "clearTimeout(state.pending); state.pending = setTimeout(() => self.build(), 0);"
+            for name in ("values", "close_up", "label")
+        },
+        "remove": "clearTimeout(state.pending);",
         "build": """
 const values = data.values || [];
 const h = values.length, w = h ? values[0].length : 0;
-grid.textContent = "";
-grid.setAttribute("aria-label", data.label);
-grid.style.setProperty("--cols", w);
-grid.classList.toggle("cp-pixel-grid-small", w <= 12);
-state.cells = [];
-state.active = state.active && state.active[0] < h && state.active[1] < w ? state.active : [0, 0];
+const n = data.close_up;
+const rows = n ? Math.min(n, h) : h, cols = n ? Math.min(n, w) : w;
+const clamp = (v, low, high) => Math.max(low, Math.min(high, v));
 const say = (r, c) => `Row ${r + 1}, column ${c + 1}: ${values[r][c].toFixed(2)}`;
-const focus = (r, c) => {
-  const old = state.cells[state.active[0]][state.active[1]];
-  old.tabIndex = -1;
-  state.active = [r, c];
-  const cell = state.cells[r][c];
-  cell.tabIndex = 0;
-  cell.focus();
-  readout.textContent = say(r, c);
-};
-const pick = (r, c) => {
-  state.count = (state.count || 0) + 1;
-  for (const row of state.cells) for (const cell of row) cell.classList.remove("cp-picked");
-  state.cells[r][c].classList.add("cp-picked");
-  state.cells[r][c].setAttribute("aria-selected", "true");
-  readout.textContent = say(r, c) + " (picked)";
-  data.picked = `${r},${c},${state.count}`;
-};
-for (let r = 0; r < h; r++) {
+pixels.classList.toggle("cp-pixels-close", n > 0);
+grid.textContent = "";
+grid.style.setProperty("--cols", cols);
+grid.setAttribute("aria-label", n
+  ? `${data.label}, a close-up of ${rows}×${cols}; the arrow keys move through the whole image`
+  : data.label);
+picture.setAttribute("aria-label", `${data.label}: the whole picture; the orange frame marks the close-up`);
+if (state.values !== values || state.n !== n) {  // another image: start in its middle
+  state.values = values;
+  state.n = n;
+  state.active = n ? [Math.floor(h / 2), Math.floor(w / 2)] : [0, 0];
+  state.picked = null;
+  state.top = clamp(state.active[0] - Math.floor(rows / 2), 0, h - rows);
+  state.left = clamp(state.active[1] - Math.floor(cols / 2), 0, w - cols);
+}
+// The close-up's cells stay; paint() gives each the pixel it shows now.
+state.cells = [];
+for (let i = 0; i < rows; i++) {
   const row = document.createElement("div");
   row.setAttribute("role", "row");
   row.className = "cp-pixel-row";
-  const cells = [];
-  for (let c = 0; c < w; c++) {
-    const v = Math.max(0, Math.min(1, values[r][c]));
+  for (let j = 0; j < cols; j++) {
     const cell = document.createElement("div");
     cell.setAttribute("role", "gridcell");
     cell.className = "cp-pixel";
-    cell.tabIndex = r === state.active[0] && c === state.active[1] ? 0 : -1;
-    cell.setAttribute("aria-label", say(r, c));
-    cell.dataset.row = r;
-    cell.dataset.col = c;
-    const g = Math.round(v * 255);
-    cell.style.background = `rgb(${g},${g},${g})`;
-    cell.style.color = v < 0.5 ? "#fff" : "#000";
-    if (w <= 12) cell.textContent = values[r][c].toFixed(2);
-    cell.addEventListener("mouseenter", () => { readout.textContent = say(r, c); });
-    cell.addEventListener("click", () => { focus(r, c); pick(r, c); });
-    cells.push(cell);
+    cell.addEventListener("mouseenter", () => {
+      readout.textContent = say(+cell.dataset.row, +cell.dataset.col);
+    });
+    cell.addEventListener("click", () => {
+      const r = +cell.dataset.row, c = +cell.dataset.col;
+      state.focus(r, c);
+      state.pick(r, c);
+    });
+    state.cells.push(cell);
     row.appendChild(cell);
   }
-  state.cells.push(cells);
   grid.appendChild(row);
 }
+const paint = () => {
+  const [ar, ac] = state.active;
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) {
+    const r = state.top + i, c = state.left + j, cell = state.cells[i * cols + j];
+    const v = clamp(values[r][c], 0, 1), g = Math.round(v * 255);
+    cell.dataset.row = r;
+    cell.dataset.col = c;
+    cell.textContent = values[r][c].toFixed(2);
+    cell.setAttribute("aria-label", say(r, c));
+    cell.style.background = `rgb(${g},${g},${g})`;
+    cell.style.color = v < 0.5 ? "#fff" : "#000";
+    cell.tabIndex = r === ar && c === ac ? 0 : -1;
+    const picked = !!state.picked && state.picked[0] === r && state.picked[1] === c;
+    cell.classList.toggle("cp-picked", picked);
+    cell.setAttribute("aria-selected", picked ? "true" : "false");
+  }
+  if (n) {
+    frame.style.top = `${(100 * state.top) / h}%`;
+    frame.style.left = `${(100 * state.left) / w}%`;
+    frame.style.height = `${(100 * rows) / h}%`;
+    frame.style.width = `${(100 * cols) / w}%`;
+  }
+};
+const tell = () => {
+  where.textContent = `Close-up: rows ${state.top + 1}–${state.top + rows}, ` +
+    `columns ${state.left + 1}–${state.left + cols} of ${h}×${w}`;
+};
+const cellOf = (r, c) => state.cells[(r - state.top) * cols + (c - state.left)];
+// Make (r, c) the active pixel; the close-up follows it (centred on it if asked).
+state.show = (r, c, centre) => {
+  r = clamp(r, 0, h - 1); c = clamp(c, 0, w - 1);
+  if (centre) {
+    state.top = clamp(r - Math.floor(rows / 2), 0, h - rows);
+    state.left = clamp(c - Math.floor(cols / 2), 0, w - cols);
+  } else {
+    state.top = clamp(state.top, r - rows + 1, r);
+    state.left = clamp(state.left, c - cols + 1, c);
+  }
+  state.active = [r, c];
+  paint();
+  readout.textContent = say(r, c);
+  return cellOf(r, c);
+};
+state.focus = (r, c) => state.show(r, c, false).focus();
+state.pick = (r, c) => {
+  state.count = (state.count || 0) + 1;
+  state.picked = [r, c];
+  paint();
+  readout.textContent = say(r, c) + " (picked)";
+  data.picked = `${r},${c},${state.count}`;
+};
+// Move the close-up by half its size, the active pixel with it.
+const shift = (dr, dc) => {
+  const step = Math.max(1, Math.floor(rows / 2));
+  state.top = clamp(state.top + dr * step, 0, h - rows);
+  state.left = clamp(state.left + dc * step, 0, w - cols);
+  const [r, c] = state.active;
+  state.show(clamp(r + dr * step, state.top, state.top + rows - 1),
+             clamp(c + dc * step, state.left, state.left + cols - 1), false);
+  tell();
+};
+up.onclick = () => shift(-1, 0);
+down.onclick = () => shift(1, 0);
+left.onclick = () => shift(0, -1);
+right.onclick = () => shift(0, 1);
+if (n) {
+  picture.width = w;
+  picture.height = h;
+  const context = picture.getContext("2d"), image = context.createImageData(w, h);
+  for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) {
+    const g = Math.round(clamp(values[r][c], 0, 1) * 255), k = 4 * (r * w + c);
+    image.data[k] = image.data[k + 1] = image.data[k + 2] = g;
+    image.data[k + 3] = 255;
+  }
+  context.putImageData(image, 0, 0);
+  const under = (event) => {
+    const box = picture.getBoundingClientRect();
+    return [clamp(Math.floor(((event.clientY - box.top) / box.height) * h), 0, h - 1),
+            clamp(Math.floor(((event.clientX - box.left) / box.width) * w), 0, w - 1)];
+  };
+  // A click, not a touch's start: a finger that scrolls the page moves nothing.
+  picture.onclick = (event) => { state.show(...under(event), true); tell(); };
+  picture.onpointermove = (event) => {
+    if (event.pointerType === "mouse") readout.textContent = say(...under(event));
+  };
+}
+if (h) { paint(); if (n) tell(); }
 grid.onkeydown = (event) => {
   if (!h) return;
-  let [r, c] = state.active;
-  const moves = {ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1]};
-  if (event.key in moves) {
-    r = Math.max(0, Math.min(h - 1, r + moves[event.key][0]));
-    c = Math.max(0, Math.min(w - 1, c + moves[event.key][1]));
-    focus(r, c);
-  } else if (event.key === "Home") { focus(r, 0); }
-  else if (event.key === "End") { focus(r, w - 1); }
-  else if (event.key === "Enter" || event.key === " ") { pick(r, c); }
-  else { return; }
+  const [r, c] = state.active;
+  const moves = {ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1],
+                 PageUp: [-rows, 0], PageDown: [rows, 0]};
+  if (event.key in moves) state.focus(r + moves[event.key][0], c + moves[event.key][1]);
+  else if (event.key === "Home") state.focus(r, 0);
+  else if (event.key === "End") state.focus(r, w - 1);
+  else if (event.key === "Enter" || event.key === " ") state.pick(r, c);
+  else return;
   event.preventDefault();
 };
 """,
@@ -125,15 +232,26 @@ grid.onkeydown = (event) => {
     _stylesheets = [  # noqa: RUF012
         _BUTTON_CSS
         + """
+.cp-pixels-close { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
+.cp-pixels:not(.cp-pixels-close) .cp-pixel-overview,
+.cp-pixels:not(.cp-pixels-close) .cp-pixel-moves { display: none; }
+.cp-pixel-overview { position: relative; flex: 1 1 200px; max-width: 336px; line-height: 0; }
+.cp-pixel-picture { width: 100%; image-rendering: pixelated; border: 1px solid #5b6770;
+                    box-sizing: border-box; cursor: crosshair; touch-action: manipulation; }
+.cp-pixel-frame { position: absolute; box-sizing: border-box; pointer-events: none;
+                  border: 3px solid #e66101; box-shadow: 0 0 0 1px #fff, inset 0 0 0 1px #fff; }
+.cp-pixel-reader { flex: 1 1 280px; min-width: 0; }
 .cp-pixel-grid { display: grid; grid-template-columns: repeat(var(--cols), minmax(0, 1fr));
-                 width: min(100%, calc(var(--cols) * 46px)); border: 1px solid #5b6770;
-                 touch-action: manipulation; }
+                 width: min(100%, calc(var(--cols) * 48px)); border: 1px solid #5b6770;
+                 box-sizing: border-box; touch-action: manipulation; }
 .cp-pixel-row { display: contents; }
 .cp-pixel { aspect-ratio: 1; display: flex; align-items: center; justify-content: center;
             font-size: 11px; font-family: ui-monospace, Menlo, Consolas, monospace;
             cursor: pointer; user-select: none; }
 .cp-pixel:hover { outline: 2px solid #e66101; outline-offset: -2px; }
 .cp-pixel.cp-picked { outline: 3px solid #e66101; outline-offset: -3px; }
+.cp-pixel-moves { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin-top: 6px; }
+.cp-pixel-where { font-size: 13px; color: #3e4c59; }
 .cp-pixel-readout { min-height: 1.4em; margin: 6px 0 0; font-variant-numeric: tabular-nums; }
 """
     ]
@@ -350,5 +468,89 @@ maps.textContent = "";
 .cp-map-pictures { display: flex; gap: 4px; align-items: center; }
 .cp-map img { image-rendering: pixelated; display: block; }
 .cp-map.cp-picked { outline: 3px solid #e66101; }
+"""
+    ]
+
+
+class StepStrip(ReactiveHTML):
+    """The step in one strip: ``N / 8``, its title, what is left of its task, and a
+    button that brings the full card (``.cp-lesson-step``, the step counter) into view
+    and gives it the keyboard focus.
+
+    The page keeps it at the top of the main column (layout.Page's ``strip``); it tells
+    the document how tall it is (``scroll-padding-top``) so that whatever the page
+    scrolls into view for the focus lands below it, not under it.
+    """
+
+    label = param.String(default="", doc="'3 / 8'")
+    title = param.String(default="")
+    status = param.String(default="", doc="what is left of the task (lesson_html.strip_status)")
+    done = param.Boolean(default=False, doc="the task is done")
+
+    _template = """
+<div id="strip" class="cp-lesson-strip">
+  <p id="text" class="cp-lesson-strip-text"><span id="where" class="cp-lesson-strip-where"></span>
+    <span id="task" class="cp-lesson-strip-task"></span></p>
+  <button id="back" type="button" class="cp-lesson-strip-back">Back to the card</button>
+</div>
+"""
+    _scripts = {  # noqa: RUF012 - Panel's declaration style
+        "render": """
+self.text();
+back.onclick = () => self.back();
+// Its height, for what the page scrolls to: 0 where it is not shown (beside the lesson).
+state.resized = new ResizeObserver(() => {
+  const height = strip.offsetHeight;
+  document.documentElement.style.scrollPaddingTop = height ? `${height + 8}px` : "";
+});
+state.resized.observe(strip);
+""",
+        "remove": """
+if (state.resized) state.resized.disconnect();
+document.documentElement.style.scrollPaddingTop = "";
+""",
+        **{name: "self.text()" for name in ("label", "title", "status", "done")},
+        "text": """
+where.textContent = "";
+const step = document.createElement("b");
+step.textContent = `Step ${data.label}`;
+where.append(step, `: ${data.title}`);
+task.textContent = data.status;
+task.classList.toggle("cp-done", data.done);
+""",
+        "back": """
+// The step counter is in the lesson panel, in other shadow roots than this strip.
+const find = (root) => {
+  const hit = root.querySelector(".cp-lesson-step");
+  if (hit) return hit;
+  for (const el of root.querySelectorAll("*")) {
+    const found = el.shadowRoot ? find(el.shadowRoot) : null;
+    if (found) return found;
+  }
+  return null;
+};
+const target = find(document);
+if (!target) return;
+const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+target.scrollIntoView({ block: "start", behavior: still ? "auto" : "smooth" });
+target.focus({ preventScroll: true });
+""",
+    }
+    _stylesheets = [  # noqa: RUF012
+        _BUTTON_CSS
+        + """
+.cp-lesson-strip { display: flex; align-items: center; gap: 8px; padding: 4px 8px;
+                   background: #eef4fc; border: 1px solid #1d5fbf; border-radius: 6px;
+                   box-shadow: 0 2px 6px rgb(0 0 0 / 0.15); font-size: 14px; line-height: 1.3;
+                   color: #1f2933; }
+.cp-lesson-strip-text { flex: 1 1 auto; min-width: 0; margin: 0; }
+.cp-lesson-strip-where { display: block; overflow: hidden; text-overflow: ellipsis;
+                         white-space: nowrap; }
+.cp-lesson-strip-task { display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2;
+                        overflow: hidden; overflow-wrap: anywhere; }
+.cp-lesson-strip-where b { color: #1d5fbf; }
+.cp-lesson-strip-task { color: #3e4c59; }
+.cp-lesson-strip-task.cp-done { color: #1b7a3d; font-weight: 600; }
+.cp-lesson-strip-back { flex: 0 0 auto; }
 """
     ]

@@ -129,7 +129,8 @@ class Step:
 # What each card's view shows; the page draws it from the real model and data.
 VIEWS = {
     "pixel-grid": "One sample image of the dataset as a grid with every pixel's value; "
-    "hovering or tapping a pixel reads it out and picks it.",
+    "hovering or tapping a pixel reads it out and picks it. An image too big for that on a "
+    "phone is drawn whole, with a movable close-up of finger-sized cells.",
     "dense-count": "The weights a Dense layer of 1,000 neurons needs on the raw image of the "
     "current dataset, next to the learner's Conv2D parameters, and the same sum for a "
     "200×200×3 photo.",

@@ -4,10 +4,12 @@ A first visit opens step 1 / 8 with most blocks locked; a wrong answer explains
 itself and a right one (with the task done) moves on; training on digits
 unlocks Conv2D and the log says why; a reload finds the same step, answers and
 model; Start over asks first; free play has every block; on phone and tablet
-widths the panel fits the screen and its controls are big enough to tap; step 1
-works from the keyboard alone; a
-damaged saved record is reported and the page works; two copies of the site on
-one host keep separate progress. Expected numbers come from the lesson package
+widths the panel fits the screen and its controls are big enough to tap, a strip
+keeps the step in view down in the playground and leads back to the card, and
+step 1's picture of a 28×28 image is read and picked with a finger through a
+close-up; step 1 works from the keyboard alone; a damaged saved record is
+reported and the page works; two copies of the site on one host keep separate
+progress. Expected numbers come from the lesson package
 and pycnn in this process, not from the page.
 """
 
@@ -47,12 +49,17 @@ def answer_button(page, index: int):
     return page.locator(f".cp-lesson-answer-{index} button").first
 
 
-def brightest_pixel() -> tuple[int, int]:
-    """Where the sample image (the first digits test image, as the page rounds it) peaks."""
+def sample_grid(dataset: str = "digits") -> list[list[float]]:
+    """The sample image (the dataset's first test image) as the page rounds it."""
     from pycnn.datasets import load
 
-    _train, (x_test, _y), _names = load("digits")
-    grid = [[round(float(v), 2) for v in row] for row in x_test[0, :, :, 0]]
+    _train, (x_test, _y), _names = load(dataset)
+    return [[round(float(v), 2) for v in row] for row in x_test[0, :, :, 0]]
+
+
+def brightest_pixel(dataset: str = "digits") -> tuple[int, int]:
+    """Where the sample image peaks (the first such pixel)."""
+    grid = sample_grid(dataset)
     top = max(max(row) for row in grid)
     return next((r, c) for r, row in enumerate(grid) for c, v in enumerate(row) if v == top)
 
@@ -348,6 +355,128 @@ def test_the_panel_fits_the_screen_with_the_step_in_view_and_controls_to_tap(
                 )
                 tapped += 1
         assert tapped >= 8  # the step menu, four answers, the mode switch, Start over, …
+
+
+@pytest.mark.parametrize("name", ["phone", "tablet"])
+def test_down_in_the_playground_a_strip_keeps_the_step_in_view(name, new_context, open_app):
+    """Below layout.WIDE the lesson sits above the playground and scrolls away: the step
+    strip stays at the top of the window, says the same step as the card, keeps what the
+    page scrolls to below itself, and its button brings the card back with the focus."""
+    width, height = {"phone": (390, 844), "tablet": (768, 1024)}[name]
+    context = new_context(viewport={"width": width, "height": height}, has_touch=True)
+    page = open_app(page=context.new_page())
+    strip = page.locator(".cp-lesson-strip").first
+    back = page.get_by_role("button", name="Back to the card", exact=True)
+
+    train = page.locator(".cp-section-train h2").first
+    train.evaluate("(h) => h.scrollIntoView({ block: 'start' })")
+    page.wait_for_timeout(300)
+    counter = step_counter(page).bounding_box()
+    assert counter["y"] + counter["height"] < 0  # the card has scrolled away
+    box = strip.bounding_box()
+    assert strip.is_visible() and abs(box["y"]) <= 1, box
+    assert box["height"] <= 0.1 * height and box["x"] + box["width"] <= width, box
+    expect(strip).to_contain_text(f"Step 1 / {TOTAL}: {STEPS[0].title[:20]}")
+    expect(strip).to_contain_text("○ To do: Picked a pixel")
+    assert re.search(r"\d / \d", step_counter(page).inner_text()).group(0) == f"1 / {TOTAL}"
+    # What the page scrolls to lands below the strip: a heading, and a control the
+    # keyboard reaches while it is under the strip.
+    assert train.bounding_box()["y"] >= box["y"] + box["height"] - 0.5
+    button = page.locator(".cp-train button").first
+    previous = page.locator(".cp-seed input").first
+    previous.focus()
+    page.evaluate(f"window.scrollBy(0, {button.bounding_box()['y'] - 10})")
+    assert button.bounding_box()["y"] < box["height"]  # under the strip now
+    page.keyboard.press("Tab")
+    assert button.evaluate("(b) => b === b.getRootNode().activeElement")
+    assert button.bounding_box()["y"] >= box["height"], "the focused button is under the strip"
+    sup.assert_no_horizontal_scroll(page)
+    assert min(back.bounding_box()["width"], back.bounding_box()["height"]) >= TOUCH - 0.5
+
+    # The button, by touch and by keyboard: the card in view, the focus on its counter.
+    for press in (back.tap, lambda: (back.focus(), page.keyboard.press("Enter"))):
+        train.evaluate("(h) => h.scrollIntoView({ block: 'start' })")
+        press()
+        page.wait_for_function(
+            "(el) => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.top < 200; }",
+            arg=step_counter(page).element_handle(),
+        )
+        assert step_counter(page).evaluate("(el) => el === el.getRootNode().activeElement")
+    # The strip follows the task; the check stays in the card.
+    r, c = brightest_pixel()
+    pixel(page, r, c).tap()
+    expect(strip).to_contain_text("✓ Task done: answer the check in the card", timeout=WAIT_MS)
+    assert strip.locator("button").count() == 1
+    sup.assert_accessible(page)
+
+    if name == "tablet":  # wide enough for the lesson beside the playground: no strip
+        page.set_viewport_size({"width": 1366, "height": 768})
+        expect(strip).to_be_hidden()
+        assert page.evaluate("document.documentElement.style.scrollPaddingTop") == ""
+
+
+def test_on_a_phone_a_28_by_28_image_is_read_and_picked_through_a_close_up(new_context, open_app):
+    """MNIST's 28×28 pixels cannot all be finger-sized on a phone: the whole picture,
+    and a close-up of finger-sized cells showing the data's own values; a tap on the
+    picture moves the close-up there, a tap on a cell picks it, buttons and the arrow
+    keys move it."""
+    from pycnn.datasets import info
+
+    context = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = open_app(page=context.new_page())
+    page.locator(".cp-dataset select").first.select_option(label=info("mnist").title)
+    page.locator(".cp-pixels-close").first.wait_for(timeout=60_000)
+    grid = sample_grid("mnist")
+    cells = page.locator(".cp-pixel-grid .cp-pixel")
+    readout = page.locator(".cp-pixel-readout").first
+
+    def shown() -> dict[tuple[int, int], str]:
+        found = cells.evaluate_all(
+            "(cs) => cs.map((c) => [+c.dataset.row, +c.dataset.col, c.textContent])"
+        )
+        return {(r, c): text for r, c, text in found}
+
+    def assert_cells_are_the_data() -> dict[tuple[int, int], str]:
+        now = shown()
+        assert now == {(r, c): f"{grid[r][c]:.2f}" for r, c in now}
+        return now
+
+    expect(cells).to_have_count(49)  # 7 × 7 (close_up_cells)
+    for cell in cells.all():
+        b = cell.bounding_box()
+        assert min(b["width"], b["height"]) >= TOUCH - 0.5 and b["x"] + b["width"] <= 390, b
+    assert (14, 14) in assert_cells_are_the_data()  # it opens on the middle of the image
+
+    # A tap on the brightest part of the picture: the close-up moves there.
+    r, c = brightest_pixel("mnist")
+    picture = page.locator(".cp-pixel-picture").first
+    picture.scroll_into_view_if_needed()
+    p = picture.bounding_box()
+    picture.tap(position={"x": (c + 0.5) * p["width"] / 28, "y": (r + 0.5) * p["height"] / 28})
+    expect(readout).to_have_text(f"Row {r + 1}, column {c + 1}: {grid[r][c]:.2f}")
+    assert (r, c) in assert_cells_are_the_data()
+    page.locator(f'.cp-pixel-grid [data-row="{r}"][data-col="{c}"]').first.tap()
+    feedback = page.locator(".cp-lesson-feedback").first
+    expect(feedback).to_contain_text("brightest", timeout=WAIT_MS)
+    expect(page.locator(".cp-milestones").first).to_contain_text("✓ Done", timeout=WAIT_MS)
+
+    # The buttons move the close-up by half its size; the arrow keys by a pixel.
+    where = page.locator(".cp-pixel-where").first
+    before = where.inner_text()
+    page.get_by_role("button", name="Move the close-up down", exact=True).tap()
+    expect(where).not_to_have_text(before)
+    rows = sorted({r for r, _c in assert_cells_are_the_data()})
+    assert re.search(rf"rows {rows[0] + 1}–{rows[-1] + 1},", where.inner_text())
+    page.locator('.cp-pixel-grid [tabindex="0"]').first.focus()
+    r, c = (int(v) - 1 for v in re.findall(r"\d+", readout.inner_text())[:2])
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    c = min(c + 5, 27)
+    expect(readout).to_have_text(f"Row {r + 1}, column {c + 1}: {grid[r][c]:.2f}")
+    assert (r, c) in assert_cells_are_the_data()
+    sup.assert_no_horizontal_scroll(page)
+    assert sup.small_touch_targets(page) == []
+    sup.assert_accessible(page)
 
 
 # --------------------------------------------------------------------------- keyboard

@@ -18,10 +18,14 @@ from panel.io.location import Location
 from panel.util import edit_readonly
 
 from playground import runtime
+from playground.components.layout import TOUCH
 from playground.components.lesson import LessonPanel, lesson_address
+from playground.components.lesson_html import strip_status
 from playground.components.lesson_store import LessonStore
 from playground.components.lesson_views import (
+    PHONE_ROOM,
     ViewInputs,
+    close_up_cells,
     feature_map_items,
     sliding_filter,
     view_html,
@@ -352,6 +356,67 @@ def test_presets_with_locked_blocks_are_refused_in_the_lesson():
     before = page.layers()
     page.state.load_preset("keras")
     assert page.layers() == before
+
+
+# --------------------------------------------------------------------------- the step strip
+
+
+def test_the_step_strip_follows_the_card_on_screen():
+    page = Page().open("")
+    strip = page.panel.strip
+    assert strip.visible and strip.label == f"1 / {TOTAL}" and strip.title == STEPS[0].title
+    assert not strip.done and strip.status == "○ To do: Picked a pixel with the highest value"
+    page.panel._view._pixels.picked = "{},{},1".format(*brightest(page))
+    assert strip.done and strip.status == "✓ Task done: answer the check in the card."
+    page.panel._answer(right(1))
+    assert strip.label == f"2 / {TOTAL}" and strip.title == STEPS[1].title
+    page.panel._nav.value = 1  # a step already complete, from the menu
+    assert strip.label == f"1 / {TOTAL}" and strip.status == "✓ Step complete." and strip.done
+    page.panel._nav.value = 5  # not reached: shown locked
+    assert strip.label == f"5 / {TOTAL}" and strip.status.startswith("Locked")
+    page.panel._mode.clicks += 1  # free play: no step to keep in view
+    assert not strip.visible
+
+
+def test_strip_status_names_the_first_milestone_left():
+    page = Page("?mode=learn&step=2&unlock=all").open("")
+    card = page.lesson.card(2)
+    assert len(card.milestones) == 2 and not any(met for _t, met in card.milestones)
+    done, text = strip_status(card)
+    assert not done and text == f"○ To do: {card.milestones[0][0]} and 1 more"
+    page.state.smart_add("dense")  # the hidden Dense: one milestone met, the loss left
+    done, text = strip_status(page.lesson.card(2))
+    assert not done and text == "○ To do: Validation loss below 0.50"
+
+
+# --------------------------------------------------------------------------- the pixel reader
+
+
+def test_close_up_cells_keep_every_cell_finger_sized_on_a_phone():
+    assert close_up_cells(8) == 0  # digits: every pixel a cell, 340 / 8 = 42 px
+    for width in (9, 28, 32, 200):
+        cells = close_up_cells(width)
+        assert cells % 2 == 1 and cells * TOUCH <= PHONE_ROOM, (width, cells)
+        assert (cells + 2) * 48 > PHONE_ROOM  # no room for a ring more of cells
+    assert close_up_cells(PHONE_ROOM // TOUCH) == 0 and close_up_cells(PHONE_ROOM // TOUCH + 1)
+
+
+@pytest.mark.parametrize("dataset", ["digits", "mnist", "fashion"])
+def test_step_1_shows_the_sample_as_it_is_with_a_close_up_where_it_is_too_big(dataset):
+    page = Page().open("")
+    page.state.dataset = dataset
+    panel = page.panel
+    x_test = load(dataset)[1][0]
+    panel._sample, panel._sample_for = x_test[0], dataset
+    panel._render_view()
+    pixels = panel._view._pixels
+    h, w = x_test.shape[1:3]
+    assert np.allclose(pixels.values, x_test[0, :, :, 0], atol=0.005)  # the grid as shown
+    assert pixels.close_up == close_up_cells(w) and (pixels.close_up > 0) == (w > 8)
+    assert pixels.label == f"Sample image: {h}×{w} pixel values"
+    r, c = live.brightest(pixels.values)[1][-1]
+    pixels.picked = f"{r},{c},1"  # a pick in the close-up is a pixel of the whole image
+    assert page.lesson.progress.task_done(1)
 
 
 # --------------------------------------------------------------------------- the store
