@@ -254,7 +254,12 @@ const NOT_KEPT = new Error("the memory snapshot is not kept in this browser yet"
 async function bootPython() {
   if (snapshotBytes) {
     try {
-      const kept = snapshotBytes.then((bytes) => bytes || Promise.reject(NOT_KEPT));
+      const kept = snapshotBytes.then((bytes) => {
+        if (!bytes) throw NOT_KEPT;
+        stage("runtime", "Restoring Python as this browser kept it (the playground's modules " +
+                         "already imported)");
+        return bytes;
+      });
       self.pyodide = await loadPyodide({
         indexURL: PYODIDE_URL,
         _loadSnapshot: kept,
@@ -320,7 +325,9 @@ async function startApplication() {
       os.environ.__setitem__("CNN_PLAYGROUND_PAGE", JSON.stringify(JOB.page));
       os.destroy();
     }
-    stage("app", "Starting the playground (importing Panel and pycnn, building the page)");
+    stage("app", start === "snapshot" ? "Building the page"
+                                      : "Starting the playground (importing Panel and pycnn, " +
+                                        "building the page)");
     const code = /*@CP_APP_CODE@*/;
     // Start-up creates ~200,000 long-lived objects (classes, models): the cyclic garbage
     // collector would scan them again and again for nothing (~5% of the app's start-up).
