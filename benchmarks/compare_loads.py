@@ -31,7 +31,7 @@ from pathlib import Path
 from benchmarks import bench_load as bl
 from tests.e2e import e2e_support as sup
 
-MILESTONES = ("pyodide-ready", "packages-loaded", "app-ready", "live")
+MILESTONES = ("pyodide-ready", "packages-loaded", "stage-app", "app-ready", "live")
 #: Besides the loader's milestones: the page clickable, and every view on it drawn
 #: (the ones built right after the first render too; bench_load.py, _READY_CLOCK).
 COLUMNS = (*MILESTONES, ".cp-ready", "all views")

@@ -318,8 +318,6 @@ async function startApplication() {
                                      new URL(lazy.url, SITE_URL).href, true, false);
     }
 
-    await installKernel();
-
     if (JOB.page) {  // the page's address, for the first document (playground/runtime.py)
       const os = self.pyodide.pyimport("os");
       os.environ.__setitem__("CNN_PLAYGROUND_PAGE", JSON.stringify(JOB.page));
@@ -339,6 +337,9 @@ async function startApplication() {
     stage("render", "Drawing the page");
     post({ type: "render", docs_json: forPage(docs_json), render_items: render_items,
            root_ids: root_ids });
+    // While the page draws the document (its own thread): nothing on the first screen
+    // computes a product, and the page's first messages are handled after this.
+    await installKernel();
   } catch (e) {
     const text = String(e && e.message ? e.message : e);
     console.error(`CNN Playground failed while loading (${currentStage}):\n${text}`);
