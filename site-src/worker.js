@@ -337,9 +337,6 @@ async function startApplication() {
     stage("render", "Drawing the page");
     post({ type: "render", docs_json: forPage(docs_json), render_items: render_items,
            root_ids: root_ids });
-    // While the page draws the document (its own thread): nothing on the first screen
-    // computes a product, and the page's first messages are handled after this.
-    await installKernel();
   } catch (e) {
     const text = String(e && e.message ? e.message : e);
     console.error(`CNN Playground failed while loading (${currentStage}):\n${text}`);
@@ -358,6 +355,10 @@ function settleAfterStart() {
 }
 self.addEventListener("message", (event) => {
   if (event.data && event.data.type === "rendered") {
+    // Nothing on the first screen computes a product: pycnn's kernel is installed once the
+    // page is live, next to Panel's handling of this message, which builds the views below
+    // the first screen (the training controls among them).
+    setTimeout(installKernel, 0);
     setTimeout(settleAfterStart, 3000);
     setTimeout(keepSnapshot, 3000);
   }
