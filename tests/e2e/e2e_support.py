@@ -423,6 +423,24 @@ def bokeh_data(page, name: str) -> dict | None:
     )
 
 
+#: Init script: keeps the first document the worker sends the page (its JSON) in
+#: ``window.__cpFirstDocument``.
+RECORD_FIRST_DOCUMENT = """
+const NativeWorker = window.Worker;
+window.Worker = class extends NativeWorker {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("message", (event) => {
+      const msg = event.data || {};
+      if (msg.type === "render" && window.__cpFirstDocument === undefined) {
+        window.__cpFirstDocument = String(msg.docs_json);
+      }
+    });
+  }
+};
+"""
+
+
 def is_live(target, wait_ms: int = 0) -> bool:
     """``.cp-ready`` is in the page and Panel no longer shows its loading state.
 
