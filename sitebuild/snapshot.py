@@ -28,25 +28,6 @@ LAZY_IMPORTS_PY = SITE_SRC / "lazy_imports.py"
 FILE = "snapshot.bin.gz"
 # The first lines of the app code `panel convert` writes (sitebuild/page.py keeps them).
 CONVERT_IMPORTS = ["asyncio", "panel.io.pyodide"]
-# What Panel imports only when it first builds a page, not when it is imported: its HTML
-# sanitizer (bleach, with its html5lib and xml.etree), the Markdown renderer of widget
-# descriptions (markdown-it and its plugins), the page's Location, its entry points. A
-# snapshot start imported these 134 modules while building the first document (a sys.modules
-# diff in the browser, about a tenth of that phase); in the snapshot, that phase imports none.
-FIRST_BUILD_IMPORTS = [
-    "bleach",
-    "markdown_it",
-    "markdown_it.renderer",
-    "linkify_it",
-    "mdit_py_plugins.anchors",
-    "mdit_py_plugins.deflist",
-    "mdit_py_plugins.footnote",
-    "mdit_py_plugins.tasklists",
-    "panel.io.location",
-    "panel.io.browser",
-    "panel.entry_points",
-    "bokeh.server",
-]
 
 
 def app_imports(app: Path = ROOT / "playground" / "app.py") -> list[str]:
@@ -70,7 +51,7 @@ def make_snapshot(pyodide_dir: Path, site_packages: str, lazy_imports: list[str]
         "sitePackages": site_packages,
         "lazyImports": lazy_imports,
         "lazyImportsPy": str(LAZY_IMPORTS_PY),
-        "imports": [*app_imports(), *FIRST_BUILD_IMPORTS],
+        "imports": app_imports(),
         "snapshotJs": str(RESTORE_JS),
     }
     digest = hashlib.sha256(json.dumps({**job, "lazyImportsPy": "", "snapshotJs": ""}).encode())
