@@ -160,6 +160,7 @@ if (kernelModule) kernelModule.catch(() => {}); // reported when installKernel a
 // Which products pycnn uses: "wasm-relaxed-simd", "wasm-simd" or "numpy". The page shows it as
 // html[data-cp-kernel] (loader.js); self.cpKernel keeps the reason when it is numpy.
 async function installKernel() {
+  if (self.cpKernel) return; // once
   let name = "numpy";
   let reason = kernel ? "" : "no build chosen (this browser's features, or ?kernel=)";
   try {
