@@ -39,6 +39,9 @@ from pathlib import Path
 from tests.e2e import e2e_support as sup
 
 MB = 1024 * 1024
+#: Issue 14's goals for the page to become clickable on a quiet machine (s).
+GOAL_COLD_S = 3.0
+GOAL_WARM_S = 2.0
 
 
 class Run:
@@ -46,6 +49,7 @@ class Run:
 
     def __init__(self) -> None:
         self.ready_ms: float = float("nan")
+        self.complete_ms: float = float("nan")  # the views built after the first render too
         self.requests: list = []
         self.transfers: list[tuple] = []  # page's own network transfers (see _transfers)
         self.sw_transfers: list[tuple] = []  # the service worker's own downloads
@@ -66,16 +70,19 @@ class Run:
 # every figure; an animation-frame loop for the whole load would make the page draw frames.
 _READY_CLOCK = """
 (() => {
-  const find = (root) => {
-    if (root.querySelector(SELECTOR)) return true;
+  const find = (root, selector = SELECTOR) => {
+    if (root.querySelector(selector)) return true;
     for (const el of root.querySelectorAll("*")) {
-      if (el.shadowRoot && find(el.shadowRoot)) return true;
+      if (el.shadowRoot && find(el.shadowRoot, selector)) return true;
     }
     return false;
   };
   const tick = () => {
-    if (!document.body.classList.contains("pn-loading") && find(document)) {
+    if (!window.cpReadyAt && !document.body.classList.contains("pn-loading") && find(document)) {
       window.cpReadyAt = performance.now();
+    }
+    if (window.cpReadyAt && !find(document, PENDING)) {
+      window.cpCompleteAt = performance.now();  // and the views built after it are drawn
     } else {
       requestAnimationFrame(tick);
     }
@@ -91,6 +98,7 @@ _READY_CLOCK = """
   watch.observe(document, { subtree: true, attributes: true, attributeFilter: ["data-cp-load"] });
 })();
 """.replace("SELECTOR", json.dumps(sup.READY_SELECTOR))
+_READY_CLOCK = _READY_CLOCK.replace("PENDING", json.dumps(sup.PENDING_SELECTOR))
 
 
 # How often the harness looks at the page while it loads. Every look is a round trip through
@@ -117,8 +125,11 @@ def _open_and_time(context, url: str, monitor: sup.Monitor, timeout_s: float) ->
             said = page.evaluate("window.cpLoaderSaid || []")
             raise RuntimeError(f".cp-ready not reached in {timeout_s} s; loader: {said[-3:]}")
         page.wait_for_timeout(_POLL_MS)
+    while not page.evaluate("window.cpCompleteAt") and time.monotonic() < deadline:
+        page.wait_for_timeout(_POLL_MS)
     now = page.evaluate("performance.now()")
     run.ready_ms = page.evaluate("window.cpReadyAt")  # see _READY_CLOCK
+    run.complete_ms = page.evaluate("window.cpCompleteAt") or float("nan")
     run.time_origin = page.evaluate("performance.timeOrigin")
     # Milestones the loader page records (site-src/loader.js), ms since navigation.
     run.marks = page.evaluate("() => Object.assign({}, window.cpLoadTimings || {})")
@@ -299,22 +310,33 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'':<8}{'median':>9}{'min':>9}{'max':>9}   goal")
     print(
         f"{'cold':<8}{statistics.median(cold_ms) / 1000:>8.2f}s{min(cold_ms) / 1000:>8.2f}s"
-        f"{max(cold_ms) / 1000:>8.2f}s   <= 8 s"
+        f"{max(cold_ms) / 1000:>8.2f}s   <= {GOAL_COLD_S} s"
     )
     print(
         f"{'warm':<8}{statistics.median(warm_ms) / 1000:>8.2f}s{min(warm_ms) / 1000:>8.2f}s"
-        f"{max(warm_ms) / 1000:>8.2f}s   <= 4 s"
+        f"{max(warm_ms) / 1000:>8.2f}s   <= {GOAL_WARM_S} s"
     )
 
     print("\n== Milestones, median s since navigation ==")
     milestones = ("pyodide-ready", "packages-loaded", "app-ready", "live")
-    print(f"{'':<8}" + "".join(f"{m:>17}" for m in milestones) + f"{'.cp-ready':>12}")
+    print(
+        f"{'':<8}" + "".join(f"{m:>17}" for m in milestones) + f"{'.cp-ready':>12}{'all views':>12}"
+    )
     for label, runs in (("cold", cold), ("warm", warm)):
         cells = [
             statistics.median(r.marks.get(m, float("nan")) for r in runs) / 1000 for m in milestones
         ]
         ready = statistics.median(r.ready_ms for r in runs) / 1000
-        print(f"{label:<8}" + "".join(f"{c:>16.2f}s" for c in cells) + f"{ready:>11.2f}s")
+        complete = statistics.median(r.complete_ms for r in runs) / 1000
+        print(
+            f"{label:<8}"
+            + "".join(f"{c:>16.2f}s" for c in cells)
+            + f"{ready:>11.2f}s{complete:>11.2f}s"
+        )
+    print(
+        "(all views: also the views built right after the first render, below the first "
+        "screen, drawn)"
+    )
 
     print("\n== Bytes ==")
     print(

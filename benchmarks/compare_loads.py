@@ -23,6 +23,7 @@ One build against itself with a switch: ``compare_loads.py site site --old-query
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -30,7 +31,10 @@ from pathlib import Path
 from benchmarks import bench_load as bl
 from tests.e2e import e2e_support as sup
 
-MILESTONES = ("pyodide-ready", "packages-loaded", "app-ready", "live")
+MILESTONES = ("pyodide-ready", "packages-loaded", "stage-app", "app-ready", "live")
+#: Besides the loader's milestones: the page clickable, and every view on it drawn
+#: (the ones built right after the first render too; bench_load.py, _READY_CLOCK).
+COLUMNS = (*MILESTONES, ".cp-ready", "all views")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             monitor.external_requests.append(url)
 
     proxy.on_hit = blocked
+    print(f"load average at the start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
     queries = (args.query if args.old_query is None else args.old_query, args.query)
     results: list[list[dict[str, float]]] = [[], []]
     try:
@@ -82,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
                     page.close()
                     if args.cold:
                         context.close()
-                    results[i].append({**run.marks, ".cp-ready": run.ready_ms})
+                    results[i].append(
+                        {**run.marks, ".cp-ready": run.ready_ms, "all views": run.complete_ms}
+                    )
                     print(
                         f"  {'old' if i == 0 else 'new'} {n + 1}: {run.ready_ms / 1000:6.2f} s",
                         flush=True,
@@ -97,16 +104,15 @@ def main(argv: list[str] | None = None) -> int:
         print("EXTERNAL REQUESTS ATTEMPTED (blocked)")
     kind = "cold" if args.cold else "warm"
     print(f"\n== {kind} loads, median of {args.runs} each, ms since navigation ==")
-    print(f"{'':<8}" + "".join(f"{m:>17}" for m in (*MILESTONES, ".cp-ready")))
+    print(f"{'':<8}" + "".join(f"{m:>17}" for m in COLUMNS))
     medians = []
     for label, runs in zip(("old", "new"), results):
-        row = [
-            statistics.median(r.get(m, float("nan")) for r in runs)
-            for m in (*MILESTONES, ".cp-ready")
-        ]
+        row = [statistics.median(r.get(m, float("nan")) for r in runs) for m in COLUMNS]
         medians.append(row)
         print(f"{label:<8}" + "".join(f"{v:>17.0f}" for v in row))
     print(f"{'new-old':<8}" + "".join(f"{b - a:>+17.0f}" for a, b in zip(*medians)))
+    print(f"{'new/old':<8}" + "".join(f"{b / a:>17.2f}" for a, b in zip(*medians)))
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
     return 0
 
 

@@ -3,9 +3,12 @@
 Served with ``panel serve playground/app.py`` and compiled to the static site
 with ``panel convert --to pyodide-worker``. No relative imports (the converted
 app imports the installed ``playground`` and ``pycnn`` packages); heavy work
-(dataset arrays, training) starts only when needed. Where a new view goes:
-docs/PLAYGROUND.md, "Page layout".
+(dataset arrays, training) starts only when needed, and the views below the first
+screen are built right after the first render (``built_later``), so the page is usable
+sooner. Where a new view goes: docs/PLAYGROUND.md, "Page layout".
 """
+
+from functools import partial
 
 import panel as pn
 
@@ -14,7 +17,14 @@ from playground.components.dataset import DatasetPicker
 from playground.components.export import ExportPanel
 from playground.components.inside import SeeInside
 from playground.components.insight import DenseComparison
-from playground.components.layout import CONTROLS_CSS, Columns, Page, heading, section
+from playground.components.layout import (
+    CONTROLS_CSS,
+    Columns,
+    Page,
+    built_later,
+    heading,
+    section,
+)
 from playground.components.lesson import LessonPanel
 from playground.components.plots import TrainingPlots
 from playground.components.shapeflow import ShapeFlow
@@ -28,6 +38,12 @@ from playground.training import TrainingController
 pn.extension(design="native", notifications=False, apply_signatures=False, raw_css=[CONTROLS_CSS])
 fix_worker_document()
 watch_first_render()  # before anything waits for it (see after_first_render)
+
+# About how tall (px) the views built after the first render are on a laptop screen
+# (1280 px wide; on a phone they are taller, and they are far below the first screen there).
+TRAIN_HEIGHT = 230
+INSIDE_HEIGHT = 160
+EXPORT_HEIGHT = 520
 
 state = PlaygroundState()
 controller = TrainingController(state)
@@ -63,21 +79,39 @@ page = Page(
                 name="summary",
             ),
         ),
+        # Below the first screen: built once the page is drawn, behind placeholders of
+        # about their height (the headings are there from the start). partial() binds the
+        # objects now: in the worker, Panel's own code later reuses names of this module
+        # (``state``).
         section(
             "Train",
-            Trainer(state=state, controller=controller),
-            TrainingPlots(controller=controller),
+            built_later(
+                partial(Trainer, state=state, controller=controller),
+                partial(TrainingPlots, controller=controller),
+                height=TRAIN_HEIGHT,
+                label="the training controls and plots",
+            ),
             name="train",
         ),
         # What the network learnt and where it fails: filters, feature maps, test results,
         # code, draw to predict. Each view is built when first shown.
         section(
-            "See inside the network", SeeInside(state=state, controller=controller), name="inside"
+            "See inside the network",
+            built_later(
+                partial(SeeInside, state=state, controller=controller),
+                height=INSIDE_HEIGHT,
+                label="the views inside the network",
+            ),
+            name="inside",
         ),
         # Downloads, opening a model from files, copy link and embed snippet.
         section(
             "Take it further",
-            ExportPanel(state=state, controller=controller, share=share),
+            built_later(
+                partial(ExportPanel, state=state, controller=controller, share=share),
+                height=EXPORT_HEIGHT,
+                label="downloads and sharing",
+            ),
             name="export",
         ),
     ],

@@ -160,6 +160,7 @@ if (kernelModule) kernelModule.catch(() => {}); // reported when installKernel a
 // Which products pycnn uses: "wasm-relaxed-simd", "wasm-simd" or "numpy". The page shows it as
 // html[data-cp-kernel] (loader.js); self.cpKernel keeps the reason when it is numpy.
 async function installKernel() {
+  if (self.cpKernel) return; // once
   let name = "numpy";
   let reason = kernel ? "" : "no build chosen (this browser's features, or ?kernel=)";
   try {
@@ -254,7 +255,12 @@ const NOT_KEPT = new Error("the memory snapshot is not kept in this browser yet"
 async function bootPython() {
   if (snapshotBytes) {
     try {
-      const kept = snapshotBytes.then((bytes) => bytes || Promise.reject(NOT_KEPT));
+      const kept = snapshotBytes.then((bytes) => {
+        if (!bytes) throw NOT_KEPT;
+        stage("runtime", "Restoring Python as this browser kept it (the playground's modules " +
+                         "already imported)");
+        return bytes;
+      });
       self.pyodide = await loadPyodide({
         indexURL: PYODIDE_URL,
         _loadSnapshot: kept,
@@ -313,14 +319,14 @@ async function startApplication() {
                                      new URL(lazy.url, SITE_URL).href, true, false);
     }
 
-    await installKernel();
-
     if (JOB.page) {  // the page's address, for the first document (playground/runtime.py)
       const os = self.pyodide.pyimport("os");
       os.environ.__setitem__("CNN_PLAYGROUND_PAGE", JSON.stringify(JOB.page));
       os.destroy();
     }
-    stage("app", "Starting the playground (importing Panel and pycnn, building the page)");
+    stage("app", start === "snapshot" ? "Building the page"
+                                      : "Starting the playground (importing Panel and pycnn, " +
+                                        "building the page)");
     const code = /*@CP_APP_CODE@*/;
     // Start-up creates ~200,000 long-lived objects (classes, models): the cyclic garbage
     // collector would scan them again and again for nothing (~5% of the app's start-up).
@@ -350,6 +356,10 @@ function settleAfterStart() {
 }
 self.addEventListener("message", (event) => {
   if (event.data && event.data.type === "rendered") {
+    // Nothing on the first screen computes a product: pycnn's kernel is installed once the
+    // page is live, next to Panel's handling of this message, which builds the views below
+    // the first screen (the training controls among them).
+    setTimeout(installKernel, 0);
     setTimeout(settleAfterStart, 3000);
     setTimeout(keepSnapshot, 3000);
   }

@@ -13,17 +13,24 @@ into every component (``pn.extension(raw_css=...)`` in app.py).
 
 The contract for adding a view (docs/PLAYGROUND.md, "Page layout"): one more
 ``section(...)`` in the ``sections`` list of app.py, or the ``lesson`` panel.
+
+What the first screen does not show is built after the page's first render
+(:func:`built_later`): Python in the browser builds, serialises and draws every view
+before the page is usable, so each view below the first screen would delay it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import panel as pn
 import param
 from panel.reactive import ReactiveHTML
 
 from playground.components.text import esc
+from playground.runtime import after_first_render
 
-__all__ = ["CONTROLS_CSS", "WIDE", "Columns", "Page", "heading", "section"]
+__all__ = ["CONTROLS_CSS", "WIDE", "Columns", "Page", "built_later", "heading", "section"]
 
 #: Narrower than this (px), the lesson panel sits above the main column instead of beside it.
 WIDE = 1200
@@ -150,3 +157,33 @@ class Columns(pn.FlexBox):
             "stylesheets", [f".cp-column {{ flex: 1 1 {min_width}px; min-width: 0; }}"]
         )
         super().__init__(*columns, **params)
+
+
+#: Marks a view that is still to be built (see :func:`built_later`); tests wait until none is left.
+PENDING_CLASS = "cp-pending"
+
+
+def built_later(*makers: Callable[[], object], height: int, label: str) -> pn.Column:
+    """A column of the views ``makers`` make (each called with no arguments) once the page
+    has drawn its first render.
+
+    Until then it holds a placeholder about ``height`` px tall (so nothing below it jumps
+    when the views arrive) that says, in words screen readers announce politely, that
+    ``label`` (e.g. "the training controls") is being prepared. The views are made exactly once
+    (:func:`playground.runtime.after_first_render`: at once without a live document, e.g.
+    under tests).
+    """
+    placeholder = pn.pane.HTML(
+        f'<div class="{PENDING_CLASS}" role="status" style="min-height: {int(height)}px">'
+        f"Preparing {esc(label)}…</div>",
+        sizing_mode="stretch_width",
+        margin=(0, 10),
+        stylesheets=[f".{PENDING_CLASS} {{ color: #454545; font-style: italic; }}"],
+    )
+    column = pn.Column(placeholder, sizing_mode="stretch_width", margin=0)
+
+    def fill() -> None:
+        column.objects = [make() for make in makers]
+
+    after_first_render(fill)
+    return column

@@ -63,6 +63,9 @@ READY_STATE = "attached"
 #: linked (a page with a static pre-render, which the site does not use, would show
 #: ``.cp-ready`` before that): the app is live when the marker is there AND this matches nothing.
 STILL_LOADING_SELECTOR = "body.pn-loading"
+#: A view built right after the first render (playground.components.layout.built_later) is
+#: this placeholder until it arrives: :func:`wait_until_live` also waits until none is left.
+PENDING_SELECTOR = ".cp-pending"
 #: Loader page (site-src loader): the line that says what is loading right now, and
 #: the box (``hidden`` until then) that says why loading failed.
 LOADING_STATUS_SELECTOR = "#cp-loader-detail"
@@ -420,6 +423,24 @@ def bokeh_data(page, name: str) -> dict | None:
     )
 
 
+#: Init script: keeps the first document the worker sends the page (its JSON) in
+#: ``window.__cpFirstDocument``.
+RECORD_FIRST_DOCUMENT = """
+const NativeWorker = window.Worker;
+window.Worker = class extends NativeWorker {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("message", (event) => {
+      const msg = event.data || {};
+      if (msg.type === "render" && window.__cpFirstDocument === undefined) {
+        window.__cpFirstDocument = String(msg.docs_json);
+      }
+    });
+  }
+};
+"""
+
+
 def is_live(target, wait_ms: int = 0) -> bool:
     """``.cp-ready`` is in the page and Panel no longer shows its loading state.
 
@@ -447,7 +468,8 @@ _live_timeouts = 0
 
 
 def wait_until_live(target, monitor: Monitor | None = None, timeout_s: float | None = None):
-    """Wait until ``.cp-ready`` is in ``target`` (a Page, Frame or FrameLocator).
+    """Wait until ``.cp-ready`` is in ``target`` (a Page, Frame or FrameLocator), and then
+    until the views built after the first render have arrived (no ``.cp-pending`` left).
 
     Fails early (without using up the timeout) if the monitor records a page
     error, a Python traceback or a worker error, or the loader shows an error.
@@ -463,8 +485,9 @@ def wait_until_live(target, monitor: Monitor | None = None, timeout_s: float | N
     deadline = time.monotonic() + timeout_s
     last_status = ""
     while True:
-        if is_live(target, wait_ms=500):
-            return
+        with contextlib.suppress(Exception):  # navigating / frame not there yet
+            if is_live(target, wait_ms=500) and target.locator(PENDING_SELECTOR).count() == 0:
+                return
         with contextlib.suppress(Exception):  # not rendered (yet / any more)
             status = target.locator(LOADING_STATUS_SELECTOR).first.inner_text(timeout=200)
             last_status = status.strip() or last_status

@@ -186,23 +186,6 @@ def test_summary_table_matches_pycnn_for_the_first_model(app_page):
     assert total == sum(p for _, p in expected)
 
 
-# The first document the Python worker sends to the page (its 'render' message), as text.
-_RECORD_FIRST_DOCUMENT = """
-const NativeWorker = window.Worker;
-window.Worker = class extends NativeWorker {
-  constructor(...args) {
-    super(...args);
-    this.addEventListener("message", (event) => {
-      const msg = event.data || {};
-      if (msg.type === "render" && window.__cpFirstDocument === undefined) {
-        window.__cpFirstDocument = String(msg.docs_json);
-      }
-    });
-  }
-};
-"""
-
-
 def test_summary_table_matches_pycnn_for_a_linked_model(new_context, open_app):
     """A model no-one could precompute: the browser must run pycnn to show it.
 
@@ -213,7 +196,7 @@ def test_summary_table_matches_pycnn_for_a_linked_model(new_context, open_app):
         "conv2d:6:5:padding=same,avgpool:2,conv2d:12:3:strides=2,flatten,dense:17,dense:10:softmax"
     )
     page = new_context().new_page()
-    page.add_init_script(_RECORD_FIRST_DOCUMENT)
+    page.add_init_script(sup.RECORD_FIRST_DOCUMENT)
     open_app(f"?dataset=mnist&layers={layers}", page=page)
     first = page.evaluate("window.__cpFirstDocument")
     assert first and f"layers={layers}" in first, "the first document shows the default model"

@@ -1,4 +1,9 @@
-"""Start-up from the build's memory snapshot (sitebuild/snapshot.py, site-src/snapshot.js).
+"""Start-up: the first document, and the build's memory snapshot (sitebuild/snapshot.py,
+site-src/snapshot.js).
+
+The first document holds only what the first screen shows; the views below it are built
+right after the first render (playground.components.layout.built_later) and arrive by
+themselves.
 
 A first visit starts Python the normal way and then keeps the snapshot (Cache Storage);
 the next visit starts from it. `?snapshot=0` starts the normal way; a snapshot that cannot
@@ -12,6 +17,7 @@ import time
 
 import e2e_support as sup
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
 
@@ -87,3 +93,25 @@ def test_a_damaged_snapshot_is_not_kept_and_the_page_still_starts(
     assert not page.evaluate(SNAPSHOT_KEPT)
     page = open_app(base=server.url, page=page)
     assert _started(page) == "full"  # and live: open_app waited for .cp-ready
+
+
+def test_the_views_below_the_first_screen_are_built_after_the_first_render_by_themselves(
+    new_context, open_app
+):
+    page = new_context().new_page()
+    page.add_init_script(sup.RECORD_FIRST_DOCUMENT)
+    page = open_app(page=page)  # .cp-ready, then no placeholder left: nobody clicked anything
+    first = page.evaluate("window.__cpFirstDocument")
+    assert "cp-ready" in first and "cp-section-build" in first
+    for placeholder in ("the training controls and plots", "downloads and sharing"):
+        assert f"Preparing {placeholder}" in first
+    for later in ("cp-train", "cp-export-keras", "cp-inside-choice"):
+        assert later not in first, f"{later} is in the first document"
+        assert page.locator(f".{later}").count() == 1, f"{later} never arrived"
+    assert page.locator(sup.PENDING_SELECTOR).count() == 0
+    # and they are live: a click on one reaches Python, which answers with another view
+    body = page.locator(".cp-inside-body").first
+    expect(body).not_to_contain_text("Loading the view", timeout=60_000)
+    before = body.inner_text()
+    page.locator(".cp-inside-choice button", has_text="Read the code").first.click()
+    expect(body).not_to_have_text(before, timeout=60_000)

@@ -13,7 +13,7 @@ import pytest
 pn = pytest.importorskip("panel")
 
 from playground.components.buttons import NamedButton
-from playground.components.layout import Columns, Page, heading, section
+from playground.components.layout import PENDING_CLASS, Columns, Page, built_later, heading, section
 from playground.components.shapeflow import shapeflow_svg
 from playground.components.summary import summary_html
 from playground.spec import parse_layers
@@ -73,6 +73,37 @@ def test_columns_wrap_each_argument_and_stack_lists():
     assert [len(col.objects) for col in cols.objects] == [1, 2]
     assert all("cp-column" in col.css_classes for col in cols.objects)
     assert "flex: 1 1 300px" in cols.stylesheets[0]
+
+
+def test_a_view_built_later_is_a_labelled_placeholder_until_the_first_render_then_built_once():
+    from bokeh.document import Document
+    from bokeh.events import DocumentReady
+    from panel.io.state import set_curdoc
+
+    builds: list[pn.pane.HTML] = []
+
+    def make():
+        builds.append(pn.pane.HTML(f"view {len(builds)}"))
+        return builds[-1]
+
+    doc = Document()
+    with set_curdoc(doc):
+        later = built_later(make, height=250, label="the <plots>")
+        assert builds == []
+        (placeholder,) = later.objects
+        html = placeholder.object
+        assert PENDING_CLASS in html and 'role="status"' in html and "min-height: 250px" in html
+        assert "Preparing the &lt;plots&gt;" in html  # read out, escaped
+        doc.callbacks.trigger_event(DocumentReady())
+        assert later.objects == builds and len(builds) == 1
+        doc.callbacks.trigger_event(DocumentReady())  # a second render does not build again
+        assert len(builds) == 1
+
+
+def test_without_a_live_document_a_view_built_later_is_built_at_once():
+    """No document (a script, these tests) never sends DocumentReady: build now."""
+    later = built_later(lambda: pn.pane.HTML("plots"), height=100, label="plots")
+    assert [o.object for o in later.objects] == ["plots"]
 
 
 def test_a_layer_with_a_problem_says_so_in_words_and_the_table_scrolls_in_its_box():
