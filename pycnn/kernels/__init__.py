@@ -71,11 +71,24 @@ class WasmKernels:
 
         Asking numpy costs ~3 us in Pyodide, a noticeable share of a small model's step
         when a layer keeps its buffers from batch to batch (:class:`pycnn.ops.Scratch`).
-        Entries hold the array weakly, so a dead array's reused ``id`` never matches.
+        Entries hold the array weakly, so a dead array's reused ``id`` never matches. A
+        view that covers all of a known array's memory in one piece (a reshape, a
+        transpose) starts where that array starts.
         """
         known = self._addresses.get(id(a))
         if known is not None and known[0]() is a:
             return known[1]
+        base = a.base
+        if base is not None and (a.flags.c_contiguous or a.flags.f_contiguous):
+            known = self._addresses.get(id(base))
+            if (
+                known is not None
+                and known[0]() is base
+                and isinstance(base, np.ndarray)
+                and base.nbytes == a.nbytes
+                and base.flags.c_contiguous
+            ):
+                return known[1]
         if len(self._addresses) > 256:
             self._addresses.clear()
         address = a.ctypes.data
