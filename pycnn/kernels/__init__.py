@@ -153,7 +153,12 @@ class WasmKernels:
         """
         if blocks.size:
             s = [st // 4 for st in strides]
-            self._im2col(self._address(src), self._address(blocks), blocks.strides[4] // 4,
+            # the distance between rows: the stride of the innermost row axis longer than 1
+            # (numpy may give a length-1 axis any stride)
+            ldc = next(
+                (st for n, st in zip(blocks.shape[4::-1], blocks.strides[4::-1]) if n > 1), 0
+            )
+            self._im2col(self._address(src), self._address(blocks), ldc // 4,
                          *blocks.shape[:5], *s[:5], *blocks.shape[5:], *s[5:])  # fmt: skip
             self.calls += 1
 
