@@ -117,6 +117,108 @@ def time_products(args: dict, result: dict) -> None:
         result["products"].append({"name": name, "ms": ms, "gflops": 2 * m * k * n / ms / 1e6})
 
 
+# --baseline: the tasks of benchmarks/browser/pycnn_steps.py (SGD with momentum), for an
+# older pycnn (imported as pycnn_base) and this one, interleaved round by round.
+BASELINE_TASKS = {  # name -> (model, batch, steps per round); "starter": one digits epoch
+    "starter": ("starter", 32, 1),
+    "mnist_default": ("mnist_default", 32, 20),
+    "keras32": ("keras", 32, 4),
+    "keras128": ("keras", 128, 2),
+}
+
+
+def _sgd_models(package: str) -> dict:
+    import importlib
+
+    p = importlib.import_module(package)
+
+    def compiled(layers, shape):
+        m = p.Sequential(layers, input_shape=shape, seed=0)
+        m.compile(optimizer=p.SGD(0.01, momentum=0.9), loss="sparse_categorical_crossentropy")
+        return m
+
+    def starter(shape):
+        layers = [p.Conv2D(8, 3, activation="relu"), p.MaxPooling2D(2), p.Flatten()]
+        return compiled([*layers, p.Dense(10, activation="softmax")], shape)
+
+    keras = [
+        p.Conv2D(32, 3, activation="relu"),
+        p.MaxPooling2D(2),
+        p.Conv2D(64, 3, activation="relu"),
+        p.MaxPooling2D(2),
+        p.Flatten(),
+        p.Dropout(0.5),
+        p.Dense(10, activation="softmax"),
+    ]
+    return {
+        "keras": compiled(keras, (28, 28, 1)),
+        "starter": starter((8, 8, 1)),
+        "mnist_default": starter((28, 28, 1)),
+    }
+
+
+def _install_baseline_kernel() -> None:
+    """Give pycnn_base the kernel pycnn runs (the same exports; it calls the ones it knows)."""
+    import types
+
+    from pycnn import products
+
+    k = products.KERNELS
+    if k is None:
+        return
+    import pycnn_base.kernels
+
+    exports = types.SimpleNamespace(
+        cp_gemm=k._gemm,
+        cp_pool_max=k._pool_max,
+        cp_pool_route=k._pool_route,
+        cp_im2col=k._im2col,
+        cp_gemm_work_floats=lambda: k._work.size,
+    )
+    if pycnn_base.kernels.install(exports, k.name) is None:
+        raise RuntimeError("the baseline declined the kernel")
+
+
+def inner_baseline(args: dict, result: dict) -> None:
+    """Seconds per sample of each task for pycnn_base and pycnn, one list entry per round."""
+    import numpy as np
+
+    from pycnn import datasets
+
+    if args.get("kernel_loaded"):
+        _install_baseline_kernel()
+    (xd, yd), _, _ = datasets.load("digits")
+    xd, yd = xd.astype(np.float32), yd.astype(np.intp)
+    rng = np.random.default_rng(0)
+    xm = rng.random((2048, 28, 28, 1), dtype=np.float32)
+    ym = rng.integers(0, 10, 2048).astype(np.intp)
+    packages = ["pycnn_base", "pycnn"]
+    models = {p: _sgd_models(p) for p in packages}
+    clock = CLOCKS["selected"]
+
+    def run(package, task):
+        name, batch, steps = BASELINE_TASKS[task]
+        model = models[package][name]
+        t0 = clock()
+        if task == "starter":
+            model.fit(xd, yd, epochs=1, batch_size=batch)
+            return (clock() - t0) / xd.shape[0]
+        for i in range(steps):
+            model.train_on_batch(xm[i * batch : (i + 1) * batch], ym[i * batch : (i + 1) * batch])
+        return (clock() - t0) / (steps * batch)
+
+    tasks = args["baseline_tasks"]
+    for package in packages:  # warm-up
+        for task in tasks:
+            run(package, task)
+    times = {f"{p}/{t}": [] for p in packages for t in tasks}
+    for r in range(int(args.get("repeats", 7))):
+        for task in tasks:
+            for package in packages if r % 2 == 0 else packages[::-1]:
+                times[f"{package}/{task}"].append(run(package, task))
+    result["baseline"] = times
+
+
 def inner(args: dict) -> None:
     """Time the training steps (or the products); print one line ``RESULT {json}``."""
     import numpy as np
@@ -145,6 +247,10 @@ def inner(args: dict) -> None:
     }
     if args.get("products"):
         time_products(args, result)
+        print("RESULT " + json.dumps(result), flush=True)
+        return
+    if args.get("baseline"):
+        inner_baseline(args, result)
         print("RESULT " + json.dumps(result), flush=True)
         return
     rng = np.random.default_rng(0)
@@ -351,7 +457,38 @@ def _print_products(native: dict | None, pyo: dict | None) -> None:
         print(f"{p['name']:32s} {left:>18s} {right:>18s}")
 
 
+def _print_baseline(native: dict | None, pyo: dict | None) -> None:
+    """Per task: the baseline's and this pycnn's medians, speed-ups, browser/native ratios."""
+    ref = pyo or native
+    tasks = list(dict.fromkeys(k.split("/")[1] for k in ref["baseline"]))
+    print(
+        "\nus per sample (median of rounds; speed-up = baseline time / new time, per-round "
+        "median); ratio = native time / Pyodide time of the same code, per round"
+    )
+    for task in tasks:
+        for label, res in (("pyodide", pyo), ("native", native)):
+            if not res:
+                continue
+            old, new = res["baseline"][f"pycnn_base/{task}"], res["baseline"][f"pycnn/{task}"]
+            gain = statistics.median(o / n for o, n in zip(old, new))
+            print(
+                f"{task:14s} {label:8s} baseline {1e6 * statistics.median(old):8.1f}  "
+                f"new {1e6 * statistics.median(new):8.1f}  speed-up {gain:.2f}x"
+            )
+        if pyo and native:
+            for package in ("pycnn_base", "pycnn"):
+                key = f"{package}/{task}"
+                r = [n / p for n, p in zip(native["baseline"][key], pyo["baseline"][key])]
+                print(
+                    f"{task:14s} {package:10s} browser/native {statistics.median(r):.3f} "
+                    f"({min(r):.2f}-{max(r):.2f})"
+                )
+
+
 def _print_table(native: dict | None, pyo: dict | None) -> None:
+    if (pyo or native or {}).get("baseline"):
+        _print_baseline(native, pyo)
+        return
     if (pyo or native or {}).get("products"):
         _print_products(native, pyo)
         return
@@ -418,6 +555,18 @@ def main(argv=None) -> None:
     )
     ap.add_argument("--products", action="store_true", help="time the products, not steps")
     ap.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="a folder holding an older pycnn/ (e.g. `git archive main pycnn | tar -x -C DIR`): "
+        "time its training steps and this one's side by side, interleaved, in Pyodide and "
+        "natively (SGD with momentum, the tasks of the browser benchmark)",
+    )
+    ap.add_argument(
+        "--tasks",
+        default="starter,mnist_default,keras32",
+        help=f"with --baseline: which of {', '.join(BASELINE_TASKS)}",
+    )
+    ap.add_argument(
         "--cpu-time",
         action="store_true",
         help="time with process CPU time (Node's process.cpuUsage() in Pyodide, "
@@ -432,6 +581,23 @@ def main(argv=None) -> None:
         "keras_batches": [int(b) for b in args.batches.split(",") if b],
         "products": args.products,
     }
+    if args.baseline:
+        from pathlib import Path
+
+        source = Path(args.baseline).resolve() / "pycnn"
+        if not (source / "__init__.py").is_file():
+            sys.exit(f"--baseline {args.baseline}: no pycnn/ package in it")
+        staged = Path(args.dir) / "baseline"  # imported as pycnn_base, natively too
+        import shutil
+
+        shutil.rmtree(staged, ignore_errors=True)
+        shutil.copytree(source, staged / "pycnn_base")
+        sys.path.insert(0, str(staged))
+        bench_args.update(
+            baseline=str(staged / "pycnn_base"),
+            baseline_tasks=[t for t in args.tasks.split(",") if t],
+            kernel_loaded=args.kernel != "none",
+        )
     print(f"clock: {'process CPU time' if args.cpu_time else 'wall time'}")
     pkg = prepare_pyodide(args.dir, args.numpy_wheel)
     kernel = None
@@ -442,6 +608,10 @@ def main(argv=None) -> None:
         kernels.build_kernels(kernel.parent)
     # native, Pyodide, native again: the native figure is the faster of the two runs'
     # medians, so a burst of load from other processes does not flatter Pyodide's ratio.
+    if args.baseline:  # both sides interleave old and new themselves: one run each
+        native = None if args.pyodide_only else run_native(bench_args)
+        _print_table(native, run_in_pyodide(pkg, bench_args, kernel))
+        return
     natives = [] if args.pyodide_only else [run_native(bench_args)]
     pyo = run_in_pyodide(pkg, bench_args, kernel)
     if not args.pyodide_only:

@@ -6,7 +6,8 @@
 //              with the numpy wheel named in the lock file copied next to them.
 // REPO_DIR:    the repository; its pycnn/ folder is copied to /home/pyodide/pycnn.
 // SCRIPT:      a Python file defining inner(args: dict); it is imported as bench_inner.
-// ARGS_JSON:   the dict passed to inner().
+// ARGS_JSON:   the dict passed to inner(); with "baseline": a folder, that pycnn/ source is
+//              copied to /home/pyodide/pycnn_base too.
 // KERNEL:      optionally a build of pycnn's WebAssembly kernel (a .wasm file), loaded the way
 //              the site's worker loads it (site-src/kernel.js).
 // Called by benchmarks/bench_pyodide.py, which prepares PYODIDE_DIR.
@@ -31,6 +32,8 @@ function copyTree(src, dst) {
   }
 }
 copyTree(path.join(repoDir, "pycnn"), "/home/pyodide/pycnn");
+const baseline = JSON.parse(argsJson).baseline;  // an older pycnn/ to time beside it
+if (baseline) copyTree(baseline, "/home/pyodide/pycnn_base");
 pyodide.FS.writeFile("/home/pyodide/bench_inner.py", fs.readFileSync(script));
 if (kernel) {
   globalThis.self = globalThis;

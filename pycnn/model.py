@@ -71,6 +71,7 @@ class Sequential:
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: str | None = None
         self.metrics: list[str] = []
+        self._planned: tuple | None = None  # (layers, number built, their steps)
         if input_shape is not None:
             self.input_shape = normalize_input_shape(input_shape)
         for layer in layers or []:
@@ -299,8 +300,15 @@ class Sequential:
     # ------------------------------------------------------------------ training
 
     def _steps(self) -> list:
-        """The layers as training and prediction run them (see :func:`plan_steps`)."""
-        return plan_steps(self.layers, self._output_shapes)
+        """The layers as training and prediction run them (see :func:`plan_steps`).
+
+        Planned again only when the layers change: a step keeps buffers from one batch
+        to the next (:class:`pycnn.ops.Scratch`).
+        """
+        layers, built = tuple(self.layers), len(self._output_shapes)
+        if self._planned is None or self._planned[:2] != (layers, built):
+            self._planned = (layers, built, plan_steps(self.layers, self._output_shapes))
+        return self._planned[2]
 
     def train_on_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """One optimizer step on prepared arrays; returns (loss, accuracy) of the batch."""

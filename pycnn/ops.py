@@ -107,6 +107,31 @@ def _window(xp: np.ndarray, i: int, j: int, h_out: int, w_out: int, sh: int, sw:
     return xp[:, i : i + sh * (h_out - 1) + 1 : sh, j : j + sw * (w_out - 1) + 1 : sw, :]
 
 
+class Scratch:
+    """Arrays a layer reuses from one batch to the next while their shapes stay the same.
+
+    A training step of a small model is mostly fixed costs per numpy call and per
+    allocation (3-5x more in WebAssembly than natively): a step that keeps its buffers
+    skips the allocations, the im2col matrix's column of ones and, with the browser's
+    kernel, looking up each buffer's address again. Only work inside one step may live
+    here: the next call overwrites it.
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict = {}
+
+    def array(self, name: str, shape: tuple[int, ...], dtype) -> tuple[np.ndarray, bool]:
+        """``(array, new)``: the buffer called ``name``, made anew if its shape changed."""
+        key = (name, shape, dtype)
+        a = self._arrays.get(key)
+        if a is not None:
+            return a, False
+        if len(self._arrays) > 32:  # shapes keep changing: keep only the latest
+            self._arrays.clear()
+        a = self._arrays[key] = np.empty(shape, dtype=dtype)
+        return a, True
+
+
 # --------------------------------------------------------------------------- conv
 
 
@@ -119,6 +144,7 @@ def _im2col(
     h_out: int,
     w_out: int,
     pool: tuple[int, int] = (1, 1),
+    scratch: Scratch | None = None,
 ) -> np.ndarray:
     """Patches of ``xp`` as rows, plus a trailing ones column for the bias.
 
@@ -132,25 +158,30 @@ def _im2col(
     in ``ph*pw`` blocks, one per offset ``(a, b)`` inside a pool window:
     row ``(a, b, n, r, q)`` is output pixel ``(r*ph + a, q*pw + b)``, and
     ``h_out, w_out`` count pool windows.
+
+    With ``scratch`` the matrix is its ``"cols"`` buffer, overwritten by the next call.
     """
     n, _, _, c = xp.shape
     ph, pw = pool
     k = kh * kw * c
     rows = ph * pw * n * h_out * w_out
-    cols = np.empty((rows, k + 1), dtype=xp.dtype)
-    cols[:, k] = 1.0
+    if scratch is None:
+        cols, new = np.empty((rows, k + 1), dtype=xp.dtype), True
+    else:
+        cols, new = scratch.array("cols", (rows, k + 1), xp.dtype)
+    if new:
+        cols[:, k] = 1.0
     blocks = cols[:, :k].reshape(ph, pw, n, h_out, w_out, kh, kw, c)  # a view into cols
     # output pixel (r*ph + a, q*pw + b) reads xp row (r*ph + a)*sh + i = a*sh + r*(ph*sh) + i
     s0, s1, s2, s3 = xp.strides
-    if c >= 4 or rows * k <= _SMALL_IM2COL:
-        # One copy from an 8-D strided view of xp: fastest with many channels, and with
-        # few for small inputs, where the number of numpy calls counts (docs/PERFORMANCE.md).
+    if c >= 4 or rows * k <= _SMALL_IM2COL or products.KERNELS is not None:
+        # One copy from an 8-D strided view of xp: fastest with many channels, with few
+        # for small inputs, where the number of numpy calls counts, and always with the
+        # kernel (docs/PERFORMANCE.md).
         strides = (s1 * sh, s2 * sw, s0, s1 * sh * ph, s2 * sw * pw, s1, s2, s3)
-        np.copyto(
-            blocks, np.lib.stride_tricks.as_strided(xp, blocks.shape, strides, writeable=False)
-        )
+        products.copy_windows(blocks, xp, strides)
         return cols
-    # Few channels, many pixels: slice copies with a long inner run (w_out), not C.
+    # Few channels, many pixels, numpy: slice copies with a long inner run (w_out), not C.
     for a in range(ph):
         for b in range(pw):
             shifted = xp[:, a * sh :, b * sw :, :]
@@ -164,11 +195,14 @@ def _im2col(
 _SMALL_IM2COL = 1 << 15  # elements of an im2col matrix below which one copy is used
 
 
-def _weight_matrix(kernel: np.ndarray, bias: np.ndarray, dtype) -> np.ndarray:
+def _weight_matrix(kernel: np.ndarray, bias: np.ndarray, dtype, scratch=None) -> np.ndarray:
     """``[kernel; bias]``: the (kh*kw*C_in + 1, C_out) matrix the im2col rows multiply."""
     kh, kw, c_in, c_out = kernel.shape
     k = kh * kw * c_in
-    weights = np.empty((k + 1, c_out), dtype=dtype)
+    if scratch is None:
+        weights = np.empty((k + 1, c_out), dtype=dtype)
+    else:
+        weights = scratch.array("weights", (k + 1, c_out), dtype)[0]
     weights[:k] = kernel.reshape(k, c_out)
     weights[k] = bias
     return weights
@@ -210,13 +244,20 @@ def conv2d_backward(grad_out, cache, need_input_grad: bool = True):
     return dx, dkernel, dbias
 
 
-def _param_grads(cols: np.ndarray, g: np.ndarray, kernel_size: tuple[int, int]):
-    """``(dkernel, dbias)`` from the im2col rows ``cols`` (M, k + 1) and their gradients ``g`` (M, C_out)."""
+def _param_grads(cols: np.ndarray, g: np.ndarray, kernel_size: tuple[int, int], scratch=None):
+    """``(dkernel, dbias)`` from the im2col rows ``cols`` (M, k + 1) and their gradients ``g`` (M, C_out).
+
+    With ``scratch`` both are views of its ``"dweights"`` buffer.
+    """
     kh, kw = kernel_size
     k = cols.shape[1] - 1
-    dweights = products.mm_tn(cols, g)  # (k + 1, C_out): kernel rows, then the bias row
-    dkernel = dweights[:k].reshape(kh, kw, k // (kh * kw), g.shape[1])
-    return dkernel, dweights[k].copy()
+    # (k + 1, C_out): kernel rows, then the bias row
+    if scratch is None:
+        dweights = products.mm_tn(cols, g)
+        return dweights[:k].reshape(kh, kw, k // (kh * kw), g.shape[1]), dweights[k].copy()
+    dweights = scratch.array("dweights", (k + 1, g.shape[1]), g.dtype)[0]
+    products.mm_tn(cols, g, out=dweights)
+    return dweights[:k].reshape(kh, kw, k // (kh * kw), g.shape[1]), dweights[k]
 
 
 def _input_grad(g, weights, x_shape, xp_shape, pad_h, pad_w, strides, kernel_size):
@@ -274,7 +315,9 @@ def max_pool_tiles(conv_hw: tuple[int, int], pool_size, strides, padding: str) -
     return pad_h == (0, 0) and pad_w == (0, 0)
 
 
-def conv2d_maxpool_forward(x, kernel, bias, strides, padding, pool_size, relu: bool):
+def conv2d_maxpool_forward(
+    x, kernel, bias, strides, padding, pool_size, relu: bool, scratch: Scratch | None = None
+):
     """Conv2D, then ReLU if ``relu``, then a tiling max pool, computed together.
 
     The result equals ``conv2d_forward`` -> ``max(z, 0)`` -> ``max_pool2d_forward``
@@ -293,6 +336,9 @@ def conv2d_maxpool_forward(x, kernel, bias, strides, padding, pool_size, relu: b
 
     x: (N, H, W, C_in); kernel: (kh, kw, C_in, C_out); bias: (C_out,)
     out: (N, Hp, Wp, C_out) with ``Hp = H_conv // ph``, ``Wp = W_conv // pw``.
+    With ``scratch`` (:class:`Scratch`) every array, ``out`` and the cache included,
+    is one of its buffers: valid until the next call (a training step's forward and
+    backward).
     """
     n, h, w, _ = x.shape
     kh, kw, _, c_out = kernel.shape
@@ -303,10 +349,18 @@ def conv2d_maxpool_forward(x, kernel, bias, strides, padding, pool_size, relu: b
     h_pool = _out_size(xp.shape[1], kh, sh) // ph  # pool windows per column
     w_pool = _out_size(xp.shape[2], kw, sw) // pw
 
-    cols = _im2col(xp, kh, kw, sh, sw, h_pool, w_pool, pool=(ph, pw))  # (P*N*Hp*Wp, k + 1)
-    weights = _weight_matrix(kernel, bias, x.dtype)
-    z = products.mm(cols, weights).reshape(ph * pw, n, h_pool, w_pool, c_out)  # a block per offset
-    z_max, out = products.pool_max(z, relu)  # (N, Hp, Wp, C_out) each
+    cols = _im2col(xp, kh, kw, sh, sw, h_pool, w_pool, (ph, pw), scratch)  # (P*N*Hp*Wp, k + 1)
+    weights = _weight_matrix(kernel, bias, x.dtype, scratch)
+    if scratch is None:
+        z = products.mm(cols, weights).reshape(ph * pw, n, h_pool, w_pool, c_out)
+        z_max, out = products.pool_max(z, relu)  # (N, Hp, Wp, C_out) each
+    else:
+        dtype = cols.dtype
+        z = scratch.array("z", (ph * pw, n, h_pool, w_pool, c_out), dtype)[0]  # a block per offset
+        products.mm(cols, weights, out=z)
+        z_max = scratch.array("z_max", z.shape[1:], dtype)[0]
+        out = scratch.array("out", z.shape[1:], dtype)[0]
+        products.pool_max(z, relu, out=(z_max, out))
     cache = (
         cols,
         weights,
@@ -320,6 +374,7 @@ def conv2d_maxpool_forward(x, kernel, bias, strides, padding, pool_size, relu: b
         (sh, sw),
         (kh, kw),
         (ph, pw),
+        scratch,
     )
     return out, cache
 
@@ -333,14 +388,14 @@ def conv2d_maxpool_backward(grad_out, cache, need_input_grad: bool = True):
     :func:`max_pool2d_backward`, into the block layout of the im2col rows:
     the weight gradient is one product over contiguous arrays.
     """
-    cols, weights, z, z_max, relu, x_shape, xp_shape, pad_h, pad_w, strides, kernel_size, pool = (
-        cache
-    )
+    (cols, weights, z, z_max, relu, x_shape, xp_shape, pad_h, pad_w, strides, kernel_size, pool,
+     scratch) = cache  # fmt: skip
     _, n, h_pool, w_pool, c_out = z.shape
     ph, pw = pool
-    dz = products.pool_route(z, z_max, grad_out, relu)  # (P, N, Hp, Wp, C_out), like z
+    dz = None if scratch is None else scratch.array("dz", z.shape, z.dtype)[0]
+    dz = products.pool_route(z, z_max, grad_out, relu, out=dz)  # (P, N, Hp, Wp, C_out), like z
 
-    dkernel, dbias = _param_grads(cols, dz.reshape(-1, c_out), kernel_size)
+    dkernel, dbias = _param_grads(cols, dz.reshape(-1, c_out), kernel_size, scratch)
     if not need_input_grad:
         return None, dkernel, dbias
     # dx: the blocks back in image order, (N, Hp*ph, Wp*pw, C_out), for the usual col2im

@@ -33,6 +33,7 @@ import numpy as np
 __all__ = [
     "HAVE_BLAS",
     "KERNELS",
+    "copy_windows",
     "matmul",
     "mm",
     "mm_tn",
@@ -70,35 +71,60 @@ def use_kernels(kernels) -> None:
     KERNELS = kernels
 
 
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` for 2-D arrays (Dense layers), with the kernel above ~32k multiply-adds
-    (below, a kernel call's ~30 us in the browser costs more than numpy's ``@``)."""
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``a @ b`` for 2-D arrays (Dense layers), into ``out`` (C-contiguous) if given; with
+    the kernel above ~32k multiply-adds (below, a kernel call's Python side costs more
+    than numpy's ``@`` in the browser)."""
     if KERNELS is not None and a.shape[0] * a.shape[1] * b.shape[1] >= _KERNEL_MIN_MACS:
-        return KERNELS.matmul(a, b)
-    return a @ b
+        return KERNELS.matmul(a, b, out)
+    return np.matmul(a, b, out=out)
 
 
 _KERNEL_MIN_MACS = 1 << 15
 
 
-def mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` for a C-contiguous (M, K) ``a`` and a small (K, F) ``b``."""
+def _into(out: np.ndarray | None, result: np.ndarray) -> np.ndarray:
+    """``result``, or ``out`` holding a copy of it (``out``: C-contiguous, any shape of that size)."""
+    if out is None:
+        return result
+    np.copyto(out.reshape(result.shape), result)
+    return out
+
+
+def mm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``a @ b`` for a C-contiguous (M, K) ``a`` and a small (K, F) ``b``.
+
+    ``out``: a C-contiguous array of M*F elements (any shape) to write the result into.
+    """
     if KERNELS is not None:
-        return KERNELS.matmul(a, b)
+        return KERNELS.matmul(a, b, out)
+    o = None if out is None else out.reshape(a.shape[0], b.shape[1])  # a view: out is contiguous
     if HAVE_BLAS:
-        return a @ b
+        if out is None:
+            return a @ b
+        np.matmul(a, b, out=o)
+        return out
     # numpy's einsum loops beat its no-BLAS matmul ~2x. Its innermost loop runs
     # along one axis: put the longer of K and F there (measured in Pyodide).
     if b.shape[1] >= a.shape[1]:
-        return np.einsum("mk,kf->mf", a, b)  # out[m, :] += a[m, k] * b[k, :]
-    return np.einsum("mk,fk->mf", a, np.ascontiguousarray(b.T))  # dot products along k
+        result = np.einsum("mk,kf->mf", a, b, out=o)  # out[m, :] += a[m, k] * b[k, :]
+    else:
+        result = np.einsum("mk,fk->mf", a, np.ascontiguousarray(b.T), out=o)  # dots along k
+    return result if out is None else out
 
 
-def mm_tn(a: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """``a.T @ g`` for tall C-contiguous ``a`` (M, K) and ``g`` (M, F) -> (K, F)."""
-    m, k = a.shape
+def mm_tn(a: np.ndarray, g: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``a.T @ g`` for tall C-contiguous ``a`` (M, K) and ``g`` (M, F) -> (K, F).
+
+    ``out``: a C-contiguous (K, F) array to write the result into.
+    """
     if KERNELS is not None:
-        return KERNELS.matmul(a.T, g)  # the kernel reads the transpose in place
+        return KERNELS.matmul(a.T, g, out)  # the kernel reads the transpose in place
+    return _into(out, _mm_tn(a, g))
+
+
+def _mm_tn(a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    m, k = a.shape
     if not HAVE_BLAS:
         if g.shape[1] >= k:
             return np.einsum("mk,mf->kf", a, g)
@@ -127,32 +153,64 @@ _FEW = 32  # "few columns": e.g. a first conv layer, K = kh*kw*C_in + 1
 _TN_CHUNK = 2048
 
 
+# --------------------------------------------------------------------------- im2col
+
+
+def copy_windows(blocks: np.ndarray, src: np.ndarray, strides: tuple[int, ...]) -> None:
+    """Copy the 8-D strided view of ``src`` (``strides`` in bytes) into ``blocks``.
+
+    ``blocks`` is the im2col matrix seen as (pool offsets, images, window rows, window
+    columns, kernel rows, kernel columns, channels) (see :func:`pycnn.ops._im2col`).
+    numpy copies it one channel run at a time through its iterator; the kernel in one
+    pass, which pays most for small images with few channels.
+    """
+    whole = all(s % 4 == 0 for s in strides)  # the kernel counts strides in floats
+    if KERNELS is not None and src.dtype == blocks.dtype == np.float32 and whole:
+        KERNELS.im2col(blocks, src, strides)
+        return
+    view = np.lib.stride_tricks.as_strided(src, blocks.shape, strides, writeable=False)
+    np.copyto(blocks, view)
+
+
 # --------------------------------------------------------------------------- fused max pool passes
 # z: (P, N, Hp, Wp, C) -- the conv outputs of each pool window, one block per offset (P = ph*pw).
 
 
-def pool_max(z: np.ndarray, relu: bool) -> tuple[np.ndarray, np.ndarray]:
-    """``(z_max, out)``: each window's maximum over the ``P`` blocks, and ReLU of it if ``relu``."""
+def pool_max(z: np.ndarray, relu: bool, out=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(z_max, out)``: each window's maximum over the ``P`` blocks, and ReLU of it if ``relu``.
+
+    ``out``: a pair of C-contiguous arrays shaped like ``z[0]`` to write them into.
+    """
     if KERNELS is not None and z.dtype == np.float32:
-        return KERNELS.pool_max(z, relu)  # the same passes, fused into one
-    z_max = np.maximum(z[0], z[1]) if len(z) > 1 else z[0].copy()  # (N, Hp, Wp, C)
+        return KERNELS.pool_max(z, relu, out)  # the same passes, fused into one
+    if out is None:
+        out = (np.empty(z.shape[1:], dtype=z.dtype), np.empty(z.shape[1:], dtype=z.dtype))
+    z_max, result = out  # (N, Hp, Wp, C)
+    if len(z) > 1:
+        np.maximum(z[0], z[1], out=z_max)
+    else:
+        np.copyto(z_max, z[0])
     for offset in range(2, len(z)):
         np.maximum(z_max, z[offset], out=z_max)
-    out = np.maximum(z_max, 0) if relu else z_max.copy()
-    return z_max, out
+    if relu:
+        np.maximum(z_max, 0, out=result)
+    else:
+        np.copyto(result, z_max)
+    return z_max, result
 
 
-def pool_route(z: np.ndarray, z_max: np.ndarray, grad_out: np.ndarray, relu: bool) -> np.ndarray:
+def pool_route(z, z_max, grad_out, relu: bool, out: np.ndarray | None = None) -> np.ndarray:
     """The gradient of :func:`pool_max`'s ``out`` routed back to ``z``: (P, N, Hp, Wp, C).
 
     The ReLU mask is applied to the pooled gradient (where the window's
     maximum was positive), then each window's gradient goes to the first
-    offset holding the maximum (ties like ``argmax``).
+    offset holding the maximum (ties like ``argmax``). ``out``: a C-contiguous
+    array shaped like ``z`` to write it into.
     """
     if KERNELS is not None and z.dtype == grad_out.dtype == np.float32:
-        return KERNELS.pool_route(z, z_max, grad_out, relu)  # the same passes, fused into one
+        return KERNELS.pool_route(z, z_max, grad_out, relu, out)  # the passes fused into one
     offsets = len(z)
-    dz = np.empty(z.shape, dtype=grad_out.dtype)
+    dz = np.empty(z.shape, dtype=grad_out.dtype) if out is None else out
     # ``rest`` is the gradient not yet routed; it lives in the last block, which takes
     # whatever is left once the earlier offsets took theirs.
     rest = dz[offsets - 1]

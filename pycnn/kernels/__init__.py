@@ -22,6 +22,8 @@ measurements.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from .. import products
@@ -58,20 +60,56 @@ class WasmKernels:
         self._gemm = exports.cp_gemm
         self._pool_max = exports.cp_pool_max
         self._pool_route = exports.cp_pool_route
+        self._im2col = exports.cp_im2col
         # packed panels and a scratch tile; the kernel itself has no memory of its own
         self._work = np.empty(int(exports.cp_gemm_work_floats()), dtype=np.float32)
-        self._work_address = self._work.ctypes.data  # ~3 us per .ctypes.data in Pyodide
+        self._work_address = self._work.ctypes.data
+        self._addresses: dict[int, tuple] = {}
 
-    def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """``a @ b`` for 2-D arrays, as a new C-contiguous array.
+    def _address(self, a: np.ndarray) -> int:
+        """``a.ctypes.data``, remembered for arrays seen before.
+
+        Asking numpy costs ~3 us in Pyodide, a noticeable share of a small model's step
+        when a layer keeps its buffers from batch to batch (:class:`pycnn.ops.Scratch`).
+        Entries hold the array weakly, so a dead array's reused ``id`` never matches. A
+        view that covers all of a known array's memory in one piece (a reshape, a
+        transpose) starts where that array starts.
+        """
+        known = self._addresses.get(id(a))
+        if known is not None and known[0]() is a:
+            return known[1]
+        base = a.base
+        if base is not None and (a.flags.c_contiguous or a.flags.f_contiguous):
+            known = self._addresses.get(id(base))
+            if (
+                known is not None
+                and known[0]() is base
+                and isinstance(base, np.ndarray)
+                and base.nbytes == a.nbytes
+                and base.flags.c_contiguous
+            ):
+                return known[1]
+        if len(self._addresses) > 256:
+            self._addresses.clear()
+        address = a.ctypes.data
+        self._addresses[id(a)] = (weakref.ref(a), address)
+        return address
+
+    def matmul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``a @ b`` for 2-D arrays, as a new C-contiguous array or in ``out``.
 
         Any strides (transposed and sliced views included) are read in place;
-        arrays that are not float32 go to numpy.
+        arrays that are not float32 go to numpy. ``out``: a C-contiguous float32
+        array of ``m * n`` elements (any shape).
         """
         if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not fit")
-        if a.dtype != _F32 or b.dtype != _F32:
-            return a @ b
+        if a.dtype != _F32 or b.dtype != _F32 or (out is not None and out.dtype != _F32):
+            result = a @ b
+            if out is None:
+                return result
+            np.copyto(out.reshape(result.shape), result)
+            return out
         sa = _element_strides(a)
         if sa is None:
             a, sa = np.ascontiguousarray(a), (a.shape[1], 1)
@@ -80,10 +118,14 @@ class WasmKernels:
             b, sb = np.ascontiguousarray(b), (b.shape[1], 1)
         m, k = a.shape
         n = b.shape[1]
-        out = np.empty((m, n), dtype=_F32)
+        if out is None:
+            out = np.empty((m, n), dtype=_F32)
+        elif out.size != m * n or not out.flags.c_contiguous:
+            raise ValueError(f"matmul: out {out.shape} cannot hold the {m} x {n} product")
         if m == 0 or n == 0:
             return out
-        pa, pb, pc, work = a.ctypes.data, b.ctypes.data, out.ctypes.data, self._work_address
+        address = self._address
+        pa, pb, pc, work = address(a), address(b), address(out), self._work_address
         if k * n <= MAX_CALL_MACS:  # split the rows of A
             rows = max(1, MAX_CALL_MACS // max(k * n, 1))
             for i in range(0, m, rows):
@@ -102,30 +144,53 @@ class WasmKernels:
             self.calls += 1
         return out
 
-    def pool_max(self, z: np.ndarray, relu: bool) -> tuple[np.ndarray, np.ndarray]:
+    def im2col(self, blocks: np.ndarray, src: np.ndarray, strides: tuple[int, ...]) -> None:
+        """Fill ``blocks`` with the 8-D view of ``src`` that ``strides`` (bytes) describe.
+
+        blocks: a float32 (n0, n1, n2, n3, n4, kh, kw, c) view of the im2col matrix whose
+        first five axes number its rows and whose last three are contiguous within a
+        row (see :func:`pycnn.ops._im2col`); src: float32, any strides.
+        """
+        if blocks.size:
+            s = [st // 4 for st in strides]
+            # the distance between rows: the stride of the innermost row axis longer than 1
+            # (numpy may give a length-1 axis any stride)
+            ldc = next(
+                (st for n, st in zip(blocks.shape[4::-1], blocks.strides[4::-1]) if n > 1), 0
+            )
+            self._im2col(self._address(src), self._address(blocks), ldc // 4,
+                         *blocks.shape[:5], *s[:5], *blocks.shape[5:], *s[5:])  # fmt: skip
+            self.calls += 1
+
+    def pool_max(self, z: np.ndarray, relu: bool, out=None) -> tuple[np.ndarray, np.ndarray]:
         """``(z_max, out)``: the maximum over ``z``'s first axis, and its ReLU if ``relu``.
 
         z: float32, C-contiguous, (P, ...) -- the fused max pool's candidate blocks.
+        ``out``: a pair of C-contiguous float32 arrays shaped like ``z[0]`` to fill.
         """
         z = np.ascontiguousarray(z, dtype=_F32)
-        z_max = np.empty(z.shape[1:], dtype=_F32)
-        out = np.empty(z.shape[1:], dtype=_F32)
+        if out is None:
+            out = (np.empty(z.shape[1:], dtype=_F32), np.empty(z.shape[1:], dtype=_F32))
+        z_max, result = out
         if z_max.size:
-            self._pool_max(z.shape[0], z_max.size, z.ctypes.data, z_max.ctypes.data,
-                           out.ctypes.data, int(relu))  # fmt: skip
+            address = self._address
+            self._pool_max(z.shape[0], z_max.size, address(z), address(z_max), address(result),
+                           int(relu))  # fmt: skip
             self.calls += 1
-        return z_max, out
+        return z_max, result
 
-    def pool_route(self, z, z_max, grad, relu: bool) -> np.ndarray:
+    def pool_route(self, z, z_max, grad, relu: bool, out=None) -> np.ndarray:
         """``dz``: each ``grad`` element (ReLU-masked if ``relu``) sent to the first block of
-        ``z`` equal to ``z_max``, zeros elsewhere; shaped like ``z``."""
+        ``z`` equal to ``z_max``, zeros elsewhere; shaped like ``z`` (``out``, if given:
+        C-contiguous float32)."""
         z = np.ascontiguousarray(z, dtype=_F32)
         z_max = np.ascontiguousarray(z_max, dtype=_F32)
         grad = np.ascontiguousarray(grad, dtype=_F32)
-        dz = np.empty(z.shape, dtype=_F32)
+        dz = np.empty(z.shape, dtype=_F32) if out is None else out
         if z_max.size:
-            self._pool_route(z.shape[0], z_max.size, z.ctypes.data, z_max.ctypes.data,
-                             grad.ctypes.data, int(relu), dz.ctypes.data)  # fmt: skip
+            address = self._address
+            self._pool_route(z.shape[0], z_max.size, address(z), address(z_max), address(grad),
+                             int(relu), address(dz))  # fmt: skip
             self.calls += 1
         return dz
 

@@ -250,3 +250,50 @@ void EXPORT(cp_pool_route)(int blocks, int size, const float *z, const float *zm
         dz[(blocks - 1) * size + i] = rest;
     }
 }
+
+/* ------------------------------------------------------------------ im2col
+ * The patches of a convolution as rows of a matrix (pycnn/ops.py, _im2col): row r of
+ * `dst` (row stride ldc floats) holds one window of `src`, kh x kw x c floats in that
+ * order. Rows are numbered by five nested indices (d0 outermost) of sizes n0..n4; index
+ * d_t moves the window's origin in `src` by s_t floats. Inside a window, (i, j, ch) reads
+ * src[origin + i * si + j * sj + ch * sc]. numpy copies this one run of c floats at a
+ * time through its iterator, which costs more than the copy itself for small images and
+ * few channels (3-5x slower in WebAssembly than natively); here it is one pass. */
+void EXPORT(cp_im2col)(const float *src, float *dst, int ldc, int n0, int n1, int n2, int n3,
+                       int n4, int s0, int s1, int s2, int s3, int s4, int kh, int kw, int c,
+                       int si, int sj, int sc) {
+    /* a window row is one run of kw * c floats when its columns and channels are adjacent */
+    int run = c, runs = kw;
+    if (sc == 1 && sj == c) {
+        run = kw * c;
+        runs = 1;
+    }
+    float *row = dst;
+    for (int d0 = 0; d0 < n0; d0++) {
+        for (int d1 = 0; d1 < n1; d1++) {
+            for (int d2 = 0; d2 < n2; d2++) {
+                for (int d3 = 0; d3 < n3; d3++) {
+                    const float *origin = src + d0 * s0 + d1 * s1 + d2 * s2 + d3 * s3;
+                    for (int d4 = 0; d4 < n4; d4++, origin += s4, row += ldc) {
+                        float *out = row;
+                        for (int i = 0; i < kh; i++) {
+                            const float *in = origin + i * si;
+                            for (int j = 0; j < runs; j++, in += sj, out += run) {
+                                if (run == 3 && sc == 1) { /* a 3-wide window, one channel */
+                                    out[0] = in[0];
+                                    out[1] = in[1];
+                                    out[2] = in[2];
+                                } else if (sc == 1) {
+                                    for (int t = 0; t < run; t++) out[t] = in[t];
+                                } else {
+#pragma clang loop vectorize(disable)
+                                    for (int t = 0; t < run; t++) out[t] = in[t * sc];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

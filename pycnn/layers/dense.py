@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import arguments, initializers, products, shapes
+from .. import arguments, initializers, ops, products, shapes
 from .activated import ActivatedLayer
 
 __all__ = ["Dense"]
@@ -28,6 +28,7 @@ class Dense(ActivatedLayer):
             units, "units", self.kind, "Use a whole number of units, e.g. 10 for 10 classes"
         )
         self._x = None
+        self._scratch = ops.Scratch()  # training reuses its buffers from batch to batch
 
     def get_config(self):
         return {"name": self.name, "units": self.units, "activation": self.activation}
@@ -60,10 +61,23 @@ class Dense(ActivatedLayer):
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
     def _linear_forward(self, x, training):
-        self._x = x if training else None  # (N, in)
-        return products.matmul(x, self.params["kernel"]) + self.params["bias"]  # (N, units)
+        kernel, bias = self.params["kernel"], self.params["bias"]
+        if not training:
+            return products.matmul(x, kernel) + bias  # (N, units)
+        self._x = x  # (N, in)
+        z = self._buffer("z", (x.shape[0], self.units), x, kernel)
+        products.matmul(x, kernel, out=z)
+        return np.add(z, bias, out=z)
 
     def backward_pre_activation(self, grad_z, need_input_grad=True):
         x = self._require_forward(self._x)
-        self.grads = {"kernel": products.matmul(x.T, grad_z), "bias": grad_z.sum(axis=0)}
-        return products.matmul(grad_z, self.params["kernel"].T) if need_input_grad else None
+        kernel = self.params["kernel"]
+        dkernel = products.matmul(x.T, grad_z, out=self._buffer("dkernel", kernel.shape, x, grad_z))
+        self.grads = {"kernel": dkernel, "bias": grad_z.sum(axis=0)}
+        if not need_input_grad:
+            return None
+        return products.matmul(grad_z, kernel.T, out=self._buffer("dx", x.shape, grad_z, kernel))
+
+    def _buffer(self, name, shape, a, b):
+        """A reused buffer of the products' result type (what ``a @ b`` would give)."""
+        return self._scratch.array(name, shape, np.result_type(a, b))[0]

@@ -38,6 +38,7 @@ class ConvMaxPool:
         self.pool = pool
         self.trainable_keys = conv.trainable_keys
         self._cache = None
+        self._scratch = ops.Scratch()  # training reuses its buffers from batch to batch
 
     @staticmethod
     def can_fuse(layer, next_layer, conv_output_shape: tuple[int, ...]) -> bool:
@@ -66,6 +67,7 @@ class ConvMaxPool:
             conv.padding,
             self.pool.pool_size,
             relu=conv.activation == "relu",
+            scratch=self._scratch if training else None,
         )
         self._cache = cache if training else None
         # the layers' own caches are not filled by this step: make a stray

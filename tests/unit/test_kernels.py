@@ -113,3 +113,33 @@ def test_dense_layer_product_matches_float64(shape):
     _check(products.matmul(a, b), a.astype(np.float64) @ b.astype(np.float64), k)
     if products.KERNELS is not None:
         assert (products.KERNELS.calls > calls) == (m * k * n >= products._KERNEL_MIN_MACS)
+
+
+@pytest.mark.parametrize("channels", [1, 3, 8])
+@pytest.mark.parametrize("layout", ["contiguous", "channels-strided", "reversed-rows"])
+@pytest.mark.parametrize("w_out", [3, 1])  # a length-1 axis may have any stride in numpy
+def test_im2col_windows_match_numpy(channels, layout, w_out):
+    # products.copy_windows: the im2col copy (the kernel's cp_im2col in Pyodide) against
+    # numpy's copy of the same 8-D strided view, with the ones column left alone
+    r = np.random.default_rng(channels)
+    x = r.standard_normal((3, 9, 8, 2 * channels)).astype(np.float32)
+    x = {
+        "contiguous": x[..., :channels].copy(),
+        "channels-strided": x[..., ::2],
+        "reversed-rows": x[:, ::-1, :, :channels],
+    }[layout]
+    n, _, _, c = x.shape
+    (kh, kw), (sh, sw), (ph, pw) = (3, 2), (2, 1), (2, 2)
+    h_out = 2  # pool windows: rows (r*ph + a)*sh + i < 9, columns < 8
+    k = kh * kw * c
+    cols = np.full((ph * pw * n * h_out * w_out, k + 1), 7.0, dtype=np.float32)
+    blocks = cols[:, :k].reshape(ph, pw, n, h_out, w_out, kh, kw, c)
+    s0, s1, s2, s3 = x.strides
+    strides = (s1 * sh, s2 * sw, s0, s1 * sh * ph, s2 * sw * pw, s1, s2, s3)
+    want = np.lib.stride_tricks.as_strided(x, blocks.shape, strides, writeable=False).copy()
+    calls = getattr(products.KERNELS, "calls", 0)
+    products.copy_windows(blocks, x, strides)
+    np.testing.assert_array_equal(blocks, want)
+    np.testing.assert_array_equal(cols[:, k], 7.0)
+    if products.KERNELS is not None:
+        assert products.KERNELS.calls == calls + 1

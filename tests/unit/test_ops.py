@@ -350,6 +350,31 @@ def test_fused_conv_maxpool_equals_conv_then_relu_then_pool(which, relu, formula
     np.testing.assert_array_equal(dbias, got[2])
 
 
+@pytest.mark.parametrize("which", FUSED_CASES[:8] + FUSED_CASES[-2:], ids=_fused_id)
+def test_fused_conv_maxpool_with_scratch_equals_without(which, formulation):
+    # Training reuses the step's buffers (ops.Scratch): two batches in a row through one
+    # scratch give exactly what fresh arrays give, and the second overwrites the first.
+    x, kernel, bias, strides, padding, pool, r = _fused_case(which)
+    scratch = ops.Scratch()
+    for batch in range(2):
+        xb = x if batch == 0 else r.standard_normal(x.shape).astype(np.float32)
+        want_out, want_cache = ops.conv2d_maxpool_forward(
+            xb, kernel, bias, strides, padding, pool, True
+        )
+        out, cache = ops.conv2d_maxpool_forward(
+            xb, kernel, bias, strides, padding, pool, True, scratch=scratch
+        )
+        np.testing.assert_array_equal(out, want_out)
+        g = r.standard_normal(out.shape).astype(np.float32)
+        want = ops.conv2d_maxpool_backward(g, want_cache)
+        got = ops.conv2d_maxpool_backward(g, cache)
+        for name, a, b in zip(("dx", "dkernel", "dbias"), got, want):
+            np.testing.assert_array_equal(a, b, err_msg=name)
+        if batch == 0:
+            first_out = out
+    assert first_out is out  # the same buffer, refilled
+
+
 @pytest.mark.parametrize(
     "conv_hw, pool, strides, padding, tiles",
     [
