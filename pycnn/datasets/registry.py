@@ -168,7 +168,8 @@ _INFOS = (
         source="generated on the fly with numpy, deterministic per seed",
         description=(
             "Circles, squares, triangles, crosses and lines drawn at random "
-            "positions, sizes and angles with noise. Change the seed for new images."
+            "positions, sizes and angles with noise. The page always shows the same "
+            "images, so runs can be compared."
         ),
     ),
     DatasetInfo(
