@@ -382,6 +382,10 @@ def test_down_in_the_playground_a_strip_keeps_the_step_in_view(name, new_context
     # What the page scrolls to lands below the strip: a heading, and a control the
     # keyboard reaches while it is under the strip.
     assert train.bounding_box()["y"] >= box["y"] + box["height"] - 0.5
+    # A view open further down keeps the page long enough to scroll the Train button
+    # under the strip on a tall tablet screen.
+    page.locator(".cp-inside-choice button", has_text="Read the code").first.click()
+    page.locator(".cp-code").first.wait_for()
     button = page.locator(".cp-train button").first
     previous = page.locator(".cp-seed input").first
     previous.focus()
