@@ -165,9 +165,14 @@ def inner(args: dict) -> None:
     )
 
     drawing = digit_drawing(7)
-    for dataset, shape in (("mnist", (28, 28, 1)), ("digits", (8, 8, 1)), ("shapes", (28, 28, 1))):
+    for dataset, shape, pen in (
+        ("mnist", (28, 28, 1), None),
+        ("digits", (8, 8, 1), None),
+        ("shapes", (28, 28, 1), None),
+        ("colour-shapes", (32, 32, 3), "blue"),
+    ):
         figures[f"prepare drawing {dataset}"] = _median_ms(
-            lambda d=dataset, s=shape: prepare_drawing(drawing, d, s), repeats
+            lambda d=dataset, s=shape, p=pen: prepare_drawing(drawing, d, s, pen=p), repeats
         )
     figures["predict drawing keras"] = _median_ms(
         lambda: predict_drawing(keras, drawing, "mnist"), repeats
