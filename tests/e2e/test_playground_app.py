@@ -310,7 +310,7 @@ def test_mnist_is_fetched_on_demand_and_trains(open_app, monitor, site_url):
     page = open_app(
         "?dataset=mnist&layers=conv2d:8:3,maxpool:2,flatten,dense:10:softmax&epochs=1&batch=128"
     )
-    figures = page.locator(".cp-preview figure")
+    figures = page.locator(".cp-preview figure img")
     deadline = time.monotonic() + 60
     while figures.count() < 10:  # one sample row per class, from the downloaded file
         assert time.monotonic() < deadline, "the MNIST preview never showed its 10 classes"
