@@ -204,9 +204,7 @@ def test_train_on_digits_then_stop_a_longer_run(app_page):
 def test_a_diverging_run_stops_with_advice_and_the_learner_keeps_everything(open_app):
     """Adam at learning rate 1 blows the loss up on the first batches (seeded, so always):
     the page says so and what to try, the model and settings stay, and Reset works."""
-    from playground.presets import DEFAULT_LAYERS
-
-    page = open_app(f"?dataset=digits&layers={DEFAULT_LAYERS}&epochs=3&lr=1&optimizer=adam")
+    page = open_app(sup.free_play("&epochs=3&lr=1&optimizer=adam"))
     before = _table(page)
     assert _total(page) == 810
     _train_button(page).click()
