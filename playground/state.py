@@ -245,20 +245,12 @@ class PlaygroundState(Settings):
         Opening the page's own link is not an edit (``record=False``); a link pasted
         into the page is (``record=True``), so Undo brings the previous model back.
         A link without ``layers`` means the default model. What the page shows already
-        is not set again, so a link of the page's own model changes nothing and wakes
-        no watcher. Nothing a link holds can stop the page: an unexpected failure is
+        is not set again, so a link of the page's own model (a reload, a saved lesson)
+        changes nothing, wakes no watcher and keeps the trained weights, even while
+        training runs. Nothing a link holds can stop the page: an unexpected failure is
         reported as a problem of the link, and the model on the page is kept.
         """
-        if self.training:
-            problems = [
-                LinkProblem(
-                    "link",
-                    "A link cannot be opened while training runs: press Stop first. "
-                    "The model on the page was kept.",
-                )
-            ]
-        else:
-            problems = self._load_link(query, record)
+        problems = self._load_link(query, record)
         self.link_problems = problems
         return problems
 
@@ -267,21 +259,28 @@ class PlaygroundState(Settings):
         try:
             values, problems = parse_query(query)
             values.setdefault("layers", default_blocks())
+            changes = self._differing(values)
+            if not changes:
+                return problems
+            if self.training:
+                return [
+                    LinkProblem(
+                        "link",
+                        "A link cannot be opened while training runs: press Stop first. "
+                        "The model on the page was kept.",
+                    )
+                ]
             locked = self.locked_problem(values["layers"]) if record else None
             if locked:  # a learner's pasted link: the lesson's own models keep to its blocks
                 return [LinkProblem("layers", f"{locked} The model on the page was kept.")]
             self._restoring = not record
-            # param cannot compare Blocks, so it would tell every watcher of `layers` that
-            # an identical model is new.
-            self.param.update(
-                **{name: value for name, value in values.items() if getattr(self, name) != value}
-            )
+            self.param.update(**changes)
         except Exception as exc:  # noqa: BLE001 - last resort: no link may stop the page
             self._restoring = True
             # The values are set before any watcher runs; a watcher failing again must
             # not turn the rollback into the failure this guards against.
             with contextlib.suppress(Exception):
-                self.param.update(**before)
+                self.param.update(**self._differing(before))
             problems = [
                 LinkProblem(
                     "link",
@@ -292,6 +291,11 @@ class PlaygroundState(Settings):
         finally:
             self._restoring = False
         return problems
+
+    def _differing(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The ``values`` that differ from the state's. param cannot compare Blocks, so
+        setting an identical model would tell every watcher of ``layers`` it is new."""
+        return {name: value for name, value in values.items() if getattr(self, name) != value}
 
     def query(self) -> str:
         return format_query(self)

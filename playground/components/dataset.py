@@ -11,9 +11,10 @@ from playground.components.text import esc
 from playground.insight.picture import png_data_uri, tile_grid
 from playground.settings import DATASETS
 from playground.state import PlaygroundState
+from pycnn.datasets import DatasetInfo
 from pycnn.datasets import info as dataset_info
 
-__all__ = ["DatasetPicker"]
+__all__ = ["DatasetPicker", "preview_html", "strip_size"]
 
 PER_CLASS = 3
 
@@ -28,6 +29,44 @@ def _sample_strip(images: np.ndarray) -> np.ndarray:
     rgba = np.full((*rgb.shape[:3], 4), 255, dtype=np.uint8)
     rgba[..., :3] = np.rint(np.clip(rgb, 0.0, 1.0) * 255)
     return tile_grid(rgba, len(rgba), gap_colour=(255, 255, 255, 255))
+
+
+def strip_size(input_shape) -> tuple[int, int]:
+    """CSS ``(width, height)`` of one class's strip of ``PER_CLASS`` samples on the page.
+
+    Known before the images are: the preview is laid out at its final size at once,
+    so nothing below it moves when they arrive. 8×8 digits are shown as big as 28×28.
+    """
+    h, w = int(input_shape[0]), int(input_shape[1])
+    scale = max(1, 28 // w)
+    return (PER_CLASS * (w + 1) + 1) * scale, (h + 2) * scale
+
+
+def preview_html(info: DatasetInfo, strips: dict[int, str] | None = None) -> str:
+    """The preview grid: per class, its samples' strip (a PNG data URI in ``strips``) or,
+    while they load (``strips=None``), a grey box of the same size; each captioned with
+    the class."""
+    width, height = strip_size(info.input_shape)
+    box = f"display:block;margin:0 auto;width:{width}px;height:{height}px"
+    cells = []
+    for k, cname in enumerate(info.class_names):
+        if strips is not None and k not in strips:
+            continue  # no image of this class to show
+        if strips is None:
+            picture = (
+                f'<span role="img" aria-label="Loading sample images of {esc(cname)}" '
+                f'style="{box};background:#e8e8e8"></span>'
+            )
+        else:
+            picture = (
+                f'<img src="{strips[k]}" alt="{PER_CLASS} sample images of {esc(cname)}" '
+                f'width="{width}" height="{height}" style="{box};image-rendering:pixelated">'
+            )
+        cells.append(
+            f'<figure style="margin:2px;text-align:center">{picture}'
+            f'<figcaption style="font-size:11px">{k}: {esc(cname)}</figcaption></figure>'
+        )
+    return f'<div style="display:flex;flex-wrap:wrap">{"".join(cells)}</div>'
 
 
 class DatasetPicker(Viewer):
@@ -51,11 +90,12 @@ class DatasetPicker(Viewer):
         self._preview = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cp-preview"])
         s.param.watch(self._on_dataset, "dataset")
         s.param.watch(lambda e: setattr(self._select, "disabled", e.new), "training")
+        self._strips: dict[str, dict[int, str]] = {}  # per dataset: class -> PNG data URI
         self._describe()
-        self._loaded_for: str | None = None
 
     def _describe(self) -> None:
         info = dataset_info(self.state.dataset)
+        self._preview.object = preview_html(info, self._strips.get(info.name))
         h, w, c = info.input_shape
         detail = f"{info.n_train:,} training and {info.n_test:,} test images. {info.description}"
         self._about.object = (
@@ -75,38 +115,24 @@ class DatasetPicker(Viewer):
     async def load_preview(self) -> None:
         """Show a few samples of each class (downloads the dataset in the browser if needed)."""
         name = self.state.dataset
-        if self._loaded_for == name:
+        if name in self._strips:
             return
-        self._preview.object = "<i>Loading sample images…</i>"
         try:
             from playground.data import get_dataset
 
             await get_dataset(name)
             from pycnn.datasets import preview
 
-            x, y, class_names = preview(name, per_class=PER_CLASS)
+            x, y, _class_names = preview(name, per_class=PER_CLASS)
         except Exception as exc:  # noqa: BLE001 - show why, keep the page
             self._preview.object = f"<i>Could not load the images: {esc(exc)}</i>"
             return
         if name != self.state.dataset:
             return  # the learner picked another dataset meanwhile
-        cells = []
-        scale = max(1, 28 // x.shape[1])  # show 8×8 digits as big as 28×28 MNIST
-        for k, cname in enumerate(class_names):
-            picks = x[y == k][:PER_CLASS]
-            if not len(picks):
-                continue
-            tiles = _sample_strip(picks)
-            uri = png_data_uri(tiles)
-            size = tiles.shape[1] * scale
-            cells.append(
-                f'<figure style="margin:2px;text-align:center"><img src="{uri}" '
-                f'alt="{PER_CLASS} sample images of {esc(cname)}" '
-                f'style="image-rendering:pixelated;width:{size}px"><figcaption style="font-size:11px">'
-                f"{k}: {esc(cname)}</figcaption></figure>"
-            )
-        self._preview.object = f'<div style="display:flex;flex-wrap:wrap">{"".join(cells)}</div>'
-        self._loaded_for = name
+        self._strips[name] = {
+            k: png_data_uri(_sample_strip(x[y == k][:PER_CLASS])) for k in np.unique(y).tolist()
+        }
+        self._describe()
 
     def __panel__(self):
         return pn.Column(

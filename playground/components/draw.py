@@ -15,7 +15,7 @@ from playground.components.figures import INSIGHT_CSS, bars_html, message_html, 
 from playground.components.htmlwidgets import CANVAS_CSS, DrawingCanvas
 from playground.components.inside import InsightView
 from playground.components.text import esc
-from playground.insight.draw import predict_drawing, recipe_for
+from playground.insight.draw import canvas_colours, predict_drawing, recipe_for
 from playground.insight.feature_maps import image_picture
 from playground.insight.glyphs import digit_drawing
 from playground.insight.results import prediction_text, probability_bars
@@ -96,7 +96,10 @@ class DrawView(InsightView):
         pens = {f"{name} pen": name for name, _rgb in recipe_for(self.context.dataset).pens}
         if self._pen.options != pens:
             self._pen.param.update(options=pens, value=next(iter(pens.values()), None))
-        self._pen.visible = bool(pens) and self.state.info.input_shape[2] == 3
+        shape = self.state.info.input_shape
+        self._pen.visible = bool(pens) and shape[2] == 3
+        ink, paper = canvas_colours(self.context.dataset, shape, self._pen.value)
+        self.canvas.param.update(ink=ink, paper=paper)
 
     # ---- prediction
     def refresh(self) -> None:

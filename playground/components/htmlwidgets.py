@@ -5,7 +5,8 @@
 * :class:`DrawingCanvas` — a ``<canvas>`` that records strokes with pointer events
   (mouse, pen and touch alike; ``touch-action: none`` keeps a tablet from
   scrolling while a finger draws) and sends them to Python as compact lists,
-  every 150 ms while drawing and at each pen-up.
+  every 150 ms while drawing and at each pen-up; ``ink`` and ``paper`` are the
+  colours it draws them in.
 
 Imported when the app starts, before the first document is made, although the
 views that use them are built later: Panel defines a Bokeh data model per
@@ -43,6 +44,8 @@ class DrawingCanvas(ReactiveHTML):
         default=[], doc="One flat [x0, y0, x1, y1, ...] list per stroke, canvas pixels, y down"
     )
     size = param.Integer(default=CANVAS_SIZE, doc="Canvas pixels per side")
+    ink = param.String(default="#111111", doc="CSS colour of the strokes")
+    paper = param.String(default="#ffffff", doc="CSS colour of the background")
 
     _template = """
 <div class="cp-canvas-wrap">
@@ -61,12 +64,13 @@ class DrawingCanvas(ReactiveHTML):
             state.current = null
             state.sent = 0
             state.paint = () => {
-              ctx.clearRect(0, 0, canvas.width, canvas.height)
+              ctx.fillStyle = data.paper
+              ctx.fillRect(0, 0, canvas.width, canvas.height)
               ctx.lineWidth = canvas.width / 18
               ctx.lineCap = 'round'
               ctx.lineJoin = 'round'
-              ctx.strokeStyle = '#111'
-              ctx.fillStyle = '#111'
+              ctx.strokeStyle = data.ink
+              ctx.fillStyle = data.ink
               for (const s of state.strokes) {
                 if (s.length === 2) {
                   ctx.beginPath()
@@ -124,6 +128,8 @@ class DrawingCanvas(ReactiveHTML):
               state.paint()
             }
         """,
+        "ink": "state.paint()",
+        "paper": "state.paint()",
     }
 
     @property

@@ -66,8 +66,7 @@ from playground.lesson import (
     loads,
     storage_key,
 )
-from playground.links import LINK_PARAMS, parse_query
-from playground.presets import default_blocks
+from playground.links import LINK_PARAMS
 from playground.runtime import after_first_render, is_live
 from playground.state import PlaygroundState
 from playground.training import TrainingController
@@ -312,14 +311,11 @@ class LessonPanel(Viewer):
         """Load a model of the lesson's own (not an edit of the learner's); nothing
         happens when the page shows it already (a first visit: the same first model)."""
         self._sync_address()  # first, so the address never shows the model on its way in
-        values, _problems = parse_query(query)
-        values.setdefault("layers", default_blocks())
-        if any(getattr(self.state, name) != value for name, value in values.items()):
-            self._loading = True
-            try:
-                self.state.apply_query(query)
-            finally:
-                self._loading = False
+        self._loading = True
+        try:
+            self.state.apply_query(query)
+        finally:
+            self._loading = False
         self._sync_blocks()
 
     def _sync_blocks(self) -> None:

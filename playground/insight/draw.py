@@ -71,6 +71,7 @@ __all__ = [
     "DrawPrediction",
     "Drawing",
     "Prepared",
+    "canvas_colours",
     "predict_drawing",
     "prepare_drawing",
     "recipe_for",
@@ -481,15 +482,36 @@ def prepare_drawing(
     else:
         fit = recipe.box * side / max(ink.shape)
         coverage = np.clip(_place(ink, (h, w), (fit, fit), recipe.by_mass), 0.0, 1.0)
-    pens = dict(recipe.pens)
-    colour = pens.get(pen, next(iter(pens.values()), None)) if c == 3 else None
-    ink_value = recipe.ink * (np.ones(c) if colour is None else np.asarray(colour))
-    image = recipe.paper + coverage[..., None] * (ink_value - recipe.paper)
+    image = recipe.paper + coverage[..., None] * (_ink_value(recipe, c, pen) - recipe.paper)
     return Prepared(
         image.astype(np.float32),
         recipe.key,
         f"Your drawing as the model sees it: {recipe.summary}.",
     )
+
+
+def _ink_value(recipe: Recipe, channels: int, pen: str | None) -> np.ndarray:
+    """Full ink, one value per channel: the pen's colour on 3 channels (white without pens)."""
+    pens = dict(recipe.pens)
+    colour = pens.get(pen, next(iter(pens.values()), None)) if channels == 3 else None
+    return recipe.ink * (np.ones(channels) if colour is None else np.asarray(colour))
+
+
+def canvas_colours(dataset: str | None, input_shape, pen: str | None = None) -> tuple[str, str]:
+    """CSS colours of the canvas's strokes and background, as ``(ink, paper)``.
+
+    A colour input shows the colours the model gets (:func:`prepare_drawing`: the
+    pen's on the dataset's background), so the learner sees the drawing the model
+    reads; a grey one is drawn dark on white, like pencil on paper.
+    """
+    if len(input_shape) != 3 or int(input_shape[2]) != 3:
+        return "#111111", "#ffffff"
+    recipe = recipe_for(dataset)
+
+    def css(rgb) -> str:
+        return "#" + "".join(f"{round(255 * float(v)):02x}" for v in np.broadcast_to(rgb, 3))
+
+    return css(_ink_value(recipe, 3, pen)), css(recipe.paper)
 
 
 # --------------------------------------------------------------------------- prediction

@@ -17,6 +17,7 @@ import re
 import time
 
 import e2e_support as sup
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.e2e
@@ -290,6 +291,62 @@ def test_every_view_on_the_colour_dataset(open_app):
     assert "32×32 with 3 channels" in page.locator(".cp-draw-input").first.get_attribute("alt")
     assert "in the pen's colour" in page.locator(".cp-draw-answer figcaption").first.inner_text()
     sup.assert_accessible(page)  # the colour samples, the pen's buttons, every view's pictures
+
+
+_PIXEL = """(c, [x, y]) => {
+  const box = c.getBoundingClientRect()
+  const at = [Math.floor(x * c.width / box.width), Math.floor(y * c.height / box.height)]
+  return Array.from(c.getContext('2d').getImageData(at[0], at[1], 1, 1).data.slice(0, 3))
+}"""
+
+
+def _wait_pixel(canvas, xy, rgb, timeout_s: float = 15) -> None:
+    """Wait until the canvas pixel at ``xy`` (CSS pixels from its corner) shows ``rgb``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        seen = canvas.evaluate(_PIXEL, list(xy))
+        if max(abs(a - b) for a, b in zip(seen, rgb)) <= 2:
+            return
+        assert time.monotonic() < deadline, f"pixel {xy} is {seen}, expected {rgb}"
+        time.sleep(0.1)
+
+
+def test_the_canvas_shows_the_drawing_in_the_colours_the_model_sees(open_app):
+    """On the colour dataset the strokes are in the pen's colour on the data's dark
+    background (the model's own input); on a grey dataset dark on white."""
+    from playground.insight.draw import recipe_for
+    from pycnn.datasets import COLOURS, info
+    from pycnn.datasets.shapes import PALETTE
+
+    recipe = recipe_for("colour-shapes")
+
+    def seen(value) -> list[int]:
+        return [round(255 * float(v)) for v in np.broadcast_to(value, 3)]
+
+    page = open_app("?dataset=colour-shapes&layers=conv2d:8:3,maxpool:2,flatten,dense:9:softmax")
+    _choose(page, "Draw to predict")
+    canvas = page.locator(".cp-draw canvas").first
+    canvas.wait_for(timeout=30_000)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    w, h = box["width"], box["height"]
+    middle, corner = (w / 2, h / 2), (4, 4)
+    _draw(page, [[(w * 0.15, h / 2), (w * 0.85, h / 2)]], box)
+    paper = seen(recipe.paper)
+    _wait_pixel(canvas, corner, paper)
+    _wait_pixel(canvas, middle, seen(recipe.ink * PALETTE[0]))  # the first pen, orange
+    for k, name in enumerate(COLOURS):  # the whole drawing takes the pen picked
+        page.locator(".cp-draw-pen button", has_text=f"{name} pen").first.click()
+        _wait_pixel(canvas, middle, seen(recipe.ink * PALETTE[k]))
+    page.locator(".cp-draw-undo").first.click()
+    _wait_pixel(canvas, middle, paper)
+
+    # A grey dataset: pencil on paper, and the pen's choice is gone.
+    _draw(page, [[(w * 0.15, h / 2), (w * 0.85, h / 2)]], canvas.bounding_box())
+    page.locator(".cp-dataset select").first.select_option(label=info("digits").title)
+    _wait_pixel(canvas, corner, [255, 255, 255])
+    _wait_pixel(canvas, middle, [17, 17, 17])
+    assert not page.locator(".cp-draw-pen").first.is_visible()
 
 
 def _src(page) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from itertools import pairwise
 
 import e2e_support as sup
 import pytest
@@ -130,3 +131,50 @@ def test_the_lesson_sits_beside_the_playground_or_above_it(new_context, open_app
             assert lesson["x"] >= main["x"] + main["width"], (what, lesson, main)
         else:  # in the flow, above the playground
             assert main["y"] >= lesson["y"] + lesson["height"], (what, lesson, main)
+
+
+# From the moment the page is live, where the Train section starts on the page, every
+# frame (window.cpTrainY: [ms since live, y]).
+_TRACK_TRAIN = """(() => {
+  const deep = (root, selector) => {
+    const hit = root.querySelector(selector)
+    if (hit) return hit
+    for (const el of root.querySelectorAll('*')) {
+      const inner = el.shadowRoot && deep(el.shadowRoot, selector)
+      if (inner) return inner
+    }
+    return null
+  }
+  window.cpTrainY = []
+  let train = null
+  let t0 = null
+  const track = () => {
+    if (t0 === null && document.documentElement.dataset.cpLoad === 'live') t0 = performance.now()
+    if (t0 !== null) {
+      if (!train || !train.isConnected) train = deep(document, '.cp-section-train')
+      if (train) {
+        const y = train.getBoundingClientRect().top + scrollY
+        window.cpTrainY.push([Math.round(performance.now() - t0), Math.round(y)])
+      }
+    }
+    if (t0 === null || performance.now() - t0 < 60000) requestAnimationFrame(track)
+  }
+  if (typeof requestAnimationFrame === 'function') requestAnimationFrame(track)
+})()"""
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (768, 1024), (390, 844)])
+def test_nothing_moves_the_train_section_once_the_page_is_live(
+    new_context, open_app, width, height
+):
+    """What arrives after the page is live (the dataset's sample images) was given its
+    room from the start: the sections below do not jump while the learner reads."""
+    page = new_context(viewport={"width": width, "height": height}).new_page()
+    page.add_init_script(_TRACK_TRAIN)
+    open_app(sup.free_play(), page=page)
+    page.locator(".cp-preview img").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    ys = page.evaluate("window.cpTrainY")
+    assert ys, "the Train section was never found"
+    moves = [ys[0]] + [b for a, b in pairwise(ys) if a[1] != b[1]]
+    assert len(moves) == 1, f"the Train section moved ([ms after live, y]): {moves}"

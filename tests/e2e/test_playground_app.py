@@ -204,9 +204,7 @@ def test_train_on_digits_then_stop_a_longer_run(app_page):
 def test_a_diverging_run_stops_with_advice_and_the_learner_keeps_everything(open_app):
     """Adam at learning rate 1 blows the loss up on the first batches (seeded, so always):
     the page says so and what to try, the model and settings stay, and Reset works."""
-    from playground.presets import DEFAULT_LAYERS
-
-    page = open_app(f"?dataset=digits&layers={DEFAULT_LAYERS}&epochs=3&lr=1&optimizer=adam")
+    page = open_app(sup.free_play("&epochs=3&lr=1&optimizer=adam"))
     before = _table(page)
     assert _total(page) == 810
     _train_button(page).click()
@@ -310,7 +308,7 @@ def test_mnist_is_fetched_on_demand_and_trains(open_app, monitor, site_url):
     page = open_app(
         "?dataset=mnist&layers=conv2d:8:3,maxpool:2,flatten,dense:10:softmax&epochs=1&batch=128"
     )
-    figures = page.locator(".cp-preview figure")
+    figures = page.locator(".cp-preview figure img")
     deadline = time.monotonic() + 60
     while figures.count() < 10:  # one sample row per class, from the downloaded file
         assert time.monotonic() < deadline, "the MNIST preview never showed its 10 classes"

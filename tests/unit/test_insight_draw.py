@@ -9,6 +9,7 @@ from playground.insight import draw
 from playground.insight.draw import (
     DIGITS_INK,
     Drawing,
+    canvas_colours,
     predict_drawing,
     prepare_drawing,
     recipe_for,
@@ -111,6 +112,21 @@ def test_colour_shapes_pen_defaults_to_the_first_colour_and_grey_input_ignores_i
     assert recipe_for("mnist").pens == ()
     grey = prepare_drawing(digit_drawing(1), "colour-shapes", (32, 32, 1), "blue").image
     assert grey.max() == pytest.approx(0.875)  # one channel: the pen's brightness only
+
+
+@pytest.mark.parametrize("pen", datasets.COLOURS)
+def test_the_canvas_shows_the_colours_the_model_gets(pen):
+    image = prepare_drawing(digit_drawing(0), "colour-shapes", (32, 32, 3), pen).image
+    fullest = image.reshape(-1, 3)[image.sum(axis=2).argmax()]
+
+    def rgb(css: str) -> np.ndarray:
+        return np.array([int(css[i : i + 2], 16) for i in (1, 3, 5)]) / 255
+
+    ink, paper = canvas_colours("colour-shapes", (32, 32, 3), pen)
+    np.testing.assert_allclose(rgb(ink), fullest, atol=0.5 / 255 + 1e-6)
+    np.testing.assert_allclose(rgb(paper), image[0, 0], atol=0.5 / 255 + 1e-6)
+    assert canvas_colours("colour-shapes", (32, 32, 1), pen) == ("#111111", "#ffffff")
+    assert canvas_colours("mnist", (28, 28, 1)) == ("#111111", "#ffffff")
 
 
 # --------------------------------------------------------------------------- digits (optdigits)

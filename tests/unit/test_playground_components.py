@@ -363,3 +363,29 @@ def test_repeated_keys_in_a_link_report_what_was_read():
     assert "&#x27;layers&#x27; is given 2 times" in text and "&#x27;bogus&#x27;" in text
     assert "&#x27;dataset&#x27; is given 2 times" in text and "cifar" in text
     assert share._link.value == "http://h/" + state.query()  # and the address says what loaded
+
+
+# --------------------------------------------------------------------------- dataset preview
+
+
+@pytest.mark.parametrize("name", ["digits", "shapes", "colour-shapes"])
+def test_the_dataset_preview_has_its_final_size_before_its_images_arrive(name):
+    from playground.components.dataset import PER_CLASS, _sample_strip, preview_html, strip_size
+    from pycnn.datasets import info, preview
+
+    dataset = info(name)
+    x, y, _names = preview(name, per_class=PER_CLASS)
+    strip = _sample_strip(x[y == 0][:PER_CLASS])
+    width, height = strip_size(dataset.input_shape)
+    # the strip enlarged by a whole factor, undistorted
+    assert width % strip.shape[1] == 0 and width * strip.shape[0] == height * strip.shape[1]
+
+    def boxes(html: str) -> list[str]:
+        return re.findall(r"width:\d+px;height:\d+px|<figcaption.*?</figcaption>", html)
+
+    loading = preview_html(dataset)
+    loaded = preview_html(dataset, dict.fromkeys(range(dataset.num_classes), "data:,"))
+    assert boxes(loading) == boxes(loaded)
+    assert len(boxes(loaded)) == 2 * dataset.num_classes
+    assert loading.count("Loading sample images of") == dataset.num_classes
+    assert loaded.count(f'alt="{PER_CLASS} sample images of') == dataset.num_classes

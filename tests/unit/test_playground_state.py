@@ -162,6 +162,33 @@ def test_a_link_of_the_model_on_the_page_wakes_no_watcher():
     assert woken == ["epochs"] and s.epochs == 8
 
 
+def test_the_model_on_the_page_opens_while_training_runs_and_keeps_its_weights():
+    """A reload or a saved lesson with the page's own model, during and after a run."""
+    import asyncio
+
+    from playground.training import TrainingController
+    from pycnn.datasets import load
+
+    s = PlaygroundState(epochs=1)
+    controller = TrainingController(s, dataset_loader=load)
+    link = s.query()
+    s.training = True
+    assert s.apply_query(link) == [] and s.link_problems == []
+    s.training = False
+    asyncio.run(controller.train())
+
+    def results():
+        c = controller
+        return c.current_model(), c.trained_epochs, c.test_accuracy, c.status
+
+    trained = results()
+    assert trained[0] is not None and trained[2] is not None
+    for record in (False, True):
+        assert s.apply_query(link, record=record) == []
+    assert results() == trained  # the same model object: its learnt weights
+    assert not s.can_undo
+
+
 # --------------------------------------------------------------------------- presets
 
 
