@@ -188,7 +188,7 @@ def _site_size(site: Path) -> tuple[int, dict[str, int]]:
 
 def _wait_for_sw_cache(page, site: Path | None = None, timeout_s: float = 120) -> int:
     """Until the service worker has cached the site and, if `site` has a memory snapshot,
-    the page has kept it for the next visit (site-src/worker.js: keepSnapshot)."""
+    the page has kept it for the next visit (site-src/unpack.js)."""
     js = """async () => {
       const reg = await navigator.serviceWorker.getRegistration();
       let n = 0, snapshot = false;

@@ -1,9 +1,7 @@
 // CNN Playground: download, check and inflate the package archive (site-packages.tar.gz).
 //
 // Also the memory snapshot (snapshot.bin.gz: the same steps; "tar" then means its inflated
-// bytes), with the job's `mode`: "use" (the default: from the cache, else downloaded), "if-kept"
-// (only from the cache: a tar of null says it is not kept yet) or "keep" (download and keep it
-// for the next visit; no tar is sent). Started by the Python worker (app.js) as a worker of its own, so the inflating runs
+// bytes). Started by the Python worker (app.js) as a worker of its own, so the inflating runs
 // on another core while Python boots. The job ({url, spec, channel}) is the worker's name.
 // Messages out: {type: "bytes", bytes, done} as the download goes (or, if the job names a
 // channel, {type: "cp-bytes", …} on that BroadcastChannel, to the page); {type: "tar", tar,
@@ -120,20 +118,16 @@ async function storeTar(url, spec, response) {
   }
 }
 
-async function cpPackages(url, spec, onBytes, onTar, mode = "use") {
-  const cached = mode === "keep" ? null : await cachedTar(url, spec);
+async function cpPackages(url, spec, onBytes, onTar) {
+  const cached = await cachedTar(url, spec);
   if (cached) {
     onBytes(spec.size, true);
     onTar(cached, true);
     return;
   }
-  if (mode === "if-kept") {
-    onTar(null, false);
-    return;
-  }
   const tar = await cpLoadImage(url, spec, onBytes);
   const copy = new Response(tar, { headers: { "Content-Type": "application/x-tar" } });
-  if (mode !== "keep") onTar(tar, false); // may transfer (detach) tar: the Response has a copy
+  onTar(tar, false); // may transfer (detach) tar: the Response has a copy
   await storeTar(url, spec, copy);
 }
 
@@ -148,8 +142,7 @@ if (typeof CP === "undefined" && self.name) {  // running as its own worker: nam
       ? page.postMessage({ type: "cp-bytes", file: job.spec.file, bytes: bytes, fileDone: done })
       : self.postMessage({ type: "bytes", bytes: bytes, done: done }),
     (tar, fromCache) => self.postMessage({ type: "tar", tar: tar, fromCache: fromCache },
-                                         tar ? [tar.buffer] : []),
-    job.mode,
+                                         [tar.buffer]),
   ).then(
     () => self.postMessage({ type: "done" }),
     (e) => self.postMessage({ type: "error", message: String(e && e.message ? e.message : e) }),

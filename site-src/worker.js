@@ -37,12 +37,30 @@ function stage(name, text) {
   timing("stage-" + name);
 }
 
+// What the page's address asks for (`?kernel=`, `?snapshot=0`: comparisons and tests).
+function pageParam(name) {
+  try {
+    return new URLSearchParams(JOB.page.search || "").get(name);
+  } catch (e) {
+    return null; // no page address
+  }
+}
+
+// A memory snapshot of Python with the app's modules imported (build.py made it under
+// Node.js from these very files; snapshot.js says what it holds): restoring it replaces
+// Python's start and most of the app's imports, on a first visit too. `?snapshot=0` starts
+// the normal way, and so does any failure to get or restore it.
+const SNAPSHOT = CP.snapshot && pageParam("snapshot") !== "0" ? CP.snapshot : null;
+
 // Count what arrives so the page can say how far along the downloads are: the page (loader.js)
 // adds up {type: 'cp-bytes'} messages against the sizes sent first. Pyodide fetches its runtime
 // files with the global fetch; we only observe, never alter. unpack.js reports the package
-// archive's bytes to the page directly (BroadcastChannel named in this worker's name), so the
-// page hears them while this thread is busy booting Python.
-const fileSizes = CP.sizes;
+// archive's and the snapshot's bytes to the page directly (BroadcastChannel named in this
+// worker's name), so the page hears them while this thread is busy booting Python.
+const fileSizes = Object.assign({}, CP.sizes);
+if (CP.snapshot && !SNAPSHOT) delete fileSizes[CP.snapshot.file];
+const countedByUnpack = [CP.image.file, SNAPSHOT && SNAPSHOT.file]; // as their bytes arrive
+const counted = new Set(); // each file once: a fallback start fetches Pyodide's files again
 const nativeFetch = self.fetch.bind(self);
 post({ type: "cp-files", sizes: fileSizes });
 
@@ -60,23 +78,15 @@ self.fetch = async function (input, init) {
     // A missing file or a failed integrity check: say which file.
     throw new Error(`Could not download ${name}: ${e && e.message ? e.message : e}`);
   }
-  if (name in fileSizes && name !== CP.image.file) {  // unpack.js counts the archive itself
+  if (name in fileSizes && !countedByUnpack.includes(name)) {
     if (!response.ok) {
       throw new Error(`Could not download ${name}: HTTP ${response.status} ${response.statusText}`);
     }
-    progress(name, fileSizes[name], true);
+    if (!counted.has(name)) progress(name, fileSizes[name], true);
+    counted.add(name);
   }
   return response;
 };
-
-// What the page's address asks for (`?kernel=`, `?snapshot=0`: comparisons and tests).
-function pageParam(name) {
-  try {
-    return new URLSearchParams(JOB.page.search || "").get(name);
-  } catch (e) {
-    return null; // no page address
-  }
-}
 
 // Every Python package (pure-Python wheels, NumPy, pandas, pycnn and the app) arrives as one
 // gzip'd tar of site-packages (build.py: build_image), and the memory snapshot (below) as one
@@ -84,15 +94,12 @@ function pageParam(name) {
 // -- in a worker of its own, on another core, while Python boots here -- and keeps the checked
 // result in this browser's Cache Storage, so later visits skip the inflating. The package
 // files are then written into the file system from JavaScript (no Python runs to unpack them).
-// `mode` (unpack.js): "use", "if-kept" (resolves to null if this browser does not keep it
-// yet) or "keep"; only "use" counts its bytes on the loading screen.
 let unpackScript = false;
-function unpacked(spec, label, mode = "use") {
+function unpacked(spec, label) {
   return new Promise((resolve, reject) => {
     const url = PYODIDE_URL + spec.file;
-    const counted = mode === "use";
-    const onBytes = (bytes, done) => counted && progress(spec.file, bytes, done);
-    const channel = counted ? JOB.channel || null : null; // loader.js's progress channel
+    const onBytes = (bytes, done) => progress(spec.file, bytes, done);
+    const channel = JOB.channel || null; // loader.js's progress channel
     const onData = (data, fromCache) => {
       if (fromCache) timing(label + "-from-cache");
       resolve(data);
@@ -100,13 +107,13 @@ function unpacked(spec, label, mode = "use") {
     if (typeof Worker === "undefined") {  // no nested workers (old Safari): same code, here
       if (!unpackScript) importScripts(new URL("unpack.js", SITE_URL).href);
       unpackScript = true;
-      cpPackages(url, spec, onBytes, onData, mode).catch(reject);  // progress through here
+      cpPackages(url, spec, onBytes, onData).catch(reject);  // progress through here
       return;
     }
     // The job goes in the worker's name: it starts at once, without waiting for a message
     // from this thread (busy booting Python).
     const unpacker = new Worker(new URL("unpack.js", SITE_URL).href,
-                                { name: JSON.stringify({ url, spec, channel, mode }) });
+                                { name: JSON.stringify({ url, spec, channel }) });
     unpacker.onmessage = (event) => {
       const msg = event.data;
       if (msg.type === "bytes") onBytes(msg.bytes, msg.done);
@@ -114,7 +121,6 @@ function unpacked(spec, label, mode = "use") {
       else {
         unpacker.terminate();  // "done" (stored for next time) or "error"
         if (msg.type === "error") reject(new Error(msg.message));
-        else resolve(null); // "keep": nothing was sent
       }
     };
     unpacker.onerror = (event) => {
@@ -126,26 +132,10 @@ function unpacked(spec, label, mode = "use") {
 const image = unpacked(CP.image, "packages");
 image.catch(() => {}); // reported when startApplication awaits it
 
-// A memory snapshot of Python with the app's modules imported (build.py made it under
-// Node.js from these very files; snapshot.js says what it holds): restoring it replaces
-// Python's start and most of the app's imports. It is used only when this browser already
-// keeps it: a first visit starts the normal way (no 13 MB more before the page is usable)
-// and has it downloaded and kept once the page is live (keepSnapshot). `?snapshot=0` starts
-// the normal way, and so does any failure to get or restore it.
-const SNAPSHOT = CP.snapshot && pageParam("snapshot") !== "0" ? CP.snapshot : null;
-const snapshotBytes = SNAPSHOT ? unpacked(SNAPSHOT, "snapshot", "if-kept") : null;
+const snapshotBytes = SNAPSHOT ? unpacked(SNAPSHOT, "snapshot") : null;
 if (snapshotBytes) {
   snapshotBytes.catch(() => {}); // handled in bootPython
   importScripts(new URL("snapshot.js", SITE_URL).href);
-}
-let snapshotKept = false;
-
-function keepSnapshot() {
-  if (!SNAPSHOT || snapshotKept) return;
-  snapshotKept = true;
-  unpacked(SNAPSHOT, "snapshot", "keep").catch((e) => {
-    console.warn("CNN Playground: the memory snapshot was not kept for the next visit:", e);
-  });
 }
 
 // pycnn's matrix-product kernel (kernel.js says how it is loaded): the build this browser
@@ -250,15 +240,11 @@ del _finder
 
 // Python from the snapshot when there is one and it restores cleanly; else the normal start
 // (the packages, then the stand-ins for lazily imported modules). Returns how it started.
-const NOT_KEPT = new Error("the memory snapshot is not kept in this browser yet");
-
 async function bootPython() {
   if (snapshotBytes) {
     try {
       const kept = snapshotBytes.then((bytes) => {
-        if (!bytes) throw NOT_KEPT;
-        stage("runtime", "Restoring Python as this browser kept it (the playground's modules " +
-                         "already imported)");
+        stage("runtime", "Restoring Python with the playground's modules already imported");
         return bytes;
       });
       self.pyodide = await loadPyodide({
@@ -279,14 +265,10 @@ if "numpy.random" in sys.modules:
     sys.modules["numpy.random"].seed()
 `);
       forPage = (value) => self.cpSnapshot.siteUrls(value, SITE_URL);
-      snapshotKept = true;
       return "snapshot";
     } catch (e) {
-      if (e !== NOT_KEPT) {  // kept but unusable here: not downloaded again either
-        console.warn("CNN Playground: the memory snapshot did not load; starting Python " +
-                     "the normal way:", e);
-        snapshotKept = true;
-      }
+      console.warn("CNN Playground: the memory snapshot did not load; starting Python " +
+                   "the normal way:", e);
       self.pyodide = null;
     }
   }
@@ -361,7 +343,6 @@ self.addEventListener("message", (event) => {
     // the first screen (the training controls among them).
     setTimeout(installKernel, 0);
     setTimeout(settleAfterStart, 3000);
-    setTimeout(keepSnapshot, 3000);
   }
 });
 

@@ -172,12 +172,14 @@ def _build(out: Path, work: Path) -> None:
 
     html, panel_js = convert_app(work)
     html = copy_static(html, archives, lock, stage)
-    # The large downloads the loading screen counts (Pyodide fetches the first two; the
-    # scripts it loads with importScripts are small and not counted).
+    # The large downloads the loading screen counts (Pyodide fetches the first two, unpack.js
+    # the others; the scripts Pyodide loads with importScripts are small and not counted).
     sizes = {
         name: (pyo / name).stat().st_size for name in ("pyodide.asm.wasm", "python_stdlib.zip")
     }
-    sizes[image["file"]] = image["size"]
+    for unpacked in (image, snapshot):
+        if unpacked:
+            sizes[unpacked["file"]] = unpacked["size"]
     lazy = [{"path": site_packages + member, "url": f"data/{p.name}"} for p, member in datasets]
     kernels = build_kernels_step(stage)
     worker_cfg = {
