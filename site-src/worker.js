@@ -57,9 +57,14 @@ const SNAPSHOT = CP.snapshot && pageParam("snapshot") !== "0" ? CP.snapshot : nu
 // files with the global fetch; we only observe, never alter. unpack.js reports the package
 // archive's and the snapshot's bytes to the page directly (BroadcastChannel named in this
 // worker's name), so the page hears them while this thread is busy booting Python.
+// The second package archive (CP.laterImage: pandas and what only it needs, which nothing
+// imports before the page is live) is fetched once the page is live on a snapshot start, and
+// before the app on a normal start, where the stand-ins for lazy imports need its files.
+const LATER = CP.laterImage;
 const fileSizes = Object.assign({}, CP.sizes);
 if (CP.snapshot && !SNAPSHOT) delete fileSizes[CP.snapshot.file];
-const countedByUnpack = [CP.image.file, SNAPSHOT && SNAPSHOT.file]; // as their bytes arrive
+if (LATER && !SNAPSHOT) fileSizes[LATER.file] = LATER.size;
+const countedByUnpack = [CP.image.file, SNAPSHOT && SNAPSHOT.file, LATER && LATER.file];
 const counted = new Set(); // each file once: a fallback start fetches Pyodide's files again
 const nativeFetch = self.fetch.bind(self);
 post({ type: "cp-files", sizes: fileSizes });
@@ -88,9 +93,9 @@ self.fetch = async function (input, init) {
   return response;
 };
 
-// Every Python package (pure-Python wheels, NumPy, pandas, pycnn and the app) arrives as one
-// gzip'd tar of site-packages (build.py: build_image), and the memory snapshot (below) as one
-// gzip'd file. unpack.js downloads each, checks the sha256 build.py recorded and inflates it
+// Every Python package (pure-Python wheels, NumPy, pandas, pycnn and the app) arrives in a
+// gzip'd tar of site-packages (build.py: build_image; two of them, see LATER), and the memory
+// snapshot (below) as one gzip'd file. unpack.js downloads each, checks the sha256 build.py recorded and inflates it
 // -- in a worker of its own, on another core, while Python boots here -- and keeps the checked
 // result in this browser's Cache Storage, so later visits skip the inflating. The package
 // files are then written into the file system from JavaScript (no Python runs to unpack them).
@@ -131,6 +136,12 @@ function unpacked(spec, label) {
 }
 const image = unpacked(CP.image, "packages");
 image.catch(() => {}); // reported when startApplication awaits it
+let laterImage = null;
+function laterPackages() {  // once
+  laterImage = laterImage || (LATER ? unpacked(LATER, "later-packages") : Promise.resolve(null));
+  return laterImage;
+}
+if (!SNAPSHOT) laterPackages().catch(() => {}); // reported when bootPython awaits it
 
 const snapshotBytes = SNAPSHOT ? unpacked(SNAPSHOT, "snapshot") : null;
 if (snapshotBytes) {
@@ -220,11 +231,11 @@ function lastLine(text) {
   return lines.length ? lines[lines.length - 1] : String(text);
 }
 
-// The packages' files in the file system, then Python's importer told to look again.
-function installPackages() {
-  const files = installImage(self.pyodide.FS, CP.sitePackages, self.packagesTar);
-  if (files !== CP.image.files) {
-    throw new Error(`${CP.image.file} holds ${files} files, expected ${CP.image.files}`);
+// An archive's files in the file system, then Python's importer told to look again.
+function installPackages(spec, tar) {
+  const files = installImage(self.pyodide.FS, CP.sitePackages, tar);
+  if (files !== spec.files) {
+    throw new Error(`${spec.file} holds ${files} files, expected ${spec.files}`);
   }
   // Forget what Python's importer saw in site-packages before (only that finder: the
   // stdlib zip's would re-read its whole directory, ~0.1 s).
@@ -254,8 +265,7 @@ async function bootPython() {
       });
       timing("pyodide-ready");
       stage("packages", `Unpacking ${CP.packages.length} packages (NumPy, pandas, Panel, Bokeh, pycnn…)`);
-      self.packagesTar = await image;
-      installPackages();
+      installPackages(CP.image, await image);
       self.cpSnapshot.restore(self.pyodide, SNAPSHOT);
       // Everyone restores the same memory: give each page its own random numbers.
       self.pyodide.runPython(`
@@ -275,8 +285,9 @@ if "numpy.random" in sys.modules:
   self.pyodide = await loadPyodide({ indexURL: PYODIDE_URL });
   timing("pyodide-ready");
   stage("packages", `Unpacking ${CP.packages.length} packages (NumPy, pandas, Panel, Bokeh, pycnn…)`);
-  self.packagesTar = await image;
-  installPackages();
+  installPackages(CP.image, await image);
+  const later = await laterPackages();
+  if (later) installPackages(LATER, later);
   if (CP.lazyImports.length) {
     self.pyodide.globals.set("_cp_lazy", self.pyodide.toPy(CP.lazyImports));
     self.pyodide.runPython(/*@CP_LAZY_IMPORTS_PY@*/);
@@ -336,12 +347,27 @@ function settleAfterStart() {
   self.pyodide.runPython("_cp_gc.collect(); _cp_gc.freeze()");
   timing("settled");
 }
+
+// On a snapshot start, the second package archive comes once the page is live (a normal start
+// installed it before the app). Until it is in place pandas cannot be imported, which nothing
+// on the page does (see settleAfterStart).
+async function installLaterPackages() {
+  if (laterImage || !LATER) return;
+  try {
+    installPackages(LATER, await laterPackages());
+    timing("later-packages");
+  } catch (e) {
+    console.warn(`CNN Playground: ${LATER.file} could not be installed:`, e);
+  }
+}
+
 self.addEventListener("message", (event) => {
   if (event.data && event.data.type === "rendered") {
     // Nothing on the first screen computes a product: pycnn's kernel is installed once the
     // page is live, next to Panel's handling of this message, which builds the views below
     // the first screen (the training controls among them).
     setTimeout(installKernel, 0);
+    setTimeout(installLaterPackages, 0);
     setTimeout(settleAfterStart, 3000);
   }
 });

@@ -15,10 +15,11 @@ from sitebuild.config import cache_dir, sha256_bytes, sha256_file
 from sitebuild.report import StepError
 
 IMAGE_NAME = "site-packages.tar.gz"
+LATER_IMAGE_NAME = "site-packages-later.tar.gz"
 
 
-def build_image(wheels: list[Path], out: Path) -> dict:
-    """Every file of every wheel in one gzip'd tar, relative to site-packages.
+def build_image(wheels: list[Path], out: Path, name: str = IMAGE_NAME) -> dict:
+    """Every file of the wheels in one gzip'd tar, relative to site-packages.
 
     The worker inflates it natively (DecompressionStream) while Python boots and writes the
     files into the in-memory file system from JavaScript: unpacking 26 wheels with Python's
@@ -60,10 +61,10 @@ def build_image(wheels: list[Path], out: Path) -> dict:
         tmp = cached.with_suffix(f".tmp{os.getpid()}")
         tmp.write_bytes(gzip.compress(tar_bytes, compresslevel=9, mtime=0))
         os.replace(tmp, cached)
-    target = out / IMAGE_NAME
+    target = out / name
     shutil.copyfile(cached, target)
     return {
-        "file": IMAGE_NAME,
+        "file": name,
         "size": target.stat().st_size,
         "files": len(seen),
         "unpackedBytes": len(tar_bytes),

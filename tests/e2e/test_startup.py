@@ -29,6 +29,9 @@ str(float(np.linalg.norm(np.arange(12.0).reshape(3, 4) @ np.ones(4))))
 """
 
 
+PANDAS = "import pandas; str(pandas.DataFrame({'a': [1, 2]}).a.sum())"
+
+
 def _started(page) -> str:
     return page.evaluate("document.documentElement.dataset.cpStart")
 
@@ -49,10 +52,11 @@ SNAPSHOT_KEPT = """async () => {
 }"""
 
 
-def _downloads_said(page) -> list[tuple[int, int]]:
-    """Every "Downloaded N of M files" the loading card showed, as (N, M)."""
+def _downloads_said(page) -> list[tuple[int, int, str]]:
+    """Every "Downloaded N of M files (…): FILE" the loading card showed, as (N, M, FILE)."""
     said = [text for _, text in page.evaluate("window.cpLoaderSaid")]
-    return [(int(n), int(m)) for t in said for n, m in re.findall(r"Downloaded (\d+) of (\d+)", t)]
+    found = [re.search(r"Downloaded (\d+) of (\d+) files \(.*\): (\S+)", t) for t in said]
+    return [(int(m[1]), int(m[2]), m[3]) for m in found if m]
 
 
 def test_every_visit_starts_from_the_snapshot_and_its_python_works(new_context, open_app):
@@ -62,8 +66,9 @@ def test_every_visit_starts_from_the_snapshot_and_its_python_works(new_context, 
     assert _started(page) == "snapshot"  # a first visit too: downloaded with the packages
     # The loading card counted each download once: all of them, never more than there are.
     counts = _downloads_said(page)
-    assert counts and all(n <= m for n, m in counts), counts
-    assert max(n for n, _ in counts) == counts[0][1], counts
+    assert counts and all(n <= m for n, m, _ in counts), counts
+    assert max(n for n, _, _ in counts) == counts[0][1], counts
+    assert "snapshot.bin.gz" in {file for *_, file in counts}
     assert _python(page, NUMPY_AND_APP) == "44.31703961232068"
     # The stylesheets Panel names were rebased from the build's stand-in onto this site.
     hrefs = page.evaluate(
@@ -74,6 +79,9 @@ def test_every_visit_starts_from_the_snapshot_and_its_python_works(new_context, 
     assert hrefs and all(h.startswith(page.url.split("?")[0].rsplit("/", 1)[0]) for h in hrefs)
     assert "snapshot-from-cache" not in _marks(page)
     assert page.evaluate(SNAPSHOT_KEPT)
+    # pandas, in the archive fetched once the page is live, is then there for the stand-in.
+    page.wait_for_function("() => 'later-packages' in (window.cpLoadTimings || {})")
+    assert _python(page, PANDAS) == "3"
     page = open_app(page=page)  # the next visit reads it back from this browser
     assert _started(page) == "snapshot"
     assert "snapshot-from-cache" in _marks(page)
@@ -85,9 +93,12 @@ def test_snapshot_0_starts_python_the_normal_way(new_context, open_app):
     page.add_init_script(sup.RECORD_LOADER_TEXT)
     page = open_app("?snapshot=0", page=page)
     assert _started(page) == "full"
-    counts = _downloads_said(page)  # the snapshot is not among the files counted
-    assert counts and all(n <= m for n, m in counts) and counts[0][1] == 3, counts
+    counts = _downloads_said(page)  # every package archive, and no snapshot
+    assert counts and all(n <= m for n, m, _ in counts), counts
+    assert max(n for n, _, _ in counts) == counts[0][1], counts
+    assert "snapshot.bin.gz" not in {file for *_, file in counts}
     assert _python(page, NUMPY_AND_APP) == "44.31703961232068"
+    assert _python(page, PANDAS) == "3"  # both archives were installed before the app
     assert not page.evaluate(SNAPSHOT_KEPT)
 
 
@@ -106,7 +117,7 @@ def test_a_damaged_snapshot_is_not_kept_and_the_page_still_starts(
     assert _started(page) == "full"
     assert any("snapshot did not load" in line for line in monitor.console), monitor.console_tail()
     counts = _downloads_said(page)  # Pyodide's files fetched again are not counted twice
-    assert counts and all(n <= m for n, m in counts), counts
+    assert counts and all(n <= m for n, m, _ in counts), counts
     assert _python(page, NUMPY_AND_APP) == "44.31703961232068"
     assert not page.evaluate(SNAPSHOT_KEPT)
     page = open_app(base=server.url, page=page)
