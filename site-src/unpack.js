@@ -5,8 +5,8 @@
 // on another core while Python boots. The job ({url, spec, channel}) is the worker's name.
 // Messages out: {type: "bytes", bytes, done} as the download goes (or, if the job names a
 // channel, {type: "cp-bytes", …} on that BroadcastChannel, to the page); {type: "tar", tar,
-// fromCache} (the tar's bytes, transferred); then {type: "done"} once it is stored for the
-// next visit, or {type: "error", message}. Where nested workers do not exist, app.js loads
+// fromCache} (the tar's bytes, transferred); then, after the parent's {type: "store"},
+// {type: "done"} once it is stored for the next visit, or {type: "error", message}. Where nested workers do not exist, app.js loads
 // this file with importScripts and calls cpPackages itself.
 //
 // The checked tar is kept in Cache Storage ("cp-packages", one entry per copy of the site,
@@ -118,7 +118,9 @@ async function storeTar(url, spec, response) {
   }
 }
 
-async function cpPackages(url, spec, onBytes, onTar) {
+// `storeWhen`: the tar is kept for the next visit once it resolves (the Python worker says
+// when the page is live: writing tens of MB into Cache Storage would take CPU from the start).
+async function cpPackages(url, spec, onBytes, onTar, storeWhen = Promise.resolve()) {
   const cached = await cachedTar(url, spec);
   if (cached) {
     onBytes(spec.size, true);
@@ -128,6 +130,7 @@ async function cpPackages(url, spec, onBytes, onTar) {
   const tar = await cpLoadImage(url, spec, onBytes);
   const copy = new Response(tar, { headers: { "Content-Type": "application/x-tar" } });
   onTar(tar, false); // may transfer (detach) tar: the Response has a copy
+  await storeWhen;
   await storeTar(url, spec, copy);
 }
 
@@ -143,6 +146,9 @@ if (typeof CP === "undefined" && self.name) {  // running as its own worker: nam
       : self.postMessage({ type: "bytes", bytes: bytes, done: done }),
     (tar, fromCache) => self.postMessage({ type: "tar", tar: tar, fromCache: fromCache },
                                          [tar.buffer]),
+    new Promise((resolve) => self.addEventListener("message", (event) => {
+      if (event.data && event.data.type === "store") resolve();
+    })),
   ).then(
     () => self.postMessage({ type: "done" }),
     (e) => self.postMessage({ type: "error", message: String(e && e.message ? e.message : e) }),

@@ -100,6 +100,8 @@ self.fetch = async function (input, init) {
 // result in this browser's Cache Storage, so later visits skip the inflating. The package
 // files are then written into the file system from JavaScript (no Python runs to unpack them).
 let unpackScript = false;
+const unpackers = new Set(); // waiting to keep what they unpacked, until the page is live
+let pageLive = false;
 function unpacked(spec, label) {
   return new Promise((resolve, reject) => {
     const url = PYODIDE_URL + spec.file;
@@ -119,11 +121,14 @@ function unpacked(spec, label) {
     // from this thread (busy booting Python).
     const unpacker = new Worker(new URL("unpack.js", SITE_URL).href,
                                 { name: JSON.stringify({ url, spec, channel }) });
+    if (pageLive) unpacker.postMessage({ type: "store" });
+    else unpackers.add(unpacker);
     unpacker.onmessage = (event) => {
       const msg = event.data;
       if (msg.type === "bytes") onBytes(msg.bytes, msg.done);
       else if (msg.type === "tar") onData(msg.tar, msg.fromCache);
       else {
+        unpackers.delete(unpacker);
         unpacker.terminate();  // "done" (stored for next time) or "error"
         if (msg.type === "error") reject(new Error(msg.message));
       }
@@ -348,6 +353,13 @@ function settleAfterStart() {
   timing("settled");
 }
 
+// What unpack.js downloaded is kept in Cache Storage for the next visit once the page is live.
+function keepUnpacked() {
+  pageLive = true;
+  for (const unpacker of unpackers) unpacker.postMessage({ type: "store" });
+  unpackers.clear();
+}
+
 // On a snapshot start, the second package archive comes once the page is live (a normal start
 // installed it before the app). Until it is in place pandas cannot be imported, which nothing
 // on the page does (see settleAfterStart).
@@ -368,6 +380,7 @@ self.addEventListener("message", (event) => {
     // the first screen (the training controls among them).
     setTimeout(installKernel, 0);
     setTimeout(installLaterPackages, 0);
+    setTimeout(keepUnpacked, 0);
     setTimeout(settleAfterStart, 3000);
   }
 });
