@@ -75,6 +75,29 @@ def build_image(wheels: list[Path], out: Path, name: str = IMAGE_NAME) -> dict:
     }
 
 
+def build_images(wheels: dict[str, Path], after_live: list[str], out: Path) -> tuple:
+    """The package archive the page needs first and the one it fetches once live.
+
+    `wheels` maps package names to wheel files; `after_live` names the packages of the
+    second archive (pyproject.toml, `after-live`: nothing imports them before the page is
+    live). Returns both archives' entries for the worker's configuration (None for an empty
+    second one).
+    """
+    unknown = sorted(set(after_live) - set(wheels))
+    if unknown:
+        raise StepError(
+            "image",
+            f"after-live names packages the site does not ship: {', '.join(unknown)}",
+            "fix [tool.cnn-playground.runtime] after-live in pyproject.toml",
+        )
+    first = [whl for name, whl in wheels.items() if name not in after_live]
+    later = [whl for name, whl in wheels.items() if name in after_live]
+    return (
+        build_image(first, out, IMAGE_NAME),
+        build_image(later, out, LATER_IMAGE_NAME) if later else None,
+    )
+
+
 COMPRESSIBLE = (".wasm", ".js", ".mjs", ".css", ".html", ".json", ".svg", ".txt", ".map")
 
 

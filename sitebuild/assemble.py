@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from sitebuild import kernels
-from sitebuild.archive import IMAGE_NAME, LATER_IMAGE_NAME, build_image, precompress
+from sitebuild.archive import build_images, precompress
 from sitebuild.config import (
     CORE_FILES,
     LOCK_PATH,
@@ -156,32 +156,16 @@ def _build(out: Path, work: Path) -> None:
         pyo,
     )
     order = sorted(packages)
-    later_names = cfg.get("after-live", [])
-    unknown = sorted(set(later_names) - set(order))
-    if unknown:
-        raise StepError(
-            "image",
-            f"after-live names packages the site does not ship: {', '.join(unknown)}",
-            "fix [tool.cnn-playground.runtime] after-live in pyproject.toml",
-        )
-    images = []
-    for names, file in (
-        ([p for p in order if p not in later_names], IMAGE_NAME),
-        ([p for p in order if p in later_names], LATER_IMAGE_NAME),
-    ):
-        if not names:
-            images.append(None)
-            continue
-        wheels = [pyo / packages[p]["file_name"] for p in names]
-        images.append(build_image(wheels, pyo, file))
-        for whl in wheels:
-            whl.unlink()
-        detail(
-            f"{file}: {images[-1]['files']} files of {len(wheels)} wheels, "
-            f"{images[-1]['size'] / 1e6:.1f} MB ({images[-1]['unpackedBytes'] / 1e6:.1f} MB "
-            "unpacked)"
-        )
-    image, later_image = images
+    wheels = {p: pyo / packages[p]["file_name"] for p in order}
+    image, later_image = build_images(wheels, cfg.get("after-live", []), pyo)
+    for whl in wheels.values():
+        whl.unlink()
+    for built in (image, later_image):
+        if built:
+            detail(
+                f"{built['file']}: {built['files']} files, {built['size'] / 1e6:.1f} MB "
+                f"({built['unpackedBytes'] / 1e6:.1f} MB unpacked)"
+            )
     # Pyodide reads a lock file at boot; nothing is installed through it (no loadPackage).
     (pyo / "pyodide-lock.json").write_text(
         json.dumps({"info": official["info"], "packages": {}}, indent=1)
