@@ -102,8 +102,8 @@
   }
 
   // Download progress: the worker sends the file sizes, then byte counts as files arrive.
-  // A file is done once, whoever says so again (the service worker caching the site, a
-  // fallback start fetching Pyodide's files a second time).
+  // Each file named in the sizes counts once (a fallback start fetches Pyodide's files a
+  // second time), so the count never passes the total.
   let sizes = {};
   let totalBytes = 0;
   let doneBytes = 0;

@@ -1,4 +1,4 @@
-// CNN Playground: download, check and inflate the package archive (site-packages.tar.gz).
+// CNN Playground: download, check and inflate a package archive (site-packages*.tar.gz).
 //
 // Also the memory snapshot (snapshot.bin.gz: the same steps; "tar" then means its inflated
 // bytes). Started by the Python worker (app.js) as a worker of its own, so the inflating runs
@@ -6,8 +6,9 @@
 // Messages out: {type: "bytes", bytes, done} as the download goes (or, if the job names a
 // channel, {type: "cp-bytes", …} on that BroadcastChannel, to the page); {type: "tar", tar,
 // fromCache} (the tar's bytes, transferred); then, after the parent's {type: "store"},
-// {type: "done"} once it is stored for the next visit, or {type: "error", message}. Where nested workers do not exist, app.js loads
-// this file with importScripts and calls cpPackages itself.
+// {type: "done"} once it is stored for the next visit, or {type: "error", message}. Where
+// nested workers do not exist, app.js loads this file with importScripts and calls
+// cpPackages itself.
 //
 // The checked tar is kept in Cache Storage ("cp-packages", one entry per copy of the site,
 // keyed by its sha256): a later visit reads it back (checked again) instead of inflating

@@ -94,11 +94,12 @@ self.fetch = async function (input, init) {
 };
 
 // Every Python package (pure-Python wheels, NumPy, pandas, pycnn and the app) arrives in a
-// gzip'd tar of site-packages (build.py: build_image; two of them, see LATER), and the memory
-// snapshot (below) as one gzip'd file. unpack.js downloads each, checks the sha256 build.py recorded and inflates it
-// -- in a worker of its own, on another core, while Python boots here -- and keeps the checked
-// result in this browser's Cache Storage, so later visits skip the inflating. The package
-// files are then written into the file system from JavaScript (no Python runs to unpack them).
+// gzip'd tar of site-packages (build.py: build_images; two of them, see LATER), and the memory
+// snapshot (below) as one gzip'd file. unpack.js downloads each, checks the sha256 build.py
+// recorded and inflates it -- in a worker of its own, on another core, while Python boots
+// here -- and, once the page is live, keeps the checked result in this browser's Cache
+// Storage, so later visits skip the inflating. The package files are then written into the
+// file system from JavaScript (no Python runs to unpack them).
 let unpackScript = false;
 const unpackers = new Set(); // waiting to keep what they unpacked, until the page is live
 let pageLive = false;
