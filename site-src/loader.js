@@ -102,10 +102,12 @@
   }
 
   // Download progress: the worker sends the file sizes, then byte counts as files arrive.
+  // Each file named in the sizes counts once (a fallback start fetches Pyodide's files a
+  // second time), so the count never passes the total.
   let sizes = {};
   let totalBytes = 0;
   let doneBytes = 0;
-  let doneFiles = 0;
+  const doneFiles = new Set();
 
   function onMessage(event) {
     if (document.readyState === "loading") {
@@ -127,12 +129,13 @@
       const total = $("cp-loader-total");
       if (total) total.textContent = MB(totalBytes);
     } else if (msg.type === "cp-bytes") {
+      if (!(msg.file in sizes) || doneFiles.has(msg.file)) return;
       doneBytes += msg.bytes;
-      if (msg.fileDone) doneFiles += 1;
+      if (msg.fileDone) doneFiles.add(msg.file);
       if (totalBytes) {
         const files = Object.keys(sizes).length;
         setProgress(0.75 * Math.min(1, doneBytes / totalBytes));
-        setDetail(`Downloaded ${doneFiles} of ${files} files ` +
+        setDetail(`Downloaded ${doneFiles.size} of ${files} files ` +
                   `(${MB(Math.min(doneBytes, totalBytes))} of ${MB(totalBytes)}): ${msg.file}`);
       }
     } else if (msg.type === "cp-progress") {

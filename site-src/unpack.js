@@ -1,15 +1,14 @@
-// CNN Playground: download, check and inflate the package archive (site-packages.tar.gz).
+// CNN Playground: download, check and inflate a package archive (site-packages*.tar.gz).
 //
 // Also the memory snapshot (snapshot.bin.gz: the same steps; "tar" then means its inflated
-// bytes), with the job's `mode`: "use" (the default: from the cache, else downloaded), "if-kept"
-// (only from the cache: a tar of null says it is not kept yet) or "keep" (download and keep it
-// for the next visit; no tar is sent). Started by the Python worker (app.js) as a worker of its own, so the inflating runs
+// bytes). Started by the Python worker (app.js) as a worker of its own, so the inflating runs
 // on another core while Python boots. The job ({url, spec, channel}) is the worker's name.
 // Messages out: {type: "bytes", bytes, done} as the download goes (or, if the job names a
 // channel, {type: "cp-bytes", …} on that BroadcastChannel, to the page); {type: "tar", tar,
-// fromCache} (the tar's bytes, transferred); then {type: "done"} once it is stored for the
-// next visit, or {type: "error", message}. Where nested workers do not exist, app.js loads
-// this file with importScripts and calls cpPackages itself.
+// fromCache} (the tar's bytes, transferred); then, after the parent's {type: "store"},
+// {type: "done"} once it is stored for the next visit, or {type: "error", message}. Where
+// nested workers do not exist, app.js loads this file with importScripts and calls
+// cpPackages itself.
 //
 // The checked tar is kept in Cache Storage ("cp-packages", one entry per copy of the site,
 // keyed by its sha256): a later visit reads it back (checked again) instead of inflating
@@ -120,20 +119,19 @@ async function storeTar(url, spec, response) {
   }
 }
 
-async function cpPackages(url, spec, onBytes, onTar, mode = "use") {
-  const cached = mode === "keep" ? null : await cachedTar(url, spec);
+// `storeWhen`: the tar is kept for the next visit once it resolves (the Python worker says
+// when the page is live: writing tens of MB into Cache Storage would take CPU from the start).
+async function cpPackages(url, spec, onBytes, onTar, storeWhen = Promise.resolve()) {
+  const cached = await cachedTar(url, spec);
   if (cached) {
     onBytes(spec.size, true);
     onTar(cached, true);
     return;
   }
-  if (mode === "if-kept") {
-    onTar(null, false);
-    return;
-  }
   const tar = await cpLoadImage(url, spec, onBytes);
   const copy = new Response(tar, { headers: { "Content-Type": "application/x-tar" } });
-  if (mode !== "keep") onTar(tar, false); // may transfer (detach) tar: the Response has a copy
+  onTar(tar, false); // may transfer (detach) tar: the Response has a copy
+  await storeWhen;
   await storeTar(url, spec, copy);
 }
 
@@ -148,8 +146,10 @@ if (typeof CP === "undefined" && self.name) {  // running as its own worker: nam
       ? page.postMessage({ type: "cp-bytes", file: job.spec.file, bytes: bytes, fileDone: done })
       : self.postMessage({ type: "bytes", bytes: bytes, done: done }),
     (tar, fromCache) => self.postMessage({ type: "tar", tar: tar, fromCache: fromCache },
-                                         tar ? [tar.buffer] : []),
-    job.mode,
+                                         [tar.buffer]),
+    new Promise((resolve) => self.addEventListener("message", (event) => {
+      if (event.data && event.data.type === "store") resolve();
+    })),
   ).then(
     () => self.postMessage({ type: "done" }),
     (e) => self.postMessage({ type: "error", message: String(e && e.message ? e.message : e) }),

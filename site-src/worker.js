@@ -37,12 +37,35 @@ function stage(name, text) {
   timing("stage-" + name);
 }
 
+// What the page's address asks for (`?kernel=`, `?snapshot=0`: comparisons and tests).
+function pageParam(name) {
+  try {
+    return new URLSearchParams(JOB.page.search || "").get(name);
+  } catch (e) {
+    return null; // no page address
+  }
+}
+
+// A memory snapshot of Python with the app's modules imported (build.py made it under
+// Node.js from these very files; snapshot.js says what it holds): restoring it replaces
+// Python's start and most of the app's imports, on a first visit too. `?snapshot=0` starts
+// the normal way, and so does any failure to get or restore it.
+const SNAPSHOT = CP.snapshot && pageParam("snapshot") !== "0" ? CP.snapshot : null;
+
 // Count what arrives so the page can say how far along the downloads are: the page (loader.js)
 // adds up {type: 'cp-bytes'} messages against the sizes sent first. Pyodide fetches its runtime
 // files with the global fetch; we only observe, never alter. unpack.js reports the package
-// archive's bytes to the page directly (BroadcastChannel named in this worker's name), so the
-// page hears them while this thread is busy booting Python.
-const fileSizes = CP.sizes;
+// archive's and the snapshot's bytes to the page directly (BroadcastChannel named in this
+// worker's name), so the page hears them while this thread is busy booting Python.
+// The second package archive (CP.laterImage: pandas and what only it needs, which nothing
+// imports before the page is live) is fetched once the page is live on a snapshot start, and
+// before the app on a normal start, where the stand-ins for lazy imports need its files.
+const LATER = CP.laterImage;
+const fileSizes = Object.assign({}, CP.sizes);
+if (CP.snapshot && !SNAPSHOT) delete fileSizes[CP.snapshot.file];
+if (LATER && !SNAPSHOT) fileSizes[LATER.file] = LATER.size;
+const countedByUnpack = [CP.image.file, SNAPSHOT && SNAPSHOT.file, LATER && LATER.file];
+const counted = new Set(); // each file once: a fallback start fetches Pyodide's files again
 const nativeFetch = self.fetch.bind(self);
 post({ type: "cp-files", sizes: fileSizes });
 
@@ -60,39 +83,31 @@ self.fetch = async function (input, init) {
     // A missing file or a failed integrity check: say which file.
     throw new Error(`Could not download ${name}: ${e && e.message ? e.message : e}`);
   }
-  if (name in fileSizes && name !== CP.image.file) {  // unpack.js counts the archive itself
+  if (name in fileSizes && !countedByUnpack.includes(name)) {
     if (!response.ok) {
       throw new Error(`Could not download ${name}: HTTP ${response.status} ${response.statusText}`);
     }
-    progress(name, fileSizes[name], true);
+    if (!counted.has(name)) progress(name, fileSizes[name], true);
+    counted.add(name);
   }
   return response;
 };
 
-// What the page's address asks for (`?kernel=`, `?snapshot=0`: comparisons and tests).
-function pageParam(name) {
-  try {
-    return new URLSearchParams(JOB.page.search || "").get(name);
-  } catch (e) {
-    return null; // no page address
-  }
-}
-
-// Every Python package (pure-Python wheels, NumPy, pandas, pycnn and the app) arrives as one
-// gzip'd tar of site-packages (build.py: build_image), and the memory snapshot (below) as one
-// gzip'd file. unpack.js downloads each, checks the sha256 build.py recorded and inflates it
-// -- in a worker of its own, on another core, while Python boots here -- and keeps the checked
-// result in this browser's Cache Storage, so later visits skip the inflating. The package
-// files are then written into the file system from JavaScript (no Python runs to unpack them).
-// `mode` (unpack.js): "use", "if-kept" (resolves to null if this browser does not keep it
-// yet) or "keep"; only "use" counts its bytes on the loading screen.
+// Every Python package (pure-Python wheels, NumPy, pandas, pycnn and the app) arrives in a
+// gzip'd tar of site-packages (build.py: build_images; two of them, see LATER), and the memory
+// snapshot (below) as one gzip'd file. unpack.js downloads each, checks the sha256 build.py
+// recorded and inflates it -- in a worker of its own, on another core, while Python boots
+// here -- and, once the page is live, keeps the checked result in this browser's Cache
+// Storage, so later visits skip the inflating. The package files are then written into the
+// file system from JavaScript (no Python runs to unpack them).
 let unpackScript = false;
-function unpacked(spec, label, mode = "use") {
+const unpackers = new Set(); // waiting to keep what they unpacked, until the page is live
+let pageLive = false;
+function unpacked(spec, label) {
   return new Promise((resolve, reject) => {
     const url = PYODIDE_URL + spec.file;
-    const counted = mode === "use";
-    const onBytes = (bytes, done) => counted && progress(spec.file, bytes, done);
-    const channel = counted ? JOB.channel || null : null; // loader.js's progress channel
+    const onBytes = (bytes, done) => progress(spec.file, bytes, done);
+    const channel = JOB.channel || null; // loader.js's progress channel
     const onData = (data, fromCache) => {
       if (fromCache) timing(label + "-from-cache");
       resolve(data);
@@ -100,21 +115,23 @@ function unpacked(spec, label, mode = "use") {
     if (typeof Worker === "undefined") {  // no nested workers (old Safari): same code, here
       if (!unpackScript) importScripts(new URL("unpack.js", SITE_URL).href);
       unpackScript = true;
-      cpPackages(url, spec, onBytes, onData, mode).catch(reject);  // progress through here
+      cpPackages(url, spec, onBytes, onData).catch(reject);  // progress through here
       return;
     }
     // The job goes in the worker's name: it starts at once, without waiting for a message
     // from this thread (busy booting Python).
     const unpacker = new Worker(new URL("unpack.js", SITE_URL).href,
-                                { name: JSON.stringify({ url, spec, channel, mode }) });
+                                { name: JSON.stringify({ url, spec, channel }) });
+    if (pageLive) unpacker.postMessage({ type: "store" });
+    else unpackers.add(unpacker);
     unpacker.onmessage = (event) => {
       const msg = event.data;
       if (msg.type === "bytes") onBytes(msg.bytes, msg.done);
       else if (msg.type === "tar") onData(msg.tar, msg.fromCache);
       else {
+        unpackers.delete(unpacker);
         unpacker.terminate();  // "done" (stored for next time) or "error"
         if (msg.type === "error") reject(new Error(msg.message));
-        else resolve(null); // "keep": nothing was sent
       }
     };
     unpacker.onerror = (event) => {
@@ -125,27 +142,17 @@ function unpacked(spec, label, mode = "use") {
 }
 const image = unpacked(CP.image, "packages");
 image.catch(() => {}); // reported when startApplication awaits it
+let laterImage = null;
+function laterPackages() {  // once
+  laterImage = laterImage || (LATER ? unpacked(LATER, "later-packages") : Promise.resolve(null));
+  return laterImage;
+}
+if (!SNAPSHOT) laterPackages().catch(() => {}); // reported when bootPython awaits it
 
-// A memory snapshot of Python with the app's modules imported (build.py made it under
-// Node.js from these very files; snapshot.js says what it holds): restoring it replaces
-// Python's start and most of the app's imports. It is used only when this browser already
-// keeps it: a first visit starts the normal way (no 13 MB more before the page is usable)
-// and has it downloaded and kept once the page is live (keepSnapshot). `?snapshot=0` starts
-// the normal way, and so does any failure to get or restore it.
-const SNAPSHOT = CP.snapshot && pageParam("snapshot") !== "0" ? CP.snapshot : null;
-const snapshotBytes = SNAPSHOT ? unpacked(SNAPSHOT, "snapshot", "if-kept") : null;
+const snapshotBytes = SNAPSHOT ? unpacked(SNAPSHOT, "snapshot") : null;
 if (snapshotBytes) {
   snapshotBytes.catch(() => {}); // handled in bootPython
   importScripts(new URL("snapshot.js", SITE_URL).href);
-}
-let snapshotKept = false;
-
-function keepSnapshot() {
-  if (!SNAPSHOT || snapshotKept) return;
-  snapshotKept = true;
-  unpacked(SNAPSHOT, "snapshot", "keep").catch((e) => {
-    console.warn("CNN Playground: the memory snapshot was not kept for the next visit:", e);
-  });
 }
 
 // pycnn's matrix-product kernel (kernel.js says how it is loaded): the build this browser
@@ -230,11 +237,11 @@ function lastLine(text) {
   return lines.length ? lines[lines.length - 1] : String(text);
 }
 
-// The packages' files in the file system, then Python's importer told to look again.
-function installPackages() {
-  const files = installImage(self.pyodide.FS, CP.sitePackages, self.packagesTar);
-  if (files !== CP.image.files) {
-    throw new Error(`${CP.image.file} holds ${files} files, expected ${CP.image.files}`);
+// An archive's files in the file system, then Python's importer told to look again.
+function installPackages(spec, tar) {
+  const files = installImage(self.pyodide.FS, CP.sitePackages, tar);
+  if (files !== spec.files) {
+    throw new Error(`${spec.file} holds ${files} files, expected ${spec.files}`);
   }
   // Forget what Python's importer saw in site-packages before (only that finder: the
   // stdlib zip's would re-read its whole directory, ~0.1 s).
@@ -250,15 +257,11 @@ del _finder
 
 // Python from the snapshot when there is one and it restores cleanly; else the normal start
 // (the packages, then the stand-ins for lazily imported modules). Returns how it started.
-const NOT_KEPT = new Error("the memory snapshot is not kept in this browser yet");
-
 async function bootPython() {
   if (snapshotBytes) {
     try {
       const kept = snapshotBytes.then((bytes) => {
-        if (!bytes) throw NOT_KEPT;
-        stage("runtime", "Restoring Python as this browser kept it (the playground's modules " +
-                         "already imported)");
+        stage("runtime", "Restoring Python with the playground's modules already imported");
         return bytes;
       });
       self.pyodide = await loadPyodide({
@@ -268,8 +271,7 @@ async function bootPython() {
       });
       timing("pyodide-ready");
       stage("packages", `Unpacking ${CP.packages.length} packages (NumPy, pandas, Panel, Bokeh, pycnn…)`);
-      self.packagesTar = await image;
-      installPackages();
+      installPackages(CP.image, await image);
       self.cpSnapshot.restore(self.pyodide, SNAPSHOT);
       // Everyone restores the same memory: give each page its own random numbers.
       self.pyodide.runPython(`
@@ -279,22 +281,19 @@ if "numpy.random" in sys.modules:
     sys.modules["numpy.random"].seed()
 `);
       forPage = (value) => self.cpSnapshot.siteUrls(value, SITE_URL);
-      snapshotKept = true;
       return "snapshot";
     } catch (e) {
-      if (e !== NOT_KEPT) {  // kept but unusable here: not downloaded again either
-        console.warn("CNN Playground: the memory snapshot did not load; starting Python " +
-                     "the normal way:", e);
-        snapshotKept = true;
-      }
+      console.warn("CNN Playground: the memory snapshot did not load; starting Python " +
+                   "the normal way:", e);
       self.pyodide = null;
     }
   }
   self.pyodide = await loadPyodide({ indexURL: PYODIDE_URL });
   timing("pyodide-ready");
   stage("packages", `Unpacking ${CP.packages.length} packages (NumPy, pandas, Panel, Bokeh, pycnn…)`);
-  self.packagesTar = await image;
-  installPackages();
+  installPackages(CP.image, await image);
+  const later = await laterPackages();
+  if (later) installPackages(LATER, later);
   if (CP.lazyImports.length) {
     self.pyodide.globals.set("_cp_lazy", self.pyodide.toPy(CP.lazyImports));
     self.pyodide.runPython(/*@CP_LAZY_IMPORTS_PY@*/);
@@ -354,14 +353,36 @@ function settleAfterStart() {
   self.pyodide.runPython("_cp_gc.collect(); _cp_gc.freeze()");
   timing("settled");
 }
+
+// What unpack.js downloaded is kept in Cache Storage for the next visit once the page is live.
+function keepUnpacked() {
+  pageLive = true;
+  for (const unpacker of unpackers) unpacker.postMessage({ type: "store" });
+  unpackers.clear();
+}
+
+// On a snapshot start, the second package archive comes once the page is live (a normal start
+// installed it before the app). Until it is in place pandas cannot be imported, which nothing
+// on the page does (see settleAfterStart).
+async function installLaterPackages() {
+  if (laterImage || !LATER) return;
+  try {
+    installPackages(LATER, await laterPackages());
+    timing("later-packages");
+  } catch (e) {
+    console.warn(`CNN Playground: ${LATER.file} could not be installed:`, e);
+  }
+}
+
 self.addEventListener("message", (event) => {
   if (event.data && event.data.type === "rendered") {
     // Nothing on the first screen computes a product: pycnn's kernel is installed once the
     // page is live, next to Panel's handling of this message, which builds the views below
     // the first screen (the training controls among them).
     setTimeout(installKernel, 0);
+    setTimeout(installLaterPackages, 0);
+    setTimeout(keepUnpacked, 0);
     setTimeout(settleAfterStart, 3000);
-    setTimeout(keepSnapshot, 3000);
   }
 });
 

@@ -15,10 +15,11 @@ from sitebuild.config import cache_dir, sha256_bytes, sha256_file
 from sitebuild.report import StepError
 
 IMAGE_NAME = "site-packages.tar.gz"
+LATER_IMAGE_NAME = "site-packages-later.tar.gz"
 
 
-def build_image(wheels: list[Path], out: Path) -> dict:
-    """Every file of every wheel in one gzip'd tar, relative to site-packages.
+def build_image(wheels: list[Path], out: Path, name: str = IMAGE_NAME) -> dict:
+    """Every file of the wheels in one gzip'd tar, relative to site-packages.
 
     The worker inflates it natively (DecompressionStream) while Python boots and writes the
     files into the in-memory file system from JavaScript: unpacking 26 wheels with Python's
@@ -60,10 +61,10 @@ def build_image(wheels: list[Path], out: Path) -> dict:
         tmp = cached.with_suffix(f".tmp{os.getpid()}")
         tmp.write_bytes(gzip.compress(tar_bytes, compresslevel=9, mtime=0))
         os.replace(tmp, cached)
-    target = out / IMAGE_NAME
+    target = out / name
     shutil.copyfile(cached, target)
     return {
-        "file": IMAGE_NAME,
+        "file": name,
         "size": target.stat().st_size,
         "files": len(seen),
         "unpackedBytes": len(tar_bytes),
@@ -72,6 +73,29 @@ def build_image(wheels: list[Path], out: Path) -> dict:
         "sha256": sha256_file(target),
         "tarSha256": sha256_bytes(tar_bytes),
     }
+
+
+def build_images(wheels: dict[str, Path], after_live: list[str], out: Path) -> tuple:
+    """The package archive the page needs first and the one it fetches once live.
+
+    `wheels` maps package names to wheel files; `after_live` names the packages of the
+    second archive (pyproject.toml, `after-live`: nothing imports them before the page is
+    live). Returns both archives' entries for the worker's configuration (None for an empty
+    second one).
+    """
+    unknown = sorted(set(after_live) - set(wheels))
+    if unknown:
+        raise StepError(
+            "image",
+            f"after-live names packages the site does not ship: {', '.join(unknown)}",
+            "fix [tool.cnn-playground.runtime] after-live in pyproject.toml",
+        )
+    first = [whl for name, whl in wheels.items() if name not in after_live]
+    later = [whl for name, whl in wheels.items() if name in after_live]
+    return (
+        build_image(first, out, IMAGE_NAME),
+        build_image(later, out, LATER_IMAGE_NAME) if later else None,
+    )
 
 
 COMPRESSIBLE = (".wasm", ".js", ".mjs", ".css", ".html", ".json", ".svg", ".txt", ".map")

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from sitebuild import kernels
-from sitebuild.archive import build_image, precompress
+from sitebuild.archive import build_images, precompress
 from sitebuild.config import (
     CORE_FILES,
     LOCK_PATH,
@@ -156,14 +156,16 @@ def _build(out: Path, work: Path) -> None:
         pyo,
     )
     order = sorted(packages)
-    wheels = [pyo / packages[p]["file_name"] for p in order]
-    image = build_image(wheels, pyo)
-    for whl in wheels:
+    wheels = {p: pyo / packages[p]["file_name"] for p in order}
+    image, later_image = build_images(wheels, cfg.get("after-live", []), pyo)
+    for whl in wheels.values():
         whl.unlink()
-    detail(
-        f"{image['file']}: {image['files']} files of {len(wheels)} wheels, "
-        f"{image['size'] / 1e6:.1f} MB ({image['unpackedBytes'] / 1e6:.1f} MB unpacked)"
-    )
+    for built in (image, later_image):
+        if built:
+            detail(
+                f"{built['file']}: {built['files']} files, {built['size'] / 1e6:.1f} MB "
+                f"({built['unpackedBytes'] / 1e6:.1f} MB unpacked)"
+            )
     # Pyodide reads a lock file at boot; nothing is installed through it (no loadPackage).
     (pyo / "pyodide-lock.json").write_text(
         json.dumps({"info": official["info"], "packages": {}}, indent=1)
@@ -172,18 +174,21 @@ def _build(out: Path, work: Path) -> None:
 
     html, panel_js = convert_app(work)
     html = copy_static(html, archives, lock, stage)
-    # The large downloads the loading screen counts (Pyodide fetches the first two; the
-    # scripts it loads with importScripts are small and not counted).
+    # The large downloads the loading screen counts (Pyodide fetches the first two, unpack.js
+    # the others; the scripts Pyodide loads with importScripts are small and not counted).
     sizes = {
         name: (pyo / name).stat().st_size for name in ("pyodide.asm.wasm", "python_stdlib.zip")
     }
-    sizes[image["file"]] = image["size"]
+    for unpacked in (image, snapshot):
+        if unpacked:
+            sizes[unpacked["file"]] = unpacked["size"]
     lazy = [{"path": site_packages + member, "url": f"data/{p.name}"} for p, member in datasets]
     kernels = build_kernels_step(stage)
     worker_cfg = {
         "pyodide": cfg["pyodide"],
         "sizes": sizes,
         "image": image,
+        "laterImage": later_image,
         "sitePackages": site_packages,
         "packages": order,
         "lazyFiles": lazy,

@@ -3,7 +3,7 @@
 //   node snapshot.mjs make  PYODIDE_DIR JOB_JSON OUT_DIR   -> OUT_DIR/snapshot.bin, meta.json
 //   node snapshot.mjs check PYODIDE_DIR JOB_JSON OUT_DIR   -> restores it, runs the app's imports
 //
-// PYODIDE_DIR is the site's own pyodide/ folder (the runtime and site-packages.tar.gz exactly
+// PYODIDE_DIR is the site's own pyodide/ folder (the runtime and the package archives exactly
 // as shipped). JOB_JSON: {sitePackages, lazyImports, lazyImportsPy, imports, snapshotJs}.
 // The restore is site-src/snapshot.js, the same code the worker runs.
 import fs from "node:fs";
@@ -25,8 +25,16 @@ globalThis.XMLHttpRequest ??= class XMLHttpRequest {};
 globalThis.location = { href: self.cpSnapshot.SITE_STAND_IN + "app.js" };
 const { loadPyodide } = await import(pathToFileURL(path.join(pyodideDir, "pyodide.mjs")).href);
 
+// Every package archive (the one the page needs first and the one it fetches once live):
+// the snapshot imports the app with every package present, as a normal start does.
 function installPackages(py) {
-  const tar = zlib.gunzipSync(fs.readFileSync(path.join(pyodideDir, "site-packages.tar.gz")));
+  for (const file of fs.readdirSync(pyodideDir).filter((f) => /^site-packages.*\.tar\.gz$/.test(f))) {
+    installArchive(py, zlib.gunzipSync(fs.readFileSync(path.join(pyodideDir, file))));
+  }
+  py.runPython("import importlib; importlib.invalidate_caches()");
+}
+
+function installArchive(py, tar) {
   const text = (start, length) => {
     let end = start;
     while (end < start + length && tar[end] !== 0) end++;
@@ -45,7 +53,6 @@ function installPackages(py) {
     }
     offset += Math.ceil(size / 512) * 512;
   }
-  py.runPython("import importlib; importlib.invalidate_caches()");
 }
 
 const importApp = `

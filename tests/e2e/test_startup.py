@@ -5,15 +5,16 @@ The first document holds only what the first screen shows; the views below it ar
 right after the first render (playground.components.layout.built_later) and arrive by
 themselves.
 
-A first visit starts Python the normal way and then keeps the snapshot (Cache Storage);
-the next visit starts from it. `?snapshot=0` starts the normal way; a snapshot that cannot
-be used (here: a damaged file) is never kept, and the page still comes up. Every load runs under the e2e guard (no request leaves localhost, no page
-errors), so Panel's stylesheet URLs, made at build time, must name this site.
+Every visit starts Python from the snapshot, a first one too: it is downloaded with the
+packages and kept (Cache Storage) for the next visit. `?snapshot=0` starts the normal way; a
+snapshot that cannot be used (here: a damaged file) is never kept, and the page still comes
+up. Every load runs under the e2e guard (no request leaves localhost, no page errors), so
+Panel's stylesheet URLs, made at build time, must name this site.
 """
 
 from __future__ import annotations
 
-import time
+import re
 
 import e2e_support as sup
 import pytest
@@ -28,6 +29,9 @@ str(float(np.linalg.norm(np.arange(12.0).reshape(3, 4) @ np.ones(4))))
 """
 
 
+PANDAS = "import pandas; str(pandas.DataFrame({'a': [1, 2]}).a.sum())"
+
+
 def _started(page) -> str:
     return page.evaluate("document.documentElement.dataset.cpStart")
 
@@ -38,27 +42,33 @@ def _python(page, code: str) -> str:
     return workers[0].evaluate("(code) => self.pyodide.runPython(code)", code)
 
 
+def _marks(page) -> set[str]:
+    return set(page.evaluate("() => Object.keys(window.cpLoadTimings || {})"))
+
+
 SNAPSHOT_KEPT = """async () => {
   const cache = await caches.open("cp-packages");
   return (await cache.keys()).some((r) => r.url.includes("/snapshot.bin?sha256="));
 }"""
 
 
-def _wait_until_kept(page, timeout_s: float = 120) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if page.evaluate(SNAPSHOT_KEPT):
-            return True
-        page.wait_for_timeout(500)
-    return False
+def _downloads_said(page) -> list[tuple[int, int, str]]:
+    """Every "Downloaded N of M files (…): FILE" the loading card showed, as (N, M, FILE)."""
+    said = [text for _, text in page.evaluate("window.cpLoaderSaid")]
+    found = [re.search(r"Downloaded (\d+) of (\d+) files \(.*\): (\S+)", t) for t in said]
+    return [(int(m[1]), int(m[2]), m[3]) for m in found if m]
 
 
-def test_a_second_visit_starts_from_the_snapshot_and_its_python_works(open_app):
-    page = open_app()
-    assert _started(page) == "full"  # a first visit: nothing kept yet
-    assert _wait_until_kept(page), "the snapshot was not kept after the first visit"
+def test_every_visit_starts_from_the_snapshot_and_its_python_works(new_context, open_app):
+    page = new_context().new_page()
+    page.add_init_script(sup.RECORD_LOADER_TEXT)
     page = open_app(page=page)
-    assert _started(page) == "snapshot"
+    assert _started(page) == "snapshot"  # a first visit too: downloaded with the packages
+    # The loading card counted each download once: all of them, never more than there are.
+    counts = _downloads_said(page)
+    assert counts and all(n <= m for n, m, _ in counts), counts
+    assert max(n for n, _, _ in counts) == counts[0][1], counts
+    assert "snapshot.bin.gz" in {file for *_, file in counts}
     assert _python(page, NUMPY_AND_APP) == "44.31703961232068"
     # The stylesheets Panel names were rebased from the build's stand-in onto this site.
     hrefs = page.evaluate(
@@ -67,16 +77,33 @@ def test_a_second_visit_starts_from_the_snapshot_and_its_python_works(open_app):
              : [])"""
     )
     assert hrefs and all(h.startswith(page.url.split("?")[0].rsplit("/", 1)[0]) for h in hrefs)
-
-
-def test_snapshot_0_starts_python_the_normal_way(open_app):
-    page = open_app("?snapshot=0")
-    assert _started(page) == "full"
+    assert "snapshot-from-cache" not in _marks(page)
+    assert page.evaluate(SNAPSHOT_KEPT)
+    # pandas, in the archive fetched once the page is live, is then there for the stand-in.
+    page.wait_for_function("() => 'later-packages' in (window.cpLoadTimings || {})")
+    assert _python(page, PANDAS) == "3"
+    page = open_app(page=page)  # the next visit reads it back from this browser
+    assert _started(page) == "snapshot"
+    assert "snapshot-from-cache" in _marks(page)
     assert _python(page, NUMPY_AND_APP) == "44.31703961232068"
 
 
+def test_snapshot_0_starts_python_the_normal_way(new_context, open_app):
+    page = new_context().new_page()
+    page.add_init_script(sup.RECORD_LOADER_TEXT)
+    page = open_app("?snapshot=0", page=page)
+    assert _started(page) == "full"
+    counts = _downloads_said(page)  # every package archive, and no snapshot
+    assert counts and all(n <= m for n, m, _ in counts), counts
+    assert max(n for n, _, _ in counts) == counts[0][1], counts
+    assert "snapshot.bin.gz" not in {file for *_, file in counts}
+    assert _python(page, NUMPY_AND_APP) == "44.31703961232068"
+    assert _python(page, PANDAS) == "3"  # both archives were installed before the app
+    assert not page.evaluate(SNAPSHOT_KEPT)
+
+
 def test_a_damaged_snapshot_is_not_kept_and_the_page_still_starts(
-    open_app, start_server, site_dir, tmp_path, monitor
+    new_context, open_app, start_server, site_dir, tmp_path, monitor
 ):
     copy = sup.copy_site(site_dir, tmp_path / "site")
     damaged = copy / "pyodide" / "snapshot.bin.gz"
@@ -84,12 +111,14 @@ def test_a_damaged_snapshot_is_not_kept_and_the_page_still_starts(
     damaged.unlink()  # a hard link to the original: replace it, never write into it
     damaged.write_bytes(half)
     server = start_server(copy)
-    page = open_app(base=server.url)
+    page = new_context().new_page()
+    page.add_init_script(sup.RECORD_LOADER_TEXT)
+    page = open_app(base=server.url, page=page)
     assert _started(page) == "full"
-    deadline = time.monotonic() + 120
-    while not any("snapshot was not kept" in line for line in monitor.console):
-        assert time.monotonic() < deadline, monitor.console_tail()
-        page.wait_for_timeout(500)
+    assert any("snapshot did not load" in line for line in monitor.console), monitor.console_tail()
+    counts = _downloads_said(page)  # Pyodide's files fetched again are not counted twice
+    assert counts and all(n <= m for n, m, _ in counts), counts
+    assert _python(page, NUMPY_AND_APP) == "44.31703961232068"
     assert not page.evaluate(SNAPSHOT_KEPT)
     page = open_app(base=server.url, page=page)
     assert _started(page) == "full"  # and live: open_app waited for .cp-ready

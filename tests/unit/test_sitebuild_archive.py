@@ -1,4 +1,4 @@
-"""The package archive: every file of every wheel, reproducible, no file twice."""
+"""The package archives: every file of every wheel, reproducible, no file twice, split in two."""
 
 import gzip
 import hashlib
@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from sitebuild.archive import build_image
+from sitebuild.archive import IMAGE_NAME, LATER_IMAGE_NAME, build_image, build_images
 from sitebuild.report import StepError
 
 
@@ -55,3 +55,31 @@ def test_two_wheels_with_the_same_file_are_refused(tmp_path, tmp_cache):
     with pytest.raises(StepError) as err:
         build_image([a, b], tmp_path)
     assert "shared/x.py" in str(err.value)
+
+
+def _members(path) -> set[str]:
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(path.read_bytes()))) as tar:
+        return {m.name for m in tar.getmembers()}
+
+
+def test_the_packages_named_after_live_go_into_the_second_archive(tmp_path, tmp_cache):
+    wheels = {
+        "app": _wheel(tmp_path / "app-1.0-py3-none-any.whl", {"app/__init__.pyc": b"A"}),
+        "pandas": _wheel(tmp_path / "pandas-2.0-py3-none-any.whl", {"pandas/core.pyc": b"P"}),
+        "pytz": _wheel(tmp_path / "pytz-1.0-py3-none-any.whl", {"pytz/__init__.pyc": b"Z"}),
+    }
+    first, later = build_images(wheels, ["pandas", "pytz"], tmp_path)
+    assert (first["file"], later["file"]) == (IMAGE_NAME, LATER_IMAGE_NAME)
+    assert _members(tmp_path / IMAGE_NAME) == {"app/__init__.pyc"}
+    assert _members(tmp_path / LATER_IMAGE_NAME) == {"pandas/core.pyc", "pytz/__init__.pyc"}
+    assert (first["files"], later["files"]) == (1, 2)
+
+    first, later = build_images(wheels, [], tmp_path)  # nothing after live: one archive
+    assert later is None and first["files"] == 3
+
+
+def test_after_live_must_name_shipped_packages(tmp_path, tmp_cache):
+    wheels = {"app": _wheel(tmp_path / "app-1.0-py3-none-any.whl", {"app/x.pyc": b"A"})}
+    with pytest.raises(StepError) as err:
+        build_images(wheels, ["pandsa"], tmp_path)
+    assert "pandsa" in str(err.value)
