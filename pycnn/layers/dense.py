@@ -78,6 +78,23 @@ class Dense(ActivatedLayer):
             return None
         return products.matmul(grad_z, kernel.T, out=self._buffer("dx", x.shape, grad_z, kernel))
 
+    def train_output(self, x, labels, need_input_grad=True):
+        # With the browser's kernel the whole chain is one call (products.dense_cross_entropy)
+        kernel, bias = self.params["kernel"], self.params["bias"]
+        if products.KERNELS is not None and x.shape[0]:
+            out = (
+                self._buffer("z", (x.shape[0], self.units), x, kernel),  # then dL/dz
+                self._buffer("dkernel", kernel.shape, x, kernel),
+                self._buffer("dbias", bias.shape, x, kernel),
+                self._buffer("dx", x.shape, x, kernel) if need_input_grad else None,
+            )
+            done = products.dense_cross_entropy(x, kernel, bias, labels, out)
+            if done is not None:
+                self._x = self._y = None  # nothing for a stray backward() to reuse
+                self.grads = {"kernel": out[1], "bias": out[2]}
+                return done[0] / x.shape[0], done[1], out[3]
+        return ActivatedLayer.train_output(self, x, labels, need_input_grad)
+
     def _buffer(self, name, shape, a, b):
         """A reused buffer of the products' result type (what ``a @ b`` would give)."""
         return self._scratch.array(name, shape, np.result_type(a, b))[0]
