@@ -359,7 +359,7 @@ static float log_f32(float xf) {
 
 /* A Dense layer of `classes` units on n rows of `in` features, softmax and cross-entropy:
  *   z = x W + b; m_i = max_j z_ij; s_ij = z_ij - m_i; lse_i = log(sum_j exp(s_ij))
- *   loss_i = lse_i - s_i,label;  g_ij = (exp(s_ij - lse_i) - [j == label_i]) / n
+ *   loss_i = lse_i - s_i,label;  g_ij = (exp(s_ij) / sum_j exp(s_ij) - [j == label_i]) / n
  *   dW = x^T g (in x classes), db = sum_i g_i, dx = g W^T (n x in; skipped if dx is 0)
  * x: element strides (x_rs, x_cs); w (in x classes), b, dw, db, dx: contiguous; labels:
  * n int32; g: n x classes floats (holds z, then the gradient). stats[0] = sum of loss_i,
@@ -390,12 +390,14 @@ void EXPORT(cp_dense_xent)(int n, int in, int classes, const float *x, int x_rs,
             if (z[j] != z[j] || z[j] > z[best]) best = j; /* like argmax: NaN first, then the first maximum */
         }
         correct += best == label;
-        float sum = 0.0f;
-        for (int j = 0; j < classes; j++) sum += exp_f32(z[j] - m);
-        float lse = log_f32(sum);
-        loss -= (double)((z[label] - m) - lse);
+        float sum = 0.0f, shifted = z[label] - m;
         for (int j = 0; j < classes; j++) {
-            float p = exp_f32((z[j] - m) - lse);
+            z[j] = exp_f32(z[j] - m);
+            sum += z[j];
+        }
+        loss -= (double)(shifted - log_f32(sum));
+        for (int j = 0; j < classes; j++) {
+            float p = z[j] / sum; /* exp(s - lse) in the numpy code: the same to rounding */
             z[j] = (j == label ? p - 1.0f : p) / count;
             db[j] += z[j];
         }

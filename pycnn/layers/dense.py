@@ -9,6 +9,8 @@ from .activated import ActivatedLayer
 
 __all__ = ["Dense"]
 
+_F32 = np.dtype(np.float32)
+
 
 class Dense(ActivatedLayer):
     """``y = activation(x @ kernel + bias)``.
@@ -81,12 +83,13 @@ class Dense(ActivatedLayer):
     def train_output(self, x, labels, need_input_grad=True):
         # With the browser's kernel the whole chain is one call (products.dense_cross_entropy)
         kernel, bias = self.params["kernel"], self.params["bias"]
-        if products.KERNELS is not None and x.shape[0]:
+        if products.KERNELS is not None and x.shape[0] and x.dtype == kernel.dtype == _F32:
+            buffer = self._scratch.array
             out = (
-                self._buffer("z", (x.shape[0], self.units), x, kernel),  # then dL/dz
-                self._buffer("dkernel", kernel.shape, x, kernel),
-                self._buffer("dbias", bias.shape, x, kernel),
-                self._buffer("dx", x.shape, x, kernel) if need_input_grad else None,
+                buffer("z", (x.shape[0], self.units), _F32)[0],  # then dL/dz
+                buffer("dkernel", kernel.shape, _F32)[0],
+                buffer("dbias", bias.shape, _F32)[0],
+                buffer("dx", x.shape, _F32)[0] if need_input_grad else None,
             )
             done = products.dense_cross_entropy(x, kernel, bias, labels, out)
             if done is not None:
