@@ -545,6 +545,9 @@ def main(argv=None) -> None:
     ap.add_argument("--dir", default="/tmp/pyodide-bench", help="scratch folder for npm + wheel")
     ap.add_argument("--numpy-wheel", help=f"path to {NUMPY_WHEEL} (checked against the lock)")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument(
+        "--repeats", type=int, help="rounds (default 7, 3 with --quick); more for small effects"
+    )
     ap.add_argument("--pyodide-only", action="store_true")
     ap.add_argument("--batches", default="32,128", help="Keras-model batch sizes")
     ap.add_argument(
@@ -576,7 +579,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     bench_args = {
-        "repeats": 3 if args.quick else 7,
+        "repeats": args.repeats or (3 if args.quick else 7),
         "clock": "cpu" if args.cpu_time else "wall",
         "keras_batches": [int(b) for b in args.batches.split(",") if b],
         "products": args.products,

@@ -34,6 +34,7 @@ __all__ = [
     "HAVE_BLAS",
     "KERNELS",
     "copy_windows",
+    "dense_cross_entropy",
     "matmul",
     "mm",
     "mm_tn",
@@ -151,6 +152,25 @@ def _mm_tn(a: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 _FEW = 32  # "few columns": e.g. a first conv layer, K = kh*kw*C_in + 1
 _TN_CHUNK = 2048
+
+
+def dense_cross_entropy(x, kernel, bias, labels, out) -> tuple[float, int] | None:
+    """A model's output Dense layer in a training step, in one kernel call, or None.
+
+    Computes ``z = x @ kernel + bias``, the softmax cross-entropy of ``z`` and the
+    gradients back through the layer: what :meth:`pycnn.layers.Dense.train_output` does
+    with numpy (its products, :func:`pycnn.losses.softmax_cross_entropy`) in about twenty
+    calls, each costing several times more in WebAssembly than natively. Returns
+    ``(loss summed over the rows, rows whose largest score is the label)``, or None when no
+    kernel takes it (then the caller runs numpy's chain).
+
+    x: (N, in) float32, any strides; kernel: (in, units); bias: (units,); labels: (N,)
+    ``intp``; out: C-contiguous float32 ``(dL/dz (N, units), dkernel, dbias, dx (N, in)
+    or None)`` to fill.
+    """
+    if KERNELS is None or not (x.dtype == kernel.dtype == bias.dtype == np.float32):
+        return None
+    return KERNELS.dense_xent(x, kernel, bias, labels, *out)
 
 
 # --------------------------------------------------------------------------- im2col

@@ -53,21 +53,22 @@ def forward_logits(steps: list, x: np.ndarray, training: bool) -> tuple[np.ndarr
 
 
 def train_step(steps: list, layers: list, optimizer, x: np.ndarray, y: np.ndarray):
-    """One optimizer step on a batch; returns the batch's ``(loss, accuracy)``."""
-    logits, out = forward_logits(steps, x, training=True)
-    loss, grad = losses.softmax_cross_entropy(logits, y)
-    accuracy = np.count_nonzero(out.argmax(axis=-1) == y) / y.shape[0]  # not np.mean: slower
+    """One optimizer step on a batch; returns the batch's ``(loss, accuracy)``.
+
+    The last step is the output layer; it runs its forward, the loss and its backward as
+    one (:meth:`pycnn.layers.ActivatedLayer.train_output`).
+    """
+    *hidden, output = steps
     # steps before the first one with parameters need no gradient at all
-    first = next((i for i, step in enumerate(steps) if step.trainable_keys), None)
-    if first is not None:
-        last = len(steps) - 1  # the output layer
-        grad = steps[last].backward_pre_activation(grad, need_input_grad=last > first)
-        for i in range(last - 1, first - 1, -1):
-            grad = steps[i].backward(grad, need_input_grad=i > first)
-        optimizer.apply_gradients(
-            (layer.grads[k], layer.params[k]) for layer in layers for k in layer.trainable_keys
-        )
-    return loss, accuracy
+    first = next(i for i, step in enumerate(steps) if step.trainable_keys)
+    h = forward(hidden, x, training=True)
+    loss, correct, grad = output.train_output(h, y, need_input_grad=len(hidden) > first)
+    for i in range(len(hidden) - 1, first - 1, -1):
+        grad = hidden[i].backward(grad, need_input_grad=i > first)
+    optimizer.apply_gradients(
+        (layer.grads[k], layer.params[k]) for layer in layers for k in layer.trainable_keys
+    )
+    return loss, correct / y.shape[0]
 
 
 def evaluate_batches(

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import losses
 from ..layers.fused import ConvMaxPool
 from ..ops import same_padding
 from .base import NothingToShow, find_layer, layer_input_shapes
@@ -414,11 +413,9 @@ def layer_code(model, layer: int | str, batch_size: int = 32) -> LayerCode | Not
     else:
         runs_as = f"{obj.name} ({obj.kind})"
         forward = [(type(obj).forward, obj)]
-        if index == last and hasattr(obj, "backward_pre_activation"):
-            backward = [
-                (losses.softmax_cross_entropy, None),
-                (type(obj).backward_pre_activation, obj),
-            ]
+        if index == last and hasattr(obj, "train_output"):
+            # the output layer's training step: its forward again, the loss, its backward
+            backward = [(type(obj).train_output, obj)]
             notes.append(
                 "The loss starts the backward pass here: softmax and cross-entropy are fused, "
                 "so the gradient reaching the scores is (probabilities − one-hot labels) / N."

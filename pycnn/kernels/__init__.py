@@ -26,7 +26,7 @@ import weakref
 
 import numpy as np
 
-from .. import products
+from .. import losses, products
 
 __all__ = ["MAX_CALL_MACS", "WasmKernels", "install"]
 
@@ -61,10 +61,13 @@ class WasmKernels:
         self._pool_max = exports.cp_pool_max
         self._pool_route = exports.cp_pool_route
         self._im2col = exports.cp_im2col
+        self._dense_xent = exports.cp_dense_xent
         # packed panels and a scratch tile; the kernel itself has no memory of its own
         self._work = np.empty(int(exports.cp_gemm_work_floats()), dtype=np.float32)
         self._work_address = self._work.ctypes.data
         self._addresses: dict[int, tuple] = {}
+        self._stats = np.zeros(2)  # what cp_dense_xent reports: the loss sum, rows right
+        self._stats_address = self._stats.ctypes.data
 
     def _address(self, a: np.ndarray) -> int:
         """``a.ctypes.data``, remembered for arrays seen before.
@@ -162,6 +165,34 @@ class WasmKernels:
                          *blocks.shape[:5], *s[:5], *blocks.shape[5:], *s[5:])  # fmt: skip
             self.calls += 1
 
+    def dense_xent(self, x, kernel, bias, labels, g, dkernel, dbias, dx=None):
+        """The output Dense layer's training step (see :func:`pycnn.products.dense_cross_entropy`).
+
+        Returns ``(loss summed over the rows, rows right)``, or None for arrays it does not
+        take (labels not 32-bit, strides not whole floats, an empty batch): numpy then.
+        Labels that are not classes raise IndexError, as numpy's indexing does.
+        """
+        sx = _element_strides(x)
+        if (
+            sx is None
+            or labels.dtype != np.int32
+            or not (labels.flags.c_contiguous and kernel.flags.c_contiguous)
+            or not bias.flags.c_contiguous
+            or x.shape[0] == 0
+        ):
+            return None
+        n, units = g.shape
+        address = self._address
+        self._dense_xent(n, x.shape[1], units, address(x), sx[0], sx[1], address(kernel),
+                         address(bias), address(labels), address(g), address(dkernel),
+                         address(dbias), 0 if dx is None else address(dx), self._stats_address,
+                         self._work_address)  # fmt: skip
+        self.calls += 1
+        loss_sum, correct = self._stats
+        if correct < 0:
+            raise IndexError(f"labels must be in [0, {units - 1}]; received {labels.tolist()}")
+        return float(loss_sum), int(correct)
+
     def pool_max(self, z: np.ndarray, relu: bool, out=None) -> tuple[np.ndarray, np.ndarray]:
         """``(z_max, out)``: the maximum over ``z``'s first axis, and its ReLU if ``relu``.
 
@@ -216,8 +247,26 @@ def install(exports, name: str) -> WasmKernels | None:
         and np.array_equal(z_max, z.max(axis=0))
         and np.array_equal(out, np.maximum(z.max(axis=0), 0))
         and np.array_equal(dz, want)
+        and _dense_xent_agrees(kernels, a, b)
     ):
         return None
     kernels.calls = 0
     products.use_kernels(kernels)
     return kernels
+
+
+def _dense_xent_agrees(kernels: WasmKernels, x: np.ndarray, w: np.ndarray) -> bool:
+    """Whether the kernel's output-layer step gives numpy's loss and gradients (or declines)."""
+    n, classes = x.shape[0], w.shape[1]
+    bias = np.linspace(-1, 1, classes, dtype=np.float32)
+    labels = np.arange(n, dtype=np.intp) % classes  # 32-bit in Pyodide, as the kernel takes
+    g, dw, db, dx = (np.empty(s, np.float32) for s in ((n, classes), w.shape, bias.shape, x.shape))
+    done = kernels.dense_xent(x, w, bias, labels, g, dw, db, dx)
+    if done is None:
+        return True
+    z = x @ w + bias
+    loss, want = losses.softmax_cross_entropy(z, labels)
+    pairs = [(done[0] / n, loss), (g, want), (dw, x.T @ want), (db, want.sum(0)), (dx, want @ w.T)]
+    return done[1] == np.count_nonzero(z.argmax(axis=1) == labels) and all(
+        np.allclose(got, ref, rtol=1e-4, atol=1e-6) for got, ref in pairs
+    )

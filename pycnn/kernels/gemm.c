@@ -297,3 +297,113 @@ void EXPORT(cp_im2col)(const float *src, float *dst, int ldc, int n0, int n1, in
         }
     }
 }
+
+/* ------------------------------------------------------------------ the output layer
+ * A model's last step in training is a Dense layer, softmax and the cross-entropy loss,
+ * then the gradients back through that layer: in numpy about twenty small calls, each of
+ * which costs several times more in WebAssembly than natively (docs/PERFORMANCE.md,
+ * "Per-step overhead"). cp_dense_xent does the chain in one call, with the same formulas
+ * as pycnn/losses.py (which stays the reference and runs natively).
+ *
+ * The module links no libc, so exp and log are here: both computed in double and rounded
+ * once to float (a polynomial after the usual range reduction), i.e. within an ulp of
+ * the correctly rounded float result, which is what numpy's float32 exp and log give. */
+
+static inline double pow2(int e) { /* 2^e for -1022 <= e <= 1023 */
+    return __builtin_bit_cast(double, (long long)(e + 1023) << 52);
+}
+
+static float exp_f32(float xf) {
+    if (xf != xf) return xf;
+    if (xf > 89.0f) return __builtin_inff(); /* e^88.73 is past the largest float */
+    if (xf < -104.0f) return 0.0f;          /* below half the smallest subnormal */
+    double x = xf;
+    /* x = n ln2 + r with |r| <= ln2 / 2; e^r by its Taylor series (the next term < 2e-10) */
+    double n = __builtin_nearbyint(x * 1.4426950408889634);
+    double r = x - n * 0.6931471805599453;
+    double p = 1.0 / 40320;
+    p = p * r + 1.0 / 5040;
+    p = p * r + 1.0 / 720;
+    p = p * r + 1.0 / 120;
+    p = p * r + 1.0 / 24;
+    p = p * r + 1.0 / 6;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    return (float)(p * pow2((int)n));
+}
+
+static float log_f32(float xf) {
+    if (xf != xf || xf == __builtin_inff()) return xf;
+    if (xf <= 0.0f) return xf == 0.0f ? -__builtin_inff() : __builtin_nanf("");
+    /* x = m 2^e with sqrt(1/2) <= m < sqrt(2) (every positive float is a normal double);
+     * log(m) = 2 atanh(f) with f = (m - 1) / (m + 1), |f| <= 0.172: its series to f^15 */
+    long long bits = __builtin_bit_cast(long long, (double)xf);
+    int e = (int)(bits >> 52) - 1023;
+    double m = __builtin_bit_cast(double, (bits & 0x000fffffffffffffLL) | 0x3ff0000000000000LL);
+    if (m > 1.4142135623730951) {
+        m *= 0.5;
+        e += 1;
+    }
+    double f = (m - 1.0) / (m + 1.0), f2 = f * f;
+    double s = 1.0 / 15;
+    s = s * f2 + 1.0 / 13;
+    s = s * f2 + 1.0 / 11;
+    s = s * f2 + 1.0 / 9;
+    s = s * f2 + 1.0 / 7;
+    s = s * f2 + 1.0 / 5;
+    s = s * f2 + 1.0 / 3;
+    s = s * f2 + 1.0;
+    return (float)(e * 0.6931471805599453 + 2.0 * f * s);
+}
+
+/* A Dense layer of `classes` units on n rows of `in` features, softmax and cross-entropy:
+ *   z = x W + b; m_i = max_j z_ij; s_ij = z_ij - m_i; lse_i = log(sum_j exp(s_ij))
+ *   loss_i = lse_i - s_i,label;  g_ij = (exp(s_ij) / sum_j exp(s_ij) - [j == label_i]) / n
+ *   dW = x^T g (in x classes), db = sum_i g_i, dx = g W^T (n x in; skipped if dx is 0)
+ * x: element strides (x_rs, x_cs); w (in x classes), b, dw, db, dx: contiguous; labels:
+ * n int32; g: n x classes floats (holds z, then the gradient). stats[0] = sum of loss_i,
+ * stats[1] = rows whose first largest z is the label, or -1 if a label is not a class
+ * (then nothing else is written). A NaN in z makes its row's loss and gradient NaN. */
+void EXPORT(cp_dense_xent)(int n, int in, int classes, const float *x, int x_rs, int x_cs,
+                           const float *w, const float *b, const int *labels, float *g,
+                           float *dw, float *db, float *dx, double *stats, float *work) {
+    for (int i = 0; i < n; i++) {
+        if (labels[i] < 0 || labels[i] >= classes) {
+            stats[0] = 0.0;
+            stats[1] = -1.0;
+            return;
+        }
+    }
+    cp_gemm(n, classes, in, x, x_rs, x_cs, w, classes, 1, g, classes, 0, work);
+    double loss = 0.0;
+    int correct = 0;
+    float count = (float)n;
+    for (int j = 0; j < classes; j++) db[j] = 0.0f;
+    for (int i = 0; i < n; i++) {
+        float *z = g + i * classes;
+        int label = labels[i], best = 0;
+        for (int j = 0; j < classes; j++) z[j] = z[j] + b[j];
+        float m = z[0];
+        for (int j = 1; j < classes; j++) m = max1(m, z[j]);
+        for (int j = 1; j < classes && z[best] == z[best]; j++) {
+            if (z[j] != z[j] || z[j] > z[best]) best = j; /* like argmax: NaN first, then the first maximum */
+        }
+        correct += best == label;
+        float sum = 0.0f, shifted = z[label] - m;
+        for (int j = 0; j < classes; j++) {
+            z[j] = exp_f32(z[j] - m);
+            sum += z[j];
+        }
+        loss -= (double)(shifted - log_f32(sum));
+        for (int j = 0; j < classes; j++) {
+            float p = z[j] / sum; /* exp(s - lse) in the numpy code: the same to rounding */
+            z[j] = (j == label ? p - 1.0f : p) / count;
+            db[j] += z[j];
+        }
+    }
+    stats[0] = loss;
+    stats[1] = correct;
+    cp_gemm(in, classes, n, x, x_cs, x_rs, g, classes, 1, dw, classes, 0, work);
+    if (dx) cp_gemm(n, in, classes, g, classes, 1, w, 1, classes, dx, in, 0, work);
+}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import activations
+from .. import activations, losses
 from .base import Layer
 
 __all__ = ["ActivatedLayer"]
@@ -50,6 +50,20 @@ class ActivatedLayer(Layer):
         y = self._require_forward(self._y)
         grad_z = self._act.backward(grad_out, y)
         return self.backward_pre_activation(grad_z, need_input_grad)
+
+    def train_output(
+        self, x: np.ndarray, labels: np.ndarray, need_input_grad: bool = True
+    ) -> tuple[float, int, np.ndarray | None]:
+        """A training step's work as a model's output layer: forward, loss, backward.
+
+        The loss is :func:`pycnn.losses.softmax_cross_entropy` of the class scores ``z``.
+        Returns ``(loss, correct, dL/dx or None)``, ``correct`` counting the rows whose
+        largest output is the label; fills ``grads``.
+        """
+        z, y = self.forward_logits(x, training=True)
+        loss, grad_z = losses.softmax_cross_entropy(z, labels)
+        correct = int(np.count_nonzero(y.argmax(axis=-1) == labels))  # not np.mean: slower
+        return loss, correct, self.backward_pre_activation(grad_z, need_input_grad)
 
     def _linear_forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         raise NotImplementedError

@@ -9,6 +9,8 @@ from .activated import ActivatedLayer
 
 __all__ = ["Dense"]
 
+_F32 = np.dtype(np.float32)
+
 
 class Dense(ActivatedLayer):
     """``y = activation(x @ kernel + bias)``.
@@ -77,6 +79,24 @@ class Dense(ActivatedLayer):
         if not need_input_grad:
             return None
         return products.matmul(grad_z, kernel.T, out=self._buffer("dx", x.shape, grad_z, kernel))
+
+    def train_output(self, x, labels, need_input_grad=True):
+        # With the browser's kernel the whole chain is one call (products.dense_cross_entropy)
+        kernel, bias = self.params["kernel"], self.params["bias"]
+        if products.KERNELS is not None and x.shape[0] and x.dtype == kernel.dtype == _F32:
+            buffer = self._scratch.array
+            out = (
+                buffer("z", (x.shape[0], self.units), _F32)[0],  # then dL/dz
+                buffer("dkernel", kernel.shape, _F32)[0],
+                buffer("dbias", bias.shape, _F32)[0],
+                buffer("dx", x.shape, _F32)[0] if need_input_grad else None,
+            )
+            done = products.dense_cross_entropy(x, kernel, bias, labels, out)
+            if done is not None:
+                self._x = self._y = None  # nothing for a stray backward() to reuse
+                self.grads = {"kernel": out[1], "bias": out[2]}
+                return done[0] / x.shape[0], done[1], out[3]
+        return ActivatedLayer.train_output(self, x, labels, need_input_grad)
 
     def _buffer(self, name, shape, a, b):
         """A reused buffer of the products' result type (what ``a @ b`` would give)."""

@@ -471,8 +471,10 @@ def test_code_for_a_fused_pair_and_for_the_output_layer():
     second = insight.layer_code(model, "conv2d_1")
     assert not any("first layer" in n for n in second.notes)
     dense = insight.layer_code(model, "dense")
-    assert dense.backward[0].title == "pycnn.losses.softmax_cross_entropy"
-    assert "pycnn.layers.dense.Dense.backward_pre_activation" in [s.title for s in dense.backward]
+    assert dense.backward[0].title == "pycnn.layers.dense.Dense.train_output"
+    titles = [s.title for s in dense.backward]
+    assert "pycnn.losses.softmax_cross_entropy" in titles
+    assert "pycnn.layers.dense.Dense.backward_pre_activation" in titles
     assert "pycnn.activations.softmax" in [s.title for s in dense.forward]
     early_pool = insight.layer_code(make("rgb-64-linear-out"), 0)  # before any weights
     assert early_pool.backward == [] and "no backward pass" in early_pool.notes[-1]

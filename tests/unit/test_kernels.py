@@ -143,3 +143,85 @@ def test_im2col_windows_match_numpy(channels, layout, w_out):
     np.testing.assert_array_equal(cols[:, k], 7.0)
     if products.KERNELS is not None:
         assert products.KERNELS.calls == calls + 1
+
+
+def _dense_output_oracle(x, kernel, bias, labels):
+    """Dense + softmax cross-entropy and its gradients in float64: (loss, correct, dW, db, dx)."""
+    x, kernel, bias = (a.astype(np.float64) for a in (x, kernel, bias))
+    n, rows = x.shape[0], np.arange(x.shape[0])
+    z = x @ kernel + bias
+    shifted = z - z.max(axis=1, keepdims=True)
+    lse = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    g = np.exp(shifted - lse)
+    g[rows, labels] -= 1
+    g /= n
+    loss = float(np.mean(lse[:, 0] - shifted[rows, labels]))
+    correct = int(np.count_nonzero(z.argmax(axis=1) == labels))
+    return loss, correct, x.T @ g, g.sum(axis=0), g @ kernel.T
+
+
+def _dense_output_case(n, features, classes, layout="contiguous", bias_scale=0.1, seed=0):
+    from pycnn import Dense
+
+    r = np.random.default_rng(seed)
+    layer = Dense(classes, activation="softmax")
+    layer.build((features,), r)
+    layer.params["kernel"][...] = r.standard_normal((features, classes)).astype(np.float32)
+    layer.params["bias"][...] = bias_scale * r.standard_normal(classes).astype(np.float32)
+    x = _matrix(r, n, features, layout)
+    labels = r.integers(0, classes, size=n).astype(np.intp)
+    return layer, x, labels
+
+
+@pytest.mark.parametrize(
+    "n, features, classes, layout, bias_scale",
+    [
+        (32, 72, 10, "contiguous", 0.1),  # the starter model's output layer on digits
+        (1, 5, 1, "contiguous", 0.1),  # batch 1, one class: loss 0, gradient 0
+        (1, 3, 4, "transposed", 0.1),
+        (7, 33, 13, "strided", 0.1),
+        (5, 9, 3, "reversed", 0.1),
+        (130, 17, 9, "contiguous", 0.1),  # rows past a 128-row block, edge tiles
+        (16, 20, 10, "contiguous", 400.0),  # scores of several hundred: exp(z) overflows float32
+    ],
+)
+@pytest.mark.parametrize("need_input_grad", [True, False])
+def test_dense_output_step_matches_float64(
+    n, features, classes, layout, bias_scale, need_input_grad
+):
+    # Dense.train_output: the output layer's forward, softmax cross-entropy and backward
+    # (one call of the kernel's cp_dense_xent in Pyodide, numpy's chain otherwise)
+    layer, x, labels = _dense_output_case(n, features, classes, layout, bias_scale, seed=n)
+    kernel, bias = layer.params["kernel"].copy(), layer.params["bias"].copy()
+    want_loss, want_correct, want_dw, want_db, want_dx = _dense_output_oracle(
+        x, kernel, bias, labels
+    )
+    calls = getattr(products.KERNELS, "calls", 0)
+    loss, correct, dx = layer.train_output(x, labels, need_input_grad=need_input_grad)
+    assert isinstance(loss, float) and np.isfinite(loss)
+    np.testing.assert_allclose(loss, want_loss, rtol=1e-5, atol=1e-6)
+    assert correct == want_correct
+    tol = {"rtol": 1e-4, "atol": 1e-6 * np.sqrt(max(n, features))}
+    np.testing.assert_allclose(layer.grads["kernel"], want_dw, **tol)
+    np.testing.assert_allclose(layer.grads["bias"], want_db, **tol)
+    assert layer.grads["kernel"].dtype == layer.grads["bias"].dtype == np.float32
+    if need_input_grad:
+        assert dx.shape == x.shape and dx.dtype == np.float32
+        np.testing.assert_allclose(dx, want_dx, **tol)
+    else:
+        assert dx is None
+    np.testing.assert_array_equal(layer.params["kernel"], kernel)  # gradients only
+    if products.KERNELS is not None:
+        assert products.KERNELS.calls == calls + 1  # the whole chain in one call
+
+
+def test_dense_output_step_propagates_nan_and_refuses_unknown_labels():
+    layer, x, labels = _dense_output_case(4, 6, 3)
+    x[2, 1] = np.nan  # a diverged run: the loss says so instead of hiding it
+    loss, _, dx = layer.train_output(x, labels)
+    assert np.isnan(loss)
+    assert np.isnan(dx[2]).all() and np.isfinite(dx[[0, 1, 3]]).all()
+    x[2, 1] = 0.0
+    labels[1] = 3  # not one of the 3 classes
+    with pytest.raises(IndexError):
+        layer.train_output(x, labels)
