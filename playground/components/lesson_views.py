@@ -390,24 +390,28 @@ class StepView(Viewer):
         self.view = view
         caption, html, widget = "", "", None
         if view == "pixel-grid":
-            if inputs.sample is None:
-                html = "<p>Loading a sample image…</p>"
-            else:
-                self._grid = [[round(float(v), 2) for v in row] for row in _grey(inputs.sample)]
-                h, w = len(self._grid), len(self._grid[0])
-                close_up = close_up_cells(w)
-                self._pixels.param.update(
-                    values=self._grid,
-                    label=f"Sample image: {h}×{w} pixel values",
-                    close_up=close_up,
-                )
-                widget = self._pixels
-                caption = (
-                    "One test image of the dataset. Tap or click the picture to look closer: "
-                    "the close-up shows each pixel with its value."
-                    if close_up
-                    else "One test image of the dataset, every pixel with its value."
-                )
+            # Laid out at the image's size from the dataset's shape, before the image
+            # itself arrives (the grid waits with empty cells), so nothing below moves.
+            h, w = inputs.snapshot.input_shape[:2]
+            self._grid = (
+                []
+                if inputs.sample is None
+                else [[round(float(v), 2) for v in row] for row in _grey(inputs.sample)]
+            )
+            close_up = close_up_cells(w)
+            self._pixels.param.update(
+                values=self._grid or None,
+                shape=[h, w],
+                label=f"Sample image: {h}×{w} pixel values",
+                close_up=close_up,
+            )
+            widget = self._pixels
+            caption = (
+                "One test image of the dataset. Tap or click the picture to look closer: "
+                "the close-up shows each pixel with its value."
+                if close_up
+                else "One test image of the dataset, every pixel with its value."
+            )
         elif view == "sliding-filter":
             caption, values = sliding_filter(inputs)
             if values is not None:

@@ -3,17 +3,22 @@ controls, the builder beside the summary where there is room and above it where 
 
 One page in a mobile context (touch, the page's own viewport meta honoured) is resized
 through the four screens, before and after a training run (the plots must fit too); each
-"See inside the network" view is looked at on the phone and the upright tablet.
+"See inside the network" view is looked at on the phone and the upright tablet. What
+arrives after the page is live (the dataset's samples, the lesson's first picture) has
+its room from the start: nothing below it moves while the learner reads.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
-from itertools import pairwise
 
 import e2e_support as sup
 import pytest
+from playwright.sync_api import expect
+
+from playground.lesson import START_MODEL, Progress, dumps, storage_key
 
 pytestmark = pytest.mark.e2e
 
@@ -133,9 +138,10 @@ def test_the_lesson_sits_beside_the_playground_or_above_it(new_context, open_app
             assert main["y"] >= lesson["y"] + lesson["height"], (what, lesson, main)
 
 
-# From the moment the page is live, where the Train section starts on the page, every
-# frame (window.cpTrainY: [ms since live, y]).
-_TRACK_TRAIN = """(() => {
+# From the moment the page is live, where each of some elements starts on the page, every
+# time it changes (window.cpMoves[selector]: [[ms since live, y], …]; the first entry is
+# where it was when it was first found).
+_TRACK = """((selectors) => {
   const deep = (root, selector) => {
     const hit = root.querySelector(selector)
     if (hit) return hit
@@ -145,22 +151,37 @@ _TRACK_TRAIN = """(() => {
     }
     return null
   }
-  window.cpTrainY = []
-  let train = null
+  window.cpMoves = Object.fromEntries(selectors.map((s) => [s, []]))
+  const found = {}
   let t0 = null
   const track = () => {
     if (t0 === null && document.documentElement.dataset.cpLoad === 'live') t0 = performance.now()
     if (t0 !== null) {
-      if (!train || !train.isConnected) train = deep(document, '.cp-section-train')
-      if (train) {
-        const y = train.getBoundingClientRect().top + scrollY
-        window.cpTrainY.push([Math.round(performance.now() - t0), Math.round(y)])
+      for (const selector of selectors) {
+        if (!found[selector] || !found[selector].isConnected) found[selector] = deep(document, selector)
+        if (!found[selector]) continue
+        const y = Math.round(found[selector].getBoundingClientRect().top + scrollY)
+        const seen = window.cpMoves[selector]
+        if (!seen.length || seen[seen.length - 1][1] !== y)
+          seen.push([Math.round(performance.now() - t0), y])
       }
     }
     if (t0 === null || performance.now() - t0 < 60000) requestAnimationFrame(track)
   }
   if (typeof requestAnimationFrame === 'function') requestAnimationFrame(track)
-})()"""
+})"""
+
+
+def _track_moves(page, *selectors: str) -> None:
+    """From now on, ``page`` records where ``selectors`` are from the moment it is live."""
+    page.add_init_script(f"{_TRACK}({json.dumps(selectors)})")
+
+
+def _assert_never_moved(page) -> None:
+    moves = page.evaluate("window.cpMoves")
+    for selector, ys in moves.items():
+        assert ys, f"{selector} was never found"
+        assert len(ys) == 1, f"{selector} moved once the page was live ([ms after live, y]): {ys}"
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 800), (768, 1024), (390, 844)])
@@ -170,11 +191,48 @@ def test_nothing_moves_the_train_section_once_the_page_is_live(
     """What arrives after the page is live (the dataset's sample images) was given its
     room from the start: the sections below do not jump while the learner reads."""
     page = new_context(viewport={"width": width, "height": height}).new_page()
-    page.add_init_script(_TRACK_TRAIN)
+    _track_moves(page, ".cp-section-train")
     open_app(sup.free_play(), page=page)
     page.locator(".cp-preview img").first.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)
-    ys = page.evaluate("window.cpTrainY")
-    assert ys, "the Train section was never found"
-    moves = [ys[0]] + [b for a, b in pairwise(ys) if a[1] != b[1]]
-    assert len(moves) == 1, f"the Train section moved ([ms after live, y]): {moves}"
+    _assert_never_moved(page)
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "dataset"),
+    [
+        (1280, 800, "digits"),
+        (768, 1024, "digits"),
+        (390, 844, "digits"),
+        (768, 1024, "mnist"),
+        (390, 844, "mnist"),
+    ],
+)
+def test_nothing_below_step_1_moves_when_its_picture_arrives(
+    new_context, open_app, width, height, dataset
+):
+    """The lesson's first picture (a sample image as a grid of its values, on a 28×28
+    image a close-up beside the whole picture) is laid out at its final size before the
+    image arrives: on a tablet or a phone, where the lesson sits above the playground,
+    neither the lesson's next parts nor the playground jump while the learner reads."""
+    context = new_context(viewport={"width": width, "height": height})
+    if dataset != "digits":  # a returning learner whose lesson model is on another dataset
+        model = START_MODEL.replace("dataset=digits", f"dataset={dataset}")
+        assert model != START_MODEL
+        record = dumps(Progress(model=model))
+        context.add_init_script(
+            f"try {{ localStorage.setItem({json.dumps(storage_key('/'))}, "
+            f"{json.dumps(record)}) }} catch (error) {{}}"
+        )
+    page = context.new_page()
+    # Below the picture: the lesson's check question, and where the lesson ends and the
+    # playground begins; on digits the Train section too (on another dataset, the Data
+    # section describes digits for a moment before it follows the lesson's model).
+    below = [".cp-lesson-check", ".cp-section-data"]
+    _track_moves(page, *below, *([".cp-section-train"] if dataset == "digits" else []))
+    open_app(page=page)
+    page.locator(".cp-pixel-grid [data-row]").first.wait_for(timeout=60_000)  # the image's pixels
+    if dataset != "digits":
+        expect(page.locator(".cp-pixels-close").first).to_be_attached()
+    page.wait_for_timeout(1500)
+    _assert_never_moved(page)

@@ -429,7 +429,8 @@ def test_on_a_phone_a_28_by_28_image_is_read_and_picked_through_a_close_up(new_c
     context = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = open_app(page=context.new_page())
     page.locator(".cp-dataset select").first.select_option(label=info("mnist").title)
-    page.locator(".cp-pixels-close").first.wait_for(timeout=60_000)
+    pixel(page, 14, 14).wait_for(timeout=60_000)  # MNIST's pixels (digits' are 8×8)
+    expect(page.locator(".cp-pixels-close").first).to_be_attached()
     grid = sample_grid("mnist")
     cells = page.locator(".cp-pixel-grid .cp-pixel")
     readout = page.locator(".cp-pixel-readout").first
@@ -488,6 +489,7 @@ def test_on_a_phone_a_28_by_28_image_is_read_and_picked_through_a_close_up(new_c
 
 def test_keyboard_only_walk_through_step_1(open_app):
     page = open_app()
+    pixel(page, 0, 0).wait_for(timeout=60_000)  # the sample's values are in the grid
     grid = page.locator(".cp-pixel-grid").first
     for _ in range(80):  # Tab until the pixel grid has the focus
         page.keyboard.press("Tab")

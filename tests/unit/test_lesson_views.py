@@ -11,6 +11,7 @@ from urllib.parse import quote, unquote
 
 import numpy as np
 import pytest
+from bokeh.document import Document
 
 pn = pytest.importorskip("panel")
 
@@ -417,6 +418,35 @@ def test_step_1_shows_the_sample_as_it_is_with_a_close_up_where_it_is_too_big(da
     r, c = live.brightest(pixels.values)[1][-1]
     pixels.picked = f"{r},{c},1"  # a pick in the close-up is a pixel of the whole image
     assert page.lesson.progress.task_done(1)
+
+
+@pytest.mark.parametrize("dataset", ["digits", "mnist"])
+def test_step_1_lays_the_grid_out_at_the_image_size_before_the_image_arrives(dataset):
+    """Nothing below the picture may move when the sample arrives: before it, the grid
+    already has the image's shape, close-up and caption, only its values are missing."""
+    page = Page().open("")
+    panel = page.panel
+    view, pixels = panel._view, panel._view._pixels
+    root = pixels.get_root(Document())  # drawn in a page, with the digits' values
+    assert len(root.data.values) == 8
+    page.state.dataset = dataset
+    panel._sample_for = None  # the sample of this dataset is still on its way
+    panel._render_view()
+    assert root.data.values is None and root.data.shape == pixels.shape  # the page is told
+    h, w = page.state.info.input_shape[:2]
+    before = (pixels.shape, pixels.close_up, pixels.label, view._caption.object)
+    assert pixels.visible and not view._html.visible
+    assert pixels.values is None and pixels.shape == [h, w]
+    assert pixels.close_up == close_up_cells(w) and "Loading" not in view._caption.object
+    revision = page.lesson.revision
+    pixels.picked = "0,0,1"  # a click before the values: nothing to pick yet
+    assert page.lesson.revision == revision
+
+    x_test = load(dataset)[1][0]
+    panel._sample, panel._sample_for = x_test[0], dataset
+    panel._render_view()
+    assert (pixels.shape, pixels.close_up, pixels.label, view._caption.object) == before
+    assert len(pixels.values) == h and len(pixels.values[0]) == w
 
 
 # --------------------------------------------------------------------------- the store
