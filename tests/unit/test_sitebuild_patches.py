@@ -26,7 +26,11 @@ def upstream_path(target: str) -> Path:
 
 def test_there_are_patches_for_panel_and_bokeh():
     assert {p.target.split("/")[0] for p in PATCHES} == {"panel", "bokeh"}
-    assert [p.name for p in patches_for("panel")] == ["panel-cdn-root.patch"]
+    assert [p.name for p in patches_for("panel")] == [
+        "panel-cdn-root.patch",
+        "panel-plain-descriptions.patch",
+        "panel-plain-text-sanitizer.patch",
+    ]
 
 
 @pytest.mark.parametrize("patch", PATCHES, ids=lambda p: p.name)
@@ -116,7 +120,12 @@ class Patched(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, name, path=None, target_=None):
         if name not in patched:
             return None
-        return importlib.util.spec_from_loader(name, self, origin=patched[name][0])
+        origin = patched[name][0]
+        package = origin.endswith("__init__.py")  # a package's own module: its folder too
+        spec = importlib.util.spec_from_loader(name, self, origin=origin, is_package=package)
+        if package:
+            spec.submodule_search_locations = [origin.rsplit("/", 1)[0]]
+        return spec
 
     def exec_module(self, module):
         origin, source = patched[module.__name__]
@@ -200,7 +209,7 @@ def _run_patched(tmp_path: Path, script: str, patch_names: list[str], *args: str
     for patch in PATCHES:
         if patch.name in patch_names:
             origin = upstream_path(patch.target)
-            module = patch.target.removesuffix(".py").replace("/", ".")
+            module = patch.target.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
             patched[module] = (str(origin), patch.apply(origin.read_text()))
     assert len(patched) == len(patch_names)
     spec = tmp_path / f"patched-{len(patch_names)}-{'-'.join(args)}.json"
@@ -238,3 +247,87 @@ def test_streaming_to_a_plot_needs_no_pandas_and_behaves_as_bokehs_own(tmp_path)
     assert with_pandas == _run_patched(tmp_path, STREAM_SCRIPT, [], "pandas")
     assert with_pandas[:5] == with_stand_in[:5]
     assert with_stand_in[5] == 2 and len(with_stand_in) == 8  # two events sent, both encoded
+
+
+# The first page's text through Panel: what the sanitizer and the tooltips make of it, and
+# whether bleach or markdown-it had to be imported for it.
+FIRST_PAGE_TEXT_SCRIPT = (
+    PATCHED_IMPORT
+    + r"""
+import random
+import panel as pn
+from bokeh.document import Document
+from panel.util import HTML_SANITIZER
+
+rng = random.Random(0)
+pools = ["abcxyzABZ0129 ,.;:?!'\"()/-–—’éü_+=%*#[]<>&\\`~|\n\t\r\x00\x0c\u00a0",
+         "12 .)a", "ab .:/wcom", "a 1.)-+=:", "Move layer 2 up: 'x' (3×3) — ok.",
+         "?mode=learn&step=1&amp&lt&copy;&#65=%2C;"]
+texts = ["Move layer 2 up", "?mode=learn&step=1", "1. a", "x.com",
+         "a *b* c", "a\nb", "a <b>", "It's 5% (of 100)", ""]
+for pool in pools:
+    texts += ["".join(rng.choice(pool) for _ in range(rng.randint(1, 24))) for _ in range(300)]
+imported = {}
+if sys.argv[2] == "plain":  # only the playground's kind of text: nothing is imported
+    texts = texts[:2] + [t for t in texts if t.isalpha()]
+cleaned = [HTML_SANITIZER.clean(t) for t in texts]
+doc = Document()
+tips = []
+for t in texts if sys.argv[2] == "all" else [t for t in texts if "&" not in t]:
+    model = pn.widgets.Select(name="s", options=["a"], description=t).get_root(doc)
+    tip = model.description
+    html = tip if tip is None or isinstance(tip, str) else tip.content.html
+    tips.append("".join(html) if isinstance(html, list) else html)
+print(json.dumps({"cleaned": cleaned, "tips": tips,
+                  "bleach": "bleach" in sys.modules, "markdown_it": "markdown_it" in sys.modules}))
+"""
+)
+
+OVERRIDDEN_DEFAULTS_SCRIPT = (
+    PATCHED_IMPORT
+    + r"""
+import warnings
+import bokeh.models
+from bokeh.model import Model
+warnings.simplefilter("ignore")
+out = {}
+for name in sorted(dir(bokeh.models)):
+    cls = getattr(bokeh.models, name)
+    if isinstance(cls, type) and issubclass(cls, Model):
+        for _ in range(2):  # the second call is the kept merge
+            out[name] = re.sub(" at 0x[0-9a-f]+|id='p[0-9]+'", "",
+                               repr(sorted(cls._overridden_defaults().items())))
+        try:
+            values = repr(cls().properties_with_values(include_defaults=True))
+            out[name + " default"] = re.sub(" at 0x[0-9a-f]+|id='p[0-9]+'", "", values)
+        except Exception as exc:  # abstract, or a property without a default
+            out[name + " default"] = type(exc).__name__
+print(json.dumps(out))
+"""
+)
+
+
+def test_plain_text_needs_neither_bleach_nor_markdown_it_and_everything_is_as_before(tmp_path):
+    """Panel's sanitizer and widget tooltips give exactly what bleach and markdown-it give, for
+    plain text without importing either, and anything else still goes through them."""
+    names = ["panel-plain-text-sanitizer.patch", "panel-plain-descriptions.patch"]
+    plain = _run_patched(tmp_path, FIRST_PAGE_TEXT_SCRIPT, [], "all")
+    patched = _run_patched(tmp_path, FIRST_PAGE_TEXT_SCRIPT, names, "all")
+    assert patched["cleaned"] == plain["cleaned"]
+    assert patched["tips"] == plain["tips"]
+    assert "<ol>" in plain["tips"][2] and "<a href" in plain["tips"][3]  # Markdown is kept
+    only_plain = _run_patched(tmp_path, FIRST_PAGE_TEXT_SCRIPT, names, "plain")
+    assert not only_plain["bleach"] and not only_plain["markdown_it"]
+    assert only_plain["tips"][0] == "<p>Move layer 2 up</p>\n"
+    assert only_plain["cleaned"][1] == "?mode=learn&amp;step=1"
+
+
+def test_kept_overridden_defaults_equal_bokehs_own(tmp_path):
+    """Each class's merged overridden defaults, and every model's default values, are the
+    same with the merge kept per class."""
+    plain = _run_patched(tmp_path, OVERRIDDEN_DEFAULTS_SCRIPT, [])
+    patched = _run_patched(
+        tmp_path, OVERRIDDEN_DEFAULTS_SCRIPT, ["bokeh-overridden-defaults.patch"]
+    )
+    assert len(plain) > 600
+    assert patched == plain
