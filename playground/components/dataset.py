@@ -9,6 +9,7 @@ from panel.viewable import Viewer
 
 from playground.components.text import esc
 from playground.insight.picture import png_data_uri, tile_grid
+from playground.runtime import after_first_render
 from playground.settings import DATASETS
 from playground.state import PlaygroundState
 from pycnn.datasets import DatasetInfo
@@ -108,9 +109,12 @@ class DatasetPicker(Viewer):
             )
         )
 
-    async def _on_dataset(self, _event) -> None:
+    def _on_dataset(self, _event) -> None:
+        # The words follow the dataset in the same change, so a document never shows
+        # another dataset's (a returning learner's lesson model is loaded while the page
+        # is being made); the images come once the page is drawn.
         self._describe()
-        await self.load_preview()
+        after_first_render(self.load_preview)
 
     async def load_preview(self) -> None:
         """Show a few samples of each class (downloads the dataset in the browser if needed)."""

@@ -140,7 +140,8 @@ def test_the_lesson_sits_beside_the_playground_or_above_it(new_context, open_app
 
 # From the moment the page is live, where each of some elements starts on the page, every
 # time it changes (window.cpMoves[selector]: [[ms since live, y], …]; the first entry is
-# where it was when it was first found).
+# where it was when it was first found), and its text then, shadow roots included
+# (window.cpFirstText[selector]).
 _TRACK = """((selectors) => {
   const deep = (root, selector) => {
     const hit = root.querySelector(selector)
@@ -151,7 +152,14 @@ _TRACK = """((selectors) => {
     }
     return null
   }
+  const text = (node) => {
+    if (node.nodeType === Node.TEXT_NODE) return node.data
+    if (node.nodeName === 'STYLE' || node.nodeName === 'SCRIPT') return ''
+    const children = [...(node.shadowRoot ? node.shadowRoot.childNodes : []), ...node.childNodes]
+    return children.map(text).join('')
+  }
   window.cpMoves = Object.fromEntries(selectors.map((s) => [s, []]))
+  window.cpFirstText = {}
   const found = {}
   let t0 = null
   const track = () => {
@@ -162,6 +170,7 @@ _TRACK = """((selectors) => {
         if (!found[selector]) continue
         const y = Math.round(found[selector].getBoundingClientRect().top + scrollY)
         const seen = window.cpMoves[selector]
+        if (!seen.length) window.cpFirstText[selector] = text(found[selector])
         if (!seen.length || seen[seen.length - 1][1] !== y)
           seen.push([Math.round(performance.now() - t0), y])
       }
@@ -214,7 +223,8 @@ def test_nothing_below_step_1_moves_when_its_picture_arrives(
     """The lesson's first picture (a sample image as a grid of its values, on a 28×28
     image a close-up beside the whole picture) is laid out at its final size before the
     image arrives: on a tablet or a phone, where the lesson sits above the playground,
-    neither the lesson's next parts nor the playground jump while the learner reads."""
+    neither the lesson's next parts nor the playground jump while the learner reads. A
+    returning learner's Data section describes the lesson model's dataset from the start."""
     context = new_context(viewport={"width": width, "height": height})
     if dataset != "digits":  # a returning learner whose lesson model is on another dataset
         model = START_MODEL.replace("dataset=digits", f"dataset={dataset}")
@@ -225,14 +235,14 @@ def test_nothing_below_step_1_moves_when_its_picture_arrives(
             f"{json.dumps(record)}) }} catch (error) {{}}"
         )
     page = context.new_page()
-    # Below the picture: the lesson's check question, and where the lesson ends and the
-    # playground begins; on digits the Train section too (on another dataset, the Data
-    # section describes digits for a moment before it follows the lesson's model).
-    below = [".cp-lesson-check", ".cp-section-data"]
-    _track_moves(page, *below, *([".cp-section-train"] if dataset == "digits" else []))
+    # Below the picture: the lesson's check question, where the lesson ends and the
+    # playground begins, and the Train section below the Data section.
+    _track_moves(page, ".cp-lesson-check", ".cp-section-data", ".cp-section-train")
     open_app(page=page)
     page.locator(".cp-pixel-grid [data-row]").first.wait_for(timeout=60_000)  # the image's pixels
     if dataset != "digits":
         expect(page.locator(".cp-pixels-close").first).to_be_attached()
     page.wait_for_timeout(1500)
     _assert_never_moved(page)
+    shape = {"digits": "8×8×1", "mnist": "28×28×1"}[dataset]
+    assert f"Input shape: {shape}" in page.evaluate("window.cpFirstText['.cp-section-data']")

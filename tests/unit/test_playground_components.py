@@ -368,6 +368,26 @@ def test_repeated_keys_in_a_link_report_what_was_read():
 # --------------------------------------------------------------------------- dataset preview
 
 
+def test_the_dataset_words_follow_a_model_loaded_while_the_page_is_made():
+    """A returning learner's lesson model is loaded after the Data section is made, before
+    the page is drawn: the first document already describes its dataset; its images wait
+    for the first render (they may be a download)."""
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    from playground.components.dataset import DatasetPicker
+    from playground.lesson import START_MODEL
+
+    with set_curdoc(Document()):
+        state = PlaygroundState()
+        picker = DatasetPicker(state=state)
+        assert "Input shape:</b> 8×8×1" in picker._about.object
+        state.apply_query(START_MODEL.replace("dataset=digits", "dataset=mnist"))
+        assert "Input shape:</b> 28×28×1" in picker._about.object
+        assert "MNIST" in picker._about.object
+        assert picker._preview.object.count("Loading sample images of") == 10
+
+
 @pytest.mark.parametrize("name", ["digits", "shapes", "colour-shapes"])
 def test_the_dataset_preview_has_its_final_size_before_its_images_arrive(name):
     from playground.components.dataset import PER_CLASS, _sample_strip, preview_html, strip_size
