@@ -557,9 +557,10 @@ class StepStrip(ReactiveHTML):
     button that brings the full card (``.cp-lesson-step``, the step counter) into view
     and gives it the keyboard focus.
 
-    The page keeps it at the top of the main column (layout.Page's ``strip``); it tells
-    the document how tall it is (``scroll-padding-top``) so that whatever the page
-    scrolls into view for the focus lands below it, not under it.
+    The page shows it at the top of the main column once the lesson has scrolled out of
+    the window (layout.Page's ``strip``); it tells the document how tall it is
+    (``scroll-padding-top``, hidden or not, so that nothing changes when it shows) so that
+    whatever the page scrolls into view for the focus lands below it, not under it.
     """
 
     label = param.String(default="", doc="'3 / 8'")
@@ -578,7 +579,7 @@ class StepStrip(ReactiveHTML):
         "render": """
 self.text();
 back.onclick = () => self.back();
-// Its height, for what the page scrolls to: 0 where it is not shown (beside the lesson).
+// Its height, for what the page scrolls to: 0 where the page has no strip (the lesson beside).
 state.resized = new ResizeObserver(() => {
   const height = strip.offsetHeight;
   document.documentElement.style.scrollPaddingTop = height ? `${height + 8}px` : "";
