@@ -270,7 +270,7 @@ async function bootPython() {
         _snapshotDeserializer: self.cpSnapshot.deserializer,
       });
       timing("pyodide-ready");
-      stage("packages", `Unpacking ${CP.packages.length} packages (NumPy, pandas, Panel, Bokeh, pycnn…)`);
+      stage("packages", "Unpacking the packages the page needs (NumPy, Panel, Bokeh, pycnn…)");
       installPackages(CP.image, await image);
       self.cpSnapshot.restore(self.pyodide, SNAPSHOT);
       // Everyone restores the same memory: give each page its own random numbers.

@@ -4,8 +4,9 @@ The page is a grid (:class:`Page`): a ``<header>`` with the title, an ``<aside>`
 for the lesson panel, and a ``<main>`` column of sections, each a :func:`section`
 with an ``<h2>``. On screens at least ``WIDE`` px wide the aside is a column on the
 right that stays in view while the main column scrolls (sticky); narrower, it sits
-above the main column, and the lesson's ``strip`` (its step in one line) stays at the
-top of the main column instead (sticky too). :class:`Columns` puts views side by side
+above the main column, and once it has scrolled out of the window the lesson's ``strip``
+(its step in one line) shows at the top of the main column instead (sticky too, and out of
+the flow: nothing moves when it shows). :class:`Columns` puts views side by side
 that stack when there is no room for them (the builder beside the summary). Panel renders each
 component inside its own shadow root, so page-wide rules (touch-sized controls, a
 visible keyboard focus, text only screen readers read) travel as ``CONTROLS_CSS``
@@ -65,7 +66,10 @@ _PAGE_CSS = f"""
 .cp-aside {{ grid-area: aside; min-width: 0; }}
 .cp-page:not(.cp-with-aside) > .cp-aside {{ display: none; }}
 .cp-main {{ grid-area: main; min-width: 0; display: flex; flex-direction: column; gap: 8px; }}
-.cp-strip {{ position: sticky; top: 0; z-index: 10; }}
+/* Out of the flow (no height of its own: the strip hangs over what is below it), and shown
+   only while the lesson is out of the window (the script below). */
+.cp-strip {{ position: sticky; top: 0; z-index: 10; height: 0; }}
+.cp-strip:not(.cp-strip-shown) {{ visibility: hidden; }}
 .cp-page-section {{ min-width: 0; }}
 @media (min-width: {WIDE}px) {{
   .cp-page.cp-with-aside {{ grid-template-columns: minmax(0, 1fr) 360px;
@@ -96,6 +100,18 @@ class Page(ReactiveHTML):
   </main>
 </div>
 """
+
+    _scripts = {  # noqa: RUF012 - Panel's declaration style
+        "render": """
+if (state.lesson) state.lesson.disconnect();
+state.lesson = new IntersectionObserver((entries) => {
+  const entry = entries[entries.length - 1];
+  strip.classList.toggle("cp-strip-shown", !entry.isIntersecting);
+});
+state.lesson.observe(aside);
+""",
+        "remove": "if (state.lesson) state.lesson.disconnect();",
+    }
 
     def __init__(self, **params):
         if params.get("strip") is None:

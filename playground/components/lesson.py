@@ -107,7 +107,6 @@ class LessonPanel(Viewer):
         self._sample: np.ndarray | None = None
         self._sample_label: int | None = None
         self._sample_for: str | None = None
-        self._class_names: tuple[str, ...] = ()
         self._val_losses: list[float] = []
         self._samples_per_sec: float | None = None
         self._lms_checked = False  # the LMS's copy of the progress was considered
@@ -361,14 +360,14 @@ class LessonPanel(Viewer):
         if self._sample_for == name:
             return
         try:
-            _train, (x_test, y_test), names = await get_dataset(name)
+            _train, (x_test, y_test), _names = await get_dataset(name)
         except Exception:  # noqa: BLE001 - the views say the image is not there; Train says why
             return
         if name != self.state.dataset:
             return  # another dataset was picked meanwhile
         self._sample = np.asarray(x_test[SAMPLE_INDEX], dtype=np.float32)
         self._sample_label = int(y_test[SAMPLE_INDEX])
-        self._sample_for, self._class_names = name, tuple(names)
+        self._sample_for = name
         self._render_view()
 
     # ------------------------------------------------------------------ the learner's actions
@@ -569,7 +568,7 @@ class LessonPanel(Viewer):
                 snapshot=Snapshot.from_state(self.state),
                 sample=self._sample if here else None,
                 label=self._sample_label if here else None,
-                class_names=self._class_names,
+                class_names=tuple(self.state.info.class_names),
                 model=model,
                 trained=trained,
                 hidden=self.lesson.hidden_number(),

@@ -67,9 +67,11 @@ dd { margin-left: 0; }
 """
 
 # Panel's buttons keep their label on one line; the answers are sentences. (How tall a
-# control is to be tapped is the page's one rule: layout.TOUCH.)
+# control is to be tapped is the page's one rule: layout.TOUCH.) ":host" in front, as in
+# layout.CONTROLS_CSS: Bokeh's button stylesheet, which can arrive after the page is drawn,
+# would otherwise win then and make every wrapped label taller.
 BUTTON_CSS = """
-.bk-btn { white-space: normal; text-align: left; line-height: 1.3; }
+:host .bk-btn { white-space: normal; text-align: left; line-height: 1.3; }
 """
 
 

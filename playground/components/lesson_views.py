@@ -6,12 +6,17 @@ the built (maybe trained) pycnn model — so every number is the real model's.
 The static views are HTML made here (every text escaped); the interactive ones
 are the widgets of :mod:`playground.components.lesson_widgets`, kept while the
 step is shown and fed new numbers after every edit or run.
+
+The sample image arrives after the page is live. Until then a view that shows it is
+computed on a blank image of the sample's shape (:func:`stand_in`) and drawn hidden,
+under a status line that says the image is on its way: it takes the room it will
+take, so nothing below it moves when the image arrives.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -19,16 +24,24 @@ import panel as pn
 from panel.viewable import Viewer
 
 from playground.components.layout import TOUCH
-from playground.components.lesson_widgets import MapPicker, PixelGrid, SlidingFilter, parse_pick
+from playground.components.lesson_widgets import (
+    WAITING_CSS,
+    MapPicker,
+    PixelGrid,
+    SlidingFilter,
+    parse_pick,
+)
 from playground.components.text import esc
 from playground.lesson import Snapshot, live
 
-__all__ = ["StepView", "ViewInputs", "close_up_cells", "view_html"]
+__all__ = ["WAITING", "StepView", "ViewInputs", "close_up_cells", "stand_in", "view_html"]
 
 #: Width (px) the lesson panel gives a picture on a 390-px phone, the narrowest screen served.
 PHONE_ROOM = 340
 #: Side (px) of a close-up cell: a finger's size (layout.TOUCH) and room for "0.00".
 CLOSE_UP_CELL = 48
+#: What a view that shows the sample image says while the image is on its way.
+WAITING = "Loading a sample image…"
 
 _CSS = """
 .cp-view { font-size: 14px; line-height: 1.45; }
@@ -47,6 +60,7 @@ _CSS = """
 .cp-bar span { display: block; height: 100%; background: #1d5fbf; }
 .cp-bars li.cp-top { font-weight: 700; }
 .cp-compare { display: grid; grid-template-columns: auto 1fr; gap: 2px 10px; align-items: baseline; }
+.cp-truth { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 """
 
 
@@ -55,7 +69,8 @@ class ViewInputs:
     """What a view is computed from (the panel gathers it after every change).
 
     ``sample``: one test image ``(H, W, C)`` of the dataset in [0, 1], None while it
-    loads, and ``label`` its true class; ``model``: the pycnn model of the current spec (None when it cannot be
+    loads, and ``label`` its true class; ``class_names``: the dataset's (known before the
+    sample); ``model``: the pycnn model of the current spec (None when it cannot be
     built); ``trained``: whether that model has been trained; ``hidden``: the number
     the learner is about to guess (``Lesson.hidden_number()``), not to be shown.
     """
@@ -69,6 +84,15 @@ class ViewInputs:
     hidden: str | None = None
 
 
+def stand_in(inputs: ViewInputs) -> ViewInputs:
+    """``inputs``, with a blank image of the sample's shape while the sample is on its way:
+    what a view is laid out from until then (it has the size it will have)."""
+    if inputs.sample is not None:
+        return inputs
+    blank = np.zeros(inputs.snapshot.input_shape, dtype=np.float32)
+    return replace(inputs, sample=blank, label=None)
+
+
 def _grey(image: np.ndarray) -> np.ndarray:
     """``(H, W, C)`` → ``(H, W)``: the one channel, or the mean of several."""
     return image[..., 0] if image.shape[-1] == 1 else image.mean(axis=-1)
@@ -79,20 +103,25 @@ def _first_conv(inputs: ViewInputs):
     return None if i is None else (i, inputs.snapshot.layers[i])
 
 
-def _picture(values: np.ndarray, table, low: float, high: float, fit: int) -> str:
+def _picture(values: np.ndarray, table, low: float, high: float, fit: int) -> dict:
+    """A MapPicker picture: its PNG and its size (the page lays it out before decoding it)."""
     from playground.insight import colours
     from playground.insight.picture import fit_scale, png_data_uri, tile_grid
 
     tiles = colours.apply(table, values[None], low, high)
     scale = fit_scale(1, 1, values.shape[0], values.shape[1], fit, gap=0)
-    return png_data_uri(tile_grid(tiles, 1, scale, gap=0))
+    rgba = tile_grid(tiles, 1, scale, gap=0)
+    return {"src": png_data_uri(rgba), "width": rgba.shape[1], "height": rgba.shape[0]}
 
 
 def _image_tag(image: np.ndarray, alt: str, fit: int = 96) -> str:
     from playground.insight.feature_maps import image_picture
 
     picture = image_picture(np.asarray(image, dtype=np.float32), fit=fit, what=alt)
-    return f'<img src="{picture.data_uri()}" alt="{esc(picture.alt)}" width="{picture.width}">'
+    return (
+        f'<img src="{picture.data_uri()}" alt="{esc(picture.alt)}" width="{picture.width}" '
+        f'height="{picture.height}">'
+    )
 
 
 def close_up_cells(width: int) -> int:
@@ -172,8 +201,6 @@ def _shape_table(inputs: ViewInputs) -> str:
 
 
 def _pool_shift(inputs: ViewInputs) -> str:
-    if inputs.sample is None:
-        return "<p>Loading a sample image…</p>"
     shift = live.pool_shift(_grey(inputs.sample))
     pictures = [
         (shift.image, "The sample image"),
@@ -215,8 +242,6 @@ def _flatten_length(inputs: ViewInputs) -> str:
 def _softmax(inputs: ViewInputs) -> str:
     from playground.insight.results import probability_bars
 
-    if inputs.sample is None:
-        return "<p>Loading a sample image…</p>"
     if inputs.model is None or not inputs.snapshot.valid:
         return "<p>Your model does not work yet: fix it to see its answer.</p>"
     probabilities = inputs.model.predict(inputs.sample[None])[0]
@@ -227,15 +252,16 @@ def _softmax(inputs: ViewInputs) -> str:
         f"</span></span><span>{esc(bar.text)}</span></li>"
         for bar in bars
     )
-    truth = ""
+    # One line whatever the class, so that the view keeps its height when the sample arrives.
+    truth = "&nbsp;"
     if inputs.label is not None and inputs.label < len(inputs.class_names):
-        truth = f"True class of this image: {esc(inputs.class_names[inputs.label])}. "
-    note = (
-        f"<p class='cp-note'>{truth}</p>"
-        if inputs.trained
-        else f"<p class='cp-note'>{truth}Not trained yet: the answer is close to a guess. "
-        "Train and watch one bar win.</p>"
-    )
+        truth = f"True class of this image: {esc(inputs.class_names[inputs.label])}."
+    note = f"<p class='cp-note cp-truth'>{truth}</p>"
+    if not inputs.trained:
+        note += (
+            "<p class='cp-note'>Not trained yet: the answer is close to a guess. "
+            "Train and watch one bar win.</p>"
+        )
     return (
         f"<div style='display:flex;gap:12px;flex-wrap:wrap;align-items:flex-start'>"
         f"<figure>{_image_tag(inputs.sample, 'The sample image', fit=84)}</figure>"
@@ -253,9 +279,19 @@ _STATIC: dict[str, Callable[[ViewInputs], str]] = {
 }
 
 
+_ON_THE_SAMPLE = ("pool-shift", "softmax-output")  # the static views that show the sample
+
+
 def view_html(view: str, inputs: ViewInputs) -> str:
     """The HTML of a static view (the interactive ones have their own widgets)."""
-    return f'<div class="cp-view cp-view-{view}">{_STATIC[view](inputs)}</div>'
+    body = _STATIC[view](stand_in(inputs))
+    if view not in _ON_THE_SAMPLE:
+        return f'<div class="cp-view cp-view-{view}">{body}</div>'
+    waiting = inputs.sample is None
+    return (
+        f'<div class="cp-view cp-view-{view} cp-waits{" cp-waiting" * waiting}"><div>{body}</div>'
+        f'<p class="cp-waiting-note" role="status">{esc(WAITING) * waiting}</p></div>'
+    )
 
 
 # --------------------------------------------------------------------------- interactive views
@@ -271,8 +307,6 @@ def _diverging(values: np.ndarray) -> list[str]:
 
 def sliding_filter(inputs: ViewInputs) -> tuple[str, dict | None]:
     """The caption and the SlidingFilter values (None: nothing to slide yet)."""
-    if inputs.sample is None:
-        return "Loading a sample image…", None
     conv = _first_conv(inputs)
     image = inputs.sample
     if conv is None or inputs.model is None:
@@ -317,8 +351,6 @@ def feature_map_items(inputs: ViewInputs) -> tuple[str, list[dict], np.ndarray |
     from playground.insight import colours
     from pycnn.insight import NothingToShow, feature_maps, filter_bank
 
-    if inputs.sample is None:
-        return "Loading a sample image…", [], None
     conv = _first_conv(inputs)
     if conv is None or inputs.model is None:
         return "Add a Conv2D to your model to see its feature maps.", [], None
@@ -337,7 +369,7 @@ def feature_map_items(inputs: ViewInputs) -> tuple[str, list[dict], np.ndarray |
         limit = float(np.abs(weights).max()) or 1.0
         items.append(
             {
-                "src": [
+                "pictures": [
                     _picture(m, colours.SEQUENTIAL, 0.0, float(m.max()) or 1.0, 72),
                     _picture(weights, colours.DIVERGING, -limit, limit, 36),
                 ],
@@ -366,7 +398,7 @@ class StepView(Viewer):
         super().__init__(**params)
         self._on_pixel, self._on_map = on_pixel, on_map
         self._caption = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 5))
-        self._html = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[_CSS])
+        self._html = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[_CSS, WAITING_CSS])
         self._pixels = PixelGrid(sizing_mode="stretch_width", visible=False)
         self._slide = SlidingFilter(sizing_mode="stretch_width", visible=False)
         self._maps = MapPicker(sizing_mode="stretch_width", visible=False)
@@ -389,6 +421,7 @@ class StepView(Viewer):
         """Show ``view`` (a key of content.VIEWS) for ``inputs``."""
         self.view = view
         caption, html, widget = "", "", None
+        waiting = WAITING if inputs.sample is None else ""
         if view == "pixel-grid":
             # Laid out at the image's size from the dataset's shape, before the image
             # itself arrives (the grid waits with empty cells), so nothing below moves.
@@ -413,14 +446,14 @@ class StepView(Viewer):
                 else "One test image of the dataset, every pixel with its value."
             )
         elif view == "sliding-filter":
-            caption, values = sliding_filter(inputs)
+            caption, values = sliding_filter(stand_in(inputs))
             if values is not None:
-                self._slide.param.update(**values)
+                self._slide.param.update(**values, waiting=waiting)
                 widget = self._slide
         elif view == "feature-maps":
-            caption, items, self._kernel = feature_map_items(inputs)
+            caption, items, self._kernel = feature_map_items(stand_in(inputs))
             if items:
-                self._maps.items = items
+                self._maps.param.update(items=items, waiting=waiting)
                 widget = self._maps
         else:
             html = view_html(view, inputs)
@@ -440,7 +473,7 @@ class StepView(Viewer):
 
     def _picked_map(self, event) -> None:
         pick = parse_pick(event.new)
-        if pick is None or self._kernel is None:
+        if pick is None or self._kernel is None or self._maps.waiting:
             return
         (i,) = pick
         if 0 <= i < self._kernel.shape[-1]:

@@ -13,6 +13,9 @@
 
 Python sends plain numbers and colours (lists, never HTML); the scripts build
 the elements with ``textContent``, so nothing from the model is parsed as markup.
+While the sample image is on its way, each picture is already laid out at its size
+(``shape`` of PixelGrid; the others get a blank image's numbers and a ``waiting``
+text, drawn over them hidden, WAITING_CSS), so the page below does not move.
 A pick comes back as ``"index,count"``: the count changes every time, so picking
 the same thing twice is reported twice.
 """
@@ -22,12 +25,24 @@ from __future__ import annotations
 import param
 from panel.reactive import ReactiveHTML
 
-__all__ = ["MapPicker", "PixelGrid", "SlidingFilter", "StepStrip", "parse_pick"]
+__all__ = ["WAITING_CSS", "MapPicker", "PixelGrid", "SlidingFilter", "StepStrip", "parse_pick"]
 
 _BUTTON_CSS = """
 button { min-height: 44px; min-width: 44px; padding: 6px 12px; font: inherit; border-radius: 6px;
          border: 1px solid #5b6770; background: #fff; color: #1f2933; cursor: pointer; }
 button:focus-visible, [tabindex]:focus-visible { outline: 3px solid #1d5fbf; outline-offset: 2px; }
+"""
+
+#: A view laid out while its picture is on its way (``cp-waits``): while it waits
+#: (``cp-waiting``) its content keeps its room but is not shown, focused or read, and the
+#: status line ``cp-waiting-note`` lies over it.
+WAITING_CSS = """
+.cp-waits { position: relative; }
+.cp-waiting > :not(.cp-waiting-note) { visibility: hidden; }
+.cp-waiting-note { position: absolute; inset: 0; margin: 0; padding: 8px; box-sizing: border-box;
+                   display: flex; align-items: center; justify-content: center; text-align: center;
+                   background: #e4e7eb; color: #1f2933; border-radius: 4px; }
+.cp-waiting-note:empty { display: none; }
 """
 
 
@@ -299,9 +314,10 @@ class SlidingFilter(ReactiveHTML):
     stride = param.Integer(default=1)
     pad = param.List(default=[0, 0], doc="zeros added above and on the left")
     channels = param.Integer(default=1)
+    waiting = param.String(default="", doc="what it waits for (its numbers are a stand-in's)")
 
     _template = """
-<div class="cp-slide">
+<div id="slide" class="cp-slide cp-waits">
   <div class="cp-slide-pictures">
     <figure><div id="input" class="cp-slide-grid" role="img"></div>
       <figcaption>Input (the orange frame is the filter)</figcaption></figure>
@@ -316,6 +332,7 @@ class SlidingFilter(ReactiveHTML):
     <button id="restart" type="button">Start again</button>
   </div>
   <p id="sum" class="cp-slide-sum" aria-live="polite"></p>
+  <p id="note" class="cp-waiting-note" role="status"></p>
 </div>
 """
     _scripts = {  # noqa: RUF012 - Panel's declaration style
@@ -324,15 +341,32 @@ play.onclick = () => (state.timer ? self.pause() : self.play());
 step.onclick = () => { self.pause(); self.advance(); };
 restart.onclick = () => { self.pause(); state.p = -1; self.advance(); };
 self.build();
-if (!window.matchMedia("(prefers-reduced-motion: reduce)").matches) self.play();
+self.wait();
 """,
         # Python sends the picture's lists together, but the page sees them one by one:
         # rebuild once, after the last.
         **{
             name: "clearTimeout(state.pending); "
-            "state.pending = setTimeout(() => { self.pause(); self.build(); }, 0);"
-            for name in ("image", "kernel", "kernel_colours", "output", "output_colours", "pad")
+            "state.pending = setTimeout(() => { self.pause(); self.build(); self.wait(); }, 0);"
+            for name in (
+                "image",
+                "kernel",
+                "kernel_colours",
+                "output",
+                "output_colours",
+                "pad",
+                "waiting",
+            )
         },
+        # Hidden under the note while it waits; it plays once, when first shown (unless the
+        # browser prefers reduced motion), and after that only when asked.
+        "wait": """
+slide.classList.toggle("cp-waiting", !!data.waiting);
+note.textContent = data.waiting;
+if (data.waiting) self.pause();
+else if (state.shown === undefined && !window.matchMedia("(prefers-reduced-motion: reduce)").matches) self.play();
+if (!data.waiting) state.shown = true;
+""",
         "remove": "self.pause(); clearTimeout(state.pending);",
         "build": """
 const img = data.image || [], out = data.output || [], ker = data.kernel || [];
@@ -449,19 +483,32 @@ figcaption { font-size: 12px; color: #3e4c59; margin-top: 4px; }
 .cp-slide-controls { display: flex; gap: 8px; margin: 8px 0; flex-wrap: wrap; }
 .cp-slide-sum { margin: 4px 0; min-height: 2.6em; }
 """
+        + WAITING_CSS
     ]
 
 
 class MapPicker(ReactiveHTML):
-    """Pictures to pick from, each a button: ``items`` = [{src, alt, label}, …]."""
+    """Pictures to pick from, each a button: ``items`` = [{pictures, alt, label}, …], each
+    picture ``{src, width, height}``."""
 
-    items = param.List(default=[], doc="[{'src': data URI, 'alt': text, 'label': text}, …]")
+    items = param.List(default=[], doc="[{'pictures': [...], 'alt': text, 'label': text}, …]")
     picked = param.String(default="", doc="From the page: 'index,count'")
+    waiting = param.String(default="", doc="what it waits for (its pictures are a stand-in's)")
 
-    _template = '<div id="maps" class="cp-maps" role="group" aria-label="Feature maps"></div>'
+    _template = """
+<div id="picker" class="cp-waits">
+  <div id="maps" class="cp-maps" role="group" aria-label="Feature maps"></div>
+  <p id="note" class="cp-waiting-note" role="status"></p>
+</div>
+"""
     _scripts = {  # noqa: RUF012 - Panel's declaration style
-        "render": "self.build()",
+        "render": "self.build(); self.wait();",
         "items": "self.build()",
+        "waiting": "self.wait()",
+        "wait": """
+picker.classList.toggle("cp-waiting", !!data.waiting);
+note.textContent = data.waiting;
+""",
         "build": """
 maps.textContent = "";
 (data.items || []).forEach((item, i) => {
@@ -471,9 +518,11 @@ maps.textContent = "";
   button.setAttribute("aria-label", `${item.label}: ${item.alt}`);
   const pictures = document.createElement("span");
   pictures.className = "cp-map-pictures";
-  for (const src of item.src) {
+  for (const picture of item.pictures) {
     const img = document.createElement("img");
-    img.src = src;
+    img.src = picture.src;
+    img.width = picture.width;
+    img.height = picture.height;
     img.alt = "";
     pictures.appendChild(img);
   }
@@ -499,6 +548,7 @@ maps.textContent = "";
 .cp-map img { image-rendering: pixelated; display: block; }
 .cp-map.cp-picked { outline: 3px solid #e66101; }
 """
+        + WAITING_CSS
     ]
 
 
@@ -507,9 +557,10 @@ class StepStrip(ReactiveHTML):
     button that brings the full card (``.cp-lesson-step``, the step counter) into view
     and gives it the keyboard focus.
 
-    The page keeps it at the top of the main column (layout.Page's ``strip``); it tells
-    the document how tall it is (``scroll-padding-top``) so that whatever the page
-    scrolls into view for the focus lands below it, not under it.
+    The page shows it at the top of the main column once the lesson has scrolled out of
+    the window (layout.Page's ``strip``); it tells the document how tall it is
+    (``scroll-padding-top``, hidden or not, so that nothing changes when it shows) so that
+    whatever the page scrolls into view for the focus lands below it, not under it.
     """
 
     label = param.String(default="", doc="'3 / 8'")
@@ -528,7 +579,7 @@ class StepStrip(ReactiveHTML):
         "render": """
 self.text();
 back.onclick = () => self.back();
-// Its height, for what the page scrolls to: 0 where it is not shown (beside the lesson).
+// Its height, for what the page scrolls to: 0 where the page has no strip (the lesson beside).
 state.resized = new ResizeObserver(() => {
   const height = strip.offsetHeight;
   document.documentElement.style.scrollPaddingTop = height ? `${height + 8}px` : "";

@@ -4,8 +4,9 @@ controls, the builder beside the summary where there is room and above it where 
 One page in a mobile context (touch, the page's own viewport meta honoured) is resized
 through the four screens, before and after a training run (the plots must fit too); each
 "See inside the network" view is looked at on the phone and the upright tablet. What
-arrives after the page is live (the dataset's samples, the lesson's first picture) has
-its room from the start: nothing below it moves while the learner reads.
+arrives after the page is live (the dataset's samples, the sample image of each lesson
+step that shows one) has its room from the start: nothing below it moves while the
+learner reads.
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ def test_the_lesson_sits_beside_the_playground_or_above_it(new_context, open_app
 # time it changes (window.cpMoves[selector]: [[ms since live, y], …]; the first entry is
 # where it was when it was first found), and its text then, shadow roots included
 # (window.cpFirstText[selector]).
-_TRACK = """((selectors) => {
+_DEEP = """
   const deep = (root, selector) => {
     const hit = root.querySelector(selector)
     if (hit) return hit
@@ -158,7 +159,11 @@ _TRACK = """((selectors) => {
     const children = [...(node.shadowRoot ? node.shadowRoot.childNodes : []), ...node.childNodes]
     return children.map(text).join('')
   }
-  window.cpMoves = Object.fromEntries(selectors.map((s) => [s, []]))
+"""
+_TRACK = (
+    "((selectors) => {"
+    + _DEEP
+    + """  window.cpMoves = Object.fromEntries(selectors.map((s) => [s, []]))
   window.cpFirstText = {}
   const found = {}
   let t0 = null
@@ -179,11 +184,21 @@ _TRACK = """((selectors) => {
   }
   if (typeof requestAnimationFrame === 'function') requestAnimationFrame(track)
 })"""
+)
 
 
 def _track_moves(page, *selectors: str) -> None:
     """From now on, ``page`` records where ``selectors`` are from the moment it is live."""
     page.add_init_script(f"{_TRACK}({json.dumps(selectors)})")
+
+
+def _returning_learner(context, model: str) -> None:
+    """Pages of ``context`` find a saved lesson progress with ``model`` as its model."""
+    record = dumps(Progress(model=model))
+    context.add_init_script(
+        f"try {{ localStorage.setItem({json.dumps(storage_key('/'))}, "
+        f"{json.dumps(record)}) }} catch (error) {{}}"
+    )
 
 
 def _assert_never_moved(page) -> None:
@@ -229,11 +244,7 @@ def test_nothing_below_step_1_moves_when_its_picture_arrives(
     if dataset != "digits":  # a returning learner whose lesson model is on another dataset
         model = START_MODEL.replace("dataset=digits", f"dataset={dataset}")
         assert model != START_MODEL
-        record = dumps(Progress(model=model))
-        context.add_init_script(
-            f"try {{ localStorage.setItem({json.dumps(storage_key('/'))}, "
-            f"{json.dumps(record)}) }} catch (error) {{}}"
-        )
+        _returning_learner(context, model)
     page = context.new_page()
     # Below the picture: the lesson's check question, where the lesson ends and the
     # playground begins, and the Train section below the Data section.
@@ -246,3 +257,45 @@ def test_nothing_below_step_1_moves_when_its_picture_arrives(
     _assert_never_moved(page)
     shape = {"digits": "8×8×1", "mnist": "28×28×1"}[dataset]
     assert f"Input shape: {shape}" in page.evaluate("window.cpFirstText['.cp-section-data']")
+
+
+# The steps whose view shows the sample image (and the model's answer to it), and words the
+# view says only once the image is there.
+SAMPLE_VIEWS = {3: "Output map", 5: "Map 1", 6: "pooled values stayed", 8: "Together:"}
+_ARRIVED = (
+    "(said) => {"
+    + _DEEP
+    + """  const shown = (node) => {  // the text on screen: what is not drawn is left out
+    if (node.nodeType === Node.TEXT_NODE) {
+      const parent = node.parentElement || node.parentNode.host
+      return getComputedStyle(parent).visibility === 'visible' ? node.data : ''
+    }
+    if (node.nodeType !== Node.ELEMENT_NODE || getComputedStyle(node).display === 'none') return ''
+    const children = [...(node.shadowRoot ? node.shadowRoot.childNodes : []), ...node.childNodes]
+    return children.map(shown).join('')
+  }
+  const view = deep(document, '.cp-lesson-view')
+  const words = view ? shown(view) : ''
+  return words.includes(said) && !words.includes('Loading')
+}"""
+)
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (768, 1024), (390, 844)])
+@pytest.mark.parametrize("step", sorted(SAMPLE_VIEWS))
+def test_nothing_below_a_step_s_view_moves_when_its_sample_arrives(
+    new_context, open_app, step, width, height
+):
+    """The sliding filter, the feature maps, the pooled pictures and the class probabilities
+    are laid out at their final size while the sample image is on its way (a status line
+    over them says so): below the view, the check question and, where the lesson sits above
+    the playground, the playground stay where they are when it arrives."""
+    context = new_context(viewport={"width": width, "height": height})
+    _returning_learner(context, START_MODEL.replace("layers=", "layers=conv2d:8:3,"))
+    page = context.new_page()
+    _track_moves(page, ".cp-lesson-check", ".cp-section-train")
+    open_app(f"?mode=learn&step={step}&unlock=all", page=page)
+    expect(page.locator(".cp-lesson-step").first).to_contain_text(f"Step {step} /")
+    page.wait_for_function(_ARRIVED, arg=SAMPLE_VIEWS[step], timeout=60_000)
+    page.wait_for_timeout(1500)
+    _assert_never_moved(page)

@@ -357,16 +357,69 @@ def test_the_panel_fits_the_screen_with_the_step_in_view_and_controls_to_tap(
         assert tapped >= 8  # the step menu, four answers, the mode switch, Start over, …
 
 
+# Init script: the page's y of each of some elements, every time it changes, frame by frame.
+RECORD_PLACES = """
+window.cpPlaces = {};
+(function watch() {
+  const find = (root, selector) => {
+    const hit = root.querySelector(selector);
+    if (hit) return hit;
+    for (const el of root.querySelectorAll("*")) {
+      const inner = el.shadowRoot && find(el.shadowRoot, selector);
+      if (inner) return inner;
+    }
+    return null;
+  };
+  for (const selector of window.cpPlaceSelectors || []) {
+    const el = find(document, selector);
+    if (!el) continue;
+    const y = Math.round(el.getBoundingClientRect().top + scrollY);
+    const seen = (window.cpPlaces[selector] = window.cpPlaces[selector] || []);
+    if (seen[seen.length - 1] !== y) seen.push(y);
+  }
+  requestAnimationFrame(watch);
+})();
+"""
+
+
 @pytest.mark.parametrize("name", ["phone", "tablet"])
 def test_down_in_the_playground_a_strip_keeps_the_step_in_view(name, new_context, open_app):
-    """Below layout.WIDE the lesson sits above the playground and scrolls away: the step
-    strip stays at the top of the window, says the same step as the card, keeps what the
-    page scrolls to below itself, and its button brings the card back with the focus."""
+    """Below layout.WIDE the lesson sits above the playground and scrolls away: once it has,
+    the step strip shows at the top of the window (not before: while any of the lesson is on
+    screen it is neither shown, nor focusable, nor read), over the page, which does not move
+    when it shows; it says the same step as the card, keeps what the page scrolls to below
+    itself, and its button brings the card back with the focus."""
     width, height = {"phone": (390, 844), "tablet": (768, 1024)}[name]
     context = new_context(viewport={"width": width, "height": height}, has_touch=True)
+    context.add_init_script(RECORD_PLACES)
     page = open_app(page=context.new_page())
     strip = page.locator(".cp-lesson-strip").first
     back = page.get_by_role("button", name="Back to the card", exact=True)
+
+    # Scrolled from the card down into the playground, a few lines at a time.
+    page.evaluate("window.scrollTo(0, 0)")
+    page.evaluate("window.cpPlaceSelectors = ['.cp-section-build', '.cp-section-train']")
+    lesson = page.locator(".cp-aside").first
+    end = lesson.evaluate("(el) => el.getBoundingClientRect().bottom + scrollY") + height // 2
+    shown_at = []
+    for y in range(0, int(end), 60):
+        page.evaluate(f"window.scrollTo(0, {y})")
+        page.wait_for_timeout(80)
+        lesson_seen = lesson.evaluate("(el) => el.getBoundingClientRect().bottom > 0")
+        if lesson_seen:
+            expect(strip).to_be_hidden()
+            expect(back).to_have_count(0)  # not in the accessibility tree
+            assert not strip.locator("button").evaluate(
+                "(b) => { b.focus(); return b === b.getRootNode().activeElement }"
+            ), f"the hidden strip's button takes the focus at y={y}"
+        else:
+            expect(strip).to_be_visible()
+            assert abs(strip.bounding_box()["y"]) <= 1, (y, strip.bounding_box())
+            shown_at.append(y)
+    assert shown_at, "the strip never showed"
+    places = page.evaluate("window.cpPlaces")
+    for selector, ys in places.items():
+        assert len(ys) == 1, f"{selector} moved while the page scrolled: {ys}"
 
     train = page.locator(".cp-section-train h2").first
     train.evaluate("(h) => h.scrollIntoView({ block: 'start' })")

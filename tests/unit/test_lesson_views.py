@@ -25,6 +25,7 @@ from playground.components.lesson_html import strip_status
 from playground.components.lesson_store import LessonStore
 from playground.components.lesson_views import (
     PHONE_ROOM,
+    WAITING,
     ViewInputs,
     close_up_cells,
     feature_map_items,
@@ -449,6 +450,64 @@ def test_step_1_lays_the_grid_out_at_the_image_size_before_the_image_arrives(dat
     assert len(pixels.values) == h and len(pixels.values[0]) == w
 
 
+def _elements(html: str) -> list:
+    """Each element of ``html``: its tag, its classes bar the ones that mark the sample's top
+    class and the wait, and its width and height."""
+    out = []
+    for tag, attrs in re.findall(r"<(\w+)([^>]*)>", html):
+        classes = re.search(r"class=[\"']([^\"']*)", attrs)
+        marks = set(classes[1].split()) - {"cp-top", "cp-waiting"} if classes else set()
+        size = re.findall(r'(?:width|height)="(\d+)"', attrs)
+        out.append((tag, sorted(marks), size))
+    return out
+
+
+def _view_state(view) -> dict:
+    """What decides the size of the view on screen (not the sample's own numbers)."""
+    slide, maps = view._slide, view._maps
+    return {
+        "caption": view._caption.object,
+        "shown": [w.visible for w in (view._html, view._pixels, slide, maps)],
+        "html": _elements(view._html.object),
+        "slide": (np.shape(slide.image), np.shape(slide.output), slide.kernel, slide.pad),
+        "maps": [[(p["width"], p["height"]) for p in item["pictures"]] for item in maps.items],
+    }
+
+
+@pytest.mark.parametrize("step", [3, 5, 6, 8])
+@pytest.mark.parametrize("dataset", ["digits", "mnist"])
+def test_the_sample_views_are_laid_out_at_their_size_before_the_sample_arrives(step, dataset):
+    """Steps 3, 5, 6 and 8 show the sample image: before it arrives their view is computed
+    on a blank image of its shape, hidden under a status line, so that it already has the
+    caption, pictures and rows it will have; only the numbers change when it arrives."""
+    page = Page(f"?mode=learn&step={step}&unlock=all").open("")
+    page.state.apply_query(f"?dataset={dataset}&layers=conv2d:8:3,flatten,dense:10:softmax")
+    panel, view = page.panel, page.panel._view
+    panel._sample_for = None  # the sample of this dataset is still on its way
+    panel._render_view()
+    waiting = _view_state(view)
+    widget = {3: view._slide, 5: view._maps}.get(step)
+    if widget is None:  # a static view: the status line over the hidden view
+        html = view._html.object
+        assert "cp-waiting" in html and f'role="status">{WAITING}</p>' in html
+    else:
+        assert widget.visible and widget.waiting == WAITING
+    assert "Loading" not in view._caption.object
+    if step == 5:
+        revision = page.lesson.revision
+        view._maps.picked = "0,1"  # nothing to pick while the maps wait
+        assert page.lesson.revision == revision
+
+    x_test, y_test = load(dataset)[1]
+    panel._sample, panel._sample_for = x_test[0], dataset
+    panel._render_view()
+    assert _view_state(view) == waiting
+    assert WAITING not in view._html.object and not view._slide.waiting and not view._maps.waiting
+    if step == 8:
+        names = page.state.info.class_names
+        assert f"True class of this image: {names[int(y_test[0])]}." in view._html.object
+
+
 # --------------------------------------------------------------------------- the store
 
 
@@ -572,7 +631,10 @@ def test_feature_maps_are_pickable_and_a_pick_reaches_the_lesson():
     page.state.apply_query("?dataset=digits&layers=conv2d:6:3,flatten,dense:10:softmax")
     caption, items, kernel = feature_map_items(inputs(page))
     assert len(items) == 6 and kernel.shape == (3, 3, 1, 6)
-    assert all(item["src"][0].startswith("data:image/png;base64,") for item in items)
+    for item in items:  # each picture with its size, for the page to lay it out at once
+        for picture in item["pictures"]:
+            assert picture["src"].startswith("data:image/png;base64,")
+            assert picture["width"] > 0 and picture["height"] > 0
     assert "6 feature maps of your Conv2D(6, 3×3)" in caption
     panel = page.panel
     panel._sample = inputs(page).sample
