@@ -184,11 +184,12 @@ def dense_cross_entropy(x, kernel, bias, labels, out) -> tuple[float, int] | Non
     ``(loss summed over the rows, rows whose largest score is the label)``, or None when no
     kernel takes it (then the caller runs numpy's chain).
 
-    x: (N, in) float32, any strides; kernel: (in, units); bias: (units,); labels: (N,)
-    ``intp``; out: C-contiguous float32 ``(dL/dz (N, units), dkernel, dbias, dx (N, in)
-    or None)`` to fill.
+    x: (N, in) float32, any strides; kernel: (in, units) and bias: (units,) float32 (the
+    caller checks that before it allocates ``out``; a layer's bias has its kernel's dtype);
+    labels: (N,) ``intp``; out: C-contiguous float32 ``(dL/dz (N, units), dkernel, dbias,
+    dx (N, in) or None)`` to fill.
     """
-    if KERNELS is None or not (x.dtype == kernel.dtype == bias.dtype == np.float32):
+    if KERNELS is None:
         return None
     return KERNELS.dense_xent(x, kernel, bias, labels, *out)
 
