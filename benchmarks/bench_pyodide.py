@@ -158,7 +158,10 @@ def _sgd_models(package: str) -> dict:
 
 
 def _install_baseline_kernel() -> None:
-    """Give pycnn_base the kernel pycnn runs (the same exports; it calls the ones it knows)."""
+    """Give pycnn_base the kernel pycnn runs (the same exports; it calls the ones it knows).
+
+    So a baseline run compares the Python side only: both run this checkout's kernel build.
+    """
     import types
 
     from pycnn import products
@@ -173,6 +176,8 @@ def _install_baseline_kernel() -> None:
         cp_pool_max=k._pool_max,
         cp_pool_route=k._pool_route,
         cp_im2col=k._im2col,
+        cp_dense_xent=k._dense_xent,
+        cp_gemm_add_at=k._gemm_add_at,
         cp_gemm_work_floats=lambda: k._work.size,
     )
     if pycnn_base.kernels.install(exports, k.name) is None:
@@ -540,6 +545,7 @@ def _print_table(native: dict | None, pyo: dict | None) -> None:
 
 def main(argv=None) -> None:
     import argparse
+    from pathlib import Path
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dir", default="/tmp/pyodide-bench", help="scratch folder for npm + wheel")
@@ -585,8 +591,6 @@ def main(argv=None) -> None:
         "products": args.products,
     }
     if args.baseline:
-        from pathlib import Path
-
         source = Path(args.baseline).resolve() / "pycnn"
         if not (source / "__init__.py").is_file():
             sys.exit(f"--baseline {args.baseline}: no pycnn/ package in it")
@@ -607,7 +611,8 @@ def main(argv=None) -> None:
     if args.kernel != "none":
         from sitebuild import kernels
 
-        kernel = kernels.cache_dir() / "bench-kernels" / f"gemm-{args.kernel}.wasm"
+        # this checkout's builds, in this run's scratch folder (another checkout's may differ)
+        kernel = Path(args.dir) / "kernels" / f"gemm-{args.kernel}.wasm"
         kernels.build_kernels(kernel.parent)
     # native, Pyodide, native again: the native figure is the faster of the two runs'
     # medians, so a burst of load from other processes does not flatter Pyodide's ratio.

@@ -260,42 +260,109 @@ def _param_grads(cols: np.ndarray, g: np.ndarray, kernel_size: tuple[int, int], 
     return dweights[:k].reshape(kh, kw, k // (kh * kw), g.shape[1]), dweights[k]
 
 
-def _input_grad(g, weights, x_shape, xp_shape, pad_h, pad_w, strides, kernel_size):
-    """dL/dx from the gradient ``g`` (N, H_out, W_out, C_out) of the conv output (col2im).
+def _input_grad(
+    g, weights, x_shape, xp_shape, pad_h, pad_w, strides, kernel_size, pool=(1, 1), scratch=None
+):
+    """dL/dx from the gradient ``g`` of the conv output (col2im).
 
-    ``H_out, W_out`` may be fewer rows/columns than the convolution has (the
-    fused conv + max pool never computes the ones no pool window covers):
-    those had no effect on the loss, so they add nothing here.
+    ``g``: (N, H_out, W_out, C_out); with ``pool=(ph, pw)`` (the fused conv + max pool) the
+    blocks (ph*pw, N, Hp, Wp, C_out) of :func:`conv2d_maxpool_forward`'s rows, block
+    ``a*pw + b`` holding output pixel ``(r*ph + a, q*pw + b)``. There may be fewer rows and
+    columns than the convolution has (the fused conv + max pool never computes the ones
+    no pool window covers): those had no effect on the loss, so they add nothing here.
+    With ``scratch``, the kernel's offsets are kept there.
     """
+    c_in, c_out = x_shape[3], g.shape[-1]
+    k = kernel_size[0] * kernel_size[1] * c_in
+    h, w = x_shape[1], x_shape[2]
+    if products.KERNELS is not None:
+        # one product whose tiles the kernel adds straight into their windows
+        rows, cols = _col2im_offsets(g.shape[-4:-1], xp_shape, strides, kernel_size, pool, scratch)
+        dxp = np.zeros(xp_shape, dtype=g.dtype)
+        products.add_product_at(g.reshape(-1, c_out), weights[:k].T, dxp, rows, cols)
+    else:
+        dxp = _input_grad_numpy(g, weights[:k], xp_shape, strides, kernel_size, pool)
+    if xp_shape[1] == h and xp_shape[2] == w:
+        return dxp
+    return np.ascontiguousarray(dxp[:, pad_h[0] : pad_h[0] + h, pad_w[0] : pad_w[0] + w, :])
+
+
+def _input_grad_numpy(g, kernel_rows, xp_shape, strides, kernel_size, pool):
+    """dL/d(padded x) with numpy: :func:`_input_grad` without the kernel."""
+    ph, pw = pool
+    if ph * pw > 1:  # the blocks back in image order, (N, Hp*ph, Wp*pw, C_out)
+        _, n, h_pool, w_pool, c_out = g.shape
+        image = np.empty((n, h_pool, ph, w_pool, pw, c_out), dtype=g.dtype)
+        for a in range(ph):
+            for b in range(pw):
+                image[:, :, a, :, b, :] = g[a * pw + b]
+        g = image.reshape(n, h_pool * ph, w_pool * pw, c_out)
+    g = g.reshape(g.shape[-4:])
     n, h_out, w_out, c_out = g.shape
     sh, sw = strides
     kh, kw = kernel_size
-    c_in = x_shape[3]
-    k = kh * kw * c_in
+    c_in = xp_shape[3]
     g = g.reshape(n * h_out * w_out, c_out)  # (M, C_out)
-    h, w = x_shape[1], x_shape[2]
-    if kh == kw == 1 and sh == sw == 1 and (h_out, w_out) == (h, w):
-        return products.mm(g, weights[:k].T).reshape(x_shape)  # 1x1 conv: no overlap, no padding
+    if kh == kw == 1 and sh == sw == 1 and (h_out, w_out) == xp_shape[1:3]:
+        return products.mm(g, kernel_rows.T).reshape(xp_shape)  # 1x1 conv: no overlap, no padding
     # col2im: each kernel offset (i, j) sends g @ kernel[i, j].T back to the window it
-    # read. With BLAS or the kernel, one product per offset gives a contiguous slab added
-    # while in cache (~30% faster than adding the strided columns of one wide product;
-    # ~10% with the kernel). With numpy's own loops the wide product is cheaper.
+    # read. With BLAS, one product per offset gives a contiguous slab added while in
+    # cache (~30% faster than adding the strided columns of one wide product). With
+    # numpy's own loops the wide product is cheaper.
     dxp = np.zeros(xp_shape, dtype=g.dtype)
-    w_blocks = weights[:k].reshape(kh, kw, c_in, c_out)
-    per_offset = products.HAVE_BLAS or products.KERNELS is not None
-    if not per_offset:
-        dcols = products.mm(g, np.ascontiguousarray(weights[:k].T))  # (M, kh*kw*C_in)
+    w_blocks = kernel_rows.reshape(kh, kw, c_in, c_out)
+    if not products.HAVE_BLAS:
+        dcols = products.mm(g, np.ascontiguousarray(kernel_rows.T))  # (M, kh*kw*C_in)
         dcols = dcols.reshape(n, h_out, w_out, kh, kw, c_in)
     for i in range(kh):
         for j in range(kw):
-            if per_offset:
+            if products.HAVE_BLAS:
                 slab = products.mm(g, w_blocks[i, j].T).reshape(n, h_out, w_out, c_in)
             else:
                 slab = dcols[:, :, :, i, j, :]
             _window(dxp, i, j, h_out, w_out, sh, sw)[...] += slab
-    if xp_shape[1] == h and xp_shape[2] == w:
-        return dxp
-    return np.ascontiguousarray(dxp[:, pad_h[0] : pad_h[0] + h, pad_w[0] : pad_w[0] + w, :])
+    return dxp
+
+
+def _col2im_offsets(grid, xp_shape, strides, kernel_size, pool, scratch=None):
+    """``(rows, cols)``: int32 offsets into the padded input for :func:`products.add_product_at`.
+
+    ``rows``: where each output pixel's window starts, in the order of the gradient's rows
+    (blocks by pool offset, then image, row, column of ``grid`` = (N, Hp, Wp)); ``cols``:
+    where each kernel element ``(i, j, c)`` sits inside a window.
+    """
+    key = f"col2im {grid} {xp_shape} {strides} {kernel_size} {pool}"
+    ph, pw = pool
+    n, h, w = grid
+    if scratch is not None:
+        (rows, new), (cols, _) = (
+            scratch.array(key, (ph * pw * n * h * w,), np.int32),
+            scratch.array(
+                key + " cols", (kernel_size[0] * kernel_size[1] * xp_shape[3],), np.int32
+            ),
+        )
+        if not new:
+            return rows, cols
+    _, height, width, c_in = xp_shape
+    step_h, step_w = strides[0] * width * c_in, strides[1] * c_in  # one output row / column
+    kh, kw = kernel_size
+    pixels = (
+        (np.arange(ph) * step_h)[:, None, None, None, None]
+        + (np.arange(pw) * step_w)[:, None, None, None]
+        + (np.arange(n) * height * width * c_in)[:, None, None]
+        + (np.arange(h) * ph * step_h)[:, None]
+        + np.arange(w) * pw * step_w
+    )
+    window = (
+        (np.arange(kh) * width * c_in)[:, None, None]
+        + (np.arange(kw) * c_in)[:, None]
+        + np.arange(c_in)
+    )
+    if scratch is None:
+        return pixels.reshape(-1).astype(np.int32), window.reshape(-1).astype(np.int32)
+    rows[:] = pixels.reshape(-1)
+    cols[:] = window.reshape(-1)
+    return rows, cols
 
 
 # --------------------------------------------------------------------------- conv + max pool
@@ -390,21 +457,16 @@ def conv2d_maxpool_backward(grad_out, cache, need_input_grad: bool = True):
     """
     (cols, weights, z, z_max, relu, x_shape, xp_shape, pad_h, pad_w, strides, kernel_size, pool,
      scratch) = cache  # fmt: skip
-    _, n, h_pool, w_pool, c_out = z.shape
-    ph, pw = pool
+    c_out = z.shape[-1]
     dz = None if scratch is None else scratch.array("dz", z.shape, z.dtype)[0]
     dz = products.pool_route(z, z_max, grad_out, relu, out=dz)  # (P, N, Hp, Wp, C_out), like z
 
     dkernel, dbias = _param_grads(cols, dz.reshape(-1, c_out), kernel_size, scratch)
     if not need_input_grad:
         return None, dkernel, dbias
-    # dx: the blocks back in image order, (N, Hp*ph, Wp*pw, C_out), for the usual col2im
-    g = np.empty((n, h_pool, ph, w_pool, pw, c_out), dtype=dz.dtype)
-    for a in range(ph):
-        for b in range(pw):
-            g[:, :, a, :, b, :] = dz[a * pw + b]
-    g = g.reshape(n, h_pool * ph, w_pool * pw, c_out)
-    dx = _input_grad(g, weights, x_shape, xp_shape, pad_h, pad_w, strides, kernel_size)
+    dx = _input_grad(
+        dz, weights, x_shape, xp_shape, pad_h, pad_w, strides, kernel_size, pool, scratch
+    )
     return dx, dkernel, dbias
 
 

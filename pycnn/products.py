@@ -33,6 +33,7 @@ import numpy as np
 __all__ = [
     "HAVE_BLAS",
     "KERNELS",
+    "add_product_at",
     "copy_windows",
     "dense_cross_entropy",
     "matmul",
@@ -154,6 +155,25 @@ _FEW = 32  # "few columns": e.g. a first conv layer, K = kh*kw*C_in + 1
 _TN_CHUNK = 2048
 
 
+def add_product_at(
+    a: np.ndarray, b: np.ndarray, dst: np.ndarray, rows: np.ndarray, cols: np.ndarray
+) -> None:
+    """``dst.flat[rows[i] + cols[j]] += (a @ b)[i, j]``: a product added where its rows and
+    columns say, places that repeat adding up.
+
+    A convolution's input gradient in one product (:func:`pycnn.ops._input_grad`): row
+    ``i`` of ``a`` is an output pixel's gradient, ``rows[i]`` where its window starts in the
+    input; column ``j`` of ``b`` is a kernel element, ``cols[j]`` its place in the window.
+    The kernel adds each tile of the product into its windows while it is in registers
+    (no ``(M, kh*kw*C_in)`` matrix, no strided adds). dst: C-contiguous; rows (M,), cols
+    (F,): int32 offsets in elements.
+    """
+    if KERNELS is not None and a.dtype == b.dtype == dst.dtype == np.float32:
+        KERNELS.add_product_at(a, b, dst, rows, cols)
+        return
+    np.add.at(dst.reshape(-1), rows[:, None] + cols, a @ b)
+
+
 def dense_cross_entropy(x, kernel, bias, labels, out) -> tuple[float, int] | None:
     """A model's output Dense layer in a training step, in one kernel call, or None.
 
@@ -164,11 +184,12 @@ def dense_cross_entropy(x, kernel, bias, labels, out) -> tuple[float, int] | Non
     ``(loss summed over the rows, rows whose largest score is the label)``, or None when no
     kernel takes it (then the caller runs numpy's chain).
 
-    x: (N, in) float32, any strides; kernel: (in, units); bias: (units,); labels: (N,)
-    ``intp``; out: C-contiguous float32 ``(dL/dz (N, units), dkernel, dbias, dx (N, in)
-    or None)`` to fill.
+    x: (N, in) float32, any strides; kernel: (in, units) and bias: (units,) float32 (the
+    caller checks that before it allocates ``out``; a layer's bias has its kernel's dtype);
+    labels: (N,) ``intp``; out: C-contiguous float32 ``(dL/dz (N, units), dkernel, dbias,
+    dx (N, in) or None)`` to fill.
     """
-    if KERNELS is None or not (x.dtype == kernel.dtype == bias.dtype == np.float32):
+    if KERNELS is None:
         return None
     return KERNELS.dense_xent(x, kernel, bias, labels, *out)
 

@@ -46,6 +46,22 @@ def _element_strides(x: np.ndarray) -> tuple[int, int] | None:
     return s0 // 4, s1 // 4
 
 
+def _calls(m: int, k: int, n: int):
+    """``(first row, rows, first depth, depth)`` of each kernel call for an (m, k) (k, n) product.
+
+    One call up to :data:`MAX_CALL_MACS`; beyond, slices of the longer of the rows of A and
+    the shared dimension (slices of that one accumulate in place): each call packs its own
+    part of the longer operand, so a weight gradient's tall B is packed once, not per call.
+    """
+    if m * k * n <= MAX_CALL_MACS:
+        return ((0, m, 0, k),)
+    if k * n <= MAX_CALL_MACS and (m >= k or m * n > MAX_CALL_MACS):
+        rows = MAX_CALL_MACS // (k * n)
+        return [(i, min(rows, m - i), 0, k) for i in range(0, m, rows)]
+    depth = max(1, MAX_CALL_MACS // (m * n))
+    return [(0, m, p, min(depth, k - p)) for p in range(0, k, depth)]
+
+
 class WasmKernels:
     """The kernel's exports in the shape :func:`pycnn.products.use_kernels` takes.
 
@@ -58,6 +74,7 @@ class WasmKernels:
         self.name = name
         self.calls = 0
         self._gemm = exports.cp_gemm
+        self._gemm_add_at = exports.cp_gemm_add_at
         self._pool_max = exports.cp_pool_max
         self._pool_route = exports.cp_pool_route
         self._im2col = exports.cp_im2col
@@ -129,23 +146,31 @@ class WasmKernels:
             return out
         address = self._address
         pa, pb, pc, work = address(a), address(b), address(out), self._work_address
-        if k * n <= MAX_CALL_MACS:  # split the rows of A
-            rows = max(1, MAX_CALL_MACS // max(k * n, 1))
-            for i in range(0, m, rows):
-                r = min(rows, m - i)
-                self._gemm(r, n, k, pa + 4 * i * sa[0], sa[0], sa[1], pb, sb[0], sb[1],
-                           pc + 4 * i * n, n, 0, work)  # fmt: skip
-                self.calls += 1
-            return out
-        # one row of A is already a lot of work (a long shared dimension, e.g. a weight
-        # gradient): split the shared dimension and accumulate
-        depth = max(1, MAX_CALL_MACS // (m * n))
-        for p in range(0, k, depth):
-            d = min(depth, k - p)
-            self._gemm(m, n, d, pa + 4 * p * sa[1], sa[0], sa[1], pb + 4 * p * sb[0], sb[0],
-                       sb[1], pc, n, int(p > 0), work)  # fmt: skip
+        for i, r, p, d in _calls(m, k, n):
+            self._gemm(r, n, d, pa + 4 * (i * sa[0] + p * sa[1]), sa[0], sa[1],
+                       pb + 4 * p * sb[0], sb[0], sb[1], pc + 4 * i * n, n, int(p > 0), work)  # fmt: skip
             self.calls += 1
         return out
+
+    def add_product_at(self, a, b, dst, rows, cols) -> None:
+        """``dst.flat[rows[i] + cols[j]] += (a @ b)[i, j]`` (:func:`pycnn.products.add_product_at`).
+
+        a, b: float32, 2-D, any whole-float strides; dst: C-contiguous float32; rows, cols:
+        C-contiguous int32 offsets in elements, every place inside ``dst``.
+        """
+        sa, sb = _element_strides(a), _element_strides(b)
+        if sa is None:
+            a, sa = np.ascontiguousarray(a), (a.shape[1], 1)
+        if sb is None:
+            b, sb = np.ascontiguousarray(b), (b.shape[1], 1)
+        (m, k), n = a.shape, b.shape[1]
+        address = self._address
+        pa, pb, pc, work = address(a), address(b), address(dst), self._work_address
+        prows, pcols = address(rows), address(cols)
+        for i, r, p, d in _calls(m, k, n):
+            self._gemm_add_at(r, n, d, pa + 4 * (i * sa[0] + p * sa[1]), sa[0], sa[1],
+                              pb + 4 * p * sb[0], sb[0], sb[1], pc, prows + 4 * i, pcols, work)  # fmt: skip
+            self.calls += 1
 
     def im2col(self, blocks: np.ndarray, src: np.ndarray, strides: tuple[int, ...]) -> None:
         """Fill ``blocks`` with the 8-D view of ``src`` that ``strides`` (bytes) describe.

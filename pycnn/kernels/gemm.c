@@ -137,13 +137,31 @@ static void micro_kernel(int kc, const float *restrict a, const float *restrict 
     ROW_STORE(3)
 }
 
-/* C (m x n, row stride ldc) = A B, or C += A B when `accumulate`.
- * A is m x k with element strides (a_rs, a_cs); B is k x n with (b_rs, b_cs).
- * C must not overlap A, B or work. Any of m, n, k may be 0. */
-void EXPORT(cp_gemm)(int m, int n, int k, const float *a, int a_rs, int a_cs, const float *b,
-                     int b_rs, int b_cs, float *c, int ldc, int accumulate, float *work) {
+/* Adds a computed tile (rows x cols of it, row stride NR) into C at c + row[i] + col[j],
+ * element by element in order, so places that repeat (overlapping windows) add up. */
+static void add_tile_at(int rows, int cols, const float *tile, float *c, const int *row,
+                        const int *col, int run) {
+    for (int i = 0; i < rows; i++) {
+        float *ci = c + row[i];
+        if (run) { /* the tile's columns are NR adjacent floats of C */
+            float *cr = ci + col[0];
+            wasm_v128_store(cr, wasm_f32x4_add(wasm_v128_load(cr), wasm_v128_load(tile + i * NR)));
+            wasm_v128_store(cr + 4,
+                            wasm_f32x4_add(wasm_v128_load(cr + 4), wasm_v128_load(tile + i * NR + 4)));
+            continue;
+        }
+        for (int j = 0; j < cols; j++) ci[col[j]] += tile[i * NR + j];
+    }
+}
+
+/* The blocked product of A (m x k, element strides a_rs, a_cs) and B (k x n; b_rs, b_cs).
+ * Without `row`: C (row stride ldc) = A B, or C += A B when `accumulate`. With `row` and
+ * `col` (m and n offsets in floats): (A B)[i, j] is added to c[row[i] + col[j]]. */
+static void gemm(int m, int n, int k, const float *a, int a_rs, int a_cs, const float *b,
+                 int b_rs, int b_cs, float *c, int ldc, const int *row, const int *col,
+                 int accumulate, float *work) {
     float *pa = work + WORK_A, *pb = work + WORK_B, *tile = work + WORK_TILE;
-    if (k == 0 && !accumulate) {
+    if (k == 0 && !accumulate && !row) {
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) c[i * ldc + j] = 0.0f;
         }
@@ -168,15 +186,21 @@ void EXPORT(cp_gemm)(int m, int n, int k, const float *a, int a_rs, int a_cs, co
                 }
                 for (int jr = 0; jr < nc; jr += NR) {
                     int cols = nc - jr < NR ? nc - jr : NR;
+                    int run = cols == NR;
+                    for (int j = 1; row && j < cols; j++) run &= col[jc + jr + j] == col[jc + jr] + j;
                     for (int ir = 0; ir < mc; ir += MR) {
                         int rows = mc - ir < MR ? mc - ir : MR;
                         float *cij = c + (ic + ir) * ldc + jc + jr;
-                        if (rows == MR && cols == NR) {
+                        if (!row && rows == MR && cols == NR) {
                             micro_kernel(kc, pa + ir * kc, pb + jr * kc, cij, ldc, add);
                             continue;
                         }
-                        /* an edge tile: compute it whole into the scratch tile, keep the valid part */
+                        /* compute the tile whole into the scratch tile, then keep its valid part */
                         micro_kernel(kc, pa + ir * kc, pb + jr * kc, tile, NR, 0);
+                        if (row) {
+                            add_tile_at(rows, cols, tile, c, row + ic + ir, col + jc + jr, run);
+                            continue;
+                        }
                         for (int i = 0; i < rows; i++) {
                             for (int j = 0; j < cols; j++) {
                                 cij[i * ldc + j] = add ? cij[i * ldc + j] + tile[i * NR + j]
@@ -188,6 +212,25 @@ void EXPORT(cp_gemm)(int m, int n, int k, const float *a, int a_rs, int a_cs, co
             }
         }
     }
+}
+
+/* C (m x n, row stride ldc) = A B, or C += A B when `accumulate`.
+ * A is m x k with element strides (a_rs, a_cs); B is k x n with (b_rs, b_cs).
+ * C must not overlap A, B or work. Any of m, n, k may be 0. */
+void EXPORT(cp_gemm)(int m, int n, int k, const float *a, int a_rs, int a_cs, const float *b,
+                     int b_rs, int b_cs, float *c, int ldc, int accumulate, float *work) {
+    gemm(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, ldc, 0, 0, accumulate, work);
+}
+
+/* c[row[i] + col[j]] += (A B)[i, j] for i < m, j < n (A, B as in cp_gemm; row: m ints,
+ * col: n ints, offsets in floats). A convolution's input gradient in one call: row i is an
+ * output pixel (where its window starts in the input), column j a kernel element (where
+ * it sits in the window), so the product's result lands in the window it came from
+ * (col2im) while it is in registers. Places may repeat; they add up. */
+void EXPORT(cp_gemm_add_at)(int m, int n, int k, const float *a, int a_rs, int a_cs,
+                            const float *b, int b_rs, int b_cs, float *c, const int *row,
+                            const int *col, float *work) {
+    gemm(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, 0, row, col, 1, work);
 }
 
 /* ------------------------------------------------------------------ max pool over blocks

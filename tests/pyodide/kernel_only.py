@@ -34,6 +34,24 @@ def test_kernel_splits_big_products_into_calls(shape, limit, monkeypatch):
     assert products.KERNELS.calls - calls >= 2  # split
 
 
+@pytest.mark.parametrize("shape", [(37, 19, 11), (5, 3000, 7)])
+def test_product_added_at_places_splits_into_calls(shape, monkeypatch):
+    # cp_gemm_add_at split by rows (37 x 19) and by depth (5 x 3000): every call adds its part
+    monkeypatch.setattr(kernels, "MAX_CALL_MACS", 64)
+    m, k, n = shape
+    r = np.random.default_rng(m)
+    a = r.standard_normal((m, k)).astype(np.float32)
+    b = r.standard_normal((n, k)).astype(np.float32).T
+    rows, cols = np.arange(m, dtype=np.int32) * 3, np.arange(n, dtype=np.int32) % 4
+    dst = r.standard_normal(3 * m + 4).astype(np.float32)
+    want = dst.astype(np.float64)
+    np.add.at(want, rows[:, None] + cols, a.astype(np.float64) @ b)
+    calls = products.KERNELS.calls
+    products.add_product_at(a, b, dst, rows, cols)
+    np.testing.assert_allclose(dst, want, rtol=1e-4, atol=1e-3 * np.sqrt(k))
+    assert products.KERNELS.calls - calls >= 2  # split
+
+
 def test_kernel_leaves_other_dtypes_to_numpy():
     a = np.arange(6.0).reshape(2, 3)  # float64
     calls = products.KERNELS.calls

@@ -115,6 +115,39 @@ def test_dense_layer_product_matches_float64(shape):
         assert (products.KERNELS.calls > calls) == (m * k * n >= products._KERNEL_MIN_MACS)
 
 
+@pytest.mark.parametrize(
+    "shape",
+    [(0, 5, 3), (5, 0, 8), (1, 1, 1), (3, 5, 7), (6, 64, 8), (13, 9, 24), (130, 300, 40)],
+    ids=lambda s: "x".join(map(str, s)),
+)
+@pytest.mark.parametrize("places", ["runs", "repeats", "scattered"])
+def test_product_added_at_places_matches_float64(shape, places):
+    # products.add_product_at: dst.flat[rows[i] + cols[j]] += (a @ b)[i, j] (the kernel's
+    # cp_gemm_add_at in Pyodide, numpy's add.at otherwise). "runs": columns in runs of 8
+    # adjacent places (the kernel's vector path) and rows apart; "repeats": overlapping
+    # windows, many (i, j) on one place; "scattered": columns in no order.
+    m, k, n = shape
+    r = np.random.default_rng(m + 3 * k + 7 * n)
+    a = _matrix(r, m, k, "contiguous")
+    b = r.standard_normal((n, k)).astype(np.float32).T  # a transposed view, like kernel.T
+    if places == "runs":
+        rows, cols = np.arange(m) * (n + 8 + 3), np.arange(n) + 2 * (np.arange(n) // 8)
+    elif places == "repeats":
+        rows, cols = np.arange(m) * 2, np.arange(n) % 5  # windows of 5 overlap by 3
+    else:
+        rows, cols = r.integers(0, 50, size=m) * 7, r.permutation(3 * n)[:n]
+    size = (rows.max(initial=0) + cols.max(initial=0) + 1) + 5
+    dst = r.standard_normal(size).astype(np.float32)
+    want = dst.astype(np.float64)
+    np.add.at(want, rows[:, None] + cols, a.astype(np.float64) @ b.astype(np.float64))
+    calls = getattr(products.KERNELS, "calls", 0)
+    products.add_product_at(a, b, dst, rows.astype(np.int32), cols.astype(np.int32))
+    repeats = 1 + (places == "repeats") * min(m, 3)  # sums of up to 3 rows' products
+    np.testing.assert_allclose(dst, want, rtol=1e-4, atol=1e-4 * repeats * max(1.0, np.sqrt(k)))
+    if products.KERNELS is not None:
+        assert products.KERNELS.calls == calls + 1
+
+
 @pytest.mark.parametrize("channels", [1, 3, 8])
 @pytest.mark.parametrize("layout", ["contiguous", "channels-strided", "reversed-rows"])
 @pytest.mark.parametrize("w_out", [3, 1])  # a length-1 axis may have any stride in numpy
