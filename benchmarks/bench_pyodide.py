@@ -173,6 +173,7 @@ def _install_baseline_kernel() -> None:
         cp_pool_max=k._pool_max,
         cp_pool_route=k._pool_route,
         cp_im2col=k._im2col,
+        cp_dense_xent=k._dense_xent,
         cp_gemm_work_floats=lambda: k._work.size,
     )
     if pycnn_base.kernels.install(exports, k.name) is None:
