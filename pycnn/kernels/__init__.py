@@ -14,6 +14,12 @@ which numpy in WebAssembly runs one slow pass per operation -- one call through
 Pyodide's JS bridge each (a few microseconds), with the arrays' addresses from
 ``ndarray.ctypes.data``.
 
+``conv.c``, linked into the same module, computes a convolution with few inputs
+per output (a first layer on grey or colour images) together with its ReLU and
+max pool straight from the image, and its gradients: the fused step
+(:class:`pycnn.layers.fused.ConvMaxPool`) calls :meth:`WasmKernels.conv_pool`
+for the shapes it takes.
+
 Nothing here runs on desktop CPython (numpy's BLAS is faster there) or when the
 kernel is absent: :mod:`pycnn.products` then uses numpy. See
 ``docs/PERFORMANCE.md`` ("In the browser: the WebAssembly kernel") for the
@@ -26,7 +32,7 @@ import weakref
 
 import numpy as np
 
-from .. import losses, products
+from .. import losses, ops, products
 
 __all__ = ["DIRECT_TAPS", "MAX_CALL_MACS", "WasmKernels", "install"]
 
@@ -321,6 +327,7 @@ def install(exports, name: str) -> WasmKernels | None:
         and np.array_equal(out, np.maximum(z.max(axis=0), 0))
         and np.array_equal(dz, want)
         and _dense_xent_agrees(kernels, a, b)
+        and _conv_pool_agrees(kernels)
     ):
         return None
     kernels.calls = 0
@@ -342,4 +349,22 @@ def _dense_xent_agrees(kernels: WasmKernels, x: np.ndarray, w: np.ndarray) -> bo
     pairs = [(done[0] / n, loss), (g, want), (dw, x.T @ want), (db, want.sum(0)), (dx, want @ w.T)]
     return done[1] == np.count_nonzero(z.argmax(axis=1) == labels) and all(
         np.allclose(got, ref, rtol=1e-4, atol=1e-6) for got, ref in pairs
+    )
+
+
+def _conv_pool_agrees(kernels: WasmKernels) -> bool:
+    """Whether the direct convolution gives numpy's fused conv + pool and its gradients."""
+    rng = np.random.default_rng(1)
+    x = rng.integers(-2, 3, size=(2, 5, 6, 1)).astype(np.float32)  # ties and ReLU zeros
+    kernel = rng.integers(-1, 2, size=(2, 2, 1, 4)).astype(np.float32)
+    bias = np.array([0, 1, -1, 0], dtype=np.float32)
+    want, cache = ops.conv2d_maxpool_forward(x, kernel, bias, (1, 1), "valid", (2, 2), relu=True)
+    g = rng.standard_normal(want.shape).astype(np.float32)
+    grads = ops.conv2d_maxpool_backward(g, cache)  # (dx, dkernel, dbias)
+    out, route = np.empty_like(want), np.empty(want.shape, dtype=np.int32)
+    kernels.conv_pool(x, kernel, bias, (1, 1), (2, 2), True, out, route)
+    got = (np.zeros_like(x), np.empty_like(kernel), np.empty_like(bias))
+    kernels.conv_pool_grad(x, g, route, kernel, (1, 1), (2, 2), got[1], got[2], got[0])
+    return np.array_equal(out, want) and all(
+        np.allclose(a, b, rtol=1e-5, atol=1e-5) for a, b in zip(got, grads)
     )
