@@ -6,18 +6,18 @@
  * (b * 676 x 10) matrix copied out of the image, then products whose shared dimension
  * (10) and width (8) are far below the product's panel sizes, then the pool's passes over
  * the four blocks of conv outputs: three passes over memory for little arithmetic. Here
- * each pool window's conv outputs are computed straight from the image (NHWC, any
- * strides), four output channels per f32x4, reduced to their maximum, ReLU'd and stored
- * in one pass; the backward pass reads the image again for the weight gradient (and adds
- * the input gradient when the layer needs one). pycnn/layers/fused.py chooses this path
+ * each pool window's conv outputs are computed straight from the image (NHWC), eight
+ * output channels at a time, reduced to their maximum, ReLU'd and stored in one pass;
+ * the backward pass reads the image again for the weight gradient (and adds the input
+ * gradient when the layer needs one). pycnn/layers/fused.py chooses this path
  * for small windows (pycnn/kernels/__init__.py, WasmKernels.conv_pool); other shapes use
  * im2col and gemm.c. docs/PERFORMANCE.md, "A direct convolution for few channels", has
  * the measurements.
  *
  * Same numbers as the im2col path: each output is the sum over the window in im2col's
  * column order, (i, j, c), then the bias -- the order of gemm.c's products -- so the
- * forward gives the same floats as the SIMD build's product; the pool takes the first
- * maximum, like cp_pool_route. The gradients are sums in another order (equal to
+ * forward gives the same floats as the im2col path with the same build; the pool takes
+ * the first maximum, like cp_pool_route. The gradients are sums in another order (equal to
  * rounding).
  *
  * Like gemm.c: no globals, no static data, no stack (no local arrays); the caller passes
@@ -177,8 +177,8 @@ void EXPORT(cp_conv_pool_grad)(CONV_ARGS, const float *grad, const int *route, c
                     v128_t to = wasm_v128_load(route + at + c0);
                     if (wasm_i32x4_all_true(wasm_i32x4_eq(to, none))) continue;
                     v128_t g = wasm_v128_load(grad + at + c0);
-                    wasm_v128_store(pb + c0, wasm_f32x4_add(wasm_v128_load(pb + c0),
-                                                            wasm_v128_andnot(g, wasm_i32x4_eq(to, none))));
+                    v128_t routed = wasm_v128_andnot(g, wasm_i32x4_eq(to, none));
+                    wasm_v128_store(pb + c0, wasm_f32x4_add(wasm_v128_load(pb + c0), routed));
                     if (ph == 2 && pw == 2) { /* the four offsets together, as in the forward */
                         v128_t d0 = wasm_v128_and(g, wasm_i32x4_eq(to, wasm_i32x4_splat(0)));
                         v128_t d1 = wasm_v128_and(g, wasm_i32x4_eq(to, wasm_i32x4_splat(1)));
