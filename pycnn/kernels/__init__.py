@@ -215,8 +215,8 @@ class WasmKernels:
             raise IndexError(f"labels must be in [0, {units - 1}]; received {labels.tolist()}")
         return float(loss_sum), int(correct)
 
-    def takes_conv_pool(self, x: np.ndarray, kernel: np.ndarray) -> bool:
-        """Whether :meth:`conv_pool` computes a conv of this ``kernel`` on ``x``.
+    def takes_conv_pool(self, x: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> bool:
+        """Whether :meth:`conv_pool` computes a conv of this ``kernel`` and ``bias`` on ``x``.
 
         Few inputs per output (``kh * kw * C_in <= DIRECT_TAPS``), whole groups of four
         filters, float32 everywhere.
@@ -226,8 +226,9 @@ class WasmKernels:
             kh * kw * c_in <= DIRECT_TAPS
             and c_out % 4 == 0
             and (kh * kw * c_in + 1) * c_out <= self._work.size  # the gradient's sums
-            and x.dtype == kernel.dtype == _F32
+            and x.dtype == kernel.dtype == bias.dtype == _F32
             and kernel.flags.c_contiguous
+            and bias.flags.c_contiguous
         )
 
     def conv_pool(self, xp, kernel, bias, strides, pool, relu: bool, out, route=None) -> None:

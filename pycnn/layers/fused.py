@@ -100,7 +100,7 @@ class ConvMaxPool:
         kernels = products.KERNELS
         conv = self.conv
         kernel, bias = conv.params["kernel"], conv.params["bias"]
-        if kernels is None or not kernels.takes_conv_pool(x, kernel):
+        if kernels is None or not kernels.takes_conv_pool(x, kernel, bias):
             return None
         n, h, w, _ = x.shape
         kh, kw, _, c_out = kernel.shape

@@ -114,7 +114,8 @@ def _step(r, case, relu, ties):
 def _direct(step, x) -> bool:
     """Whether the installed kernel computes this step directly (no kernel: never)."""
     kernels = products.KERNELS
-    return kernels is not None and kernels.takes_conv_pool(x, step.conv.params["kernel"])
+    params = step.conv.params
+    return kernels is not None and kernels.takes_conv_pool(x, params["kernel"], params["bias"])
 
 
 @pytest.mark.parametrize("ties", [False, True], ids=["exact", "ties"])
