@@ -178,6 +178,8 @@ def _install_baseline_kernel() -> None:
         cp_im2col=k._im2col,
         cp_dense_xent=k._dense_xent,
         cp_gemm_add_at=k._gemm_add_at,
+        cp_conv_pool=k._conv_pool,
+        cp_conv_pool_grad=k._conv_pool_grad,
         cp_gemm_work_floats=lambda: k._work.size,
     )
     if pycnn_base.kernels.install(exports, k.name) is None:

@@ -1,4 +1,4 @@
-// CNN Playground: loading pycnn's matrix-product kernel (pycnn/kernels/gemm.c) into Pyodide.
+// CNN Playground: loading pycnn's WebAssembly kernel (pycnn/kernels/*.c, one module) into Pyodide.
 //
 // Used by the Pyodide worker (worker.js), the browser benchmark and the Node.js tests, so
 // they all load it the same way. Pyodide's numpy has no BLAS and no SIMD; this WebAssembly

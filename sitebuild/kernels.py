@@ -1,6 +1,7 @@
-"""Build step: compile pycnn's WebAssembly matrix-product kernel (pycnn/kernels/gemm.c).
+"""Build step: compile pycnn's WebAssembly kernel (pycnn/kernels/*.c) into one module.
 
-Two builds of the one source, both for wasm32 as Emscripten-style side modules (a
+The sources: ``gemm.c`` (the matrix products and the element-wise passes around them) and
+``conv.c`` (a direct convolution for few channels), linked together. Two builds of them, both for wasm32 as Emscripten-style side modules (a
 ``dylink.0`` section, so Pyodide's own dynamic linker loads them into its memory):
 
 * ``gemm-simd.wasm``: 128-bit SIMD (every current browser);
@@ -15,7 +16,7 @@ that browsers reject). The wheel is downloaded once into the project cache
 The builds are reproducible: the same source and toolchain give the same bytes. Their
 sha256 is recorded in ``pycnn/kernels/wasm.lock.json`` and checked on every build, so a
 changed compiler (or a non-deterministic one) stops the build instead of shipping
-unreviewed code. After editing gemm.c, re-pin with ``python3 -m sitebuild.kernels --pin``
+unreviewed code. After editing a source, re-pin with ``python3 -m sitebuild.kernels --pin``
 (it compiles twice and refuses if the two results differ) and commit the lock.
 
 Standard library only.
@@ -38,8 +39,9 @@ from pathlib import Path
 from sitebuild.config import ROOT, cache_dir, sha256_file
 from sitebuild.report import detail
 
-SOURCE = ROOT / "pycnn" / "kernels" / "gemm.c"
-LOCK = SOURCE.with_name("wasm.lock.json")
+KERNEL_DIR = ROOT / "pycnn" / "kernels"
+SOURCES = [KERNEL_DIR / "gemm.c", KERNEL_DIR / "conv.c"]  # linked into one module
+LOCK = KERNEL_DIR / "wasm.lock.json"
 
 # file -> what the worker needs to choose it (the browser feature it needs, the name pycnn
 # reports) and its clang flags beyond COMMON_FLAGS; in the worker's order of preference.
@@ -151,22 +153,14 @@ def zig() -> Path:
 
 def _compile(exe: Path, name: str, out: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="cnn-playground-kernel-") as tmp:
-        obj = Path(tmp) / "gemm.o"
         env = dict(os.environ, ZIG_GLOBAL_CACHE_DIR=str(Path(tmp) / "zig-cache"))
         env["ZIG_LOCAL_CACHE_DIR"] = env["ZIG_GLOBAL_CACHE_DIR"]
+        objects = [Path(tmp) / f"{source.stem}.o" for source in SOURCES]
         steps = [
-            [
-                str(exe),
-                "cc",
-                *COMMON_FLAGS,
-                *BUILDS[name]["flags"],
-                "-c",
-                str(SOURCE),
-                "-o",
-                str(obj),
-            ],
-            [str(exe), "wasm-ld", *LINK_FLAGS, "-o", str(out), str(obj)],
+            [str(exe), "cc", *COMMON_FLAGS, *BUILDS[name]["flags"], "-c", str(src), "-o", str(obj)]
+            for src, obj in zip(SOURCES, objects)
         ]
+        steps.append([str(exe), "wasm-ld", *LINK_FLAGS, "-o", str(out), *map(str, objects)])
         for cmd in steps:
             res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
             if res.returncode != 0:
@@ -176,7 +170,7 @@ def _compile(exe: Path, name: str, out: Path) -> None:
 def _recipe_key(lock: dict, name: str) -> str:
     """What a compiled kernel depends on: source, flags, toolchain."""
     parts = [
-        SOURCE.read_bytes(),
+        *(source.read_bytes() for source in SOURCES),
         json.dumps([COMMON_FLAGS, BUILDS[name]["flags"], LINK_FLAGS]).encode(),
     ]
     parts.append(lock["toolchain"]["requirement"].encode())
@@ -203,7 +197,7 @@ def build_kernels(out_dir: Path) -> dict[str, dict]:
         if want is None or digest != want:
             raise KernelBuildError(
                 f"{name}: compiled sha256 {digest}, but {LOCK.relative_to(ROOT)} pins {want}. "
-                "If you changed pycnn/kernels/gemm.c (or the flags), re-pin with "
+                "If you changed a source in pycnn/kernels/ (or the flags), re-pin with "
                 "`python3 -m sitebuild.kernels --pin` and commit the lock; otherwise the "
                 "toolchain is not the pinned one"
             )

@@ -14,6 +14,12 @@ which numpy in WebAssembly runs one slow pass per operation -- one call through
 Pyodide's JS bridge each (a few microseconds), with the arrays' addresses from
 ``ndarray.ctypes.data``.
 
+``conv.c``, linked into the same module, computes a convolution with few inputs
+per output (a first layer on grey or colour images) together with its ReLU and
+max pool straight from the image, and its gradients: the fused step
+(:class:`pycnn.layers.fused.ConvMaxPool`) calls :meth:`WasmKernels.conv_pool`
+for the shapes it takes.
+
 Nothing here runs on desktop CPython (numpy's BLAS is faster there) or when the
 kernel is absent: :mod:`pycnn.products` then uses numpy. See
 ``docs/PERFORMANCE.md`` ("In the browser: the WebAssembly kernel") for the
@@ -26,14 +32,18 @@ import weakref
 
 import numpy as np
 
-from .. import losses, products
+from .. import losses, ops, products
 
-__all__ = ["MAX_CALL_MACS", "WasmKernels", "install"]
+__all__ = ["DIRECT_TAPS", "MAX_CALL_MACS", "WasmKernels", "install"]
 
 # Work per kernel call, in multiply-adds: a bigger product is split into several calls
 # (rows of A, or slices of the shared dimension), so no single call holds the worker
 # for more than a few milliseconds.
 MAX_CALL_MACS = 1 << 24
+
+# The direct convolution (conv.c) takes windows of at most this many numbers
+# (kh * kw * C_in): below it, im2col and a product waste more than they save.
+DIRECT_TAPS = 32
 
 _F32 = np.dtype(np.float32)
 
@@ -62,6 +72,16 @@ def _calls(m: int, k: int, n: int):
     return [(0, m, p, min(depth, k - p)) for p in range(0, k, depth)]
 
 
+def _rows_of_pixels(x: np.ndarray) -> np.ndarray:
+    """``x`` (N, H, W, C) float32, copied unless each row's pixels are one run of W * C floats
+    and its row and image strides are whole floats."""
+    _, _, w, c = x.shape
+    s0, s1, s2, s3 = x.strides
+    if (s3 == 4 or c == 1) and (s2 == 4 * c or w == 1) and s0 % 4 == 0 and s1 % 4 == 0:
+        return x
+    return np.ascontiguousarray(x)
+
+
 class WasmKernels:
     """The kernel's exports in the shape :func:`pycnn.products.use_kernels` takes.
 
@@ -79,6 +99,8 @@ class WasmKernels:
         self._pool_route = exports.cp_pool_route
         self._im2col = exports.cp_im2col
         self._dense_xent = exports.cp_dense_xent
+        self._conv_pool = exports.cp_conv_pool
+        self._conv_pool_grad = exports.cp_conv_pool_grad
         # packed panels and a scratch tile; the kernel itself has no memory of its own
         self._work = np.empty(int(exports.cp_gemm_work_floats()), dtype=np.float32)
         self._work_address = self._work.ctypes.data
@@ -218,6 +240,64 @@ class WasmKernels:
             raise IndexError(f"labels must be in [0, {units - 1}]; received {labels.tolist()}")
         return float(loss_sum), int(correct)
 
+    def takes_conv_pool(self, x: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> bool:
+        """Whether :meth:`conv_pool` computes a conv of this ``kernel`` and ``bias`` on ``x``.
+
+        Few inputs per output (``kh * kw * C_in <= DIRECT_TAPS``), whole groups of four
+        filters, float32 everywhere.
+        """
+        kh, kw, c_in, c_out = kernel.shape
+        return (
+            kh * kw * c_in <= DIRECT_TAPS
+            and c_out % 4 == 0
+            and (kh * kw * c_in + 1) * c_out <= self._work.size  # the gradient's sums
+            and x.dtype == kernel.dtype == bias.dtype == _F32
+            and kernel.flags.c_contiguous
+            and bias.flags.c_contiguous
+        )
+
+    def conv_pool(self, xp, kernel, bias, strides, pool, relu: bool, out, route=None) -> None:
+        """Conv2D (no padding), ReLU if ``relu``, then a tiling max pool, from ``xp`` directly.
+
+        xp: (N, H, W, C_in) float32, already padded; copied first unless its pixels are
+        contiguous within a row (the kernel reads a window row as one run);
+        kernel: (kh, kw, C_in, C_out) (:meth:`takes_conv_pool`); out: (N, Hp, Wp, C_out)
+        C-contiguous float32 to fill; route: int32 like ``out`` for :meth:`conv_pool_grad`
+        (where each window's gradient goes), or None for inference.
+        """
+        n, hp, wp, c_out = out.shape
+        if out.size == 0:
+            return
+        kh, kw, c_in, _ = kernel.shape
+        xp = _rows_of_pixels(xp)
+        address = self._address
+        self._conv_pool(n, hp, wp, c_out, kh, kw, c_in, *strides, *pool, address(xp),
+                        xp.strides[0] // 4, xp.strides[1] // 4, address(kernel), address(bias),
+                        int(relu), address(out), 0 if route is None else address(route))  # fmt: skip
+        self.calls += 1
+
+    def conv_pool_grad(self, xp, grad, route, kernel, strides, pool, dkernel, dbias, dxp=None):
+        """The gradients of :meth:`conv_pool` from ``grad`` = dL/d out and its ``route``.
+
+        Fills ``dkernel`` and ``dbias`` (C-contiguous float32) and, if given, adds dL/d xp
+        into ``dxp`` (zeros, C-contiguous, shaped like ``xp``).
+        """
+        n, hp, wp, c_out = route.shape
+        kh, kw, c_in, _ = kernel.shape
+        if route.size == 0:
+            dkernel[...] = 0
+            dbias[...] = 0
+            return
+        grad = np.ascontiguousarray(grad, dtype=_F32)
+        xp = _rows_of_pixels(xp)
+        address = self._address
+        ds = (0, 0) if dxp is None else (dxp.strides[0] // 4, dxp.strides[1] // 4)
+        self._conv_pool_grad(n, hp, wp, c_out, kh, kw, c_in, *strides, *pool, address(xp),
+                             xp.strides[0] // 4, xp.strides[1] // 4, address(grad), address(route),
+                             address(kernel), address(dkernel), address(dbias),
+                             0 if dxp is None else address(dxp), *ds, self._work_address)  # fmt: skip
+        self.calls += 1
+
     def pool_max(self, z: np.ndarray, relu: bool, out=None) -> tuple[np.ndarray, np.ndarray]:
         """``(z_max, out)``: the maximum over ``z``'s first axis, and its ReLU if ``relu``.
 
@@ -273,6 +353,7 @@ def install(exports, name: str) -> WasmKernels | None:
         and np.array_equal(out, np.maximum(z.max(axis=0), 0))
         and np.array_equal(dz, want)
         and _dense_xent_agrees(kernels, a, b)
+        and _conv_pool_agrees(kernels)
     ):
         return None
     kernels.calls = 0
@@ -294,4 +375,22 @@ def _dense_xent_agrees(kernels: WasmKernels, x: np.ndarray, w: np.ndarray) -> bo
     pairs = [(done[0] / n, loss), (g, want), (dw, x.T @ want), (db, want.sum(0)), (dx, want @ w.T)]
     return done[1] == np.count_nonzero(z.argmax(axis=1) == labels) and all(
         np.allclose(got, ref, rtol=1e-4, atol=1e-6) for got, ref in pairs
+    )
+
+
+def _conv_pool_agrees(kernels: WasmKernels) -> bool:
+    """Whether the direct convolution gives numpy's fused conv + pool and its gradients."""
+    rng = np.random.default_rng(1)
+    x = rng.integers(-2, 3, size=(2, 5, 6, 1)).astype(np.float32)  # ties and ReLU zeros
+    kernel = rng.integers(-1, 2, size=(2, 2, 1, 4)).astype(np.float32)
+    bias = np.array([0, 1, -1, 0], dtype=np.float32)
+    want, cache = ops.conv2d_maxpool_forward(x, kernel, bias, (1, 1), "valid", (2, 2), relu=True)
+    g = rng.standard_normal(want.shape).astype(np.float32)
+    grads = ops.conv2d_maxpool_backward(g, cache)  # (dx, dkernel, dbias)
+    out, route = np.empty_like(want), np.empty(want.shape, dtype=np.int32)
+    kernels.conv_pool(x, kernel, bias, (1, 1), (2, 2), True, out, route)
+    got = (np.zeros_like(x), np.empty_like(kernel), np.empty_like(bias))
+    kernels.conv_pool_grad(x, g, route, kernel, (1, 1), (2, 2), got[1], got[2], got[0])
+    return np.array_equal(out, want) and all(
+        np.allclose(a, b, rtol=1e-5, atol=1e-5) for a, b in zip(got, grads)
     )

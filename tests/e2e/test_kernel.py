@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 import same_seed_run
 
-from playground.presets import DEFAULT_DATASET, DEFAULT_LAYERS
+from playground.links import format_query
+from playground.state import PlaygroundState
 
 pytestmark = pytest.mark.e2e
 
@@ -60,9 +61,9 @@ def _train_briefly(page) -> None:
         page.wait_for_timeout(200)
 
 
-# The starter model in free play (the plain address opens the lesson, whose first model
-# has no Conv2D and makes few matrix products).
-STARTER = f"?dataset={DEFAULT_DATASET}&layers={DEFAULT_LAYERS}"
+# The starter model in free play, as the app's share link gives it (the plain address
+# opens the lesson, whose first model has no Conv2D and makes few matrix products).
+STARTER = format_query(PlaygroundState())
 
 
 def test_training_in_the_page_uses_the_relaxed_simd_kernel_and_matches_cpython(open_app):

@@ -7,7 +7,7 @@
 // REPO:   the repository, mounted at /repo; its pycnn/ comes first on sys.path.
 // HOST_SITE_PACKAGES: the test venv's site-packages (pure-Python pytest and its deps),
 //         mounted at /host-site-packages, searched after Pyodide's own (so numpy is Pyodide's).
-// KERNEL: a .wasm build of pycnn/kernels/gemm.c, or "none" (numpy's products).
+// KERNEL: a .wasm build of pycnn/kernels/*.c, or "none" (numpy's products).
 // ARGS:   JSON list of pytest arguments.
 // Prints one line "RESULT {json}": pytest's exit code, its outcome counts and which kernels ran.
 import fs from "node:fs";

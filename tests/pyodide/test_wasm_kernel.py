@@ -4,7 +4,8 @@ The builds come from the same step the site build runs (``sitebuild.kernels``,
 checked against the sha256 pinned in ``pycnn/kernels/wasm.lock.json``). Each is
 then loaded into Pyodide under Node.js exactly as ``site-src/worker.js`` loads
 it, and pytest runs *inside* Pyodide on the product tests
-(``tests/unit/test_kernels.py``, ``tests/pyodide/kernel_only.py``) and on the
+(``tests/unit/test_kernels.py``, ``tests/pyodide/kernel_only.py``), on the fused
+conv + pool step (``tests/unit/test_kernels_conv.py``, the direct convolution) and on the
 convolution tests of
 ``tests/unit/test_ops.py``: every product path -- SIMD, relaxed SIMD, and
 Pyodide's numpy without a kernel -- against the float64 and loop oracles.
@@ -37,6 +38,7 @@ ALLOWED_IMPORTS = {
 }
 PYODIDE_TESTS = [
     "tests/unit/test_kernels.py",
+    "tests/unit/test_kernels_conv.py",
     "tests/pyodide/kernel_only.py",
     "tests/unit/test_ops.py",
     "-k",
@@ -120,7 +122,7 @@ def test_build_is_a_side_module_that_needs_nothing_from_the_heap(built, name):
     assert 6 not in info["ids"]  # no globals (hence no stack pointer of its own)
     assert 11 not in info["ids"]  # no data
     products = {"cp_gemm", "cp_gemm_add_at", "cp_gemm_work_floats", "cp_dense_xent"}
-    assert products | {"cp_pool_max", "cp_pool_route", "cp_im2col"} <= info["exports"]
+    assert products | {"cp_pool_max", "cp_pool_route", "cp_im2col", "cp_conv_pool", "cp_conv_pool_grad"} <= info["exports"]
 
 
 def test_builds_match_the_pinned_sha256(built):
