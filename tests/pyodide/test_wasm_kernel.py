@@ -122,7 +122,11 @@ def test_build_is_a_side_module_that_needs_nothing_from_the_heap(built, name):
     assert 6 not in info["ids"]  # no globals (hence no stack pointer of its own)
     assert 11 not in info["ids"]  # no data
     products = {"cp_gemm", "cp_gemm_add_at", "cp_gemm_work_floats", "cp_dense_xent"}
-    assert products | {"cp_pool_max", "cp_pool_route", "cp_im2col", "cp_conv_pool", "cp_conv_pool_grad"} <= info["exports"]
+    assert (
+        products
+        | {"cp_pool_max", "cp_pool_route", "cp_im2col", "cp_conv_pool", "cp_conv_pool_grad"}
+        <= info["exports"]
+    )
 
 
 def test_builds_match_the_pinned_sha256(built):
