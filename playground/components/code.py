@@ -26,10 +26,11 @@ _CSS = """
 .cp-code-shapes ul { padding-left: 1.1em; margin: 4px 0; }
 .cp-code-shapes li { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px;
   margin: 3px 0; overflow-wrap: anywhere; }
-.cp-code-text details { border-left: 3px solid #d0d7de; margin: 4px 0 4px calc(var(--depth) * 14px);
+.cp-code-text details { min-width: 0; border-left: 3px solid #d0d7de; margin: 4px 0 4px calc(var(--depth) * 14px);
   padding-left: 6px; }
 .cp-code-text summary { cursor: pointer; font-family: ui-monospace, Menlo, Consolas, monospace;
-  font-size: 13px; padding: 10px 0; min-height: 40px; box-sizing: border-box; }
+  font-size: 13px; padding: 10px 0; min-height: 40px; box-sizing: border-box;
+  overflow-wrap: anywhere; }
 .cp-code-text summary .cp-where { color: #4d4d4d; font-size: 12px; }
 .cp-code-text pre { overflow-x: auto; font-size: 12px; line-height: 1.35; padding: 6px; margin: 2px 0;
   border: 1px solid #e1e4e8; border-radius: 4px; max-width: 100%; }
