@@ -68,7 +68,9 @@ def _touch_stroke(canvas, box, points) -> None:
 
 
 def test_filters_feature_maps_confusion_mistakes_and_code_on_digits(open_app):
-    page = open_app(f"?dataset=digits&layers={STARTER}&epochs=15")
+    # 60 epochs: the starter trains digits in ~0.1 s an epoch on a quiet laptop, and the
+    # filters redraw at most a few times a second, so a shorter run can end between redraws
+    page = open_app(f"?dataset=digits&layers={STARTER}&epochs=60")
     status = page.locator(".cp-status")
 
     # The section opens closed; the filters show the random ones of the untrained model.
