@@ -239,8 +239,9 @@ def _build(out: Path, work: Path) -> None:
 
 
 def build_kernels_step(stage: Path) -> list[dict]:
-    """pycnn's WebAssembly matrix-product kernel: compiled, checked, put in kernels/."""
-    log("Compiling pycnn's WebAssembly kernel (pycnn/kernels/gemm.c)")
+    """pycnn's WebAssembly kernel: compiled (or taken from the cache), checked, put in kernels/."""
+    sources = ", ".join(str(source.relative_to(ROOT)) for source in kernels.SOURCES)
+    log(f"Building pycnn's WebAssembly kernel from {sources} (compiled once, then cached)")
     try:
         entries = kernels.site_step(stage)
     except kernels.KernelBuildError as exc:

@@ -460,14 +460,10 @@ class LessonPanel(Viewer):
 
     def _hidden(self) -> dict[int, str]:
         what = self.lesson.hidden_number()
-        snapshot = Snapshot.from_state(self.state)
-        if what == "conv_params":
-            index = live.first_conv_index(snapshot)
-            return {} if index is None else {index: "params"}
-        if what == "flatten_length":
-            index = live.flatten_index(snapshot)
-            return {} if index is None else {index: "output_shape"}
-        return {}
+        index = None if what is None else live.guessed_layer(Snapshot.from_state(self.state), what)
+        if index is None:
+            return {}
+        return {index: "params" if what == "conv_params" else "output_shape"}
 
     def _feedback_text(self, text: str, right: bool | None) -> None:
         self._feedback.object = feedback_html(text, right)

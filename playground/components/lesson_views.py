@@ -423,20 +423,15 @@ class StepView(Viewer):
         caption, html, widget = "", "", None
         waiting = WAITING if inputs.sample is None else ""
         if view == "pixel-grid":
-            # Laid out at the image's size from the dataset's shape, before the image
-            # itself arrives (the grid waits with empty cells), so nothing below moves.
-            h, w = inputs.snapshot.input_shape[:2]
-            self._grid = (
-                []
-                if inputs.sample is None
-                else [[round(float(v), 2) for v in row] for row in _grey(inputs.sample)]
-            )
+            image = _grey(stand_in(inputs).sample)
+            self._grid = [[round(float(v), 2) for v in row] for row in image]
+            h, w = image.shape
             close_up = close_up_cells(w)
             self._pixels.param.update(
-                values=self._grid or None,
-                shape=[h, w],
+                values=self._grid,
                 label=f"Sample image: {h}×{w} pixel values",
                 close_up=close_up,
+                waiting=waiting,
             )
             widget = self._pixels
             caption = (
@@ -465,7 +460,7 @@ class StepView(Viewer):
 
     def _picked_pixel(self, event) -> None:
         pick = parse_pick(event.new)
-        if pick is None or not self._grid:
+        if pick is None or self._pixels.waiting:
             return
         r, c = pick
         if 0 <= r < len(self._grid) and 0 <= c < len(self._grid[0]):

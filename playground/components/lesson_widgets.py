@@ -13,9 +13,9 @@
 
 Python sends plain numbers and colours (lists, never HTML); the scripts build
 the elements with ``textContent``, so nothing from the model is parsed as markup.
-While the sample image is on its way, each picture is already laid out at its size
-(``shape`` of PixelGrid; the others get a blank image's numbers and a ``waiting``
-text, drawn over them hidden, WAITING_CSS), so the page below does not move.
+While the sample image is on its way, each picture is already laid out at its size:
+it gets a blank image's numbers and a ``waiting`` text, drawn over it hidden
+(WAITING_CSS), so the page below does not move.
 A pick comes back as ``"index,count"``: the count changes every time, so picking
 the same thing twice is reported twice.
 """
@@ -58,10 +58,6 @@ def parse_pick(value: str) -> tuple[int, ...] | None:
 class PixelGrid(ReactiveHTML):
     """An image as a grid of its values (0 black … 1 white).
 
-    The grid is laid out at the image's ``shape`` (height, width) whether or not its
-    ``values`` are there yet: until they are, its cells are empty and a status line says
-    the image is loading, so the page below does not move when it arrives.
-
     With ``close_up`` = 0 every pixel is a cell with its value written in it. An image
     too wide for that on a phone gets ``close_up`` cells across instead: the whole
     picture, where a tap or a click centres a close-up of ``close_up`` × ``close_up``
@@ -70,23 +66,20 @@ class PixelGrid(ReactiveHTML):
     image, the close-up following.
     """
 
-    # None, not [], until they are here: Panel takes an empty list that replaces a list of
-    # lists for a list of objects, and fails.
-    values = param.List(default=None, allow_None=True, doc="rows of pixel values in [0, 1]")
-    shape = param.List(default=[0, 0], doc="the image's height and width, known before it")
+    values = param.List(default=[], doc="rows of pixel values in [0, 1]")
     label = param.String(default="Sample image", doc="the grid's accessible name")
     close_up = param.Integer(default=0, bounds=(0, None), doc="cells across; 0: all")
     picked = param.String(default="", doc="From the page: 'row,column,count' (0-based)")
+    waiting = param.String(default="", doc="what it waits for (its values are a stand-in's)")
 
     _template = """
-<div id="pixels" class="cp-pixels">
+<div id="pixels" class="cp-pixels cp-waits">
   <div id="overview" class="cp-pixel-overview">
     <canvas id="picture" class="cp-pixel-picture" role="img"></canvas>
     <div id="frame" class="cp-pixel-frame"></div>
   </div>
   <div class="cp-pixel-reader">
     <div id="grid" class="cp-pixel-grid" role="grid"></div>
-    <p id="waiting" class="cp-pixel-loading" role="status"></p>
     <div id="moves" class="cp-pixel-moves" role="group" aria-label="Move the close-up">
       <button id="up" type="button" aria-label="Move the close-up up">↑</button>
       <button id="down" type="button" aria-label="Move the close-up down">↓</button>
@@ -96,6 +89,7 @@ class PixelGrid(ReactiveHTML):
     </div>
     <p id="readout" class="cp-pixel-readout">Hover, tap or use the arrow keys to read a pixel.</p>
   </div>
+  <p id="note" class="cp-waiting-note" role="status"></p>
 </div>
 """
     _scripts = {  # noqa: RUF012 - Panel's declaration style
@@ -103,28 +97,19 @@ class PixelGrid(ReactiveHTML):
         # Python sends these together, but the page sees them one by one: build once.
         **{
             name: "clearTimeout(state.pending); state.pending = setTimeout(() => self.build(), 0);"
-            for name in ("values", "shape", "close_up", "label")
+            for name in ("values", "close_up", "label", "waiting")
         },
         "remove": "clearTimeout(state.pending);",
         "build": """
-const [h, w] = data.shape;
 const values = data.values || [];
-// Until the values of an image of this shape are here, the cells stay empty.
-const ready = h > 0 && values.length === h && values[0].length === w;
-const n = data.close_up;
+const h = values.length, w = h ? values[0].length : 0, n = data.close_up;
 const rows = n ? Math.min(n, h) : h, cols = n ? Math.min(n, w) : w;
 const clamp = (v, low, high) => Math.max(low, Math.min(high, v));
 const say = (r, c) => `Row ${r + 1}, column ${c + 1}: ${values[r][c].toFixed(2)}`;
 pixels.classList.toggle("cp-pixels-close", n > 0);
-pixels.classList.toggle("cp-pixels-loading", !ready);
+pixels.classList.toggle("cp-waiting", !!data.waiting);
+note.textContent = data.waiting;
 pixels.style.setProperty("--cols", cols);
-pixels.style.setProperty("--rows", rows);
-waiting.textContent = ready ? "" : "Loading a sample image…";
-for (const el of [grid, picture]) {
-  if (ready) el.removeAttribute("aria-hidden");
-  else el.setAttribute("aria-hidden", "true");
-}
-for (const button of [up, down, left, right]) button.disabled = !ready;
 grid.textContent = "";
 grid.setAttribute("aria-label", n
   ? `${data.label}, a close-up of ${rows}×${cols}; the arrow keys move through the whole image`
@@ -149,10 +134,9 @@ for (let i = 0; i < rows; i++) {
     cell.setAttribute("role", "gridcell");
     cell.className = "cp-pixel";
     cell.addEventListener("mouseenter", () => {
-      if (ready) readout.textContent = say(+cell.dataset.row, +cell.dataset.col);
+      readout.textContent = say(+cell.dataset.row, +cell.dataset.col);
     });
     cell.addEventListener("click", () => {
-      if (!ready) return;
       const r = +cell.dataset.row, c = +cell.dataset.col;
       state.focus(r, c);
       state.pick(r, c);
@@ -164,7 +148,7 @@ for (let i = 0; i < rows; i++) {
 }
 const paint = () => {
   const [ar, ac] = state.active;
-  if (ready) for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) {
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) {
     const r = state.top + i, c = state.left + j, cell = state.cells[i * cols + j];
     const v = clamp(values[r][c], 0, 1), g = Math.round(v * 255);
     cell.dataset.row = r;
@@ -227,12 +211,9 @@ up.onclick = () => shift(-1, 0);
 down.onclick = () => shift(1, 0);
 left.onclick = () => shift(0, -1);
 right.onclick = () => shift(0, 1);
-if (n) {  // the picture's size at once, its pixels (and a tap on them) once they are here
+if (n) {
   picture.width = w;
   picture.height = h;
-  picture.onclick = picture.onpointermove = null;
-}
-if (n && ready) {
   const context = picture.getContext("2d"), image = context.createImageData(w, h);
   for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) {
     const g = Math.round(clamp(values[r][c], 0, 1) * 255), k = 4 * (r * w + c);
@@ -253,7 +234,6 @@ if (n && ready) {
 }
 if (h) { paint(); if (n) tell(); }
 grid.onkeydown = (event) => {
-  if (!ready) return;
   const [r, c] = state.active;
   const moves = {ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1],
                  PageUp: [-rows, 0], PageDown: [rows, 0]};
@@ -277,18 +257,10 @@ grid.onkeydown = (event) => {
                     box-sizing: border-box; cursor: crosshair; touch-action: manipulation; }
 .cp-pixel-frame { position: absolute; box-sizing: border-box; pointer-events: none;
                   border: 3px solid #e66101; box-shadow: 0 0 0 1px #fff, inset 0 0 0 1px #fff; }
-.cp-pixel-reader { flex: 1 1 280px; min-width: 0; position: relative; }
+.cp-pixel-reader { flex: 1 1 280px; min-width: 0; }
 .cp-pixel-grid { display: grid; grid-template-columns: repeat(var(--cols), minmax(0, 1fr));
                  width: min(100%, calc(var(--cols) * 48px)); border: 1px solid #5b6770;
                  box-sizing: border-box; touch-action: manipulation; }
-.cp-pixels-loading .cp-pixel-grid, .cp-pixels-loading .cp-pixel-picture { background: #e4e7eb; }
-.cp-pixels-loading .cp-pixel, .cp-pixels-loading .cp-pixel-picture { cursor: progress; outline: none; }
-/* Over the empty grid, so that it takes no room of its own. */
-.cp-pixel-loading { position: absolute; top: 0; left: 0; margin: 0; box-sizing: border-box;
-                    width: min(100%, calc(var(--cols) * 48px)); aspect-ratio: var(--cols) / var(--rows);
-                    display: flex; align-items: center; justify-content: center; padding: 8px;
-                    text-align: center; color: #1f2933; }
-.cp-pixel-loading:empty { display: none; }
 .cp-pixel-row { display: contents; }
 .cp-pixel { aspect-ratio: 1; display: flex; align-items: center; justify-content: center;
             font-size: 11px; font-family: ui-monospace, Menlo, Consolas, monospace;
@@ -299,6 +271,7 @@ grid.onkeydown = (event) => {
 .cp-pixel-where { font-size: 13px; color: #3e4c59; }
 .cp-pixel-readout { min-height: 1.4em; margin: 6px 0 0; font-variant-numeric: tabular-nums; }
 """
+        + WAITING_CSS
     ]
 
 

@@ -38,6 +38,8 @@ __all__ = [
     "edge_score",
     "first_conv_index",
     "flatten_index",
+    "guessed_layer",
+    "guessed_number",
     "layer_input_shape",
     "layer_sentence",
     "pool_shift",
@@ -207,6 +209,23 @@ def flatten_index(snapshot: Snapshot) -> int | None:
             if shape is not None and len(shape) == 3:
                 return i
     return None
+
+
+def guessed_layer(snapshot: Snapshot, what: str) -> int | None:
+    """The layer whose number the learner guesses (``Step.predict``): the first Conv2D for
+    its parameters (``"conv_params"``), else the Flatten whose length it is."""
+    return first_conv_index(snapshot) if what == "conv_params" else flatten_index(snapshot)
+
+
+def guessed_number(snapshot: Snapshot, what: str) -> int | None:
+    """That number, as the model has it (None: no such layer, or no number yet)."""
+    i = guessed_layer(snapshot, what)
+    if i is None:
+        return None
+    row = snapshot.rows[i]
+    if what == "conv_params":
+        return row.params
+    return None if row.output_shape is None else row.output_shape[0]
 
 
 # --------------------------------------------------------------------------- pictures

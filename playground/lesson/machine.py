@@ -341,11 +341,7 @@ class Lesson:
         s = self._snapshot
         if step.predict is None:
             return "This step has no number to guess."
-        index = None
-        if s is not None:
-            index = (
-                live.first_conv_index(s) if step.predict == "conv_params" else live.flatten_index(s)
-            )
+        index = None if s is None else live.guessed_layer(s, step.predict)
         if index is None or s.rows[index].params is None:
             need = (
                 "a Conv2D"

@@ -64,14 +64,6 @@ def _conv_replaces_dense(m: Milestone, ev: Evidence) -> bool:
     )
 
 
-def _conv_params(m: Milestone, ev: Evidence) -> bool:
-    s = ev.snapshot
-    if s is None or ev.guess is None:
-        return False
-    i = live.first_conv_index(s)
-    return i is not None and s.rows[i].params is not None and ev.guess == s.rows[i].params
-
-
 def _target_shape(m: Milestone, ev: Evidence) -> bool:
     s = ev.snapshot
     if s is None:
@@ -94,13 +86,10 @@ def _pool_after_conv(m: Milestone, ev: Evidence) -> bool:
     return "conv2d" in kinds and "maxpool" in kinds[kinds.index("conv2d") :]
 
 
-def _flatten_length(m: Milestone, ev: Evidence) -> bool:
+def _guessed(m: Milestone, ev: Evidence) -> bool:
+    """The guess is the model's own number (``m.key``: which one, as ``Step.predict``)."""
     s = ev.snapshot
-    if s is None or ev.guess is None:
-        return False
-    i = live.flatten_index(s)
-    shape = None if i is None else s.rows[i].output_shape
-    return shape is not None and ev.guess == shape[0]
+    return s is not None and ev.guess is not None and ev.guess == live.guessed_number(s, m.key)
 
 
 def run_problem(m: Milestone, run: Run) -> str | None:
@@ -136,10 +125,10 @@ PREDICATES: dict[str, Callable[[Milestone, Evidence], bool]] = {
     "brightest": _brightest,
     "dense_on_pixels": _dense_on_pixels,
     "conv_replaces_dense": _conv_replaces_dense,
-    "conv_params": _conv_params,
+    "conv_params": _guessed,
     "target_shape": _target_shape,
     "edge_map": _edge_map,
     "pool_after_conv": _pool_after_conv,
-    "flatten_length": _flatten_length,
+    "flatten_length": _guessed,
     "loss": _loss,
 }

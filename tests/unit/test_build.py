@@ -6,6 +6,7 @@ import sys
 
 import build
 import sitebuild
+from sitebuild import assemble, kernels
 from sitebuild.config import ROOT
 from sitebuild.report import StepError
 
@@ -44,3 +45,12 @@ def test_a_failed_step_says_which_why_and_what_to_do(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "build.py lock: step 'lock' failed: the registry is unreachable" in err
     assert "what to do: check the network" in err
+
+
+def test_the_kernel_step_says_which_sources_it_builds(monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(kernels, "site_step", lambda stage: [{"file": "kernels/k.wasm"}])
+    assert assemble.build_kernels_step(tmp_path) == [{"file": "kernels/k.wasm"}]
+    said = capsys.readouterr().out.splitlines()[0]
+    assert len(kernels.SOURCES) > 1
+    for source in kernels.SOURCES:
+        assert source.is_file() and f"pycnn/kernels/{source.name}" in said, said

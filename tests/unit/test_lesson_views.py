@@ -421,35 +421,6 @@ def test_step_1_shows_the_sample_as_it_is_with_a_close_up_where_it_is_too_big(da
     assert page.lesson.progress.task_done(1)
 
 
-@pytest.mark.parametrize("dataset", ["digits", "mnist"])
-def test_step_1_lays_the_grid_out_at_the_image_size_before_the_image_arrives(dataset):
-    """Nothing below the picture may move when the sample arrives: before it, the grid
-    already has the image's shape, close-up and caption, only its values are missing."""
-    page = Page().open("")
-    panel = page.panel
-    view, pixels = panel._view, panel._view._pixels
-    root = pixels.get_root(Document())  # drawn in a page, with the digits' values
-    assert len(root.data.values) == 8
-    page.state.dataset = dataset
-    panel._sample_for = None  # the sample of this dataset is still on its way
-    panel._render_view()
-    assert root.data.values is None and root.data.shape == pixels.shape  # the page is told
-    h, w = page.state.info.input_shape[:2]
-    before = (pixels.shape, pixels.close_up, pixels.label, view._caption.object)
-    assert pixels.visible and not view._html.visible
-    assert pixels.values is None and pixels.shape == [h, w]
-    assert pixels.close_up == close_up_cells(w) and "Loading" not in view._caption.object
-    revision = page.lesson.revision
-    pixels.picked = "0,0,1"  # a click before the values: nothing to pick yet
-    assert page.lesson.revision == revision
-
-    x_test = load(dataset)[1][0]
-    panel._sample, panel._sample_for = x_test[0], dataset
-    panel._render_view()
-    assert (pixels.shape, pixels.close_up, pixels.label, view._caption.object) == before
-    assert len(pixels.values) == h and len(pixels.values[0]) == w
-
-
 def _elements(html: str) -> list:
     """Each element of ``html``: its tag, its classes bar the ones that mark the sample's top
     class and the wait, and its width and height."""
@@ -464,45 +435,62 @@ def _elements(html: str) -> list:
 
 def _view_state(view) -> dict:
     """What decides the size of the view on screen (not the sample's own numbers)."""
-    slide, maps = view._slide, view._maps
+    pixels, slide, maps = view._pixels, view._slide, view._maps
     return {
         "caption": view._caption.object,
-        "shown": [w.visible for w in (view._html, view._pixels, slide, maps)],
+        "shown": [w.visible for w in (view._html, pixels, slide, maps)],
         "html": _elements(view._html.object),
+        "pixels": (np.shape(pixels.values), pixels.close_up, pixels.label),
         "slide": (np.shape(slide.image), np.shape(slide.output), slide.kernel, slide.pad),
         "maps": [[(p["width"], p["height"]) for p in item["pictures"]] for item in maps.items],
     }
 
 
-@pytest.mark.parametrize("step", [3, 5, 6, 8])
+@pytest.mark.parametrize("step", [1, 3, 5, 6, 8])
 @pytest.mark.parametrize("dataset", ["digits", "mnist"])
 def test_the_sample_views_are_laid_out_at_their_size_before_the_sample_arrives(step, dataset):
-    """Steps 3, 5, 6 and 8 show the sample image: before it arrives their view is computed
+    """Steps 1, 3, 5, 6 and 8 show the sample image: before it arrives their view is computed
     on a blank image of its shape, hidden under a status line, so that it already has the
-    caption, pictures and rows it will have; only the numbers change when it arrives."""
+    caption, pictures, close-up and rows it will have; only the numbers change when it
+    arrives, and nothing in it can be picked until then."""
     page = Page(f"?mode=learn&step={step}&unlock=all").open("")
-    page.state.apply_query(f"?dataset={dataset}&layers=conv2d:8:3,flatten,dense:10:softmax")
     panel, view = page.panel, page.panel._view
+    widget = {1: view._pixels, 3: view._slide, 5: view._maps}.get(step)
+    root = widget.get_root(Document()) if widget else None  # drawn in a page
+    if step == 1:
+        assert len(root.data.values) == 8  # with the digits' values
+    page.state.apply_query(f"?dataset={dataset}&layers=conv2d:8:3,flatten,dense:10:softmax")
     panel._sample_for = None  # the sample of this dataset is still on its way
     panel._render_view()
     waiting = _view_state(view)
-    widget = {3: view._slide, 5: view._maps}.get(step)
+    h, w = page.state.info.input_shape[:2]
     if widget is None:  # a static view: the status line over the hidden view
         html = view._html.object
         assert "cp-waiting" in html and f'role="status">{WAITING}</p>' in html
     else:
-        assert widget.visible and widget.waiting == WAITING
+        assert widget.visible and not view._html.visible
+        assert widget.waiting == WAITING and root.data.waiting == WAITING  # the page is told
     assert "Loading" not in view._caption.object
-    if step == 5:
+    if step == 1:
+        pixels = view._pixels
+        assert np.shape(pixels.values) == (h, w) == np.shape(root.data.values)
+        assert pixels.close_up == close_up_cells(w)
+    pick = {1: "0,0,1", 5: "0,1"}.get(step)
+    if pick:
         revision = page.lesson.revision
-        view._maps.picked = "0,1"  # nothing to pick while the maps wait
+        widget.picked = pick  # nothing to pick while the view waits
         assert page.lesson.revision == revision
 
     x_test, y_test = load(dataset)[1]
     panel._sample, panel._sample_for = x_test[0], dataset
     panel._render_view()
     assert _view_state(view) == waiting
-    assert WAITING not in view._html.object and not view._slide.waiting and not view._maps.waiting
+    assert WAITING not in view._html.object
+    assert not any(v.waiting for v in (view._pixels, view._slide, view._maps))
+    if widget is not None:
+        assert root.data.waiting == ""
+    if step == 1:
+        assert np.allclose(view._pixels.values, x_test[0, :, :, 0], atol=0.005)
     if step == 8:
         names = page.state.info.class_names
         assert f"True class of this image: {names[int(y_test[0])]}." in view._html.object
