@@ -183,7 +183,10 @@ def measure_model(browser, monitor, url: str, model, stops: int, rng, args) -> d
     out = {"key": key, "size": batch, "stops": [], "typical": [], "single": []}
     try:
         page = context.new_page()
-        page.goto(f"{url}?dataset={dataset}&layers={layers}&batch={batch}&epochs=100")
+        # Adam's default 0.01 makes the deep colour models' loss explode at small batches (the
+        # run then ends by itself): the heavy models learn at 0.001.
+        lr = "&lr=0.001" if key.startswith("heavy") else ""
+        page.goto(f"{url}?dataset={dataset}&layers={layers}&batch={batch}&epochs=100{lr}")
         sup.wait_until_live(page, monitor)
         page.wait_for_timeout(1500)  # the views built after the first render settle
         for i in range(stops):
@@ -194,7 +197,10 @@ def measure_model(browser, monitor, url: str, model, stops: int, rng, args) -> d
                 )
             page.wait_for_timeout(int(1000 * rng.uniform(args.min_wait, args.max_wait)))
             before = said_since(page, t_train)
-            t_click = press(page, "stop", 5)
+            try:
+                t_click = press(page, "stop", 5)
+            except RuntimeError as exc:  # the run ended by itself: say how
+                raise RuntimeError(f"{exc}; status: {[t[:200] for _, t in before][-3:]}") from None
             heard = wait_for(page, t_click, HEARD, args.halt_timeout)
             halted = wait_for(page, t_click, HALTED, args.halt_timeout)
             final = wait_for(page, t_click, FINAL, args.test_timeout) if halted else None
