@@ -3,10 +3,10 @@
 * :func:`analyze` — the summary table of a spec, also of an invalid one: the
   offending layer is marked, the layers before and after it keep their rows,
   and one-click fixes are offered.
-* The browser-tab guard: :func:`size_problem` (too many parameters, or layer
-  outputs beyond ``MEMORY_BUDGET`` at the training batch size) and
-  :func:`evaluation_batch` (how many images evaluation may take at once within
-  the same budget).
+* The browser-tab guard: :func:`size_problem` (too many parameters, layer
+  outputs beyond ``MEMORY_BUDGET`` or a step's work beyond ``WORK_BUDGET`` at the
+  training batch size) and :func:`evaluation_batch` (how many images evaluation
+  may take at once within the same budgets).
 * :func:`build_model` — the ``pycnn.Sequential`` of a spec, built from the same
   layer configs the analysis checks.
 """
@@ -23,6 +23,7 @@ from pycnn.shapes import batch_shape_text
 __all__ = [
     "MAX_PARAMS",
     "MEMORY_BUDGET",
+    "WORK_BUDGET",
     "Analysis",
     "Fix",
     "Row",
@@ -33,11 +34,18 @@ __all__ = [
     "shape_text",
     "size_problem",
     "training_bytes",
+    "training_macs",
 ]
 
 MAX_PARAMS = 3_000_000
 MEMORY_BUDGET = 400 * 1024**2  # bytes of layer outputs a browser tab can safely hold
 EVALUATION_BATCH = 256  # images evaluated at once when memory allows
+# Multiply-adds of one step the page cannot interrupt: a training batch, an evaluation
+# chunk. The worker has one thread, so Stop is heard only between steps. The browser's
+# kernel did 1.3-9 billion multiply-adds a second on heavy models on a loaded machine
+# (benchmarks/bench_stop.py, docs/PERFORMANCE.md "Stop"): this keeps a step within a second
+# at the slowest and still takes the Keras convnet at batch 128.
+WORK_BUDGET = 1_000_000_000
 
 
 def shape_text(shape: tuple | None) -> str:
@@ -208,6 +216,11 @@ def training_bytes(analysis: Analysis, batch_size: int) -> int:
     return 4 * analysis.activation_values() * batch_size * 4
 
 
+def training_macs(analysis: Analysis, batch_size: int) -> int:
+    """Multiply-adds of one training step: the forward pass and both gradients (x3)."""
+    return 3 * analysis.total_macs * batch_size
+
+
 def size_problem(analysis: Analysis, batch_size: int) -> str | None:
     """Why the model is too large to train in a browser tab at ``batch_size``, or None."""
     problem = params_problem(analysis)
@@ -219,6 +232,15 @@ def size_problem(analysis: Analysis, batch_size: int) -> str | None:
             f"Training at batch size {batch_size} would need about {need / 1024**2:,.0f} MB for the "
             f"layer outputs, more than the {MEMORY_BUDGET // 1024**2} MB a browser tab can "
             "safely use. Lower the batch size, use fewer filters, or pool earlier."
+        )
+    work = training_macs(analysis, batch_size)
+    if work > WORK_BUDGET:
+        fits = WORK_BUDGET // training_macs(analysis, 1)
+        lower = f"Use batch size {1 << (fits.bit_length() - 1)} or smaller, " if fits else "Use "
+        return (
+            f"One training batch of {batch_size} would need about {work / 1e9:,.1f} billion "
+            "multiply-adds, too many for a browser tab to finish quickly, and Stop only takes "
+            f"effect between batches. {lower}fewer filters or units, or pool earlier."
         )
     return None
 
@@ -235,15 +257,18 @@ def params_problem(analysis: Analysis) -> str | None:
 
 
 def evaluation_batch(analysis: Analysis) -> int:
-    """How many images to evaluate at once within ``MEMORY_BUDGET`` (1 to 256).
+    """How many images to evaluate at once within ``MEMORY_BUDGET`` and ``WORK_BUDGET``
+    (1 to 256): Stop is heard between chunks.
 
     Inference keeps no gradients: half a training step's memory per image, and
     every layer output is counted as if kept, so the bound holds however the
-    engine frees them. A model that passes :func:`size_problem` at batch 1 gets
-    at least 2.
+    engine frees them; its work is the forward pass, a third of a training step's.
+    A model that passes :func:`size_problem` at batch 1 gets at least 2.
     """
     per_image = training_bytes(analysis, 1) // 2
-    return max(1, min(EVALUATION_BATCH, MEMORY_BUDGET // max(per_image, 1)))
+    by_memory = MEMORY_BUDGET // max(per_image, 1)
+    by_work = WORK_BUDGET // max(analysis.total_macs, 1)
+    return max(1, min(EVALUATION_BATCH, by_memory, by_work))
 
 
 def build_model(blocks: list[Block] | str, input_shape, seed: int = 0) -> pycnn.Sequential:

@@ -48,12 +48,12 @@ DIRECT_TAPS = 32
 _F32 = np.dtype(np.float32)
 
 
-def _element_strides(x: np.ndarray) -> tuple[int, int] | None:
-    """Strides of a 2-D float32 array in elements, or None if they are not whole elements."""
-    s0, s1 = x.strides
-    if s0 % 4 or s1 % 4:
-        return None
-    return s0 // 4, s1 // 4
+def _in_floats(a: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
+    """``a`` and its strides in floats, the way the kernel addresses a float32 array: ``a``
+    itself, or a C-contiguous copy when a stride is not a whole number of floats."""
+    if any(s % 4 for s in a.strides):
+        a = np.ascontiguousarray(a)
+    return a, tuple(s // 4 for s in a.strides)
 
 
 def _calls(m: int, k: int, n: int):
@@ -72,14 +72,14 @@ def _calls(m: int, k: int, n: int):
     return [(0, m, p, min(depth, k - p)) for p in range(0, k, depth)]
 
 
-def _rows_of_pixels(x: np.ndarray) -> np.ndarray:
-    """``x`` (N, H, W, C) float32, copied unless each row's pixels are one run of W * C floats
-    and its row and image strides are whole floats."""
+def _rows_of_pixels(x: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """``(x, image stride, row stride)`` in floats for (N, H, W, C) float32 ``x``, copied
+    unless each row's pixels are one run of W * C floats (as the direct convolution reads)."""
     _, _, w, c = x.shape
-    s0, s1, s2, s3 = x.strides
-    if (s3 == 4 or c == 1) and (s2 == 4 * c or w == 1) and s0 % 4 == 0 and s1 % 4 == 0:
-        return x
-    return np.ascontiguousarray(x)
+    x, (s0, s1, s2, s3) = _in_floats(x)
+    if not ((s3 == 1 or c == 1) and (s2 == c or w == 1)):
+        x, (s0, s1, _, _) = _in_floats(np.ascontiguousarray(x))
+    return x, s0, s1
 
 
 class WasmKernels:
@@ -152,12 +152,8 @@ class WasmKernels:
                 return result
             np.copyto(out.reshape(result.shape), result)
             return out
-        sa = _element_strides(a)
-        if sa is None:
-            a, sa = np.ascontiguousarray(a), (a.shape[1], 1)
-        sb = _element_strides(b)
-        if sb is None:
-            b, sb = np.ascontiguousarray(b), (b.shape[1], 1)
+        a, sa = _in_floats(a)
+        b, sb = _in_floats(b)
         m, k = a.shape
         n = b.shape[1]
         if out is None:
@@ -180,11 +176,7 @@ class WasmKernels:
         a, b: float32, 2-D, any whole-float strides; dst: C-contiguous float32; rows, cols:
         C-contiguous int32 offsets in elements, every place inside ``dst``.
         """
-        sa, sb = _element_strides(a), _element_strides(b)
-        if sa is None:
-            a, sa = np.ascontiguousarray(a), (a.shape[1], 1)
-        if sb is None:
-            b, sb = np.ascontiguousarray(b), (b.shape[1], 1)
+        (a, sa), (b, sb) = _in_floats(a), _in_floats(b)
         (m, k), n = a.shape, b.shape[1]
         address = self._address
         pa, pb, pc, work = address(a), address(b), address(dst), self._work_address
@@ -216,13 +208,12 @@ class WasmKernels:
         """The output Dense layer's training step (see :func:`pycnn.products.dense_cross_entropy`).
 
         Returns ``(loss summed over the rows, rows right)``, or None for arrays it does not
-        take (labels not 32-bit, strides not whole floats, an empty batch): numpy then.
+        take (labels not 32-bit, an empty batch): numpy then. ``x`` in any layout.
         Labels that are not classes raise IndexError, as numpy's indexing does.
         """
-        sx = _element_strides(x)
+        x, sx = _in_floats(x)
         if (
-            sx is None
-            or labels.dtype != np.int32
+            labels.dtype != np.int32
             or not (labels.flags.c_contiguous and kernel.flags.c_contiguous)
             or not bias.flags.c_contiguous
             or x.shape[0] == 0
@@ -269,11 +260,11 @@ class WasmKernels:
         if out.size == 0:
             return
         kh, kw, c_in, _ = kernel.shape
-        xp = _rows_of_pixels(xp)
+        xp, xs0, xs1 = _rows_of_pixels(xp)
         address = self._address
-        self._conv_pool(n, hp, wp, c_out, kh, kw, c_in, *strides, *pool, address(xp),
-                        xp.strides[0] // 4, xp.strides[1] // 4, address(kernel), address(bias),
-                        int(relu), address(out), 0 if route is None else address(route))  # fmt: skip
+        self._conv_pool(n, hp, wp, c_out, kh, kw, c_in, *strides, *pool, address(xp), xs0, xs1,
+                        address(kernel), address(bias), int(relu), address(out),
+                        0 if route is None else address(route))  # fmt: skip
         self.calls += 1
 
     def conv_pool_grad(self, xp, grad, route, kernel, strides, pool, dkernel, dbias, dxp=None):
@@ -289,11 +280,11 @@ class WasmKernels:
             dbias[...] = 0
             return
         grad = np.ascontiguousarray(grad, dtype=_F32)
-        xp = _rows_of_pixels(xp)
+        xp, xs0, xs1 = _rows_of_pixels(xp)
         address = self._address
         ds = (0, 0) if dxp is None else (dxp.strides[0] // 4, dxp.strides[1] // 4)
-        self._conv_pool_grad(n, hp, wp, c_out, kh, kw, c_in, *strides, *pool, address(xp),
-                             xp.strides[0] // 4, xp.strides[1] // 4, address(grad), address(route),
+        self._conv_pool_grad(n, hp, wp, c_out, kh, kw, c_in, *strides, *pool, address(xp), xs0,
+                             xs1, address(grad), address(route),
                              address(kernel), address(dkernel), address(dbias),
                              0 if dxp is None else address(dxp), *ds, self._work_address)  # fmt: skip
         self.calls += 1

@@ -201,6 +201,41 @@ def test_train_on_digits_then_stop_a_longer_run(app_page):
     assert max(train["x"]) < 6 + 100  # it did not run to the end
 
 
+def test_stop_ends_a_long_run_of_the_heaviest_model_the_page_accepts(open_app):
+    """Six 64-filter convolutions on 32x32 colour images. At batch 64 one batch would hold
+    the worker for seconds (Stop is heard only between batches), so the page refuses it
+    and names the batch size that fits; at that size, Stop early in a 100-epoch run ends
+    the run and the test accuracy follows. The timings are benchmarks/bench_stop.py's."""
+    from playground.analysis import analyze, size_problem
+    from playground.spec import parse_layers
+    from pycnn.datasets import info
+
+    deep = ",".join(["conv2d:64:3"] * 6) + ",flatten,dense:9:softmax"
+    colour = info("colour-shapes")
+    analysis = analyze(parse_layers(deep), colour.input_shape, colour.num_classes)
+    # (at Adam's default 0.01 the loss of this model explodes at small batches)
+    page = open_app(f"?dataset=colour-shapes&layers={deep}&batch=64&epochs=100&lr=0.001")
+    reason = sup.wait_text(page.locator(".cp-train-reason"), r"multiply-adds", timeout_s=30)
+    assert _train_button(page).is_disabled()
+    batch = int(re.search(r"Use batch size (\d+) or smaller", reason).group(1))
+    assert size_problem(analysis, batch) is None and size_problem(analysis, 2 * batch)
+
+    page.locator(".cp-batch select").first.select_option(str(batch))
+    _wait_enabled(_train_button(page), timeout_s=30)
+    _train_button(page).click()
+    status = page.locator(".cp-status")
+    sup.wait_text(status, r"^Epoch 1/100, batch ([3-9]|\d\d+)/", timeout_s=180)
+    clicked = time.monotonic()
+    page.locator(".cp-stop button").first.click(timeout=5_000)
+    sup.wait_text(status, r"^Stopped", timeout_s=60)
+    assert time.monotonic() - clicked < 30, "Stop was not heard for 30 s"  # sanity bound only
+    text = sup.wait_text(status, r"^Stopped: loss", timeout_s=300)
+    assert re.search(r"test accuracy \d+\.\d %", text), text
+    _wait_enabled(_train_button(page))
+    train = sup.bokeh_data(page, "cp-train-source")
+    assert train["x"] and max(train["x"]) < 1, train["x"]  # not even the first epoch ended
+
+
 def test_a_diverging_run_stops_with_advice_and_the_learner_keeps_everything(open_app):
     """Adam at learning rate 1 blows the loss up on the first batches (seeded, so always):
     the page says so and what to try, the model and settings stay, and Reset works."""

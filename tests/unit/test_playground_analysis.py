@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from playground.analysis import (
     MAX_PARAMS,
     MEMORY_BUDGET,
+    WORK_BUDGET,
     analyze,
     build_model,
     evaluation_batch,
     size_problem,
     training_bytes,
+    training_macs,
 )
 from playground.presets import DEFAULT_LAYERS, PRESETS
 from playground.spec import format_layers, layer_config, parse_layers
@@ -146,9 +150,8 @@ def test_too_many_parameters_are_refused_with_a_reason():
 
 def test_layer_outputs_are_checked_at_the_training_batch_size():
     s = PlaygroundState(dataset="mnist", batch_size=1024)
-    s.layers = parse_layers(
-        "conv2d:256:3:padding=same,conv2d:256:3:padding=same,flatten,dense:10:softmax"
-    )
+    # big layer outputs for little arithmetic: memory is the limit, not work
+    s.layers = parse_layers("conv2d:256:1,dropout:0.5,dropout:0.5,flatten,dense:10:softmax")
     assert s.analysis.total_params < MAX_PARAMS
     reason = size_problem(s.analysis, s.batch_size)
     assert reason and "batch size 1024" in reason and "MB" in reason
@@ -159,6 +162,30 @@ def test_layer_outputs_are_checked_at_the_training_batch_size():
     assert size_problem(s.analysis, fits) is None
     assert size_problem(s.analysis, fits + 1) is not None
     assert s.build_block_reason() is None  # the weights fit: Reset may make them
+
+
+def test_a_training_batch_is_bounded_by_the_work_stop_can_wait_for():
+    """Stop is heard between batches only: a batch whose multiply-adds exceed the budget is
+    refused at that batch size, with the largest power of two that fits."""
+    deep = "conv2d:64:3,conv2d:64:3,conv2d:64:3,conv2d:64:3,flatten,dense:9:softmax"
+    a = analyze(parse_layers(deep), (32, 32, 3), 9)
+    assert a.valid and training_bytes(a, 64) <= MEMORY_BUDGET  # memory alone would allow 64
+    fits = WORK_BUDGET // training_macs(a, 1)
+    assert 4 <= fits < 64
+    assert size_problem(a, fits) is None
+    reason = size_problem(a, fits + 1)
+    assert reason and "multiply-adds" in reason and "Stop" in reason
+    suggested = int(re.search(r"Use batch size (\d+) or smaller", reason).group(1))
+    assert suggested <= fits < 2 * suggested and size_problem(a, suggested) is None
+    # Evaluation, a forward pass (a third of the work), takes chunks within the same budget.
+    chunk = evaluation_batch(a)
+    assert chunk * a.total_macs <= WORK_BUDGET < (chunk + 1) * a.total_macs
+    # A model too heavy even for one image names no batch size.
+    huge = analyze(parse_layers(",".join(["conv2d:256:3"] * 3) + ",flatten,dense:9:softmax"),
+                   (32, 32, 3), 9)  # fmt: skip
+    assert huge.total_params < MAX_PARAMS and training_macs(huge, 1) > WORK_BUDGET
+    text = size_problem(huge, 1)
+    assert text and "Use fewer filters" in text and "batch size" not in text
 
 
 def test_evaluation_takes_as_many_images_at_once_as_the_budget_allows():
