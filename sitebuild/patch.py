@@ -90,8 +90,9 @@ def parse(name: str, text: str) -> Patch:
     return Patch(name, target, tuple(hunks))
 
 
-def all_patches() -> list[Patch]:
-    return [parse(p.name, p.read_text()) for p in sorted(PATCH_DIR.glob("*.patch"))]
+def all_patches(directory: Path = PATCH_DIR) -> list[Patch]:
+    """The patch files of `directory`, by name: the order they are applied in."""
+    return [parse(p.name, p.read_text()) for p in sorted(directory.glob("*.patch"))]
 
 
 def patches_for(package: str) -> list[Patch]:

@@ -31,12 +31,15 @@ def rewrite_wheel(
 ) -> Path:
     """Copy wheel `src` into dest_dir, dropping files, patching text, optionally retagging.
 
-    Each patch changes the file it names (sitebuild/patch.py). `retag` replaces the
+    Each patch changes the file it names (sitebuild/patch.py); patches of one file are
+    applied in the order given, each to the text the ones before it left. `retag` replaces the
     wheel's tag (e.g. "py3-none-any") in its filename and WHEEL metadata. RECORD is
     regenerated. Entries are written in a fixed order with fixed timestamps, so the output
     is reproducible for the same inputs.
     """
-    pending = {p.target: p for p in patches}
+    pending: dict[str, list[Patch]] = {}
+    for patch in patches:  # several patches may change one file: applied in the given order
+        pending.setdefault(patch.target, []).append(patch)
     name_parts = src.name[: -len(".whl")].split("-")
     out_name = src.name if retag is None else "-".join(name_parts[:2] + [retag]) + ".whl"
     files: dict[str, bytes] = {}
@@ -52,7 +55,10 @@ def rewrite_wheel(
                 continue
             data = zf.read(info.filename)
             if info.filename in pending:
-                data = pending.pop(info.filename).apply(data.decode("utf-8")).encode("utf-8")
+                text = data.decode("utf-8")
+                for patch in pending.pop(info.filename):
+                    text = patch.apply(text)
+                data = text.encode("utf-8")
             if retag and info.filename.endswith(".dist-info/WHEEL"):
                 lines = [ln for ln in data.decode().splitlines() if not ln.startswith("Tag:")]
                 lines.append(f"Tag: {retag}")
@@ -62,7 +68,7 @@ def rewrite_wheel(
                 ]
                 data = ("\n".join(lines) + "\n").encode()
             files[info.filename] = data
-    for patch in pending.values():
+    for patch, *_ in pending.values():
         raise StepError(
             "patch",
             f"{patch.name}: {src.name} has no {patch.target}",

@@ -4,6 +4,7 @@ behaves as Bokeh's own."""
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sitebuild.patch import Patch, all_patches, parse, patches_for
+from sitebuild.patch import PATCH_DIR, Patch, all_patches, parse, patches_for
 from sitebuild.report import StepError
 from sitebuild.wheel import rewrite_wheel
 
@@ -30,6 +31,7 @@ def test_there_are_patches_for_panel_and_bokeh():
         "panel-cdn-root.patch",
         "panel-plain-descriptions.patch",
         "panel-plain-text-sanitizer.patch",
+        "panel-synced-params.patch",
     ]
 
 
@@ -108,6 +110,24 @@ def test_a_patch_whose_file_is_missing_from_the_wheel_is_refused(tmp_path):
     patch = parse("moved.patch", "file: pkg/mod.py\n@@ upstream\na\n@@ ours\nb\n@@ end\n")
     with pytest.raises(StepError, match="moved.patch: pkg-1.0-py3-none-any.whl has no pkg/mod.py"):
         rewrite_wheel(src, tmp_path / "out", patches=[patch])
+
+
+def test_every_patch_of_one_file_is_applied_in_order(tmp_path):
+    """Two patches of the same file: the second changes what the first left (it used to
+    replace the first silently)."""
+    src = _wheel(
+        tmp_path / "pkg-1.0-py3-none-any.whl",
+        {"pkg/mod.py": "a = 1\nb = 2\n", "pkg-1.0.dist-info/RECORD": ""},
+    )
+    first = parse("1.patch", "file: pkg/mod.py\n@@ upstream\na = 1\n@@ ours\na = 10\n@@ end\n")
+    second = parse(
+        "2.patch", "file: pkg/mod.py\n@@ upstream\na = 10\nb = 2\n@@ ours\nb = 3\n@@ end\n"
+    )
+    out = rewrite_wheel(src, tmp_path / "out", patches=[first, second])
+    with zipfile.ZipFile(out) as zf:
+        assert zf.read("pkg/mod.py") == b"b = 3\n"
+    with pytest.raises(StepError, match=r"2\.patch: hunk 1 \('a = 10'\) occurs 0 times"):
+        rewrite_wheel(src, tmp_path / "out2", patches=[second, first])
 
 
 # The patched Bokeh, imported like the wheel the site ships: argv[1] is a JSON file mapping
@@ -206,12 +226,13 @@ print(json.dumps(out + [len(sent)] + sent, default=str))
 def _run_patched(tmp_path: Path, script: str, patch_names: list[str], *args: str):
     """Run `script` with the named patches applied to the installed Bokeh ([] = plain)."""
     patched = {}
-    for patch in PATCHES:
-        if patch.name in patch_names:
-            origin = upstream_path(patch.target)
-            module = patch.target.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
-            patched[module] = (str(origin), patch.apply(origin.read_text()))
-    assert len(patched) == len(patch_names)
+    chosen = [patch for patch in PATCHES if patch.name in patch_names]
+    assert len(chosen) == len(patch_names)
+    for patch in chosen:  # in the build's order, several to a file too
+        origin = upstream_path(patch.target)
+        module = patch.target.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+        source = patched[module][1] if module in patched else origin.read_text()
+        patched[module] = (str(origin), patch.apply(source))
     spec = tmp_path / f"patched-{len(patch_names)}-{'-'.join(args)}.json"
     spec.write_text(json.dumps(patched))
     res = subprocess.run(
@@ -283,29 +304,6 @@ print(json.dumps({"cleaned": cleaned, "tips": tips,
 """
 )
 
-OVERRIDDEN_DEFAULTS_SCRIPT = (
-    PATCHED_IMPORT
-    + r"""
-import warnings
-import bokeh.models
-from bokeh.model import Model
-warnings.simplefilter("ignore")
-out = {}
-for name in sorted(dir(bokeh.models)):
-    cls = getattr(bokeh.models, name)
-    if isinstance(cls, type) and issubclass(cls, Model):
-        for _ in range(2):  # the second call is the kept merge
-            out[name] = re.sub(" at 0x[0-9a-f]+|id='p[0-9]+'", "",
-                               repr(sorted(cls._overridden_defaults().items())))
-        try:
-            values = repr(cls().properties_with_values(include_defaults=True))
-            out[name + " default"] = re.sub(" at 0x[0-9a-f]+|id='p[0-9]+'", "", values)
-        except Exception as exc:  # abstract, or a property without a default
-            out[name + " default"] = type(exc).__name__
-print(json.dumps(out))
-"""
-)
-
 
 def test_plain_text_needs_neither_bleach_nor_markdown_it_and_everything_is_as_before(tmp_path):
     """Panel's sanitizer and widget tooltips give exactly what bleach and markdown-it give, for
@@ -322,12 +320,164 @@ def test_plain_text_needs_neither_bleach_nor_markdown_it_and_everything_is_as_be
     assert only_plain["cleaned"][1] == "?mode=learn&amp;step=1"
 
 
-def test_kept_overridden_defaults_equal_bokehs_own(tmp_path):
-    """Each class's merged overridden defaults, and every model's default values, are the
-    same with the merge kept per class."""
-    plain = _run_patched(tmp_path, OVERRIDDEN_DEFAULTS_SCRIPT, [])
+CLASS_DEFAULTS_SCRIPT = (
+    PATCHED_IMPORT
+    + r"""
+import warnings
+import bokeh.models
+from bokeh.core.properties import Override
+from bokeh.document import Document
+from bokeh.model import Model
+from bokeh.models import Button, Div
+from bokeh.themes import Theme
+warnings.simplefilter("ignore")
+
+def shown(value):  # without addresses and the ids of models made for defaults
+    return re.sub(" at 0x[0-9a-f]+|id='p[0-9]+'", "", repr(value))
+
+out = {}
+for name in sorted(dir(bokeh.models)):
+    cls = getattr(bokeh.models, name)
+    if isinstance(cls, type) and issubclass(cls, Model):
+        for _ in range(2):  # the second call is the kept merge
+            out[name] = shown(sorted(cls._overridden_defaults().items()))
+        try:  # the second instance gets what was kept for the first
+            values = [cls().properties_with_values(include_defaults=True) for _ in range(2)]
+        except Exception as exc:  # abstract, or a property without a default
+            out[name + " default"] = type(exc).__name__
+            continue
+        out[name + " default"] = [shown(v) for v in values]
+        # a mutable default is each instance's own
+        out[name + " shared"] = sorted(
+            p for p, v in values[0].items()
+            if isinstance(v, list | dict | set) and v is values[1][p]
+        )
+
+class Mine(Div):  # a subclass's override, after its parent's default was kept
+    text = Override(default="mine")
+
+themes = []
+doc = Document()
+plain, in_doc = Div(), Div()
+doc.add_root(in_doc)
+doc.theme = Theme(json={"attrs": {"Div": {"text": "themed", "margin": 7},
+                                  "Button": {"label": "go"}}})
+later = Div()
+doc.add_root(later)
+button = Button()
+doc.add_root(button)
+themes.append([plain.text, in_doc.text, later.text, in_doc.margin, button.label,
+               Mine().text, Div().text, Button().label])
+in_doc.text = "set"
+doc.theme = None
+themes.append([in_doc.text, later.text, later.margin, button.label, Div().margin])
+out["themes"] = themes
+print(json.dumps(out))
+"""
+)
+
+CALLBACKS_SCRIPT = (
+    PATCHED_IMPORT
+    + r"""
+from functools import partial
+from bokeh.models import Div
+
+def three(attr, old, new): pass
+def two(attr, old): pass
+def more(attr, old, new, extra=1): pass
+
+class Owner:
+    def method(self, doc, attr, old, new): pass
+    def short(self, doc, attr): pass
+
+owner = Owner()
+callbacks = [
+    three, two, three, more, partial(owner.method, "doc"), partial(owner.method, "d", "x"),
+    partial(Owner().method, "doc"), partial(owner.short, "doc"), partial(owner.method, doc=1),
+    partial(three, "a"), partial(three, new=1), lambda attr, old, new: None, lambda a: None,
+    owner.method, Owner.method, partial(partial(Owner.method, owner), "doc"),
+]
+out = []
+for _ in range(2):  # the second round meets the shapes that passed
+    for callback in callbacks:
+        try:
+            Div().on_change("text", callback)
+            out.append("ok")
+        except ValueError as exc:
+            out.append(re.sub(" at 0x[0-9a-f]+", "", str(exc)))
+three.__defaults__ = (None,)  # now it takes two arguments: refused
+for callback in (three, partial(three, "a")):
+    try:
+        Div().on_change("text", callback)
+        out.append("ok")
+    except ValueError as exc:
+        out.append(str(exc))
+print(json.dumps(out))
+"""
+)
+
+
+def test_class_and_kept_defaults_equal_bokehs_own(tmp_path):
+    """Each class's merged overridden defaults, every model's default values (for a first
+    and a second instance), which mutable defaults instances share (none), a subclass's
+    override and a document theme's values are the same with the defaults kept per class."""
+    plain = _run_patched(tmp_path, CLASS_DEFAULTS_SCRIPT, [])
     patched = _run_patched(
-        tmp_path, OVERRIDDEN_DEFAULTS_SCRIPT, ["bokeh-overridden-defaults.patch"]
+        tmp_path,
+        CLASS_DEFAULTS_SCRIPT,
+        ["bokeh-class-defaults.patch", "bokeh-kept-defaults.patch"],
     )
-    assert len(plain) > 600
+    assert len(plain) > 900
     assert patched == plain
+    assert not any(v for k, v in patched.items() if k.endswith(" shared"))
+    assert patched["themes"] == [
+        ["", "themed", "themed", 7, "go", "mine", "", "Button"],
+        ["set", "", 5, "Button", 5],
+    ]
+
+
+def test_callbacks_are_checked_as_by_bokeh(tmp_path):
+    """on_change accepts and refuses the same callbacks, with the same messages, when a
+    shape that passed is not checked again; a function whose defaults changed is checked
+    anew."""
+    plain = _run_patched(tmp_path, CALLBACKS_SCRIPT, [])
+    patched = _run_patched(tmp_path, CALLBACKS_SCRIPT, ["bokeh-checked-callbacks.patch"])
+    assert patched == plain
+    assert (
+        plain[1]
+        == "Callback functions must have signature func(attr, old, new), got func(attr, old)"
+    )
+    assert plain.count("ok") == 16 and len(plain) == 34
+    assert plain[-2:] == [
+        "Callback functions must have signature func(attr, old, new), got func(attr, old, new=None)",
+        "Callback functions must have signature func(attr, old, new), got func(old, new=None)",
+    ]
+
+
+def _bench():
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_first_document.py"
+    spec = importlib.util.spec_from_file_location("bench_first_document", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _normalised(built: dict) -> str:
+    """The first document's JSON and render items, each uuid replaced by its order."""
+    ids: dict[str, str] = {}
+    text = built["docs_json"] + built["render_items"]
+    return re.sub(
+        r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}",
+        lambda m: ids.setdefault(m.group(0), f"id{len(ids)}"),
+        text,
+    )
+
+
+def test_the_first_document_is_the_same_with_and_without_the_patches(tmp_path):
+    """The app's first document as the page's worker builds it (benchmarks/
+    bench_first_document.py), serialised by Bokeh: the same with every patch as with none."""
+    bench = _bench()
+    plain = bench.run(bench.patched_packages(None, tmp_path / "plain"), "json")
+    patched = bench.run(bench.patched_packages(PATCH_DIR, tmp_path / "patched"), "json")
+    assert len(plain["docs_json"]) > 100_000
+    assert _normalised(patched) == _normalised(plain)
