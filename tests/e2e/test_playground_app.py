@@ -341,7 +341,7 @@ def test_mnist_is_fetched_on_demand_and_trains(open_app, monitor, site_url):
     from pycnn.datasets import info
 
     page = open_app(
-        "?dataset=mnist&layers=conv2d:8:3,maxpool:2,flatten,dense:10:softmax&epochs=1&batch=128"
+        "?dataset=mnist&layers=conv2d:8:3,maxpool:2,flatten,dense:10:softmax&epochs=30&batch=128"
     )
     figures = page.locator(".cp-preview figure img")
     deadline = time.monotonic() + 60
@@ -352,8 +352,14 @@ def test_mnist_is_fetched_on_demand_and_trains(open_app, monitor, site_url):
     assert fetched, f"data/mnist.npz was not fetched: {monitor.requests[-20:]}"
     _train_button(page).click()
     status = page.locator(".cp-status")
-    # 20,000 MNIST training images less the 10 % validation split, in batches of 128.
-    sup.wait_text(status, r"^Epoch 1/1.*\b([2-9]\d|1\d\d)\s*/\s*141\b", timeout_s=120)
+    # 20,000 MNIST training images less the 10 % validation split, in batches of 128; 30
+    # epochs so that the run is still going when Stop comes (an epoch of this model takes
+    # about a second in the page): stop once 20+ batches are done, in epoch 1 or later.
+    sup.wait_text(
+        status,
+        r"^Epoch (1/30.*\b([2-9]\d|1\d\d)\s*/\s*141\b|([2-9]|[12]\d)/30)",
+        timeout_s=120,
+    )
     page.locator(".cp-stop button").first.click(timeout=5_000)
     text = sup.wait_text(status, r"^Stopped: loss", timeout_s=60)
     found = re.search(
