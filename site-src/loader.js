@@ -1,15 +1,21 @@
 // CNN Playground: the loading screen, the offline copy and the offer of a new version.
 //
-// build.py puts this script first in <head>; it starts the Pyodide worker, and Panel's page
-// script takes the worker over with `cpLoader.worker()`. The worker reports {type: 'cp-files' |
-// 'cp-bytes' | 'cp-progress' | 'cp-timing' | 'cp-start' | 'cp-kernel' | 'cp-error'} messages; this
-// file turns them into the step list, the progress bar and a clear message on failure.
+// build.py puts this script first in <head> (and fills in /*@…@*/ below); it starts the Pyodide
+// worker and the workers that read the package archive and the memory snapshot (unpack.js),
+// and Panel's page script takes the Pyodide worker over with `cpLoader.worker()`. The workers
+// report {type: 'cp-bytes' | 'cp-progress' | 'cp-timing' | 'cp-start' | 'cp-kernel' |
+// 'cp-error'} messages; this file turns them into the step list, the progress bar and a clear
+// message on failure.
 // window.cpLoadTimings holds milliseconds since navigation for each milestone (benchmarks).
 // Once the app is live it registers the service worker (sw.js), which keeps the site for
 // offline use and looks for a newer one on the server; the page then offers to reload.
 "use strict";
 
 (function () {
+  // The large files the loading card counts ({file: bytes}), and the unpack.js jobs: the
+  // first package archive (`image`), the one needed once live (`laterImage`), the memory
+  // snapshot (`snapshot`, or null): {file, size, unpackedBytes, sha256, tarSha256}.
+  const START = /*@CP_START@*/;
   const STAGES = ["runtime", "packages", "app", "render"];
   const timings = (window.cpLoadTimings = {});
   let failed = false;
@@ -67,6 +73,7 @@
     if (failed) return;
     failed = true;
     mark("failed");
+    settle(); // a kept copy that broke this start is checked, and dropped if damaged
     const loader = $("cp-loader");
     if (!loader) return;
     loader.hidden = false;
@@ -92,6 +99,7 @@
     if (live || failed) return;
     live = true;
     mark("live");
+    settle();
     document.documentElement.dataset.cpLoad = "live";
     const loader = $("cp-loader");
     if (loader) loader.hidden = true;
@@ -101,11 +109,16 @@
     if (offerPending) offerReload();
   }
 
-  // Download progress: the worker sends the file sizes, then byte counts as files arrive.
-  // Each file named in the sizes counts once (a fallback start fetches Pyodide's files a
-  // second time), so the count never passes the total.
-  let sizes = {};
-  let totalBytes = 0;
+  // Download progress: byte counts as files arrive (from the workers). Each file named in the
+  // sizes counts once (a fallback start fetches Pyodide's files a second time), so the count
+  // never passes the total. `?snapshot=0` (comparisons, tests) starts Python without the
+  // memory snapshot, so the second package archive comes before the page is live instead.
+  const withSnapshot = !!START.snapshot &&
+    new URLSearchParams(location.search).get("snapshot") !== "0";
+  const sizes = Object.assign({}, START.sizes);
+  if (START.snapshot && !withSnapshot) delete sizes[START.snapshot.file];
+  if (START.laterImage && !withSnapshot) sizes[START.laterImage.file] = START.laterImage.size;
+  const totalBytes = Object.values(sizes).reduce((a, b) => a + b, 0);
   let doneBytes = 0;
   const doneFiles = new Set();
 
@@ -121,13 +134,15 @@
       mark(msg.name, msg.t);
     } else if (msg.type === "cp-start") {
       document.documentElement.dataset.cpStart = msg.how; // "snapshot" or "full"
+      // Python could not start from the snapshot: do not keep it (or drop the kept copy).
+      if (msg.how === "full" && unpackers[START.snapshot && START.snapshot.file]) {
+        unpackers[START.snapshot.file].postMessage({ type: "drop" });
+      }
+    } else if (msg.type === "cp-unpack") {
+      const spec = START.laterImage;
+      if (spec && msg.file === spec.file) unpack(spec, "later-packages");
     } else if (msg.type === "cp-kernel") {
       document.documentElement.dataset.cpKernel = msg.name; // pycnn's matrix products
-    } else if (msg.type === "cp-files") {
-      sizes = msg.sizes;
-      totalBytes = Object.values(sizes).reduce((a, b) => a + b, 0);
-      const total = $("cp-loader-total");
-      if (total) total.textContent = MB(totalBytes);
     } else if (msg.type === "cp-bytes") {
       if (!(msg.file in sizes) || doneFiles.has(msg.file)) return;
       doneBytes += msg.bytes;
@@ -330,24 +345,64 @@
     return page;
   }
 
+  // unpack.js workers by file: each reads its file (the copy this browser kept, or a download)
+  // on a core of its own and hands the bytes straight to the Python worker through a
+  // MessagePort; their progress comes here. Started as this script runs, not by the Python
+  // worker: that one is busy loading app.js and Pyodide's scripts first.
+  const unpackers = {};
+  let settled = null; // "store" once the start is over (live or failed)
+
+  function unpack(spec, label) {
+    if (!worker || unpackers[spec.file]) return;
+    const url = new URL("pyodide/" + spec.file, location.href).href;
+    const tell = (message) => worker.postMessage(
+      { type: "cp-unpack-failed", file: spec.file, message: message });
+    let unpacker;
+    try {
+      unpacker = new Worker("./unpack.js", { name: JSON.stringify({ url, spec, label }) });
+    } catch (err) {
+      tell(String(err && err.message ? err.message : err));
+      return;
+    }
+    unpackers[spec.file] = unpacker;
+    const channel = new MessageChannel();
+    unpacker.postMessage({ type: "port", port: channel.port1 }, [channel.port1]);
+    worker.postMessage({ type: "cp-unpacker", file: spec.file, port: channel.port2 },
+                       [channel.port2]);
+    if (settled) unpacker.postMessage({ type: settled });
+    unpacker.onmessage = (event) => {
+      const type = event.data && event.data.type;
+      if (type === "done" || type === "error") unpacker.terminate(); // the error went to app.js too
+      else onMessage(event);
+    };
+    unpacker.onerror = (event) => {
+      event.preventDefault();
+      unpacker.terminate();
+      tell(event.message || "unpack.js could not be loaded");
+    };
+  }
+
+  // The start is over: unpack.js keeps what it downloaded, or checks the copy it read.
+  function settle() {
+    if (settled) return;
+    settled = "store";
+    for (const unpacker of Object.values(unpackers)) unpacker.postMessage({ type: settled });
+  }
+
   function start() {
     if (location.protocol === "file:") return; // see DOMContentLoaded below
-    // The worker's name carries what it needs at once: a channel for progress from its own
-    // helper worker (unpack.js) and what the page knows, so Python builds the first page
-    // with the model of a shared link and the learner's lesson step
-    // (playground/runtime.py: fill_location_from_page, page_from_loader).
-    const channel = "cnn-playground-" + Math.random().toString(36).slice(2);
+    // The worker's name carries what the page knows, so Python builds the first page with
+    // the model of a shared link and the learner's lesson step (playground/runtime.py:
+    // fill_location_from_page, page_from_loader).
     try {
-      const name = JSON.stringify({ channel: channel, page: pageForWorker() });
-      worker = new Worker("./app.js", { name: name });
+      worker = new Worker("./app.js", { name: JSON.stringify({ page: pageForWorker() }) });
     } catch (err) {
       workerRefused(err);
       return;
     }
     mark("worker-created");
-    if (typeof BroadcastChannel !== "undefined") {
-      new BroadcastChannel(channel).onmessage = onMessage;
-    }
+    unpack(START.image, "packages");
+    if (withSnapshot) unpack(START.snapshot, "snapshot");
     worker.addEventListener("message", (event) => {
       if (event.cpReplayed) return;
       const type = event.data && event.data.type;
@@ -408,6 +463,8 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     document.documentElement.dataset.cpLoad = document.documentElement.dataset.cpLoad || "loading";
+    const total = $("cp-loader-total");
+    if (total) total.textContent = MB(totalBytes);
     watchForLive();
     const notice = $("cp-update-notice");
     if (notice) {

@@ -1,13 +1,13 @@
 // CNN Playground: the Pyodide web worker (template; sitebuild/page.py fills the /*@…@*/ markers).
 //
 // Everything is loaded from this site (relative to this file), never from a CDN. The Python
-// packages come as one archive whose sha256 build.py recorded (unpack.js checks it). Progress
-// is reported to the page (loader.js) as {type: 'cp-files' | 'cp-bytes' | 'cp-progress'}
+// packages come as archives whose sha256 build.py recorded (unpack.js checks them). Progress
+// is reported to the page (loader.js) as {type: 'cp-bytes' | 'cp-progress'}
 // messages, failures as {type: 'cp-error'}.
 "use strict";
 
 const CP = /*@CP_CONFIG@*/;
-// What loader.js put in this worker's name: {channel, page} (see loader.js start()).
+// What loader.js put in this worker's name: {page} (see loader.js start()).
 const JOB = (() => {
   try {
     const job = JSON.parse(self.name);
@@ -53,21 +53,17 @@ function pageParam(name) {
 const SNAPSHOT = CP.snapshot && pageParam("snapshot") !== "0" ? CP.snapshot : null;
 
 // Count what arrives so the page can say how far along the downloads are: the page (loader.js)
-// adds up {type: 'cp-bytes'} messages against the sizes sent first. Pyodide fetches its runtime
-// files with the global fetch; we only observe, never alter. unpack.js reports the package
-// archive's and the snapshot's bytes to the page directly (BroadcastChannel named in this
-// worker's name), so the page hears them while this thread is busy booting Python.
-// The second package archive (CP.laterImage: pandas and what only it needs, which nothing
-// imports before the page is live) is fetched once the page is live on a snapshot start, and
-// before the app on a normal start, where the stand-ins for lazy imports need its files.
+// knows the sizes and adds up {type: 'cp-bytes'} messages. Pyodide fetches its runtime files
+// with the global fetch; we only observe, never alter. The package archives and the snapshot
+// are read by the page's own unpack.js workers, which report their bytes to the page.
+// The second package archive (pandas and what only it needs, which nothing imports before the
+// page is live) comes once the page is live on a snapshot start, and before the app on a
+// normal start, where the stand-ins for lazy imports need its files.
 const LATER = CP.laterImage;
-const fileSizes = Object.assign({}, CP.sizes);
-if (CP.snapshot && !SNAPSHOT) delete fileSizes[CP.snapshot.file];
-if (LATER && !SNAPSHOT) fileSizes[LATER.file] = LATER.size;
-const countedByUnpack = [CP.image.file, SNAPSHOT && SNAPSHOT.file, LATER && LATER.file];
+const countedByUnpack = [CP.image.file, CP.snapshot && CP.snapshot.file,
+                         CP.laterImage && CP.laterImage.file];
 const counted = new Set(); // each file once: a fallback start fetches Pyodide's files again
 const nativeFetch = self.fetch.bind(self);
-post({ type: "cp-files", sizes: fileSizes });
 
 function progress(file, bytes, fileDone) {
   post({ type: "cp-bytes", file: file, bytes: bytes, fileDone: fileDone });
@@ -83,11 +79,11 @@ self.fetch = async function (input, init) {
     // A missing file or a failed integrity check: say which file.
     throw new Error(`Could not download ${name}: ${e && e.message ? e.message : e}`);
   }
-  if (name in fileSizes && !countedByUnpack.includes(name)) {
+  if (name in CP.sizes && !countedByUnpack.includes(name)) {
     if (!response.ok) {
       throw new Error(`Could not download ${name}: HTTP ${response.status} ${response.statusText}`);
     }
-    if (!counted.has(name)) progress(name, fileSizes[name], true);
+    if (!counted.has(name)) progress(name, CP.sizes[name], true);
     counted.add(name);
   }
   return response;
@@ -95,65 +91,62 @@ self.fetch = async function (input, init) {
 
 // Every Python package (pure-Python wheels, NumPy, pandas, pycnn and the app) arrives in a
 // gzip'd tar of site-packages (build.py: build_images; two of them, see LATER), and the memory
-// snapshot (below) as one gzip'd file. unpack.js downloads each, checks the sha256 build.py
-// recorded and inflates it -- in a worker of its own, on another core, while Python boots
-// here -- and, once the page is live, keeps the checked result in this browser's Cache
-// Storage, so later visits skip the inflating. The package files are then written into the
-// file system from JavaScript (no Python runs to unpack them).
-let unpackScript = false;
-const unpackers = new Set(); // waiting to keep what they unpacked, until the page is live
-let pageLive = false;
+// snapshot (below) as one gzip'd file. The page starts an unpack.js worker for each (it
+// downloads or reads the kept copy, checks and inflates, on another core) -- for the first
+// archive and the snapshot at once, as the page starts, for LATER when this worker asks
+// ({type: 'cp-unpack', file}) -- and hands this worker a MessagePort to it ({type:
+// 'cp-unpacker', file, port}); {type: 'cp-unpack-failed', file, message} if it could not
+// start it. The package files are then written into the file system from JavaScript (no
+// Python runs to unpack them).
+importScripts(new URL("unpack.js", SITE_URL).href);
+const unpacking = new Map(); // file -> {promise, resolve, reject}
 function unpacked(spec, label) {
-  return new Promise((resolve, reject) => {
-    const url = PYODIDE_URL + spec.file;
-    const onBytes = (bytes, done) => progress(spec.file, bytes, done);
-    const channel = JOB.channel || null; // loader.js's progress channel
-    const onData = (data, fromCache) => {
-      if (fromCache) timing(label + "-from-cache");
-      resolve(data);
-    };
-    if (typeof Worker === "undefined") {  // no nested workers (old Safari): same code, here
-      if (!unpackScript) importScripts(new URL("unpack.js", SITE_URL).href);
-      unpackScript = true;
-      cpPackages(url, spec, onBytes, onData).catch(reject);  // progress through here
-      return;
-    }
-    // The job goes in the worker's name: it starts at once, without waiting for a message
-    // from this thread (busy booting Python).
-    const unpacker = new Worker(new URL("unpack.js", SITE_URL).href,
-                                { name: JSON.stringify({ url, spec, channel }) });
-    if (pageLive) unpacker.postMessage({ type: "store" });
-    else unpackers.add(unpacker);
-    unpacker.onmessage = (event) => {
-      const msg = event.data;
-      if (msg.type === "bytes") onBytes(msg.bytes, msg.done);
-      else if (msg.type === "tar") onData(msg.tar, msg.fromCache);
-      else {
-        unpackers.delete(unpacker);
-        unpacker.terminate();  // "done" (stored for next time) or "error"
-        if (msg.type === "error") reject(new Error(msg.message));
-      }
-    };
-    unpacker.onerror = (event) => {
-      event.preventDefault();
-      reject(new Error(`Could not unpack ${spec.file}: ${event.message || "unpack.js failed"}`));
-    };
-  });
+  let entry = unpacking.get(spec.file);
+  if (!entry) {
+    entry = {};
+    entry.promise = new Promise((resolve, reject) => {
+      entry.resolve = resolve;
+      entry.reject = reject;
+    });
+    entry.promise.catch(() => {}); // reported where it is awaited
+    unpacking.set(spec.file, entry);
+  }
+  if (label) entry.label = label;
+  return entry.promise;
 }
+self.addEventListener("message", (event) => {
+  const msg = event.data || {};
+  if (msg.type !== "cp-unpacker" && msg.type !== "cp-unpack-failed") return;
+  unpacked({ file: msg.file }, null);
+  const entry = unpacking.get(msg.file);
+  if (msg.type === "cp-unpack-failed") {
+    entry.reject(new Error(`Could not unpack ${msg.file}: ${msg.message}`));
+    return;
+  }
+  msg.port.onmessage = (reply) => {
+    const data = reply.data || {};
+    msg.port.close();
+    if (data.type === "tar") {
+      if (data.fromCache && entry.label) timing(entry.label + "-from-cache");
+      entry.resolve(data.tar);
+    } else {
+      entry.reject(new Error(data.message || `Could not unpack ${msg.file}`));
+    }
+  };
+});
 const image = unpacked(CP.image, "packages");
-image.catch(() => {}); // reported when startApplication awaits it
 let laterImage = null;
 function laterPackages() {  // once
-  laterImage = laterImage || (LATER ? unpacked(LATER, "later-packages") : Promise.resolve(null));
+  if (!laterImage) {
+    laterImage = LATER ? unpacked(LATER, "later-packages") : Promise.resolve(null);
+    if (LATER) post({ type: "cp-unpack", file: LATER.file });
+  }
   return laterImage;
 }
 if (!SNAPSHOT) laterPackages().catch(() => {}); // reported when bootPython awaits it
 
 const snapshotBytes = SNAPSHOT ? unpacked(SNAPSHOT, "snapshot") : null;
-if (snapshotBytes) {
-  snapshotBytes.catch(() => {}); // handled in bootPython
-  importScripts(new URL("snapshot.js", SITE_URL).href);
-}
+if (snapshotBytes) importScripts(new URL("snapshot.js", SITE_URL).href);
 
 // pycnn's matrix-product kernel (kernel.js says how it is loaded): the build this browser
 // runs best, or the one `?kernel=relaxed|simd|numpy` in the page's address forces (for
@@ -184,12 +177,6 @@ async function installKernel() {
   post({ type: "cp-kernel", name: name });
 }
 
-function ascii(bytes, start, length) {
-  let end = start;
-  while (end < start + length && bytes[end] !== 0) end++;
-  return new TextDecoder().decode(bytes.subarray(start, end));
-}
-
 // Write every regular file of a ustar archive below `root`. Each file is created as an
 // in-memory (MEMFS) node whose contents is a view into `tar`: no copy, no path lookup per
 // file (FS.writeFile(path, data, {canOwn: true}) does the same, three times slower).
@@ -197,32 +184,20 @@ function ascii(bytes, start, length) {
 function installImage(FS, root, tar) {
   const MEMFS = FS.filesystems.MEMFS;
   const dirs = new Map();
-  let offset = 0;
-  let count = 0;
-  while (offset + 512 <= tar.length && tar[offset] !== 0) {
-    const name = ascii(tar, offset, 100);
-    const prefix = ascii(tar, offset + 345, 155);
-    const size = parseInt(ascii(tar, offset + 124, 12).trim() || "0", 8);
-    const type = tar[offset + 156];
-    offset += 512;
-    if (type === 0x30 || type === 0) {
-      const path = root + (prefix ? prefix + "/" : "") + name;
-      const slash = path.lastIndexOf("/");
-      const dir = path.slice(0, slash);
-      let parent = dirs.get(dir);
-      if (parent === undefined) {
-        FS.mkdirTree(dir);
-        parent = FS.lookupPath(dir).node;
-        dirs.set(dir, parent);
-      }
-      const node = MEMFS.createNode(parent, path.slice(slash + 1), 0o100644, 0);
-      node.contents = tar.subarray(offset, offset + size);
-      node.usedBytes = size;
-      count += 1;
+  return cpTarFiles(tar, (name, contents) => {
+    const path = root + name;
+    const slash = path.lastIndexOf("/");
+    const dir = path.slice(0, slash);
+    let parent = dirs.get(dir);
+    if (parent === undefined) {
+      FS.mkdirTree(dir);
+      parent = FS.lookupPath(dir).node;
+      dirs.set(dir, parent);
     }
-    offset += Math.ceil(size / 512) * 512;
-  }
-  return count;
+    const node = MEMFS.createNode(parent, path.slice(slash + 1), 0o100644, 0);
+    node.contents = contents;
+    node.usedBytes = contents.length;
+  });
 }
 
 // Started from the snapshot, Python names a stand-in for this site's address (snapshot.js).
@@ -256,7 +231,8 @@ del _finder
 }
 
 // Python from the snapshot when there is one and it restores cleanly; else the normal start
-// (the packages, then the stand-ins for lazily imported modules). Returns how it started.
+// (the packages, then the stand-ins for lazily imported modules). Returns how it started
+// and how many package files are in place.
 async function bootPython() {
   if (snapshotBytes) {
     try {
@@ -281,7 +257,7 @@ if "numpy.random" in sys.modules:
     sys.modules["numpy.random"].seed()
 `);
       forPage = (value) => self.cpSnapshot.siteUrls(value, SITE_URL);
-      return "snapshot";
+      return { how: "snapshot", files: CP.image.files };
     } catch (e) {
       console.warn("CNN Playground: the memory snapshot did not load; starting Python " +
                    "the normal way:", e);
@@ -291,23 +267,24 @@ if "numpy.random" in sys.modules:
   self.pyodide = await loadPyodide({ indexURL: PYODIDE_URL });
   timing("pyodide-ready");
   stage("packages", `Unpacking ${CP.packages.length} packages (NumPy, pandas, Panel, Bokeh, pycnn…)`);
-  installPackages(CP.image, await image);
+  let files = installPackages(CP.image, await image);
   const later = await laterPackages();
-  if (later) installPackages(LATER, later);
+  if (later) files += installPackages(LATER, later);
   if (CP.lazyImports.length) {
     self.pyodide.globals.set("_cp_lazy", self.pyodide.toPy(CP.lazyImports));
     self.pyodide.runPython(/*@CP_LAZY_IMPORTS_PY@*/);
   }
-  return "full";
+  return { how: "full", files: files };
 }
 
 async function startApplication() {
   try {
     stage("runtime", `Downloading and starting Python (Pyodide ${CP.pyodide})`);
     const start = await bootPython();
-    post({ type: "cp-start", how: start });
+    post({ type: "cp-start", how: start.how });
     self.pyodide.globals.set("sendPatch", sendPatch);
-    post({ type: "cp-progress", stage: "packages", text: `Unpacked ${CP.image.files} files` });
+    post({ type: "cp-progress", stage: "packages",
+           text: `${start.files} package files in place` });
     timing("packages-loaded");
     // Large datasets are not in the wheel: they appear as files that are downloaded (by a
     // synchronous request from this worker) the first time Python reads them.
@@ -323,7 +300,7 @@ async function startApplication() {
       os.environ.__setitem__("CNN_PLAYGROUND_PAGE", JSON.stringify(JOB.page));
       os.destroy();
     }
-    stage("app", start === "snapshot" ? "Building the page"
+    stage("app", start.how === "snapshot" ? "Building the page"
                                       : "Starting the playground (importing Panel and pycnn, " +
                                         "building the page)");
     const code = /*@CP_APP_CODE@*/;
@@ -354,13 +331,6 @@ function settleAfterStart() {
   timing("settled");
 }
 
-// What unpack.js downloaded is kept in Cache Storage for the next visit once the page is live.
-function keepUnpacked() {
-  pageLive = true;
-  for (const unpacker of unpackers) unpacker.postMessage({ type: "store" });
-  unpackers.clear();
-}
-
 // On a snapshot start, the second package archive comes once the page is live (a normal start
 // installed it before the app). Until it is in place pandas cannot be imported, which nothing
 // on the page does (see settleAfterStart).
@@ -381,7 +351,6 @@ self.addEventListener("message", (event) => {
     // the first screen (the training controls among them).
     setTimeout(installKernel, 0);
     setTimeout(installLaterPackages, 0);
-    setTimeout(keepUnpacked, 0);
     setTimeout(settleAfterStart, 3000);
   }
 });

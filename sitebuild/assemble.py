@@ -35,6 +35,7 @@ from sitebuild.page import (
     convert_app,
     copy_static,
     fill_template,
+    make_loader,
     make_page,
     make_worker,
 )
@@ -197,12 +198,14 @@ def _build(out: Path, work: Path) -> None:
         "snapshot": snapshot,
     }
     (stage / "app.js").write_text(make_worker(panel_js, worker_cfg))
+    (stage / "loader.js").write_text(make_loader(worker_cfg))
     (stage / "index.html").write_text(make_page(html, cfg))
 
     log("Adding hand-written files from site-src/")
     for src in SITE_SRC.iterdir():
         if (
-            src.name in ("worker.js", "loader.html", "sw.js", "lazy_imports.py", "__pycache__")
+            src.name
+            in ("worker.js", "loader.js", "loader.html", "sw.js", "lazy_imports.py", "__pycache__")
             or src.name[0] == "."
         ):
             continue

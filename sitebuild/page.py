@@ -180,6 +180,22 @@ def make_worker(panel_js: str, config: dict) -> str:
     )
 
 
+#: What the page's unpack.js workers need of an archive's (or the snapshot's) entry.
+UNPACK_FIELDS = ("file", "size", "unpackedBytes", "sha256", "tarSha256")
+
+
+def make_loader(config: dict) -> str:
+    """loader.js with what it starts at once: the files it counts, the unpack.js jobs."""
+    jobs = {
+        key: config[key] and {f: config[key][f] for f in UNPACK_FIELDS}
+        for key in ("image", "laterImage", "snapshot")
+    }
+    start = {"sizes": config["sizes"], **jobs}
+    return fill_template(
+        (SITE_SRC / "loader.js").read_text(), {"CP_START": json.dumps(start, indent=1)}
+    )
+
+
 def make_page(html: str, info: dict) -> str:
     """Panel's page, rewritten: local resources, our loader, our worker."""
     worker_line = 'const pyodideWorker = new Worker("./app.js");'

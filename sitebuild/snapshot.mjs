@@ -4,8 +4,9 @@
 //   node snapshot.mjs check PYODIDE_DIR JOB_JSON OUT_DIR   -> restores it, runs the app's imports
 //
 // PYODIDE_DIR is the site's own pyodide/ folder (the runtime and the package archives exactly
-// as shipped). JOB_JSON: {sitePackages, lazyImports, lazyImportsPy, imports, snapshotJs}.
-// The restore is site-src/snapshot.js, the same code the worker runs.
+// as shipped). JOB_JSON: {sitePackages, lazyImports, lazyImportsPy, imports, snapshotJs,
+// unpackJs}. The restore is site-src/snapshot.js and the archives are read by
+// site-src/unpack.js's ustar reader: the same code the worker runs.
 import fs from "node:fs";
 import path from "node:path";
 import vm from "node:vm";
@@ -16,6 +17,7 @@ const [mode, pyodideDir, jobPath, outDir] = process.argv.slice(2);
 const job = JSON.parse(fs.readFileSync(jobPath, "utf8"));
 globalThis.self = globalThis;
 vm.runInThisContext(fs.readFileSync(job.snapshotJs, "utf8"));
+vm.runInThisContext(fs.readFileSync(job.unpackJs, "utf8")); // cpTarFiles
 // Panel imports XMLHttpRequest from `js` (a web worker has one): the snapshot keeps the
 // name, and the worker's own XMLHttpRequest takes its place on restore.
 globalThis.XMLHttpRequest ??= class XMLHttpRequest {};
@@ -35,24 +37,11 @@ function installPackages(py) {
 }
 
 function installArchive(py, tar) {
-  const text = (start, length) => {
-    let end = start;
-    while (end < start + length && tar[end] !== 0) end++;
-    return tar.subarray(start, end).toString("utf8");
-  };
-  for (let offset = 0; offset + 512 <= tar.length && tar[offset] !== 0;) {
-    const name = text(offset, 100);
-    const prefix = text(offset + 345, 155);
-    const size = parseInt(text(offset + 124, 12).trim() || "0", 8);
-    const type = tar[offset + 156];
-    offset += 512;
-    if (type === 0x30 || type === 0) {
-      const file = job.sitePackages + (prefix ? prefix + "/" : "") + name;
-      py.FS.mkdirTree(file.slice(0, file.lastIndexOf("/")));
-      py.FS.writeFile(file, tar.subarray(offset, offset + size));
-    }
-    offset += Math.ceil(size / 512) * 512;
-  }
+  cpTarFiles(new Uint8Array(tar.buffer, tar.byteOffset, tar.length), (name, contents) => {
+    const file = job.sitePackages + name;
+    py.FS.mkdirTree(file.slice(0, file.lastIndexOf("/")));
+    py.FS.writeFile(file, contents);
+  });
 }
 
 const importApp = `

@@ -24,6 +24,7 @@ from sitebuild.report import detail, log
 
 MAKER = Path(__file__).with_name("snapshot.mjs")
 RESTORE_JS = SITE_SRC / "snapshot.js"
+TAR_READER_JS = SITE_SRC / "unpack.js"  # cpTarFiles
 LAZY_IMPORTS_PY = SITE_SRC / "lazy_imports.py"
 FILE = "snapshot.bin.gz"
 # The first lines of the app code `panel convert` writes (sitebuild/page.py keeps them).
@@ -53,9 +54,12 @@ def make_snapshot(pyodide_dir: Path, site_packages: str, lazy_imports: list[str]
         "lazyImportsPy": str(LAZY_IMPORTS_PY),
         "imports": app_imports(),
         "snapshotJs": str(RESTORE_JS),
+        "unpackJs": str(TAR_READER_JS),
     }
-    digest = hashlib.sha256(json.dumps({**job, "lazyImportsPy": "", "snapshotJs": ""}).encode())
-    for path in (MAKER, RESTORE_JS, LAZY_IMPORTS_PY):
+    digest = hashlib.sha256(
+        json.dumps({**job, "lazyImportsPy": "", "snapshotJs": "", "unpackJs": ""}).encode()
+    )
+    for path in (MAKER, RESTORE_JS, TAR_READER_JS, LAZY_IMPORTS_PY):
         digest.update(path.read_bytes())
     for name in sorted(p.name for p in pyodide_dir.iterdir() if p.name != FILE):
         digest.update(name.encode() + sha256_file(pyodide_dir / name).encode())

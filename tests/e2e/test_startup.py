@@ -144,3 +144,73 @@ def test_the_views_below_the_first_screen_are_built_after_the_first_render_by_th
     before = body.inner_text()
     page.locator(".cp-inside-choice button", has_text="Read the code").first.click()
     expect(body).not_to_have_text(before, timeout=60_000)
+
+
+# A kept copy (Cache Storage) is used once its length is right; its sha256 is checked again
+# once the page is live (site-src/unpack.js: checkKept). These damage one kept copy in place,
+# keeping its length, as a disk or a browser could.
+DAMAGE_KEPT = """async ([part, at]) => {
+  const cache = await caches.open("cp-packages");
+  const key = (await cache.keys()).find((r) => r.url.includes(part));
+  if (!key) return null;
+  const bytes = new Uint8Array(await (await cache.match(key)).arrayBuffer());
+  bytes[at < 0 ? bytes.length + at : at] ^= 0xff;
+  await cache.put(key, new Response(bytes, { headers: { "Content-Type": "application/x-tar" } }));
+  return key.url;
+}"""
+
+KEPT = """async (part) => {
+  const cache = await caches.open("cp-packages");
+  return (await cache.keys()).some((r) => r.url.includes(part));
+}"""
+
+
+def _until(page, js: str, arg, want: bool, timeout_s: float = 60) -> None:
+    """Poll an async function in the page until it returns `want`."""
+    for _ in range(int(timeout_s * 4)):
+        if page.evaluate(js, arg) == want:
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError(f"{js} never returned {want} for {arg}")
+
+
+def _kept_visit(new_context, open_app):
+    """A first visit, once it kept the package archive and the snapshot."""
+    page = new_context().new_page()
+    page = open_app(page=page)
+    _until(page, KEPT, "/site-packages.tar?sha256=", True)
+    _until(page, KEPT, "/snapshot.bin?sha256=", True)
+    return page
+
+
+def test_a_kept_snapshot_that_does_not_restore_is_dropped_and_the_page_starts(
+    new_context, open_app, monitor
+):
+    page = _kept_visit(new_context, open_app)
+    # Its first byte is the snapshot's magic number: same length, so it is read and tried.
+    assert page.evaluate(DAMAGE_KEPT, ["/snapshot.bin?sha256=", 0])
+    page = open_app(page=page)  # live: open_app waited for .cp-ready
+    assert _started(page) == "full"
+    assert "snapshot-from-cache" in _marks(page)
+    assert any("snapshot did not load" in line for line in monitor.console), monitor.console_tail()
+    assert _python(page, NUMPY_AND_APP) == "44.31703961232068"
+    _until(page, KEPT, "/snapshot.bin?sha256=", False)  # dropped ...
+    page = open_app(page=page)  # ... so the next visit downloads it again, and keeps it
+    assert _started(page) == "snapshot"
+    assert "snapshot-from-cache" not in _marks(page)
+    _until(page, KEPT, "/snapshot.bin?sha256=", True)
+
+
+def test_a_kept_archive_whose_sha256_differs_is_dropped_once_the_page_is_live(
+    new_context, open_app, monitor
+):
+    page = _kept_visit(new_context, open_app)
+    # The tar's last byte is in its end-of-archive blocks: nothing reads it, the hash sees it.
+    assert page.evaluate(DAMAGE_KEPT, ["/site-packages.tar?sha256=", -1])
+    page = open_app(page=page)
+    assert "packages-from-cache" in _marks(page)  # used after the length check ...
+    _until(page, KEPT, "/site-packages.tar?sha256=", False)  # ... dropped after the hash check
+    assert any("was damaged" in line for line in monitor.console), monitor.console_tail()
+    page = open_app(page=page)
+    assert "packages-from-cache" not in _marks(page)  # downloaded and checked again
+    _until(page, KEPT, "/site-packages.tar?sha256=", True)
