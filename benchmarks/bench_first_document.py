@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sitebuild.patch import PATCH_DIR, all_patches
+from sitebuild.patch import PATCH_DIR, all_patches, patched_texts
 from sitebuild.snapshot import app_imports
 
 PACKAGES = ("bokeh", "panel")
@@ -125,12 +125,8 @@ def patched_packages(patch_dir: Path | None, dest: Path) -> Path:
     for package in PACKAGES:
         shutil.copytree(installed(package), dest / package, ignore=shutil.ignore_patterns("dist"))
     if patch_dir is not None:
-        by_file: dict[str, str] = {}
-        for patch in all_patches(patch_dir):
-            if patch.target.split("/")[0] in PACKAGES:
-                path = dest / patch.target
-                by_file[patch.target] = patch.apply(by_file.get(patch.target, path.read_text()))
-        for target, text in by_file.items():
+        ours = [p for p in all_patches(patch_dir) if p.target.split("/")[0] in PACKAGES]
+        for target, text in patched_texts(ours, lambda t: (dest / t).read_text()).items():
             (dest / target).write_text(text)
     return dest
 

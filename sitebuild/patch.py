@@ -21,6 +21,7 @@ the patch: a new Panel or Bokeh changed the code, so the patch needs a look.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +94,17 @@ def parse(name: str, text: str) -> Patch:
 def all_patches(directory: Path = PATCH_DIR) -> list[Patch]:
     """The patch files of `directory`, by name: the order they are applied in."""
     return [parse(p.name, p.read_text()) for p in sorted(directory.glob("*.patch"))]
+
+
+def patched_texts(patches: Iterable[Patch], read: Callable[[str], str]) -> dict[str, str]:
+    """Each target file's text with its patches applied: several patches of one file in the
+    order given, each to the text the ones before it left. ``read(target)`` gives the
+    upstream text of a file."""
+    texts: dict[str, str] = {}
+    for patch in patches:
+        text = texts[patch.target] if patch.target in texts else read(patch.target)
+        texts[patch.target] = patch.apply(text)
+    return texts
 
 
 def patches_for(package: str) -> list[Patch]:

@@ -9,7 +9,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from sitebuild.patch import Patch
+from sitebuild.patch import Patch, patched_texts
 from sitebuild.report import StepError
 
 
@@ -37,14 +37,21 @@ def rewrite_wheel(
     regenerated. Entries are written in a fixed order with fixed timestamps, so the output
     is reproducible for the same inputs.
     """
-    pending: dict[str, list[Patch]] = {}
-    for patch in patches:  # several patches may change one file: applied in the given order
-        pending.setdefault(patch.target, []).append(patch)
+    patches = list(patches)
     name_parts = src.name[: -len(".whl")].split("-")
     out_name = src.name if retag is None else "-".join(name_parts[:2] + [retag]) + ".whl"
     files: dict[str, bytes] = {}
     record_name = None
     with zipfile.ZipFile(src) as zf:
+        kept = {name for name in zf.namelist() if not drop(name)}
+        for patch in patches:
+            if patch.target not in kept:
+                raise StepError(
+                    "patch",
+                    f"{patch.name}: {src.name} has no {patch.target}",
+                    f"the upstream code moved: update or delete sitebuild/patches/{patch.name}",
+                )
+        patched = patched_texts(patches, lambda target: zf.read(target).decode("utf-8"))
         for info in zf.infolist():
             if info.is_dir():
                 continue
@@ -54,11 +61,8 @@ def rewrite_wheel(
             if drop(info.filename):
                 continue
             data = zf.read(info.filename)
-            if info.filename in pending:
-                text = data.decode("utf-8")
-                for patch in pending.pop(info.filename):
-                    text = patch.apply(text)
-                data = text.encode("utf-8")
+            if info.filename in patched:
+                data = patched[info.filename].encode("utf-8")
             if retag and info.filename.endswith(".dist-info/WHEEL"):
                 lines = [ln for ln in data.decode().splitlines() if not ln.startswith("Tag:")]
                 lines.append(f"Tag: {retag}")
@@ -68,12 +72,6 @@ def rewrite_wheel(
                 ]
                 data = ("\n".join(lines) + "\n").encode()
             files[info.filename] = data
-    for patch, *_ in pending.values():
-        raise StepError(
-            "patch",
-            f"{patch.name}: {src.name} has no {patch.target}",
-            f"the upstream code moved: update or delete sitebuild/patches/{patch.name}",
-        )
     files.update(add or {})
     if record_name is None:
         raise StepError("wheel", f"{src.name} has no RECORD", "not a valid wheel")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sitebuild.patch import PATCH_DIR, Patch, all_patches, parse, patches_for
+from sitebuild.patch import PATCH_DIR, Patch, all_patches, parse, patched_texts, patches_for
 from sitebuild.report import StepError
 from sitebuild.wheel import rewrite_wheel
 
@@ -225,14 +225,16 @@ print(json.dumps(out + [len(sent)] + sent, default=str))
 
 def _run_patched(tmp_path: Path, script: str, patch_names: list[str], *args: str):
     """Run `script` with the named patches applied to the installed Bokeh ([] = plain)."""
-    patched = {}
     chosen = [patch for patch in PATCHES if patch.name in patch_names]
     assert len(chosen) == len(patch_names)
-    for patch in chosen:  # in the build's order, several to a file too
-        origin = upstream_path(patch.target)
-        module = patch.target.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
-        source = patched[module][1] if module in patched else origin.read_text()
-        patched[module] = (str(origin), patch.apply(source))
+    texts = patched_texts(chosen, lambda target: upstream_path(target).read_text())  # build's order
+    patched = {
+        target.removesuffix(".py").removesuffix("/__init__").replace("/", "."): (
+            str(upstream_path(target)),
+            text,
+        )
+        for target, text in texts.items()
+    }
     spec = tmp_path / f"patched-{len(patch_names)}-{'-'.join(args)}.json"
     spec.write_text(json.dumps(patched))
     res = subprocess.run(
